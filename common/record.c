@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The record schema: for each kind, the CBOR keys it carries and the C
+ * field behind each key. docs/format.md, section "Records", is the same
+ * table in prose; change both or neither.
+ */
+#include <string.h>
+
+#include "error.h"
+#include "record.h"
+
+typedef struct custos_record R;
+
+#define U(k, f) SCHEMA_U64(k, R, f)
+#define I(k, f) SCHEMA_I64(k, R, f)
+#define B(k, f) SCHEMA_BYTES(k, R, f)
+#define X(k, f) SCHEMA_FIXED(k, R, f)
+#define V(k, f) SCHEMA_STRV(k, R, f)
+
+/* format.md "Records": keys 0-1, every record. */
+static const struct schema_field envelope_f[] = { U(0, kind), U(1, ts_ns) };
+
+/* format.md "Subject": keys 2-13, every record that comes from the kernel. */
+static const struct schema_field subject_f[] = {
+	U(2, subj.pid), U(3, subj.tid), U(4, subj.ppid), U(5, subj.uid), U(6, subj.gid),
+	U(7, subj.euid), U(8, subj.loginuid), U(9, subj.sessionid), B(10, subj.comm),
+	U(11, subj.cgroup_id), U(12, subj.pidns), U(13, subj.mntns),
+};
+
+static const struct schema_field exec_f[] = {
+	I(16, u.exec.result), B(17, u.exec.filename), B(18, u.exec.exe),
+	U(19, u.exec.exe_truncated), U(20, u.exec.argc), V(21, u.exec.argv),
+	U(22, u.exec.argv_truncated), B(23, u.exec.cwd), U(24, u.exec.cwd_truncated),
+	U(25, u.exec.exe_dev), U(26, u.exec.exe_ino), U(27, u.exec.exe_mode),
+	U(28, u.exec.start_ns), X(29, u.exec.sha256), B(30, u.exec.build_id),
+	U(31, u.exec.hash_status),
+};
+
+static const struct schema_field fork_f[] = {
+	U(16, u.fork.child_pid), U(17, u.fork.child_tid), U(18, u.fork.clone_flags),
+	U(19, u.fork.child_start_ns),
+};
+
+static const struct schema_field exit_f[] = {
+	I(16, u.exit.code), U(17, u.exit.signal), U(18, u.exit.core_dumped),
+	U(19, u.exit.start_ns),
+};
+
+static const struct schema_field syscall_f[] = {
+	I(16, u.sys.result), U(17, u.sys.op), U(18, u.sys.arg0), U(19, u.sys.arg1),
+	U(20, u.sys.arg2), B(21, u.sys.name), U(22, u.sys.name_truncated),
+};
+
+#define F_RESULT I(16, u.file.result)
+#define F_PATH B(17, u.file.path), U(18, u.file.path_truncated), B(19, u.file.path_raw)
+#define F_PATH2 B(20, u.file.path2), U(21, u.file.path2_truncated), B(22, u.file.path2_raw)
+#define F_FLAGS U(23, u.file.flags)
+#define F_MODE U(24, u.file.mode)
+#define F_OWNER U(25, u.file.uid), U(26, u.file.gid)
+#define F_SIZE U(27, u.file.size)
+#define F_NAME B(28, u.file.name)
+
+static const struct schema_field open_f[] = { F_RESULT, F_PATH, F_FLAGS, F_MODE };
+static const struct schema_field unlink_f[] = { F_RESULT, F_PATH, F_FLAGS };
+static const struct schema_field twopath_f[] = { F_RESULT, F_PATH, F_PATH2, F_FLAGS };
+static const struct schema_field chmod_f[] = { F_RESULT, F_PATH, F_FLAGS, F_MODE };
+static const struct schema_field chown_f[] = { F_RESULT, F_PATH, F_FLAGS, F_OWNER };
+static const struct schema_field truncate_f[] = { F_RESULT, F_PATH, F_SIZE };
+/* symlink: path is the link created; path2_raw the target text, which the
+ * kernel stores unresolved. */
+static const struct schema_field symlink_f[] = { F_RESULT, F_PATH, B(22, u.file.path2_raw) };
+static const struct schema_field mkdir_f[] = { F_RESULT, F_PATH, F_MODE };
+static const struct schema_field rmdir_f[] = { F_RESULT, F_PATH };
+static const struct schema_field mount_f[] = { F_RESULT, F_PATH, F_PATH2, F_FLAGS, F_NAME };
+static const struct schema_field setxattr_f[] = { F_RESULT, F_PATH, F_FLAGS, F_SIZE, F_NAME };
+static const struct schema_field removexattr_f[] = { F_RESULT, F_PATH, F_NAME };
+
+#define N_HEAD I(16, u.net.result), U(17, u.net.family), U(18, u.net.sock_type), \
+	U(19, u.net.protocol), B(20, u.net.local_addr), U(21, u.net.local_port)
+#define N_REMOTE B(22, u.net.remote_addr), U(23, u.net.remote_port)
+
+static const struct schema_field connect_f[] = { N_HEAD, N_REMOTE };
+static const struct schema_field bind_f[] = { N_HEAD };
+static const struct schema_field listen_f[] = { N_HEAD, U(24, u.net.backlog) };
+static const struct schema_field send_f[] = { N_HEAD, N_REMOTE, U(25, u.net.op) };
+
+#define A(k, f) U(k, u.agent.f)
+#define A_TEXT B(18, u.agent.text), A(19, text_truncated)
+#define A_RANGE A(30, from_ns), A(31, to_ns)
+
+static const struct schema_field start_f[] = {
+	B(16, u.agent.version), X(17, u.agent.config_hash), A_TEXT, A(20, agent_pid),
+};
+static const struct schema_field stop_f[] = { A_TEXT, A(21, signal) };
+static const struct schema_field heartbeat_f[] = {
+	A(24, events), A(25, losses), A(28, spool_batches), A(29, spool_bytes),
+};
+static const struct schema_field loss_f[] = {
+	A(22, source), A(23, lost_kind), A(26, lost), A_RANGE,
+};
+static const struct schema_field config_f[] = { X(17, u.agent.config_hash), A_TEXT };
+static const struct schema_field clock_step_f[] = {
+	I(32, u.agent.offset_old_ns), I(33, u.agent.offset_new_ns), A(34, ntp_synced),
+	A(35, ntp_maxerror_us), A(36, ntp_esterror_us),
+};
+static const struct schema_field gap_f[] = { A_TEXT, A(26, lost), A(27, batches_lost), A_RANGE };
+
+static const struct schema envelope = SCHEMA_OF("envelope", envelope_f);
+static const struct schema subject = SCHEMA_OF("subject", subject_f);
+
+struct kind_desc {
+	uint64_t kind;
+	const char *name;
+	bool has_subject;
+	struct schema body;
+};
+
+#define KIND(k, n, subj, table) { (k), (n), (subj), SCHEMA_OF((n), (table)) }
+
+static const struct kind_desc kinds[] = {
+	KIND(CUSTOS_REC_EXEC, "exec", true, exec_f),
+	KIND(CUSTOS_REC_FORK, "fork", true, fork_f),
+	KIND(CUSTOS_REC_EXIT, "exit", true, exit_f),
+	KIND(CUSTOS_REC_CRED, "cred", true, syscall_f),
+	KIND(CUSTOS_REC_PTRACE, "ptrace", true, syscall_f),
+	KIND(CUSTOS_REC_MODULE, "module", true, syscall_f),
+	KIND(CUSTOS_REC_MEMFD, "memfd", true, syscall_f),
+	KIND(CUSTOS_REC_BPF, "bpf", true, syscall_f),
+	KIND(CUSTOS_REC_CLOCK_SET, "clock_set", true, syscall_f),
+	KIND(CUSTOS_REC_SNAPSHOT, "snapshot", true, exec_f),
+	KIND(CUSTOS_REC_OPEN, "open", true, open_f),
+	KIND(CUSTOS_REC_UNLINK, "unlink", true, unlink_f),
+	KIND(CUSTOS_REC_RENAME, "rename", true, twopath_f),
+	KIND(CUSTOS_REC_CHMOD, "chmod", true, chmod_f),
+	KIND(CUSTOS_REC_CHOWN, "chown", true, chown_f),
+	KIND(CUSTOS_REC_TRUNCATE, "truncate", true, truncate_f),
+	KIND(CUSTOS_REC_LINK, "link", true, twopath_f),
+	KIND(CUSTOS_REC_SYMLINK, "symlink", true, symlink_f),
+	KIND(CUSTOS_REC_MKDIR, "mkdir", true, mkdir_f),
+	KIND(CUSTOS_REC_RMDIR, "rmdir", true, rmdir_f),
+	KIND(CUSTOS_REC_MOUNT, "mount", true, mount_f),
+	KIND(CUSTOS_REC_UMOUNT, "umount", true, unlink_f),
+	KIND(CUSTOS_REC_SETXATTR, "setxattr", true, setxattr_f),
+	KIND(CUSTOS_REC_REMOVEXATTR, "removexattr", true, removexattr_f),
+	KIND(CUSTOS_REC_CONNECT, "connect", true, connect_f),
+	KIND(CUSTOS_REC_ACCEPT, "accept", true, connect_f),
+	KIND(CUSTOS_REC_BIND, "bind", true, bind_f),
+	KIND(CUSTOS_REC_LISTEN, "listen", true, listen_f),
+	KIND(CUSTOS_REC_SEND, "send", true, send_f),
+	KIND(CUSTOS_REC_AGENT_START, "agent_start", false, start_f),
+	KIND(CUSTOS_REC_AGENT_STOP, "agent_stop", false, stop_f),
+	KIND(CUSTOS_REC_HEARTBEAT, "heartbeat", false, heartbeat_f),
+	KIND(CUSTOS_REC_LOSS, "loss", false, loss_f),
+	KIND(CUSTOS_REC_CONFIG, "config", false, config_f),
+	KIND(CUSTOS_REC_CLOCK_STEP, "clock_step", false, clock_step_f),
+	KIND(CUSTOS_REC_GAP, "gap", false, gap_f),
+};
+
+static const struct kind_desc *find_kind(uint64_t kind)
+{
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (kinds[i].kind == kind)
+			return &kinds[i];
+	return NULL;
+}
+
+size_t record_schema(uint64_t kind, const struct schema *parts[3])
+{
+	const struct kind_desc *d = find_kind(kind);
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	parts[n++] = &envelope;
+	if (d->has_subject)
+		parts[n++] = &subject;
+	parts[n++] = &d->body;
+	return n;
+}
+
+const char *record_kind_name(uint64_t kind)
+{
+	const struct kind_desc *d = find_kind(kind);
+
+	return d ? d->name : NULL;
+}
+
+uint64_t record_kind_by_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(kinds[i].name, name) == 0)
+			return kinds[i].kind;
+	return 0;
+}
+
+int record_encode(struct buf *out, const struct custos_record *rec)
+{
+	const struct schema *parts[3];
+	size_t n = record_schema(rec->kind, parts);
+
+	if (n == 0)
+		return -CUSTOS_ERR_INVAL;
+	return schema_encode(out, parts, n, rec);
+}
+
+/* The kind is the first entry of the map; peek at it on a copy of the
+ * cursor to choose the schema, then decode the whole map strictly. */
+static int peek_kind(const struct cbr *r, uint64_t *kind)
+{
+	struct cbr peek = *r;
+	uint64_t n;
+	int ret = cbr_map(&peek, &n);
+
+	if (!ret)
+		ret = cbr_key(&peek, 0);
+	if (!ret)
+		ret = cbr_uint(&peek, kind);
+	return ret;
+}
+
+int record_decode(struct cbr *r, struct custos_record *rec)
+{
+	const struct schema *parts[3];
+	uint64_t kind;
+	size_t n;
+	int ret;
+
+	memset(rec, 0, sizeof(*rec));
+	ret = peek_kind(r, &kind);
+	if (ret)
+		return ret;
+	n = record_schema(kind, parts);
+	if (n == 0)
+		return -CUSTOS_ERR_MALFORMED;
+	return schema_decode(r, parts, n, rec);
+}
+
+int record_set_bytes(uint8_t *dst, uint32_t *dst_len, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+	int truncated = n > cap;
+
+	if (truncated)
+		n = cap;
+	memcpy(dst, src, n);
+	*dst_len = (uint32_t)n;
+	return truncated;
+}
