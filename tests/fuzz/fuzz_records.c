@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch.h"
 #include "buf.h"
 #include "cbor_io.h"
 #include "error.h"
