@@ -33,6 +33,7 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(UNIT_SRCS))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRCS))
+E2E_SCRIPTS := $(sort $(wildcard tests/e2e/test_*.sh))
 TOOLS :=
 
 REL_LIB := $(BUILD)/libcustos.a
@@ -70,9 +71,9 @@ $(BUILD)/common $(BUILD)/asan/common $(BUILD)/tests $(BUILD)/asan/tests $(BUILD)
 	mkdir -p $@
 
 # --- test suite ------------------------------------------------------------
-test: $(REL_TESTS) $(SAN_TESTS) $(FUZZERS)
+test: all $(SAN_TESTS) $(FUZZERS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) BUILD=$(BUILD) tests/run-tests.sh \
-		$(REL_TESTS) $(SAN_TESTS) -- $(FUZZERS)
+		$(REL_TESTS) $(SAN_TESTS) -- $(FUZZERS) -- $(E2E_SCRIPTS)
 
 # --- set-up ----------------------------------------------------------------
 deps:

@@ -1,13 +1,16 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # Runs the test suite and ends with one line: "N passed, N failed".
-# Usage: run-tests.sh UNIT_BINARY... -- FUZZER...
+# Usage: run-tests.sh UNIT_BINARY... -- FUZZER... -- E2E_SCRIPT...
 #   Unit binaries are cmocka programs: their "[  PASSED  ]" and
 #   "[  FAILED  ]" lines are summed; a binary that dies before printing
 #   them (a sanitizer report, a signal) counts as one failure.
 #   Each fuzzer replays its kept corpus (tests/fuzz/corpus/NAME) and then
 #   fuzzes for FUZZ_SECONDS; a crash is a failure, and its reproducer is
 #   left in build/fuzz/.
+#   Each e2e script passes with exit 0 and skips with exit 77 after saying
+#   why; in CI (CI=true) a skip counts as a failure, because CI runs as root
+#   on a kernel that loads our eBPF programs.
 set -u
 passed=0
 failed=0
@@ -38,7 +41,9 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do
 done
 [ $# -gt 0 ] && shift
 
-for fz in "$@"; do
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+	fz=$1
+	shift
 	name=$(basename "$fz")
 	kept="tests/fuzz/corpus/$name"
 	work="${BUILD:-build}/fuzz/corpus-$name"
@@ -55,6 +60,24 @@ for fz in "$@"; do
 		failed=$((failed + 1))
 	fi
 done
+[ $# -gt 0 ] && shift
 
+skipped=0
+for e2e in "$@"; do
+	echo "== $e2e"
+	"$e2e"
+	rc=$?
+	if [ "$rc" -eq 0 ]; then
+		passed=$((passed + 1))
+	elif [ "$rc" -eq 77 ] && [ "${CI:-}" != "true" ]; then
+		echo "-- $e2e skipped (reason above)"
+		skipped=$((skipped + 1))
+	else
+		echo "!! $e2e failed (exit $rc)"
+		failed=$((failed + 1))
+	fi
+done
+
+[ "$skipped" -gt 0 ] && echo "$skipped e2e test(s) skipped"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
