@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* zlib compression with a hard inflation limit (see compress.h). */
 #include <limits.h>
+#include <stdbool.h>
 #include <zlib.h>
 
 #include "compress.h"
@@ -31,14 +32,14 @@ int compress_payload(const uint8_t *in, size_t n, struct buf *out)
 int inflate_payload(const uint8_t *in, size_t n, size_t expect, struct buf *out)
 {
 	z_stream zs = { 0 };
+	bool overflowed = false;
+	uint8_t probe;
 	int ret, zret;
 
 	buf_reset(out);
-	if (n > UINT_MAX || expect >= UINT_MAX)
+	if (n > UINT_MAX || expect > UINT_MAX)
 		return -CUSTOS_ERR_OVERSIZED;
-	/* One spare byte: if inflate can fill it, the stream is longer than
-	 * the signed header says. */
-	ret = buf_reserve(out, expect + 1);
+	ret = buf_reserve(out, expect);
 	if (ret)
 		return ret;
 	if (inflateInit(&zs) != Z_OK)
@@ -46,9 +47,17 @@ int inflate_payload(const uint8_t *in, size_t n, size_t expect, struct buf *out)
 	zs.next_in = (Bytef *)in;
 	zs.avail_in = (uInt)n;
 	zs.next_out = out->data;
-	zs.avail_out = (uInt)(expect + 1);
+	zs.avail_out = (uInt)expect;
 	zret = inflate(&zs, Z_FINISH);
-	if (zs.total_out > expect)
+	if (zret != Z_STREAM_END && zs.avail_out == 0) {
+		/* The declared length is out. One more byte of room tells a
+		 * stream that merely has its end marker left from a bomb. */
+		zs.next_out = &probe;
+		zs.avail_out = 1;
+		zret = inflate(&zs, Z_FINISH);
+		overflowed = zs.avail_out == 0;
+	}
+	if (overflowed)
 		ret = -CUSTOS_ERR_DECOMPRESSION_BOMB;
 	else if (zret == Z_MEM_ERROR)
 		ret = -CUSTOS_ERR_NOMEM;

@@ -55,11 +55,38 @@ static void test_bomb_short_corrupt(void **state)
 	buf_free(&out);
 }
 
+/* A stream exactly as long as the limit allows, at every small length:
+ * the end marker may need one more inflate call after the output is full. */
+static void test_exact_lengths(void **state)
+{
+	uint8_t data[300];
+	struct buf z, out;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 31 + 7);
+	buf_init(&z, 1 << 20);
+	buf_init(&out, sizeof(data));	/* the ceiling is the declared length */
+	for (size_t n = 0; n <= sizeof(data); n++) {
+		buf_reset(&z);
+		assert_int_equal(compress_payload(data, n, &z), 0);
+		assert_int_equal(inflate_payload(z.data, z.len, n, &out), 0);
+		assert_int_equal(out.len, n);
+		assert_memory_equal(out.data, data, n);
+		if (n > 0)
+			assert_int_equal(inflate_payload(z.data, z.len, n - 1, &out),
+					 -CUSTOS_ERR_DECOMPRESSION_BOMB);
+	}
+	buf_free(&z);
+	buf_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_bomb_short_corrupt),
+		cmocka_unit_test(test_exact_lengths),
 	};
 	return cmocka_run_group_tests_name("compress", tests, NULL, NULL);
 }
