@@ -57,6 +57,8 @@ int seal_open(const uint8_t *sealed, size_t n, const struct custos_keypair *coll
 	if (memcmp(sealed + SEAL_MAGIC_LEN + 1, id, sizeof(id)) != 0)
 		return -CUSTOS_ERR_NOT_SEALED_TO_US;
 	plain = n - SEAL_PREFIX_LEN - crypto_box_SEALBYTES;
+	if (plain == 0)
+		return -CUSTOS_ERR_TRUNCATED;	/* no signed batch is empty */
 	ret = buf_reserve(out, plain);
 	if (ret)
 		return ret;

@@ -11,7 +11,8 @@
  *
  * Not built by the Makefile. From the top of the tree:
  *
- *   gcc -std=gnu11 -Wall -Wextra -Icommon tests/fuzz/make_corpus.c common/[a-z]*.c \
+ *   make build/libcustos.a
+ *   gcc -std=gnu11 -Wall -Wextra -Icommon tests/fuzz/make_corpus.c build/libcustos.a \
  *       -lsodium -lcbor -lz -o build/make_corpus
  *   build/make_corpus tests/fuzz/corpus
  *

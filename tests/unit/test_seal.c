@@ -93,7 +93,7 @@ static void test_truncated_and_oversized(void **state)
 
 		buf_reset(&opened);
 		e = seal_open(sealed.data, n, &collector, &opened);
-		if (n < SEAL_MAGIC_LEN + 1 || n < SEAL_PREFIX_LEN + crypto_box_SEALBYTES)
+		if (n < SEAL_MAGIC_LEN + 1 || n <= SEAL_PREFIX_LEN + crypto_box_SEALBYTES)
 			assert_int_equal(e, -CUSTOS_ERR_TRUNCATED);
 		else
 			assert_int_equal(e, -CUSTOS_ERR_SEAL);
