@@ -228,6 +228,20 @@ int batch_check_payload(const struct batch_view *v, struct buf *raw)
 	return inflate_payload(v->payload, v->payload_len, v->hdr.raw_len, raw);
 }
 
+int batch_verify(const uint8_t *p, size_t n, batch_host_lookup lookup, void *ctx,
+		 struct batch_view *v, struct buf *raw)
+{
+	int ret = batch_parse(p, n, v);
+
+	if (!ret)
+		ret = lookup(ctx, v->hdr.host_id);
+	if (!ret)
+		ret = batch_verify_signature(v, v->hdr.host_id);
+	if (!ret)
+		ret = batch_check_payload(v, raw);
+	return ret;
+}
+
 void record_iter_init(struct record_iter *it, const struct buf *raw,
 		      const struct batch_header *hdr)
 {

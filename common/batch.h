@@ -104,6 +104,18 @@ int batch_verify_signature(const struct batch_view *v, const uint8_t host_pk[KEY
  * -CUSTOS_ERR_NOMEM. OUT: raw holds the records' CBOR. */
 int batch_check_payload(const struct batch_view *v, struct buf *raw);
 
+/* Says whether host_id is an enrolled (and not revoked) host: returns 0 if
+ * so, -CUSTOS_ERR_UNKNOWN_HOST if not. */
+typedef int (*batch_host_lookup)(void *ctx, const uint8_t host_id[KEYS_SIGN_PK_LEN]);
+
+/* The whole check of docs/format.md 3.5 steps 1-6 on a signed batch:
+ * parse, look the host up, verify the signature, check and inflate the
+ * payload. OUT: *v (pointing into p), raw (the records' CBOR). Returns 0 or
+ * the first error of those steps. Records are then read with record_iter_*
+ * (step 7) and the chain checked with chain_check (step 8). */
+int batch_verify(const uint8_t *p, size_t n, batch_host_lookup lookup, void *ctx,
+		 struct batch_view *v, struct buf *raw);
+
 /* Encode a header canonically (for tests and the format document).
  * Returns 0 or the errors of buf_reserve. */
 int batch_header_encode(struct buf *out, const struct batch_header *hdr);

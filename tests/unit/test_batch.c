@@ -36,6 +36,8 @@ static void test_sign_and_check(void **state)
 	assert_int_equal(v.hdr.last_ts_ns, 1000049);
 	assert_memory_equal(v.hdr.host_id, host.pub.sign_pk, KEYS_SIGN_PK_LEN);
 	assert_int_equal(batch_verify_signature(&v, other.pub.sign_pk), -CUSTOS_ERR_BAD_SIGNATURE);
+	/* signed by a host the checker has not enrolled */
+	assert_int_equal(tu_check_signed(sb.data, sb.len, &other), -CUSTOS_ERR_UNKNOWN_HOST);
 	buf_free(&sb);
 }
 

@@ -101,27 +101,27 @@ static inline void tu_batch(struct buf *out, const struct custos_keypair *host, 
 	free(r);
 }
 
+static inline int tu_lookup(void *ctx, const uint8_t host_id[KEYS_SIGN_PK_LEN])
+{
+	const struct custos_keypair *host = ctx;
+
+	return memcmp(host_id, host->pub.sign_pk, KEYS_SIGN_PK_LEN) == 0
+		       ? 0 : -CUSTOS_ERR_UNKNOWN_HOST;
+}
+
 /* Run the whole check path on a signed batch, for a single enrolled host.
  * Returns the first error, or 0. */
 static inline int tu_check_signed(const uint8_t *p, size_t n, const struct custos_keypair *host)
 {
 	struct batch_view v;
 	struct record_iter it;
-	struct custos_record *r;
+	struct custos_record *r = malloc(sizeof(*r));
 	struct buf raw;
-	int ret = batch_parse(p, n, &v);
+	int ret;
 
-	if (ret)
-		return ret;
-	if (memcmp(v.hdr.host_id, host->pub.sign_pk, KEYS_SIGN_PK_LEN) != 0)
-		return -CUSTOS_ERR_UNKNOWN_HOST;
-	ret = batch_verify_signature(&v, host->pub.sign_pk);
-	if (ret)
-		return ret;
-	buf_init(&raw, CUSTOS_RAW_MAX);
-	ret = batch_check_payload(&v, &raw);
-	r = malloc(sizeof(*r));
 	assert_non_null(r);
+	buf_init(&raw, CUSTOS_RAW_MAX);
+	ret = batch_verify(p, n, tu_lookup, (void *)host, &v, &raw);
 	if (!ret) {
 		record_iter_init(&it, &raw, &v.hdr);
 		while ((ret = record_iter_next(&it, r)) == 1)
