@@ -20,7 +20,7 @@ WARN := -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wshadow -Wvla
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection \
 	-fcf-protection -fPIE
 BASE_CFLAGS := -std=gnu11 -g $(WARN) -Icommon -MMD -MP
-LIBS := -lsodium -lcbor -lz
+LIBS := -lsodium -lcbor -lz -ljansson
 
 REL_CFLAGS := $(BASE_CFLAGS) -O2 $(HARDEN) $(CFLAGS)
 REL_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack $(LDFLAGS)
@@ -35,6 +35,8 @@ FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRCS))
 E2E_SCRIPTS := $(sort $(wildcard tests/e2e/test_*.sh))
 TOOLS :=
+AGENT_SRCS := $(sort $(wildcard agent/*.c))
+BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
 
 REL_LIB := $(BUILD)/libcustos.a
 SAN_LIB := $(BUILD)/asan/libcustos.a
@@ -42,9 +44,12 @@ REL_TESTS := $(addprefix $(BUILD)/tests/,$(UNIT_NAMES))
 SAN_TESTS := $(addprefix $(BUILD)/asan/tests/,$(UNIT_NAMES))
 FUZZERS := $(addprefix $(BUILD)/fuzz/,$(FUZZ_NAMES))
 TOOL_BINS := $(addprefix $(BUILD)/,$(TOOLS))
+AGENT := $(BUILD)/custos-agent
+AGENT_OBJS := $(patsubst agent/%.c,$(BUILD)/agent/%.o,$(AGENT_SRCS))
+BPF_SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
 
 .PHONY: all test unit fuzz deps install clean demo
-all: $(REL_LIB) $(TOOL_BINS) $(REL_TESTS)
+all: $(REL_LIB) $(TOOL_BINS) $(REL_TESTS) $(AGENT)
 
 # --- libcustos -------------------------------------------------------------
 $(BUILD)/common/%.o: common/%.c | $(BUILD)/common
@@ -62,12 +67,54 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(REL_LIB) | $(BUILD)/tes
 $(BUILD)/asan/tests/%: tests/unit/%.c tests/unit/testutil.h $(SAN_LIB) | $(BUILD)/asan/tests
 	$(CC) $(SAN_CFLAGS) -Itests/unit $< -o $@ $(SAN_LDFLAGS) $(SAN_LIB) $(LIBS) -lcmocka
 
+# test_decode also links the agent's decoder (agent/decode.c, bpf/events.h).
+$(BUILD)/tests/test_decode: tests/unit/test_decode.c agent/decode.c tests/unit/testutil.h \
+		$(REL_LIB) | $(BUILD)/tests
+	$(CC) $(REL_CFLAGS) -Itests/unit -Iagent -Ibpf $< agent/decode.c -o $@ $(REL_LDFLAGS) \
+		$(REL_LIB) $(LIBS) -lcmocka
+$(BUILD)/asan/tests/test_decode: tests/unit/test_decode.c agent/decode.c tests/unit/testutil.h \
+		$(SAN_LIB) | $(BUILD)/asan/tests
+	$(CC) $(SAN_CFLAGS) -Itests/unit -Iagent -Ibpf $< agent/decode.c -o $@ $(SAN_LDFLAGS) \
+		$(SAN_LIB) $(LIBS) -lcmocka
+
 # --- libFuzzer targets (clang, ASan+UBSan) ---------------------------------
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRCS) | $(BUILD)/fuzz
 	$(CLANG) -std=gnu11 -g -O1 -Icommon -fsanitize=fuzzer,address,undefined \
 		$< $(COMMON_SRCS) -o $@ $(LIBS)
 
-$(BUILD)/common $(BUILD)/asan/common $(BUILD)/tests $(BUILD)/asan/tests $(BUILD)/fuzz:
+# --- eBPF programs (CO-RE) and their skeletons -----------------------------
+# vmlinux.h comes from the BTF of the kernel we build on; CO-RE relocations
+# let the objects load on other kernels with BTF.
+BPFTOOL ?= bpftool
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra -Werror \
+	-Wno-unused-parameter -I$(BUILD)/bpf -Ibpf -MMD -MP
+
+$(BUILD)/bpf/vmlinux.h: | $(BUILD)/bpf
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp
+	mv $@.tmp $@
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/bpf/vmlinux.h | $(BUILD)/bpf
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+.PRECIOUS: $(BUILD)/bpf/%.bpf.o $(BUILD)/bpf/%.skel.h
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name custos_$* > $@.tmp
+	mv $@.tmp $@
+
+# --- agent -----------------------------------------------------------------
+AGENT_LIBS := -lbpf -lelf -lz -ljansson -lsodium -lcbor
+
+$(BUILD)/agent/%.o: agent/%.c $(BPF_SKELS) | $(BUILD)/agent
+	$(CC) $(REL_CFLAGS) -Iagent -Ibpf -I$(BUILD)/bpf -c $< -o $@
+$(AGENT): $(AGENT_OBJS) $(REL_LIB)
+	$(CC) $(REL_CFLAGS) $(AGENT_OBJS) -o $@ $(REL_LDFLAGS) $(REL_LIB) $(AGENT_LIBS)
+
+# fuzz_decode fuzzes the agent's decoder of ring-buffer records.
+$(BUILD)/fuzz/fuzz_decode: tests/fuzz/fuzz_decode.c agent/decode.c $(COMMON_SRCS) | $(BUILD)/fuzz
+	$(CLANG) -std=gnu11 -g -O1 -Icommon -Iagent -Ibpf -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		$< agent/decode.c $(COMMON_SRCS) -o $@ $(LIBS)
+
+$(BUILD)/common $(BUILD)/asan/common $(BUILD)/tests $(BUILD)/asan/tests $(BUILD)/fuzz \
+$(BUILD)/bpf $(BUILD)/agent:
 	mkdir -p $@
 
 # --- test suite ------------------------------------------------------------
@@ -83,8 +130,10 @@ demo: all
 	@tools/demo.sh $(BUILD)
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/custos
-	install -m 0755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib \
+		$(DESTDIR)$(PREFIX)/include/custos
+	install -m 0755 $(AGENT) $(DESTDIR)$(PREFIX)/sbin/
+	$(if $(TOOL_BINS),install -m 0755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/)
 	install -m 0644 $(REL_LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 common/*.h $(DESTDIR)$(PREFIX)/include/custos/
 

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The agent's subcommands and the command-line helpers they share. Each
+ * subcommand is a function taking its own argv (argv[0] is its name) and
+ * returning the process exit status: 0 success, 1 failure, 2 misuse.
+ */
+#ifndef CUSTOS_AGENT_H
+#define CUSTOS_AGENT_H
+
+#include <stdint.h>
+
+#define AGENT_EXIT_OK 0
+#define AGENT_EXIT_FAIL 1
+#define AGENT_EXIT_USAGE 2
+
+/* custos-agent print: capture and print events as JSON lines (print.c). */
+int cmd_print(int argc, char **argv);
+
+/* Parse a decimal number: digits only (no sign, no space), no overflow,
+ * within [min, max]. OUT: *out. Returns 0 or -CUSTOS_ERR_INVAL. */
+int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+#endif

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * custos-agent print: capture process events and print each one as a line
+ * of JSON on stdout, flushed per line, until SIGINT, SIGTERM or the end of
+ * --duration; then the loss counters go to stderr. It is the first,
+ * human-readable use of the capture path (kernel record -> decode ->
+ * custos_record) that the sealed pipeline will use; records are not
+ * batched, signed or spooled here.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent.h"
+#include "capture.h"
+#include "decode.h"
+#include "error.h"
+#include "record_json.h"
+
+#define RINGBUF_KB_DEFAULT 8192
+#define RINGBUF_KB_MIN 64		/* several exec records (about 17 KiB each) */
+#define RINGBUF_KB_MAX (1024 * 1024)
+#define DURATION_MAX (365 * 24 * 3600)
+#define POLL_MS 250
+#define REFUSED_REPORTED 10		/* refused records described on stderr */
+
+static const char print_usage_text[] =
+	"Usage: custos-agent print [--ringbuf-kb N] [--duration SECONDS]\n"
+	"Capture process events (exec, fork, exit) and print each as one line of JSON\n"
+	"on stdout, until SIGINT or SIGTERM or for SECONDS; then print the loss\n"
+	"counters on stderr. Needs root (CAP_BPF, CAP_PERFMON).\n"
+	"  --ringbuf-kb N      ring buffer size in KiB: a power of two, 64 to 1048576\n"
+	"                      (default 8192)\n"
+	"  --duration SECONDS  stop after SECONDS, 1 to 31536000 (default: at a signal)\n";
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+struct print_state {
+	struct custos_record rec;
+	uint64_t printed;
+	uint64_t refused_size;		/* wrong size for the kind claimed */
+	uint64_t refused_malformed;	/* unknown kind, bad inner length */
+};
+
+static int print_event(void *ctx, const void *data, size_t size)
+{
+	struct print_state *st = ctx;
+	uint32_t kind;
+	int ret = decode_event(data, size, &st->rec, &kind);
+
+	if (ret == 0)
+		ret = record_json_write(stdout, &st->rec);
+	if (ret == 0 && fflush(stdout) != 0)
+		ret = -CUSTOS_ERR_IO;
+	if (ret == -CUSTOS_ERR_IO || ret == -CUSTOS_ERR_NOMEM) {
+		fprintf(stderr, "custos-agent: print: writing to stdout: %s\n",
+			ret == -CUSTOS_ERR_IO ? strerror(errno) : custos_strerror(ret));
+		return -EIO;
+	}
+	if (ret) {
+		/* Counted, described the first few times, never printed. */
+		if (ret == -CUSTOS_ERR_TRUNCATED || ret == -CUSTOS_ERR_OVERSIZED)
+			st->refused_size++;
+		else
+			st->refused_malformed++;
+		if (st->refused_size + st->refused_malformed <= REFUSED_REPORTED)
+			fprintf(stderr, "custos-agent: ring-buffer record refused: kind %u, %zu bytes "
+				"(expected %zu): %s\n", kind, size, decode_event_size(kind),
+				custos_strerror(ret));
+		return 0;
+	}
+	st->printed++;
+	return 0;
+}
+
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int install_handlers(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;	/* no SA_RESTART: let poll return EINTR */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
+		return -errno;
+	sa.sa_handler = SIG_IGN;	/* a closed stdout is an EPIPE error */
+	if (sigaction(SIGPIPE, &sa, NULL))
+		return -errno;
+	return 0;
+}
+
+static void report_losses(struct capture *cap, const struct print_state *st)
+{
+	uint64_t lost[CUSTOS_EV_KIND_MAX];
+	int ret = capture_losses(cap, lost);
+
+	if (ret) {
+		fprintf(stderr, "custos-agent: reading the loss counters: %s\n", strerror(-ret));
+		return;
+	}
+	fprintf(stderr, "custos-agent: %llu records printed; lost (ring buffer full): exec %llu, "
+		"fork %llu, exit %llu; refused: wrong size %llu, malformed %llu\n",
+		(unsigned long long)st->printed, (unsigned long long)lost[CUSTOS_EV_EXEC],
+		(unsigned long long)lost[CUSTOS_EV_FORK], (unsigned long long)lost[CUSTOS_EV_EXIT],
+		(unsigned long long)st->refused_size, (unsigned long long)st->refused_malformed);
+}
+
+static int parse_options(int argc, char **argv, uint64_t *ringbuf_kb, uint64_t *duration)
+{
+	static const struct option longopts[] = {
+		{ "ringbuf-kb", required_argument, NULL, 'r' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'r':
+			if (cli_parse_u64(optarg, RINGBUF_KB_MIN, RINGBUF_KB_MAX, ringbuf_kb) ||
+			    (*ringbuf_kb & (*ringbuf_kb - 1))) {
+				fprintf(stderr, "custos-agent: print: --ringbuf-kb '%s': not a "
+					"power of two from %d to %d\n", optarg, RINGBUF_KB_MIN,
+					RINGBUF_KB_MAX);
+				return -1;
+			}
+			break;
+		case 'd':
+			if (cli_parse_u64(optarg, 1, DURATION_MAX, duration)) {
+				fprintf(stderr, "custos-agent: print: --duration '%s': not a number "
+					"of seconds from 1 to %d\n", optarg, DURATION_MAX);
+				return -1;
+			}
+			break;
+		case 'h':
+			fputs(print_usage_text, stdout);
+			return 1;
+		default:
+			return -1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "custos-agent: print: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_print(int argc, char **argv)
+{
+	uint64_t ringbuf_kb = RINGBUF_KB_DEFAULT, duration = 0, deadline = 0;
+	struct capture_opts opts = { 0 };
+	struct capture *cap = NULL;
+	struct print_state *st;
+	int ret = parse_options(argc, argv, &ringbuf_kb, &duration);
+
+	if (ret > 0)
+		return AGENT_EXIT_OK;
+	if (ret < 0) {
+		fputs(print_usage_text, stderr);
+		return AGENT_EXIT_USAGE;
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st) {
+		fprintf(stderr, "custos-agent: print: out of memory\n");
+		return AGENT_EXIT_FAIL;
+	}
+	ret = install_handlers();
+	if (ret) {
+		fprintf(stderr, "custos-agent: print: installing signal handlers: %s\n",
+			strerror(-ret));
+		goto out;
+	}
+	opts.ringbuf_bytes = (uint32_t)(ringbuf_kb * 1024);
+	opts.on_event = print_event;
+	opts.ctx = st;
+	ret = capture_open(&opts, &cap);
+	if (ret)
+		goto out;
+	if (duration)
+		deadline = monotonic_ms() + duration * 1000;
+	fprintf(stderr, "custos-agent: capturing (%s; ring buffer %llu KiB)\n",
+		capture_programs(cap), (unsigned long long)ringbuf_kb);
+
+	while (!stop_signal) {
+		int timeout = POLL_MS;
+
+		if (deadline) {
+			uint64_t now = monotonic_ms();
+
+			if (now >= deadline)
+				break;
+			if (deadline - now < POLL_MS)
+				timeout = (int)(deadline - now);
+		}
+		ret = capture_poll(cap, timeout);
+		if (ret == -EINTR)
+			continue;
+		if (ret < 0)
+			goto out;
+	}
+	ret = capture_drain(cap);
+	if (ret < 0 && ret != -EINTR)
+		goto out;
+	fprintf(stderr, "custos-agent: stopped by %s\n",
+		stop_signal == SIGINT ? "SIGINT" : stop_signal == SIGTERM ? "SIGTERM" :
+		"the end of --duration");
+	ret = 0;
+out:
+	if (ret < 0 && ret != -EIO && cap)
+		fprintf(stderr, "custos-agent: reading the ring buffer: %s\n", strerror(-ret));
+	if (cap)
+		report_losses(cap, st);
+	capture_close(cap);
+	free(st);
+	return ret ? AGENT_EXIT_FAIL : AGENT_EXIT_OK;
+}

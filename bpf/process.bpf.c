@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0)
+/*
+ * Process capture: exec, fork and exit, from the scheduler's tracepoints
+ * (tp_btf), which load on locked-down kernels where kprobes, fentry and
+ * BPF-LSM do not. Each handler filters early (the agent's own process),
+ * reserves a fixed-size record in the ring buffer, fills it and submits it;
+ * a failed reservation is counted per kind in a per-CPU array, which the
+ * agent turns into loss records. Record layouts are in events.h.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "events.h"
+#include "path.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by the agent before load. */
+const volatile __u32 agent_tgid = 0;
+
+/* Its size is set by the agent before load (bpf_map__set_max_entries). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} events SEC(".maps");
+
+/* Failed ring-buffer reservations, by kind. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CUSTOS_EV_KIND_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} losses SEC(".maps");
+
+#define SIGCHLD 17
+#define CLONE_VM 0x00000100
+#define CLONE_VFORK 0x00004000
+#define PF_KTHREAD 0x00200000
+#define TS_COMPAT 0x0002		/* x86 thread_info.status: 32-bit syscall */
+#define SIGNAL_GROUP_EXIT 0x00000004	/* signal_struct.flags */
+#define AUDIT_UNSET 0xffffffffu
+
+/* x86-64 syscall numbers of the calls that create tasks. */
+#define NR_CLONE 56
+#define NR_FORK 57
+#define NR_VFORK 58
+#define NR_CLONE3 435
+
+static __always_inline bool from_agent(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == agent_tgid;
+}
+
+static __always_inline void count_loss(__u32 kind)
+{
+	__u64 *n = bpf_map_lookup_elem(&losses, &kind);
+
+	if (n)
+		(*n)++;		/* per-CPU: no other writer */
+}
+
+/* The inode number of the pid namespace t lives in (task_active_pid_ns). */
+static __always_inline __u32 pidns_of(struct task_struct *t)
+{
+	struct pid *pid = BPF_CORE_READ(t, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct upid *up;
+
+	if (!pid)
+		return 0;
+	up = (struct upid *)((unsigned long)pid + bpf_core_field_offset(struct pid, numbers) +
+			     (unsigned long)(level & 63) * bpf_core_type_size(struct upid));
+	return BPF_CORE_READ(up, ns, ns.inum);
+}
+
+/* The subject of every record: the current task (docs/format.md 2.2). */
+static __always_inline void fill_hdr(struct custos_ev_hdr *h, __u32 kind)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	const struct cred *cred = BPF_CORE_READ(t, real_cred);
+
+	h->kind = kind;
+	h->pid = BPF_CORE_READ(t, tgid);
+	h->ts_ns = bpf_ktime_get_boot_ns();
+	h->tid = BPF_CORE_READ(t, pid);
+	h->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	h->uid = BPF_CORE_READ(cred, uid.val);
+	h->gid = BPF_CORE_READ(cred, gid.val);
+	h->euid = BPF_CORE_READ(cred, euid.val);
+	h->loginuid = AUDIT_UNSET;
+	h->sessionid = AUDIT_UNSET;
+	if (bpf_core_field_exists(t->loginuid)) {
+		h->loginuid = BPF_CORE_READ(t, loginuid.val);
+		h->sessionid = BPF_CORE_READ(t, sessionid);
+	}
+	h->pidns = pidns_of(t);
+	h->mntns = BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
+	h->pad0 = 0;
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(custos_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct custos_ev_exec *e;
+	struct file *file;
+	struct fs_struct *fs;
+	struct inode *inode;
+	unsigned long arg_start, arg_end, n;
+	long ret;
+
+	if (from_agent())
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_loss(CUSTOS_EV_EXEC);
+		return 0;
+	}
+	fill_hdr(&e->hdr, CUSTOS_EV_EXEC);
+
+	e->start_ns = BPF_CORE_READ(p, group_leader, start_boottime);
+	file = BPF_CORE_READ(bprm, file);
+	inode = BPF_CORE_READ(file, f_inode);
+	e->exe_dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	e->exe_ino = BPF_CORE_READ(inode, i_ino);
+	e->exe_mode = BPF_CORE_READ(inode, i_mode);
+	e->argc = BPF_CORE_READ(bprm, argc);
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	custos_path_resolve(&file->f_path, &e->exe);
+	fs = BPF_CORE_READ(p, fs);
+	custos_path_resolve(&fs->pwd, &e->cwd);
+
+	ret = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename),
+					BPF_CORE_READ(bprm, filename));
+	e->filename_len = ret > 0 ? ret - 1 : 0;
+
+	/* The argument strings the kernel has just copied onto the new stack,
+	 * each with its NUL. */
+	arg_start = BPF_CORE_READ(p, mm, arg_start);
+	arg_end = BPF_CORE_READ(p, mm, arg_end);
+	n = arg_end > arg_start ? arg_end - arg_start : 0;
+	e->argv_truncated = 0;
+	if (n > CUSTOS_EV_ARGS_MAX) {
+		n = CUSTOS_EV_ARGS_MAX;
+		e->argv_truncated = 1;
+	}
+	if (n && bpf_probe_read_user(e->argv, n, (const void *)arg_start) < 0) {
+		n = 0;
+		e->argv_truncated = 1;
+	}
+	e->argv_len = n;
+
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* The clone flags of the system call that is creating a task, read from
+ * the caller's saved registers; 0 when unknown (kernel threads, tasks
+ * created outside clone, 32-bit callers, an unreadable clone_args). */
+static __always_inline __u64 clone_flags_of_current(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct pt_regs *regs;
+	__u64 flags = 0;
+	long nr;
+
+	if (BPF_CORE_READ(t, flags) & PF_KTHREAD)
+		return 0;
+	if (bpf_core_field_exists(t->thread_info.status) &&
+	    (BPF_CORE_READ(t, thread_info.status) & TS_COMPAT))
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	nr = BPF_CORE_READ(regs, orig_ax);
+	switch (nr) {
+	case NR_CLONE:
+		return BPF_CORE_READ(regs, di);
+	case NR_FORK:
+		return SIGCHLD;
+	case NR_VFORK:
+		return CLONE_VFORK | CLONE_VM | SIGCHLD;
+	case NR_CLONE3:
+		/* struct clone_args starts with its __u64 flags. */
+		if (bpf_probe_read_user(&flags, sizeof(flags),
+					(const void *)BPF_CORE_READ(regs, di)) < 0)
+			return 0;
+		return flags;
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(custos_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct custos_ev_fork *e;
+
+	if (from_agent())
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_loss(CUSTOS_EV_FORK);
+		return 0;
+	}
+	fill_hdr(&e->hdr, CUSTOS_EV_FORK);
+	e->child_pid = BPF_CORE_READ(child, tgid);
+	e->child_tid = BPF_CORE_READ(child, pid);
+	e->clone_flags = clone_flags_of_current();
+	e->child_start_ns = BPF_CORE_READ(child, start_boottime);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* One exit record per process. Its status is what wait(2) on the process
+ * reports: the group exit code after exit_group or a fatal signal, else
+ * the leader's own exit code (kernel/exit.c, wait_task_zombie). */
+static __always_inline int emit_exit(struct task_struct *p)
+{
+	struct custos_ev_exit *e;
+	struct signal_struct *sig;
+
+	if (from_agent())
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_loss(CUSTOS_EV_EXIT);
+		return 0;
+	}
+	fill_hdr(&e->hdr, CUSTOS_EV_EXIT);
+	sig = BPF_CORE_READ(p, signal);
+	if (BPF_CORE_READ(sig, flags) & SIGNAL_GROUP_EXIT)
+		e->status = BPF_CORE_READ(sig, group_exit_code);
+	else
+		e->status = BPF_CORE_READ(p, group_leader, exit_code);
+	e->pad = 0;
+	e->start_ns = BPF_CORE_READ(p, group_leader, start_boottime);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* Linux 6.16 and later pass group_dead: true for the last task of the
+ * process to exit, so the record marks the real end of the process even
+ * when its leader ended first. The agent loads this program when the
+ * kernel's BTF shows the argument, and custos_exit_leader otherwise. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(custos_exit, struct task_struct *p, bool group_dead)
+{
+	if (!group_dead)
+		return 0;
+	return emit_exit(p);
+}
+
+/* Older kernels: the exit of the thread-group leader stands for the
+ * process (it may come before the other threads end). */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(custos_exit_leader, struct task_struct *p)
+{
+	if (BPF_CORE_READ(p, pid) != BPF_CORE_READ(p, tgid))
+		return 0;
+	return emit_exit(p);
+}

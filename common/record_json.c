@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Records as JSON objects, driven by the record schema tables
+ * (record_json.h says how each type is mapped). One function walks the
+ * schema parts of the record's kind and converts field by field, so a kind
+ * or field added to record.c appears here without code.
+ */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "record_json.h"
+
+#define FIELD(obj, f, T) ((const T *)((const uint8_t *)(obj) + (f)->off))
+#define FIELD_LEN(obj, f) (*(const uint32_t *)((const uint8_t *)(obj) + (f)->len_off))
+#define FIELD_CNT(obj, f) (*(const uint64_t *)((const uint8_t *)(obj) + (f)->cnt_off))
+
+/* True when p[0..n) is well-formed UTF-8 (RFC 3629: shortest form, no
+ * surrogates, at most U+10FFFF) with no C0 or C1 control character and no
+ * DEL: text a terminal and a JSON reader show as it is. */
+static bool printable_utf8(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint32_t c = p[i], min;
+		size_t len;
+
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7f)
+				return false;
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0) {
+			len = 2, min = 0x80, c &= 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			len = 3, min = 0x800, c &= 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			len = 4, min = 0x10000, c &= 0x07;
+		} else {
+			return false;
+		}
+		if (n - i < len)
+			return false;
+		for (size_t k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return false;
+			c = c << 6 | (p[i + k] & 0x3f);
+		}
+		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff) ||
+		    (c >= 0x80 && c <= 0x9f))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+static json_t *hex_object(const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	json_t *obj;
+	char *s = malloc(2 * n + 1);
+
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		s[2 * i] = digits[p[i] >> 4];
+		s[2 * i + 1] = digits[p[i] & 15];
+	}
+	s[2 * n] = 0;
+	obj = json_pack("{s:s}", "hex", s);
+	free(s);
+	return obj;
+}
+
+static json_t *bytes_value(const uint8_t *p, size_t n)
+{
+	if (printable_utf8(p, n))
+		return json_stringn((const char *)p, n);
+	return hex_object(p, n);
+}
+
+static json_t *u64_value(uint64_t v)
+{
+	char s[24];
+
+	if (v <= INT64_MAX)
+		return json_integer((json_int_t)v);
+	snprintf(s, sizeof(s), "%" PRIu64, v);
+	return json_string(s);
+}
+
+/* argv: NUL-terminated elements, as schema.c encodes them. */
+static int strv_value(const uint8_t *v, uint32_t len, uint64_t count, json_t **out)
+{
+	json_t *arr = json_array();
+	uint64_t seen = 0;
+	uint32_t i = 0;
+
+	if (!arr)
+		return -CUSTOS_ERR_NOMEM;
+	while (i < len) {
+		const uint8_t *nul = memchr(v + i, 0, len - i);
+		uint32_t n = nul ? (uint32_t)(nul - (v + i)) : len - i;
+
+		if (json_array_append_new(arr, bytes_value(v + i, n))) {
+			json_decref(arr);
+			return -CUSTOS_ERR_NOMEM;
+		}
+		i += n + 1;
+		seen++;
+	}
+	if (seen != count) {
+		json_decref(arr);
+		return -CUSTOS_ERR_INVAL;
+	}
+	*out = arr;
+	return 0;
+}
+
+static int field_value(const struct schema_field *f, const struct custos_record *rec,
+		       json_t **out)
+{
+	uint32_t len;
+
+	*out = NULL;
+	switch (f->type) {
+	case SF_U64:
+		*out = u64_value(*FIELD(rec, f, uint64_t));
+		break;
+	case SF_I64:
+		*out = json_integer(*FIELD(rec, f, int64_t));
+		break;
+	case SF_FIXED:
+		*out = hex_object(FIELD(rec, f, uint8_t), f->cap);
+		break;
+	case SF_BYTES:
+		len = FIELD_LEN(rec, f);
+		if (len > f->cap)
+			return -CUSTOS_ERR_INVAL;
+		*out = bytes_value(FIELD(rec, f, uint8_t), len);
+		break;
+	case SF_STRV:
+		len = FIELD_LEN(rec, f);
+		if (len > f->cap)
+			return -CUSTOS_ERR_INVAL;
+		return strv_value(FIELD(rec, f, uint8_t), len, FIELD_CNT(rec, f), out);
+	default:
+		return -CUSTOS_ERR_INVAL;
+	}
+	return *out ? 0 : -CUSTOS_ERR_NOMEM;
+}
+
+/* "u.exec.argv" -> "argv"; when taken, "exec.argv" (after the first '.'). */
+static const char *json_name(const json_t *obj, const char *name)
+{
+	const char *last = strrchr(name, '.');
+	const char *first = strchr(name, '.');
+
+	if (last && !json_object_get(obj, last + 1))
+		return last + 1;
+	if (!last && !json_object_get(obj, name))
+		return name;
+	if (first && !json_object_get(obj, first + 1))
+		return first + 1;
+	return NULL;
+}
+
+int record_json(const struct custos_record *rec, json_t **out)
+{
+	const struct schema *parts[3];
+	size_t nparts = record_schema(rec->kind, parts);
+	json_t *obj;
+	int ret = -CUSTOS_ERR_NOMEM;
+
+	*out = NULL;
+	if (nparts == 0)
+		return -CUSTOS_ERR_INVAL;
+	obj = json_object();
+	if (!obj || json_object_set_new(obj, "kind", json_string(record_kind_name(rec->kind))))
+		goto out;
+	for (size_t i = 0; i < nparts; i++) {
+		for (size_t j = 0; j < parts[i]->count; j++) {
+			const struct schema_field *f = &parts[i]->fields[j];
+			const char *name;
+			json_t *v;
+
+			if (i == 0 && f->key == 0)
+				continue;	/* the kind, written above by name */
+			name = json_name(obj, f->name);
+			if (!name) {
+				ret = -CUSTOS_ERR_INVAL;
+				goto out;
+			}
+			ret = field_value(f, rec, &v);
+			if (ret)
+				goto out;
+			if (json_object_set_new(obj, name, v)) {
+				ret = -CUSTOS_ERR_NOMEM;
+				goto out;
+			}
+		}
+	}
+	*out = obj;
+	obj = NULL;
+	ret = 0;
+out:
+	json_decref(obj);
+	return ret;
+}
+
+int record_json_write(FILE *f, const struct custos_record *rec)
+{
+	json_t *obj;
+	int ret = record_json(rec, &obj);
+
+	if (ret)
+		return ret;
+	if (json_dumpf(obj, f, JSON_COMPACT) != 0 || fputc('\n', f) == EOF)
+		ret = -CUSTOS_ERR_IO;
+	json_decref(obj);
+	return ret;
+}

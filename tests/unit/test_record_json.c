@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* record_json: every kind converts, names come from the schema, byte
+ * strings are text only when they are printable UTF-8, and bad records
+ * are refused with an error rather than printed. */
+#include "testutil.h"
+#include "record_json.h"
+#include "schema.h"
+
+static const uint64_t all_kinds[] = {
+	1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+	32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45,
+	64, 65, 66, 67, 68,
+	96, 97, 98, 99, 100, 101, 102,
+};
+
+static struct custos_record rec;
+
+static json_t *to_json(const struct custos_record *r)
+{
+	json_t *obj = NULL;
+
+	assert_int_equal(record_json(r, &obj), 0);
+	assert_non_null(obj);
+	return obj;
+}
+
+static void test_exec_fields(void **state)
+{
+	json_t *obj, *argv;
+
+	(void)state;
+	tu_exec(&rec, 4242, 5000000000ull);
+	obj = to_json(&rec);
+	assert_string_equal(json_string_value(json_object_get(obj, "kind")), "exec");
+	assert_int_equal(json_integer_value(json_object_get(obj, "ts_ns")), 5000000000ll);
+	assert_int_equal(json_integer_value(json_object_get(obj, "pid")), 4242);
+	assert_string_equal(json_string_value(json_object_get(obj, "comm")), "bash");
+	assert_string_equal(json_string_value(json_object_get(obj, "exe")), "/usr/bin/cat");
+	argv = json_object_get(obj, "argv");
+	assert_true(json_is_array(argv));
+	assert_int_equal(json_array_size(argv), 3);
+	assert_string_equal(json_string_value(json_array_get(argv, 2)), "with space");
+	/* Hashes are always hex, even when all zero. */
+	assert_string_equal(json_string_value(json_object_get(json_object_get(obj, "sha256"), "hex")),
+			    "0000000000000000000000000000000000000000000000000000000000000000");
+	/* The numeric kind is not repeated: "kind" is the name. */
+	assert_int_equal(json_object_size(obj), 2 + 12 + 16);	/* envelope, subject, body */
+	json_decref(obj);
+}
+
+/* One filename, as JSON: a string or the hex of its bytes. */
+static void check_filename(const char *bytes, size_t n, const char *text, const char *hex)
+{
+	json_t *obj, *v;
+
+	tu_exec(&rec, 1, 1);
+	memcpy(rec.u.exec.filename, bytes, n);
+	rec.u.exec.filename_len = (uint32_t)n;
+	obj = to_json(&rec);
+	v = json_object_get(obj, "filename");
+	if (text) {
+		assert_true(json_is_string(v));
+		assert_int_equal(json_string_length(v), n);
+		assert_memory_equal(json_string_value(v), text, n);
+	} else {
+		assert_true(json_is_object(v));
+		assert_string_equal(json_string_value(json_object_get(v, "hex")), hex);
+	}
+	json_decref(obj);
+}
+
+static void test_bytes_text_or_hex(void **state)
+{
+	(void)state;
+	check_filename("plain", 5, "plain", NULL);
+	check_filename("caf\xc3\xa9", 5, "caf\xc3\xa9", NULL);		/* U+00E9 */
+	check_filename("\xf0\x9f\x94\x92", 4, "\xf0\x9f\x94\x92", NULL);	/* U+1F512 */
+	check_filename("", 0, "", NULL);
+	check_filename("a\nb", 3, NULL, "610a62");			/* C0 control */
+	check_filename("a\x7f", 2, NULL, "617f");			/* DEL */
+	check_filename("a\0b", 3, NULL, "610062");			/* NUL */
+	check_filename("\xc2\x85", 2, NULL, "c285");			/* C1: U+0085 */
+	check_filename("\xff", 1, NULL, "ff");				/* not UTF-8 */
+	check_filename("\xc0\xaf", 2, NULL, "c0af");			/* overlong '/' */
+	check_filename("\xed\xa0\x80", 3, NULL, "eda080");		/* surrogate */
+	check_filename("\xf4\x90\x80\x80", 4, NULL, "f4908080");	/* > U+10FFFF */
+	check_filename("\xe2\x82", 2, NULL, "e282");			/* cut short */
+}
+
+static void test_every_kind_converts(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(all_kinds) / sizeof(all_kinds[0]); i++) {
+		const struct schema *parts[3];
+		size_t nparts, nfields = 0;
+		json_t *obj;
+
+		memset(&rec, 0, sizeof(rec));
+		rec.kind = all_kinds[i];
+		nparts = record_schema(rec.kind, parts);
+		for (size_t p = 0; p < nparts; p++)
+			nfields += parts[p]->count;
+		obj = to_json(&rec);
+		assert_string_equal(json_string_value(json_object_get(obj, "kind")),
+				    record_kind_name(rec.kind));
+		/* Every field has its own name: none overwrote another. */
+		assert_int_equal(json_object_size(obj), nfields);
+		json_decref(obj);
+	}
+}
+
+static void test_name_collision_gets_prefix(void **state)
+{
+	json_t *obj;
+
+	(void)state;
+	memset(&rec, 0, sizeof(rec));
+	rec.kind = CUSTOS_REC_CHOWN;
+	rec.subj.uid = 1000;
+	rec.u.file.uid = 0;
+	rec.u.file.gid = 4294967295u;
+	obj = to_json(&rec);
+	assert_int_equal(json_integer_value(json_object_get(obj, "uid")), 1000);
+	assert_int_equal(json_integer_value(json_object_get(obj, "file.uid")), 0);
+	assert_int_equal(json_integer_value(json_object_get(obj, "file.gid")), 4294967295ll);
+	json_decref(obj);
+}
+
+static void test_large_unsigned_is_a_string(void **state)
+{
+	json_t *obj;
+
+	(void)state;
+	memset(&rec, 0, sizeof(rec));
+	rec.kind = CUSTOS_REC_FORK;
+	rec.u.fork.clone_flags = UINT64_MAX;
+	rec.u.fork.child_pid = INT64_MAX;
+	obj = to_json(&rec);
+	assert_string_equal(json_string_value(json_object_get(obj, "clone_flags")),
+			    "18446744073709551615");
+	assert_int_equal(json_integer_value(json_object_get(obj, "child_pid")), INT64_MAX);
+	json_decref(obj);
+}
+
+static void test_bad_records_refused(void **state)
+{
+	json_t *obj = NULL;
+
+	(void)state;
+	memset(&rec, 0, sizeof(rec));
+	rec.kind = 11;			/* reserved */
+	assert_int_equal(record_json(&rec, &obj), -CUSTOS_ERR_INVAL);
+	assert_null(obj);
+
+	tu_exec(&rec, 1, 1);
+	rec.u.exec.argv_count = 2;	/* the bytes hold 3 */
+	assert_int_equal(record_json(&rec, &obj), -CUSTOS_ERR_INVAL);
+	assert_null(obj);
+
+	tu_exec(&rec, 1, 1);
+	rec.u.exec.exe_len = CUSTOS_PATH_MAX + 1;
+	assert_int_equal(record_json(&rec, &obj), -CUSTOS_ERR_INVAL);
+	assert_null(obj);
+}
+
+static void test_write_one_line(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(f);
+	tu_exec(&rec, 7, 8);
+	assert_int_equal(record_json_write(f, &rec), 0);
+	assert_int_equal(record_json_write(f, &rec), 0);
+	assert_int_equal(fclose(f), 0);
+	assert_true(len > 2);
+	assert_int_equal(text[len - 1], '\n');
+	assert_non_null(strchr(text, '\n'));
+	assert_ptr_equal(strchr(text, '\n') + 1, text + len / 2);	/* two equal lines */
+	assert_memory_equal(text, "{\"kind\":\"exec\",\"ts_ns\":8,\"pid\":7,", 33);
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exec_fields),
+		cmocka_unit_test(test_bytes_text_or_hex),
+		cmocka_unit_test(test_every_kind_converts),
+		cmocka_unit_test(test_name_collision_gets_prefix),
+		cmocka_unit_test(test_large_unsigned_is_a_string),
+		cmocka_unit_test(test_bad_records_refused),
+		cmocka_unit_test(test_write_one_line),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
