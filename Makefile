@@ -79,7 +79,7 @@ $(BUILD)/asan/tests/test_decode: tests/unit/test_decode.c agent/decode.c tests/u
 
 # --- libFuzzer targets (clang, ASan+UBSan) ---------------------------------
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRCS) | $(BUILD)/fuzz
-	$(CLANG) -std=gnu11 -g -O1 -Icommon -fsanitize=fuzzer,address,undefined \
+	$(CLANG) -std=gnu11 -g -O1 -Icommon -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		$< $(COMMON_SRCS) -o $@ $(LIBS)
 
 # --- eBPF programs (CO-RE) and their skeletons -----------------------------

@@ -4,6 +4,7 @@
  * field behind each key. docs/format.md, section "Records", is the same
  * table in prose; change both or neither.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "error.h"
@@ -56,7 +57,7 @@ static const struct schema_field syscall_f[] = {
 #define F_PATH2 B(20, u.file.path2), U(21, u.file.path2_truncated), B(22, u.file.path2_raw)
 #define F_FLAGS U(23, u.file.flags)
 #define F_MODE U(24, u.file.mode)
-#define F_OWNER U(25, u.file.uid), U(26, u.file.gid)
+#define F_OWNER U(25, u.file.owner_uid), U(26, u.file.owner_gid)
 #define F_SIZE U(27, u.file.size)
 #define F_NAME B(28, u.file.name)
 

@@ -114,7 +114,7 @@ struct custos_exec {
 	uint8_t cwd[CUSTOS_PATH_MAX];
 	uint32_t cwd_len;
 	uint64_t cwd_truncated;
-	uint64_t exe_dev, exe_ino, exe_mode;	/* mode shows setuid/setgid */
+	uint64_t exe_dev, exe_ino, exe_mode;	/* dev as stat(2) st_dev; mode shows setuid/setgid */
 	uint64_t start_ns;			/* task start, boot-time ns */
 	uint8_t sha256[CUSTOS_HASH_LEN];	/* zero unless hash_status OK */
 	uint8_t build_id[CUSTOS_BUILD_ID_MAX];
@@ -160,7 +160,7 @@ struct custos_file {
 	uint32_t path2_raw_len;
 	uint64_t flags;
 	uint64_t mode;
-	uint64_t uid, gid;
+	uint64_t owner_uid, owner_gid;		/* chown: -1 (4294967295) unchanged */
 	uint64_t size;
 	uint8_t name[CUSTOS_NAME_MAX];		/* xattr name, fs type */
 	uint32_t name_len;

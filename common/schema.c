@@ -22,7 +22,14 @@ static int encode_strv(struct buf *out, const uint8_t *v, uint32_t len, uint64_t
 {
 	uint64_t seen = 0;
 	uint32_t i = 0;
-	int ret = cbw_array(out, count);
+	int ret;
+
+	/* Every element ends with its NUL, the last one too: the decoder
+	 * counts that byte against the capacity, so an unterminated blob
+	 * could encode to something that does not decode. */
+	if (len > 0 && v[len - 1] != 0)
+		return -CUSTOS_ERR_INVAL;
+	ret = cbw_array(out, count);
 
 	while (!ret && i < len) {
 		const uint8_t *nul = memchr(v + i, 0, len - i);

@@ -125,8 +125,8 @@ static void fill_file(struct custos_file *f, uint64_t kind)
 	set(f->path2_raw, &f->path2_raw_len, CUSTOS_PATH_MAX, "ld.so.preload.bak");
 	f->flags = 01101;
 	f->mode = 0644;
-	f->uid = 0;
-	f->gid = 0;
+	f->owner_uid = 0;
+	f->owner_gid = 0;
 	f->size = 4096;
 	set(f->name, &f->name_len, CUSTOS_NAME_MAX,
 	    kind == CUSTOS_REC_MOUNT ? "overlay" : "security.capability");

@@ -128,6 +128,9 @@ static void test_encode_refuses_bad_records(void **state)
 	tu_exec(r, 1, 2);
 	r->u.exec.argv_count = 4;	/* blob holds 3 */
 	assert_int_equal(record_encode(&b, r), -CUSTOS_ERR_INVAL);
+	tu_exec(r, 1, 2);
+	r->u.exec.argv_len--;		/* last element without its NUL */
+	assert_int_equal(record_encode(&b, r), -CUSTOS_ERR_INVAL);
 	buf_free(&b);
 	free(r);
 }

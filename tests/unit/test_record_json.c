@@ -2,6 +2,7 @@
 /* record_json: every kind converts, names come from the schema, byte
  * strings are text only when they are printable UTF-8, and bad records
  * are refused with an error rather than printed. */
+#include <arpa/inet.h>
 #include "testutil.h"
 #include "record_json.h"
 #include "schema.h"
@@ -109,7 +110,7 @@ static void test_every_kind_converts(void **state)
 	}
 }
 
-static void test_name_collision_gets_prefix(void **state)
+static void test_chown_owner_is_not_the_subject(void **state)
 {
 	json_t *obj;
 
@@ -117,12 +118,40 @@ static void test_name_collision_gets_prefix(void **state)
 	memset(&rec, 0, sizeof(rec));
 	rec.kind = CUSTOS_REC_CHOWN;
 	rec.subj.uid = 1000;
-	rec.u.file.uid = 0;
-	rec.u.file.gid = 4294967295u;
+	rec.u.file.owner_uid = 0;
+	rec.u.file.owner_gid = 4294967295u;
 	obj = to_json(&rec);
 	assert_int_equal(json_integer_value(json_object_get(obj, "uid")), 1000);
-	assert_int_equal(json_integer_value(json_object_get(obj, "file.uid")), 0);
-	assert_int_equal(json_integer_value(json_object_get(obj, "file.gid")), 4294967295ll);
+	assert_int_equal(json_integer_value(json_object_get(obj, "owner_uid")), 0);
+	assert_int_equal(json_integer_value(json_object_get(obj, "owner_gid")), 4294967295ll);
+	json_decref(obj);
+}
+
+static void test_ip_addresses_are_text(void **state)
+{
+	json_t *obj;
+
+	(void)state;
+	memset(&rec, 0, sizeof(rec));
+	rec.kind = CUSTOS_REC_CONNECT;
+	rec.u.net.family = AF_INET6;
+	memcpy(rec.u.net.remote_addr, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+	rec.u.net.remote_addr_len = 16;
+	memcpy(rec.u.net.local_addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff\x7f\0\0\x01", 16);
+	rec.u.net.local_addr_len = 16;
+	obj = to_json(&rec);
+	assert_string_equal(json_string_value(json_object_get(obj, "remote_addr")), "2001:db8::1");
+	assert_string_equal(json_string_value(json_object_get(obj, "local_addr")),
+			    "::ffff:127.0.0.1");
+	json_decref(obj);
+
+	memset(&rec, 0, sizeof(rec));
+	rec.kind = CUSTOS_REC_BIND;
+	rec.u.net.family = AF_INET;
+	memcpy(rec.u.net.local_addr, "ABCD", 4);
+	rec.u.net.local_addr_len = 4;
+	obj = to_json(&rec);
+	assert_string_equal(json_string_value(json_object_get(obj, "local_addr")), "65.66.67.68");
 	json_decref(obj);
 }
 
@@ -189,7 +218,8 @@ int main(void)
 		cmocka_unit_test(test_exec_fields),
 		cmocka_unit_test(test_bytes_text_or_hex),
 		cmocka_unit_test(test_every_kind_converts),
-		cmocka_unit_test(test_name_collision_gets_prefix),
+		cmocka_unit_test(test_chown_owner_is_not_the_subject),
+		cmocka_unit_test(test_ip_addresses_are_text),
 		cmocka_unit_test(test_large_unsigned_is_a_string),
 		cmocka_unit_test(test_bad_records_refused),
 		cmocka_unit_test(test_write_one_line),
