@@ -26,6 +26,7 @@ static const char *const messages[CUSTOS_ERR__COUNT] = {
 	[CUSTOS_ERR_KEY_FORMAT] = "not a Custos key file",
 	[CUSTOS_ERR_EXISTS] = "file exists; refusing to overwrite",
 	[CUSTOS_ERR_AGAIN] = "more input needed",
+	[CUSTOS_ERR_BAD_PROOF] = "Merkle proof does not verify (RFC 9162)",
 };
 
 const char *custos_strerror(int err)

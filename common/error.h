@@ -35,6 +35,7 @@ enum custos_err {
 	CUSTOS_ERR_KEY_FORMAT,		/* key file is not a custos key file */
 	CUSTOS_ERR_EXISTS,		/* refusing to overwrite an existing file */
 	CUSTOS_ERR_AGAIN,		/* need more input (incremental parsers) */
+	CUSTOS_ERR_BAD_PROOF,		/* Merkle inclusion or consistency proof fails */
 	CUSTOS_ERR__COUNT
 };
 
