@@ -19,7 +19,7 @@ enum custos_err {
 	CUSTOS_ERR_CRYPTO_INIT,		/* libsodium could not initialise */
 	CUSTOS_ERR_TRUNCATED,		/* input ends before the structure does */
 	CUSTOS_ERR_OVERSIZED,		/* a length exceeds its hard limit */
-	CUSTOS_ERR_MALFORMED,		/* bytes do not follow docs/format.md */
+	CUSTOS_ERR_MALFORMED,		/* bytes do not follow the format (docs/) */
 	CUSTOS_ERR_NONCANONICAL,	/* valid CBOR, but not deterministic encoding */
 	CUSTOS_ERR_VERSION,		/* format or protocol version not supported */
 	CUSTOS_ERR_NOT_SEALED_TO_US,	/* sealed to another collector key */

@@ -130,40 +130,45 @@ struct key_line {
 };
 
 /* Parse "MAGIC\n" then one "label hex" line per entry, in order; blank
- * lines and '#' comments may come anywhere after the magic. */
+ * lines and '#' comments may come anywhere after the magic. Lines are
+ * counted one by one (blank ones too) so an error names the right line. */
 static int parse_key_text(char *text, const char *magic, const struct key_line *want,
 			  size_t nwant, int *line)
 {
-	char *save = NULL, *l;
 	size_t got = 0;
 	int lineno = 0;
+	char *l = text;
 
-	for (l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+	while (*l) {
+		char *eol = strchr(l, '\n');
 		size_t lablen;
 		const char *hex_end;
 
-		lineno++;
-		*line = lineno;
+		if (eol)
+			*eol = '\0';
+		*line = ++lineno;
 		if (lineno == 1) {
 			if (strcmp(l, magic) != 0)
 				return -CUSTOS_ERR_KEY_FORMAT;
-			continue;
+		} else if (l[0] != '#' && l[0] != '\0') {
+			if (got == nwant)
+				return -CUSTOS_ERR_KEY_FORMAT;
+			lablen = strlen(want[got].label);
+			if (strncmp(l, want[got].label, lablen) != 0 || l[lablen] != ' ' ||
+			    strlen(l + lablen + 1) != 2 * want[got].len ||
+			    sodium_hex2bin(want[got].out, want[got].len, l + lablen + 1,
+					   2 * want[got].len, NULL, NULL, &hex_end) != 0 || *hex_end)
+				return -CUSTOS_ERR_KEY_FORMAT;
+			got++;
 		}
-		if (l[0] == '#' || l[0] == '\0')
-			continue;
-		if (got == nwant)
-			return -CUSTOS_ERR_KEY_FORMAT;
-		lablen = strlen(want[got].label);
-		if (strncmp(l, want[got].label, lablen) != 0 || l[lablen] != ' ')
-			return -CUSTOS_ERR_KEY_FORMAT;
-		if (strlen(l + lablen + 1) != 2 * want[got].len ||
-		    sodium_hex2bin(want[got].out, want[got].len, l + lablen + 1,
-				   2 * want[got].len, NULL, NULL, &hex_end) != 0 || *hex_end)
-			return -CUSTOS_ERR_KEY_FORMAT;
-		got++;
+		if (!eol)
+			break;
+		l = eol + 1;
 	}
-	if (got != nwant)
+	if (got != nwant) {
+		*line = lineno + 1;	/* the line that should have come */
 		return -CUSTOS_ERR_KEY_FORMAT;
+	}
 	*line = 0;
 	return 0;
 }

@@ -123,7 +123,12 @@ static void test_damaged_files(void **state)
 	snprintf(text, sizeof(text), "custos public key v1\nbox-public %s\n", zeros64);
 	expect_format_error(text, 2, 0);
 	snprintf(text, sizeof(text), "custos public key v1\nsign-public %s\n", zeros64);
-	expect_format_error(text, 2, 0);	/* ends before box-public */
+	expect_format_error(text, 3, 0);	/* ends where box-public should be */
+	/* blank lines and comments count as lines */
+	snprintf(text, sizeof(text), "custos public key v1\n\n# note\n\nsign-public zz\n");
+	expect_format_error(text, 5, 0);
+	expect_format_error("\ncustos public key v1\n", 1, 0);	/* magic must come first */
+	expect_format_error("", 1, 0);
 	/* a secret whose public half does not match its seed */
 	snprintf(text, sizeof(text), "custos secret key v1\nsign-secret %s%s\nbox-secret %s\n",
 		 zeros64, zeros64, zeros64);
