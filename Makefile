@@ -14,7 +14,7 @@ FUZZ_SECONDS ?= 15
 # Runtime and build dependencies, one list for `make deps` and the README.
 DEB_PACKAGES := build-essential clang llvm libclang-rt-14-dev pkg-config \
 	libbpf-dev bpftool libelf-dev libdw-dev libsodium-dev zlib1g-dev libcbor-dev \
-	libsqlite3-dev libyaml-dev libjansson-dev libcmocka-dev iproute2 procps
+	libsqlite3-dev libyaml-dev libjansson-dev libcmocka-dev iproute2 procps python3
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wshadow -Wvla
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection \
