@@ -8,6 +8,14 @@
  *                         signed by the host key of fuzzkeys.h, and sealed
  *                         envelopes of some, sealed to its collector key
  *   corpus/fuzz_records/  the same records as bare CBOR record sequences
+ *   corpus/fuzz_checkpoint/  checkpoint notes signed by the collector key
+ *                         of fuzzkeys.h (empty tree, one leaf, the largest
+ *                         size, with a witness's cosignature and a line of
+ *                         the log's name under another key)
+ *   corpus/fuzz_wire/     a frame stream (a BATCH frame holding the sealed
+ *                         one-record batch, then an ACK frame for it), two
+ *                         ACK frames and the start of a third, and bare
+ *                         signed acks, signed by the collector key
  *
  * Not built by the Makefile. From the top of the tree:
  *
@@ -28,9 +36,13 @@
 #include <sys/stat.h>
 #include <sodium.h>
 
+#include "ack.h"
 #include "batch.h"
+#include "checkpoint.h"
 #include "error.h"
+#include "frame.h"
 #include "keys.h"
+#include "merkle.h"
 #include "record.h"
 #include "seal.h"
 #include "fuzzkeys.h"
@@ -254,6 +266,12 @@ static void fill_edge(struct custos_record *r, uint64_t kind)
 static const char *dir;
 static int nfiles;
 
+/* The first sealed envelope written, with its batch's hash and sequence
+ * number: the BATCH frame of corpus/fuzz_wire and the ack for it. */
+static struct buf wire_sealed;
+static uint8_t wire_hash[CUSTOS_HASH_LEN];
+static uint64_t wire_seq;
+
 static void die(const char *what, int err)
 {
 	fprintf(stderr, "make_corpus: %s: %s\n", what, custos_strerror(err));
@@ -366,6 +384,12 @@ static void make_set(const struct seed_set *s, const struct custos_keypair *host
 			die(s->name, ret);
 		snprintf(name, sizeof(name), "sealed-%s", s->name);
 		write_file("fuzz_batch", name, &sealed);
+		if (wire_sealed.len == 0) {
+			if (buf_put(&wire_sealed, sealed.data, sealed.len) != 0)
+				die(s->name, -CUSTOS_ERR_NOMEM);
+			memcpy(wire_hash, prev, CUSTOS_HASH_LEN);
+			wire_seq = seq;
+		}
 	}
 	/* Bare records: the full-size edge records only in small company. */
 	if (s->edge) {
@@ -418,8 +442,158 @@ static void make_singles(void)
 	free(r);
 }
 
+/* --- checkpoints ---------------------------------------------------------- */
+
+#define LOG_NAME "custos.example/collector"	/* FUZZ_LOG_NAME of fuzz_checkpoint.c */
+#define WITNESS_NAME "witness.example/w1"
+
+/* The signature line ("— name base64\n") of kp under name over text. */
+static void sig_line(const uint8_t *text, size_t len, const char *name,
+		     const struct custos_keypair *kp, struct buf *line)
+{
+	struct buf note;
+	int ret;
+
+	buf_init(&note, CHECKPOINT_MAX);
+	ret = checkpoint_note_sign(text, len, name, kp, &note);
+	if (!ret)
+		ret = buf_put(line, note.data + len + 1, note.len - len - 1);
+	if (ret)
+		die(name, ret);
+	buf_free(&note);
+}
+
+/* A checkpoint of (size, root) signed by coll under LOG_NAME; with a
+ * second signature line of (other_name, other) before or after it. */
+static void make_checkpoint(const char *fname, uint64_t size, const uint8_t root[MERKLE_HASH_LEN],
+			    const struct custos_keypair *coll, const char *other_name,
+			    const struct custos_keypair *other, int other_first)
+{
+	struct checkpoint cp = { .size = size };
+	struct buf note, out;
+	size_t text_len;
+	int ret;
+
+	memcpy(cp.root, root, MERKLE_HASH_LEN);
+	buf_init(&note, CHECKPOINT_MAX);
+	buf_init(&out, CHECKPOINT_MAX);
+	ret = checkpoint_sign(&cp, LOG_NAME, coll, &note);
+	if (!ret)
+		ret = checkpoint_note_open(note.data, note.len, LOG_NAME, coll->pub.sign_pk,
+					   &text_len);
+	if (ret)
+		die(fname, ret);
+	if (!other) {
+		write_file("fuzz_checkpoint", fname, &note);
+	} else {
+		if (buf_put(&out, note.data, text_len + 1) != 0)	/* text, blank line */
+			die(fname, -CUSTOS_ERR_NOMEM);
+		if (other_first)
+			sig_line(note.data, text_len, other_name, other, &out);
+		if (buf_put(&out, note.data + text_len + 1, note.len - text_len - 1) != 0)
+			die(fname, -CUSTOS_ERR_NOMEM);
+		if (!other_first)
+			sig_line(note.data, text_len, other_name, other, &out);
+		write_file("fuzz_checkpoint", fname, &out);
+	}
+	buf_free(&out);
+	buf_free(&note);
+}
+
+static void make_checkpoints(const struct custos_keypair *coll, const struct custos_keypair *host)
+{
+	uint8_t (*leaves)[MERKLE_HASH_LEN] = calloc(300, MERKLE_HASH_LEN);
+	struct merkle_leaves ml = { .count = 300 };
+	uint8_t root[MERKLE_HASH_LEN];
+	int ret;
+
+	if (!leaves)
+		die("calloc", -CUSTOS_ERR_NOMEM);
+	for (uint64_t i = 0; i < 300; i++)
+		merkle_leaf_hash(&i, sizeof(i), leaves[i]);
+	ml.hash = (const uint8_t (*)[MERKLE_HASH_LEN])leaves;
+
+	ret = merkle_root(merkle_leaves_get, &ml, 0, root);
+	if (!ret)
+		make_checkpoint("checkpoint-empty", 0, root, coll, NULL, NULL, 0);
+	if (!ret)
+		ret = merkle_root(merkle_leaves_get, &ml, 1, root);
+	if (!ret)
+		make_checkpoint("checkpoint-1", 1, root, coll, NULL, NULL, 0);
+	if (!ret)
+		ret = merkle_root(merkle_leaves_get, &ml, 300, root);
+	/* A witness's cosignature after ours (the host key stands in for
+	 * the witness's), and a line of our name under another key first:
+	 * both well formed, both ignored. */
+	if (!ret) {
+		make_checkpoint("checkpoint-cosigned", 300, root, coll, WITNESS_NAME, host, 0);
+		make_checkpoint("checkpoint-otherkey", 7, root, coll, LOG_NAME, host, 1);
+		memset(root, 0xfb, sizeof(root));	/* base64 "+/v7...": both odd characters */
+		make_checkpoint("checkpoint-max", UINT64_MAX, root, coll, NULL, NULL, 0);
+	}
+	if (ret)
+		die("merkle_root", ret);
+	free(leaves);
+}
+
+/* --- frames and acks ------------------------------------------------------ */
+
+static void make_wire(const struct custos_keypair *coll, const struct custos_keypair *host)
+{
+	struct ack a = { .seq = wire_seq, .leaf_index = wire_seq,
+			 .received_unix_ns = 1700000000123456789ull };
+	struct ack a_max = { .seq = UINT64_MAX, .leaf_index = UINT64_MAX,
+			    .received_unix_ns = UINT64_MAX };
+	struct buf ack1, ack2, stream;
+	int ret;
+
+	if (wire_sealed.len == 0)
+		die("make_wire: no sealed batch", -CUSTOS_ERR_INVAL);
+	memcpy(a.host_id, host->pub.sign_pk, sizeof(a.host_id));
+	memcpy(a.batch_hash, wire_hash, sizeof(a.batch_hash));
+	memset(a_max.host_id, 0xff, sizeof(a_max.host_id));
+	memset(a_max.batch_hash, 0xff, sizeof(a_max.batch_hash));
+	buf_init(&ack1, ACK_MAX);
+	buf_init(&ack2, ACK_MAX);
+	buf_init(&stream, FRAME_HEADER_LEN * 3 + CUSTOS_SEALED_MAX);
+
+	ret = ack_sign(&a, coll, &ack1);
+	if (!ret)
+		ret = ack_sign(&a_max, coll, &ack2);
+	if (ret)
+		die("ack_sign", ret);
+	write_file("fuzz_wire", "ack-exec-1", &ack1);
+	write_file("fuzz_wire", "ack-edge", &ack2);
+
+	/* The agent's BATCH, then the collector's ACK for it. */
+	ret = frame_write(&stream, FRAME_BATCH, wire_sealed.data, wire_sealed.len);
+	if (!ret)
+		ret = frame_write(&stream, FRAME_ACK, ack1.data, ack1.len);
+	if (ret)
+		die("frame_write", ret);
+	write_file("fuzz_wire", "wire-batch-ack", &stream);
+
+	/* Two ACKs and the first 5 header bytes of a third. */
+	buf_reset(&stream);
+	ret = frame_write(&stream, FRAME_ACK, ack1.data, ack1.len);
+	if (!ret)
+		ret = frame_write(&stream, FRAME_ACK, ack2.data, ack2.len);
+	if (!ret)
+		ret = frame_write(&stream, FRAME_ACK, ack1.data, ack1.len);
+	if (ret)
+		die("frame_write", ret);
+	stream.len -= ack1.len + FRAME_HEADER_LEN - 5;
+	write_file("fuzz_wire", "wire-acks-partial", &stream);
+
+	buf_free(&stream);
+	buf_free(&ack2);
+	buf_free(&ack1);
+}
+
 int main(int argc, char **argv)
 {
+	static const char *const subdirs[] = { "fuzz_batch", "fuzz_records", "fuzz_checkpoint",
+					       "fuzz_wire" };
 	struct custos_keypair host, coll;
 	uint8_t prev[CUSTOS_HASH_LEN] = { 0 };
 	char path[4096];
@@ -441,14 +615,18 @@ int main(int argc, char **argv)
 		die("keys", ret);
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
 		die(dir, -CUSTOS_ERR_IO);
-	for (size_t i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, i ? "fuzz_records" : "fuzz_batch");
+	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, subdirs[i]);
 		if (mkdir(path, 0755) != 0 && errno != EEXIST)
 			die(path, -CUSTOS_ERR_IO);
 	}
+	buf_init(&wire_sealed, CUSTOS_SEALED_MAX);
 	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
 		make_set(&sets[i], &host, &coll.pub, i, prev);
 	make_singles();
+	make_checkpoints(&coll, &host);
+	make_wire(&coll, &host);
+	buf_free(&wire_sealed);
 	printf("%d files\n", nfiles);
 	keys_wipe(&host);
 	keys_wipe(&coll);
