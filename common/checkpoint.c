@@ -142,6 +142,20 @@ static size_t our_name_len(const char *name)
 	return n;
 }
 
+/* libsodium 1.0.18 looks characters up through a plain char, so on x86 a
+ * byte 0x80-0xff decodes as if it were '/': a note could then be changed
+ * without its key (found by fuzz_checkpoint). Check the alphabet first. */
+static bool b64_alphabet(const char *s, size_t n)
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
+
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\0' || !strchr(alphabet, s[i]))
+			return false;
+	return true;
+}
+
 /* Standard padded base64 (RFC 4648 section 4), strictly: length a multiple
  * of 4, '=' only at the end, unused bits zero. Decodes group by group so
  * that a signature of any length is checked without a buffer for it; the
@@ -153,7 +167,7 @@ static int b64_decode(const char *s, size_t n, uint8_t *out, size_t keep, size_t
 	size_t got;
 
 	*total = 0;
-	if (n == 0 || n % 4 != 0)
+	if (n == 0 || n % 4 != 0 || !b64_alphabet(s, n))
 		return -1;
 	for (size_t i = 0; i < n; i += 4) {
 		if (i + 4 < n && memchr(s + i, '=', 4))

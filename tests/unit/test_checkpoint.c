@@ -561,6 +561,9 @@ static void test_strict_envelope(void **state)
 		EM_DASH " w.example AAAA AAAA\n",
 		EM_DASH " w.example \n",
 		EM_DASH " w.example AAAAAAAA \n",
+		/* bytes 0x80-0xff, which libsodium 1.0.18 decodes as '/' */
+		EM_DASH " w.example \xc2\x80" "AAAAAA\n",
+		EM_DASH " w.example AAAAAA\xff\xff\n",
 	};
 	struct checkpoint got;
 	struct buf b;
