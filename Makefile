@@ -77,6 +77,26 @@ $(BUILD)/asan/tests/test_decode: tests/unit/test_decode.c agent/decode.c tests/u
 	$(CC) $(SAN_CFLAGS) -Itests/unit -Iagent -Ibpf $< agent/decode.c -o $@ $(SAN_LDFLAGS) \
 		$(SAN_LIB) $(LIBS) -lcmocka
 
+# Issue 4's unit tests link the agent's pipeline modules (no eBPF needed).
+AGENT_PIPE_SRCS := agent/config.c agent/clock.c agent/spool.c agent/batcher.c agent/outfile.c \
+	agent/forward.c
+AGENT_PIPE_TESTS := $(filter $(UNIT_NAMES),test_config test_clock test_spool test_batcher \
+	test_forward)
+AGENT_PIPE_LIBS := -lyaml -lpthread -lcmocka
+$(addprefix $(BUILD)/tests/,$(AGENT_PIPE_TESTS)): $(BUILD)/tests/%: tests/unit/%.c \
+		$(AGENT_PIPE_SRCS) tests/unit/testutil.h $(REL_LIB) | $(BUILD)/tests
+	$(CC) $(REL_CFLAGS) -Itests/unit -Iagent $< $(AGENT_PIPE_SRCS) -o $@ $(REL_LDFLAGS) \
+		$(REL_LIB) $(LIBS) $(AGENT_PIPE_LIBS)
+$(addprefix $(BUILD)/asan/tests/,$(AGENT_PIPE_TESTS)): $(BUILD)/asan/tests/%: tests/unit/%.c \
+		$(AGENT_PIPE_SRCS) tests/unit/testutil.h $(SAN_LIB) | $(BUILD)/asan/tests
+	$(CC) $(SAN_CFLAGS) -Itests/unit -Iagent $< $(AGENT_PIPE_SRCS) -o $@ $(SAN_LDFLAGS) \
+		$(SAN_LIB) $(LIBS) $(AGENT_PIPE_LIBS)
+
+# The agent's e2e tests check its output with a stand-in collector.
+all: $(BUILD)/tests/custos_peer
+$(BUILD)/tests/custos_peer: tests/e2e/custos_peer.c $(REL_LIB) | $(BUILD)/tests
+	$(CC) $(REL_CFLAGS) $< -o $@ $(REL_LDFLAGS) $(REL_LIB) $(LIBS)
+
 # --- libFuzzer targets (clang, ASan+UBSan) ---------------------------------
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRCS) | $(BUILD)/fuzz
 	$(CLANG) -std=gnu11 -g -O1 -Icommon -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
@@ -102,6 +122,7 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 
 # --- agent -----------------------------------------------------------------
 AGENT_LIBS := -lbpf -lelf -lz -ljansson -lsodium -lcbor
+AGENT_LIBS += -lyaml -lpthread	# issue 4: configuration, forwarder thread
 
 $(BUILD)/agent/%.o: agent/%.c $(BPF_SKELS) | $(BUILD)/agent
 	$(CC) $(REL_CFLAGS) -Iagent -Ibpf -I$(BUILD)/bpf -c $< -o $@

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "commands.h"
 #include "error.h"
 
 struct subcommand {
@@ -21,6 +22,9 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
 	{ "print", cmd_print, "capture process events and print them as JSON lines" },
+	{ "keygen", cmd_keygen, "create this host's key pair and print its fingerprint" },
+	{ "run", cmd_run, "capture, seal, spool and deliver evidence (or --output FILE)" },
+	{ "status", cmd_status, "spool depth, last acknowledgement and losses" },
 };
 
 #define N_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
