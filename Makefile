@@ -37,6 +37,7 @@ E2E_SCRIPTS := $(sort $(wildcard tests/e2e/test_*.sh))
 TOOLS :=
 AGENT_SRCS := $(sort $(wildcard agent/*.c))
 BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
+COLLECTOR_SRCS := $(sort $(wildcard collector/*.c))
 
 REL_LIB := $(BUILD)/libcustos.a
 SAN_LIB := $(BUILD)/asan/libcustos.a
@@ -47,9 +48,11 @@ TOOL_BINS := $(addprefix $(BUILD)/,$(TOOLS))
 AGENT := $(BUILD)/custos-agent
 AGENT_OBJS := $(patsubst agent/%.c,$(BUILD)/agent/%.o,$(AGENT_SRCS))
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
+COLLECTOR := $(BUILD)/custos-collector
+COLLECTOR_OBJS := $(patsubst collector/%.c,$(BUILD)/collector/%.o,$(COLLECTOR_SRCS))
 
 .PHONY: all test unit fuzz deps install clean demo
-all: $(REL_LIB) $(TOOL_BINS) $(REL_TESTS) $(AGENT)
+all: $(REL_LIB) $(TOOL_BINS) $(REL_TESTS) $(AGENT) $(COLLECTOR)
 
 # --- libcustos -------------------------------------------------------------
 $(BUILD)/common/%.o: common/%.c | $(BUILD)/common
@@ -134,8 +137,33 @@ $(BUILD)/fuzz/fuzz_decode: tests/fuzz/fuzz_decode.c agent/decode.c $(COMMON_SRCS
 	$(CLANG) -std=gnu11 -g -O1 -Icommon -Iagent -Ibpf -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		$< agent/decode.c $(COMMON_SRCS) -o $@ $(LIBS)
 
+# --- collector ---------------------------------------------------------------
+# Unit tests of collector modules (tests/unit/test_<module>.c for the
+# modules below) link every collector source but main.c.
+COLLECTOR_LIBS := -lsodium -lcbor -lz -ljansson -lsqlite3
+COLLECTOR_MODS := $(filter-out collector/main.c,$(COLLECTOR_SRCS))
+COLLECTOR_UNIT := test_archive test_custody test_ingest test_store
+$(BUILD)/collector/%.o: collector/%.c | $(BUILD)/collector
+	$(CC) $(REL_CFLAGS) -Icollector -c $< -o $@
+$(COLLECTOR): $(COLLECTOR_OBJS) $(REL_LIB)
+	$(CC) $(REL_CFLAGS) $(COLLECTOR_OBJS) -o $@ $(REL_LDFLAGS) $(REL_LIB) $(COLLECTOR_LIBS)
+$(addprefix $(BUILD)/tests/,$(COLLECTOR_UNIT)): $(BUILD)/tests/%: tests/unit/%.c \
+		$(COLLECTOR_MODS) collector/*.h tests/unit/testutil.h $(REL_LIB) | $(BUILD)/tests
+	$(CC) $(REL_CFLAGS) -Itests/unit -Icollector $< $(COLLECTOR_MODS) -o $@ $(REL_LDFLAGS) \
+		$(REL_LIB) $(COLLECTOR_LIBS) -lcmocka
+$(addprefix $(BUILD)/asan/tests/,$(COLLECTOR_UNIT)): $(BUILD)/asan/tests/%: tests/unit/%.c \
+		$(COLLECTOR_MODS) collector/*.h tests/unit/testutil.h $(SAN_LIB) | $(BUILD)/asan/tests
+	$(CC) $(SAN_CFLAGS) -Itests/unit -Icollector $< $(COLLECTOR_MODS) -o $@ $(SAN_LDFLAGS) \
+		$(SAN_LIB) $(COLLECTOR_LIBS) -lcmocka
+
+# The agent side of the collector's e2e tests (tests/e2e/test_collector_*.sh).
+COLLECTOR_PEER := $(BUILD)/tests/collector_peer
+all: $(COLLECTOR_PEER)
+$(COLLECTOR_PEER): tests/e2e/collector_peer.c $(REL_LIB) | $(BUILD)/tests
+	$(CC) $(REL_CFLAGS) $< -o $@ $(REL_LDFLAGS) $(REL_LIB) $(LIBS)
+
 $(BUILD)/common $(BUILD)/asan/common $(BUILD)/tests $(BUILD)/asan/tests $(BUILD)/fuzz \
-$(BUILD)/bpf $(BUILD)/agent:
+$(BUILD)/bpf $(BUILD)/agent $(BUILD)/collector:
 	mkdir -p $@
 
 # --- test suite ------------------------------------------------------------
@@ -160,6 +188,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib \
 		$(DESTDIR)$(PREFIX)/include/custos
 	install -m 0755 $(AGENT) $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 $(COLLECTOR) $(DESTDIR)$(PREFIX)/sbin/
 	$(if $(TOOL_BINS),install -m 0755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/)
 	install -m 0644 $(REL_LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 common/*.h $(DESTDIR)$(PREFIX)/include/custos/

@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * From a signed batch to index rows (indexer.h), and the reindex
+ * subcommand, which rebuilds the index from the archive alone.
+ */
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "chain.h"
+#include "collector.h"
+#include "error.h"
+#include "indexer.h"
+
+/* Per-record scratch: the C strings a row points to. */
+struct scratch {
+	char comm[CUSTOS_COMM_MAX + 1];
+	char exe[CUSTOS_PATH_MAX + 1];
+	char path[CUSTOS_PATH_MAX + 1];
+};
+
+static const char *cstr(char *dst, size_t cap, const uint8_t *p, uint32_t n)
+{
+	size_t len = n < cap - 1 ? n : cap - 1;
+	const uint8_t *nul = memchr(p, 0, len);
+
+	if (nul)
+		len = (size_t)(nul - p);
+	memcpy(dst, p, len);
+	dst[len] = '\0';
+	return dst;
+}
+
+static void fmt_addr(char *out, size_t cap, uint64_t family, const uint8_t *a, uint32_t n)
+{
+	char tmp[CUSTOS_ADDR_MAX + 1];
+
+	out[0] = '\0';
+	if (family == AF_INET && n == 4)
+		inet_ntop(AF_INET, a, out, (socklen_t)cap);
+	else if (family == AF_INET6 && n == 16)
+		inet_ntop(AF_INET6, a, out, (socklen_t)cap);
+	else if (family == AF_UNIX)
+		snprintf(out, cap, "%s", cstr(tmp, sizeof(tmp), a, n));
+}
+
+static int is_subject_kind(uint64_t k)
+{
+	return k >= 1 && k <= 95;
+}
+
+/* Fill the kind-specific fields of a row; note process starts. */
+static int body_fields(struct store *s, const struct batch_header *h, const struct custos_record *rec,
+		       struct store_row *row, struct scratch *x, uint64_t *start_ns)
+{
+	const struct custos_net *nt = &rec->u.net;
+	int remote = rec->kind == CUSTOS_REC_CONNECT || rec->kind == CUSTOS_REC_ACCEPT ||
+		     rec->kind == CUSTOS_REC_SEND;
+
+	*start_ns = 0;
+	switch (rec->kind) {
+	case CUSTOS_REC_EXEC:
+	case CUSTOS_REC_SNAPSHOT:
+		row->exe = cstr(x->exe, sizeof(x->exe), rec->u.exec.exe, rec->u.exec.exe_len);
+		row->result = rec->u.exec.result;
+		*start_ns = rec->u.exec.start_ns;
+		return store_add_proc(s, h->host_id, h->boot_id, rec->subj.pid, *start_ns, rec->ts_ns);
+	case CUSTOS_REC_FORK:
+		return store_add_proc(s, h->host_id, h->boot_id, rec->u.fork.child_pid,
+				      rec->u.fork.child_start_ns, rec->ts_ns);
+	case CUSTOS_REC_EXIT:
+		row->result = rec->u.exit.code;
+		*start_ns = rec->u.exit.start_ns;
+		return 0;
+	case CUSTOS_REC_CRED: case CUSTOS_REC_PTRACE: case CUSTOS_REC_MODULE:
+	case CUSTOS_REC_MEMFD: case CUSTOS_REC_BPF: case CUSTOS_REC_CLOCK_SET:
+		row->result = rec->u.sys.result;
+		row->path = cstr(x->path, sizeof(x->path), rec->u.sys.name, rec->u.sys.name_len);
+		return 0;
+	case CUSTOS_REC_LOSS: case CUSTOS_REC_GAP:
+		row->lost = rec->u.agent.lost;
+		return 0;
+	default:
+		break;
+	}
+	if (rec->kind >= 32 && rec->kind <= 63) {
+		const struct custos_file *f = &rec->u.file;
+		row->result = f->result;
+		row->path = f->path_len ? cstr(x->path, sizeof(x->path), f->path, f->path_len)
+					: cstr(x->path, sizeof(x->path), f->path_raw, f->path_raw_len);
+	} else if (rec->kind >= 64 && rec->kind <= 95) {
+		row->result = nt->result;
+		fmt_addr(row->addr, sizeof(row->addr), nt->family,
+			 remote ? nt->remote_addr : nt->local_addr,
+			 remote ? nt->remote_addr_len : nt->local_addr_len);
+		row->port = remote ? nt->remote_port : nt->local_port;
+	}
+	return 0;
+}
+
+static int clock_quality(const struct batch_header *h)
+{
+	if (!h->ntp_synced)
+		return STORE_CLOCK_UNSYNCED;
+	return h->ntp_maxerror_us <= 1000000 ? STORE_CLOCK_SYNCED : STORE_CLOCK_COARSE;
+}
+
+static int record_row(struct store *s, const struct batch_view *v, uint64_t leaf, uint32_t idx,
+		      const struct custos_record *rec, struct scratch *x)
+{
+	const struct batch_header *h = &v->hdr;
+	struct store_row row;
+	uint64_t start = 0;
+	int ret;
+
+	memset(&row, 0, sizeof(row));
+	memcpy(row.host_id, h->host_id, sizeof(row.host_id));
+	row.ts_boot_ns = rec->ts_ns;
+	row.ts_wall_ns = (int64_t)rec->ts_ns + h->clock_offset_ns;
+	row.clock = clock_quality(h);
+	row.kind = (uint32_t)rec->kind;
+	row.comm = row.exe = row.path = "";
+	row.leaf = leaf;
+	memcpy(row.batch_hash, v->hash, CUSTOS_HASH_LEN);
+	row.rec_index = idx;
+	if (is_subject_kind(rec->kind)) {
+		row.pid = rec->subj.pid;
+		row.ppid = rec->subj.ppid;
+		row.uid = rec->subj.uid;
+		row.comm = cstr(x->comm, sizeof(x->comm), rec->subj.comm, rec->subj.comm_len);
+	}
+	ret = body_fields(s, h, rec, &row, x, &start);
+	if (!ret && is_subject_kind(rec->kind) && !start &&
+	    (ret = store_find_proc(s, h->host_id, h->boot_id, rec->subj.pid, rec->ts_ns, &start)) > 0)
+		ret = 0;
+	if (ret < 0)
+		return ret;
+	if (start)
+		snprintf(row.proc_id, sizeof(row.proc_id), "%02x%02x%02x%02x-%llu-%llu",
+			 h->boot_id[0], h->boot_id[1], h->boot_id[2], h->boot_id[3],
+			 (unsigned long long)start, (unsigned long long)rec->subj.pid);
+	return store_add_record(s, &row);
+}
+
+/* docs/format.md 3.5 step 8, against the host's last indexed batch. */
+static int chain_row(struct store *s, const struct batch_view *v, uint64_t leaf)
+{
+	struct chain_state c;
+	struct store_gap g;
+	uint64_t seq, last_leaf;
+	int ret;
+
+	chain_init(&c);
+	ret = store_host_last(s, v->hdr.host_id, &seq, c.last_hash, &last_leaf);
+	if (ret < 0)
+		return ret;
+	if (ret == 0) {
+		c.started = true;
+		c.next_seq = seq + 1;
+	}
+	ret = chain_check(&c, &v->hdr);
+	if (!ret)
+		return 0;
+	memset(&g, 0, sizeof(g));
+	memcpy(g.host_id, v->hdr.host_id, sizeof(g.host_id));
+	g.leaf = leaf;
+	g.err = -ret;
+	g.expected_seq = c.started ? c.next_seq : 0;
+	g.got_seq = v->hdr.seq;
+	g.ts_wall_ns = (int64_t)v->hdr.first_ts_ns + v->hdr.clock_offset_ns;
+	return store_add_gap(s, &g);
+}
+
+static int batch_rows(struct store *s, const struct batch_view *v, const struct buf *raw,
+		      uint64_t leaf, uint64_t received_ns)
+{
+	struct store_batch b = { .leaf = leaf, .seq = v->hdr.seq, .received_ns = received_ns,
+		.record_count = v->hdr.record_count, .first_ts_ns = v->hdr.first_ts_ns,
+		.last_ts_ns = v->hdr.last_ts_ns, .clock_offset_ns = v->hdr.clock_offset_ns,
+		.ntp_synced = v->hdr.ntp_synced, .ntp_maxerror_us = v->hdr.ntp_maxerror_us };
+	struct custos_record *rec = malloc(sizeof(*rec));
+	struct scratch *x = malloc(sizeof(*x));
+	struct record_iter it;
+	uint32_t idx = 0;
+	int ret = -CUSTOS_ERR_NOMEM;
+
+	if (!rec || !x)
+		goto out;
+	memcpy(b.host_id, v->hdr.host_id, sizeof(b.host_id));
+	memcpy(b.boot_id, v->hdr.boot_id, sizeof(b.boot_id));
+	memcpy(b.hash, v->hash, sizeof(b.hash));
+	ret = chain_row(s, v, leaf);
+	if (!ret)
+		ret = store_add_batch(s, &b);
+	record_iter_init(&it, raw, &v->hdr);
+	while (!ret && (ret = record_iter_next(&it, rec)) == 1)
+		ret = record_row(s, v, leaf, idx++, rec, x);
+out:
+	free(rec);
+	free(x);
+	return ret;
+}
+
+int indexer_batch(struct store *s, uint64_t leaf, const uint8_t *p, size_t n,
+		  uint64_t received_ns)
+{
+	struct batch_view v;
+	struct buf raw;
+	uint64_t next;
+	int ret;
+
+	buf_init(&raw, CUSTOS_RAW_MAX);
+	ret = store_indexed(s, &next);
+	if (!ret && next != leaf)
+		ret = -CUSTOS_ERR_INVAL;
+	if (!ret)
+		ret = batch_parse(p, n, &v);
+	if (!ret)
+		ret = batch_check_payload(&v, &raw);
+	if (!ret)
+		ret = store_begin(s);
+	if (ret)
+		goto out;
+	ret = batch_rows(s, &v, &raw, leaf, received_ns);
+	if (!ret)
+		ret = store_set_indexed(s, leaf + 1);
+	if (!ret)
+		ret = store_commit(s);
+	if (ret)
+		store_rollback(s);
+out:
+	buf_free(&raw);
+	return ret;
+}
+
+int indexer_catch_up(struct store *s, const struct custody *c, uint64_t *done)
+{
+	struct buf b;
+	uint64_t next, recv;
+	int ret;
+
+	*done = 0;
+	buf_init(&b, CUSTOS_SIGNED_MAX);
+	ret = store_indexed(s, &next);
+	for (; !ret && next < c->size; next++) {
+		ret = custody_read(c, next, &b, &recv);
+		if (!ret)
+			ret = indexer_batch(s, next, b.data, b.len, recv);
+		if (ret)
+			coll_log("index: leaf %llu: %s", (unsigned long long)next, custos_strerror(ret));
+		else
+			(*done)++;
+	}
+	buf_free(&b);
+	return ret;
+}
+
+static int reindex(const char *dir)
+{
+	static const char *const files[] = { "index.sqlite", "index.sqlite-wal", "index.sqlite-shm" };
+	char path[COLL_PATH_MAX];
+	struct custody c;
+	struct store *s = NULL;
+	uint64_t done = 0;
+	int lock, ret;
+
+	lock = coll_lock_dir(dir);
+	if (lock < 0) {
+		coll_log("%s: %s", dir, lock == -CUSTOS_ERR_EXISTS ?
+			 "another custos-collector holds the directory (stop serve first)" :
+			 custos_strerror(lock));
+		return lock;
+	}
+	ret = custody_open(&c, dir);
+	for (size_t i = 0; !ret && i < sizeof(files) / sizeof(files[0]); i++) {
+		ret = coll_path(path, dir, files[i]);
+		if (!ret && unlink(path) != 0 && access(path, F_OK) == 0)
+			ret = -CUSTOS_ERR_IO;
+	}
+	if (!ret)
+		ret = coll_path(path, dir, "index.sqlite");
+	if (!ret)
+		ret = store_open(path, 0, &s);
+	if (!ret)
+		ret = indexer_catch_up(s, &c, &done);
+	if (!ret)
+		printf("reindexed %llu batch(es) from the archive\n", (unsigned long long)done);
+	store_close(s);
+	custody_close(&c);
+	close(lock);
+	return ret;
+}
+
+int cmd_reindex(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' }, { "help", no_argument, NULL, 'h' },
+		{ 0, 0, 0, 0 } };
+	const char *dir = coll_default_dir();
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'd') {
+			fprintf(stderr, "Usage: custos-collector reindex [--dir DIR]\n");
+			return COLL_EXIT_USAGE;
+		}
+		dir = optarg;
+	}
+	if (optind != argc) {
+		fprintf(stderr, "Usage: custos-collector reindex [--dir DIR]\n");
+		return COLL_EXIT_USAGE;
+	}
+	return reindex(dir) ? COLL_EXIT_FAIL : COLL_EXIT_OK;
+}

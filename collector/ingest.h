@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ingest: one sealed batch, end to end (docs/format.md 3.5, 4, 6):
+ *   seal_open -> batch_verify (host enrolled and not revoked, signature,
+ *   payload) -> every record decodes -> chain check against the host's
+ *   last accepted batch -> archive + custody leaf (custody_append: both
+ *   fsynced) -> signed acknowledgement -> index.
+ * Used by serve (server.c) and import (import.c) alike.
+ *
+ * Invariants:
+ *   1. A batch is acknowledged only after custody_append returned (its
+ *      bytes and its leaf are on stable storage).
+ *   2. Per host, the accepted sequence numbers strictly increase: a batch
+ *      whose sequence was already accepted is refused (REPLAY) unless it
+ *      is byte for byte the batch already accepted, which is answered
+ *      with the original acknowledgement (same leaf index and receive
+ *      time) and not archived again: an agent that lost an ack resends,
+ *      and no batch is ever in the archive twice.
+ *   3. A sequence gap or a broken link is accepted; the index records it
+ *      as a gap (indexer.c), the log line says so.
+ *   4. The in-memory chain state of a host is loaded from the index, which
+ *      ingest_open first brings up to the log's size (catch-up), so after
+ *      a restart it is what it was before the crash.
+ * Crash: see custody.h and store.h; nothing here is persistent on its own.
+ */
+#ifndef CUSTOS_COLL_INGEST_H
+#define CUSTOS_COLL_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "chain.h"
+#include "custody.h"
+#include "keystore.h"
+#include "store.h"
+
+struct ingest_host {
+	uint8_t host_id[KEYS_SIGN_PK_LEN];
+	struct chain_state chain;
+	uint64_t last_leaf;
+};
+
+struct ingest {
+	char dir[4096];
+	struct keystore ks;
+	struct custody log;
+	struct store *store;
+	struct ingest_host *hosts;
+	size_t nhosts, cap;
+	struct buf signed_batch, raw, old;	/* scratch */
+	struct custos_record *rec;
+	uint64_t accepted, duplicates, refused;
+};
+
+/* Open dir: keys and enrolments, the custody log (recovering it), the
+ * index (catching it up). OUT: *g. Returns 0 or the first error, logged. */
+int ingest_open(struct ingest *g, const char *dir);
+
+/* Close everything. Accepts NULL. */
+void ingest_close(struct ingest *g);
+
+/* Ingest one sealed envelope. OUT: ack (the signed acknowledgement is
+ * appended on success), why (a one-line reason on failure). Returns 0
+ * (accepted), 1 (a resend of an accepted batch: the original ack is
+ * appended), or the first check's -CUSTOS_ERR_* (nothing stored). */
+int ingest_envelope(struct ingest *g, const uint8_t *env, size_t n, struct buf *ack, char *why,
+		    size_t why_len);
+
+/* Sign a checkpoint if the log grew (custody_checkpoint). Returns its
+ * result. */
+int ingest_checkpoint(struct ingest *g, int force);
+
+#endif

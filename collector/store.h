@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store: the narrow interface between the collector and its index, so
+ * that another store (PostgreSQL/Citus for a scale-out collector) can sit
+ * behind the same calls later. The embedded default is SQLite in WAL mode
+ * (store_sqlite.c). Everything in a store is derived from the archive:
+ * `custos-collector reindex` rebuilds it from nothing, so a store holds no
+ * evidence, only a way to find it: every row points back to its batch
+ * (leaf index and batch hash) and its record index in that batch.
+ *
+ * Invariants a store keeps:
+ *   1. indexed (store_indexed) = n means exactly the leaves 0..n-1 are in
+ *      the store, each with all its rows: a batch's rows, its gap if any
+ *      and the new value of n are written in one transaction.
+ *   2. Leaves are added in leaf order, each once.
+ * Crash: a transaction not committed leaves no trace (SQLite's journal),
+ * so after a crash the store is at some n' <= the log's size, and the
+ * collector indexes leaves n'..size-1 again before serving (catch-up).
+ */
+#ifndef CUSTOS_COLL_STORE_H
+#define CUSTOS_COLL_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keys.h"
+#include "record.h"
+
+#define STORE_PROC_ID_MAX 64
+#define STORE_ADDR_MAX 128
+
+struct store;
+
+/* Clock quality of a batch's wall-clock times. */
+enum store_clock {
+	STORE_CLOCK_UNSYNCED = 0,	/* adjtimex: not synchronised */
+	STORE_CLOCK_SYNCED = 1,		/* synchronised, max error <= 1 s */
+	STORE_CLOCK_COARSE = 2,		/* synchronised, max error > 1 s */
+};
+
+struct store_batch {
+	uint64_t leaf;
+	uint8_t host_id[KEYS_SIGN_PK_LEN];
+	uint8_t boot_id[16];
+	uint64_t seq;
+	uint8_t hash[CUSTOS_HASH_LEN];
+	uint64_t received_ns;
+	uint64_t record_count;
+	uint64_t first_ts_ns, last_ts_ns;
+	int64_t clock_offset_ns;
+	uint64_t ntp_synced, ntp_maxerror_us;
+};
+
+/* One row per record: the fields responders filter on. Strings are NUL
+ * terminated (paths with NUL bytes are cut at the first one; the evidence
+ * keeps them whole). */
+struct store_row {
+	uint8_t host_id[KEYS_SIGN_PK_LEN];
+	uint64_t ts_boot_ns;
+	int64_t ts_wall_ns;
+	int clock;			/* enum store_clock */
+	uint32_t kind;
+	uint64_t pid, ppid, uid;
+	char proc_id[STORE_PROC_ID_MAX];	/* "" when unknown */
+	const char *comm, *exe, *path;	/* "" when none */
+	char addr[STORE_ADDR_MAX];	/* "" when none */
+	uint64_t port;
+	int64_t result;
+	uint64_t lost;			/* loss and gap records */
+	uint64_t leaf;
+	uint8_t batch_hash[CUSTOS_HASH_LEN];
+	uint32_t rec_index;
+	unsigned depth;			/* timeline --tree: depth below the root */
+};
+
+/* A gap the collector saw in a host's chain (docs/format.md 3.5 step 8). */
+struct store_gap {
+	uint8_t host_id[KEYS_SIGN_PK_LEN];
+	uint64_t leaf;
+	int err;			/* CUSTOS_ERR_SEQ_GAP or CUSTOS_ERR_CHAIN_BROKEN */
+	uint64_t expected_seq, got_seq;
+	int64_t ts_wall_ns;		/* wall time of the batch's first record */
+};
+
+/* What `hosts` shows of one host id. */
+struct store_host {
+	uint8_t host_id[KEYS_SIGN_PK_LEN];
+	uint64_t batches, records, last_seq, last_received_ns;
+	int64_t last_heartbeat_ns;	/* 0: none */
+	uint64_t gaps, lost;
+	int clock;			/* of the last batch */
+	uint64_t maxerror_us;
+	int64_t clock_offset_ns;
+};
+
+struct store_query {
+	uint8_t host_id[KEYS_SIGN_PK_LEN];
+	int64_t from_ns, to_ns;		/* wall clock, [from, to) */
+	int has_pid, tree;
+	uint64_t pid;
+	uint32_t kind;			/* 0: any */
+	const char *path_glob;		/* NULL: any */
+	const char *addr;		/* NULL: any */
+};
+
+/* Open (creating) the store at path; readonly for queries. OUT: *s.
+ * Returns 0, -CUSTOS_ERR_IO. */
+int store_open(const char *path, int readonly, struct store **s);
+void store_close(struct store *s);	/* accepts NULL */
+
+/* Transactions around one batch (invariant 1). Return 0 or -CUSTOS_ERR_IO. */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+void store_rollback(struct store *s);
+
+/* Row writers, inside a transaction. Return 0 or -CUSTOS_ERR_IO. */
+int store_add_batch(struct store *s, const struct store_batch *b);
+int store_add_record(struct store *s, const struct store_row *r);
+int store_add_gap(struct store *s, const struct store_gap *g);
+int store_add_proc(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
+		   const uint8_t boot_id[16], uint64_t pid, uint64_t start_ns, uint64_t ts);
+int store_set_indexed(struct store *s, uint64_t n);
+
+/* The number of leaves indexed (invariant 1). OUT: *n. Returns 0 or
+ * -CUSTOS_ERR_IO. */
+int store_indexed(struct store *s, uint64_t *n);
+
+/* The start time of the process pid of host/boot that began last at or
+ * before ts. OUT: *start_ns. Returns 0, 1 when unknown, -CUSTOS_ERR_IO. */
+int store_find_proc(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
+		    const uint8_t boot_id[16], uint64_t pid, uint64_t ts, uint64_t *start_ns);
+
+/* The host's latest indexed batch. OUT: *seq, hash, *leaf. Returns 0, 1
+ * when the host has none, -CUSTOS_ERR_IO. */
+int store_host_last(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN], uint64_t *seq,
+		    uint8_t hash[CUSTOS_HASH_LEN], uint64_t *leaf);
+
+/* The leaf of the batch with this hash. OUT: *leaf. Returns 0, 1 when
+ * there is none, -CUSTOS_ERR_IO. */
+int store_find_batch(struct store *s, const uint8_t hash[CUSTOS_HASH_LEN], uint64_t *leaf);
+
+/* Call fn for each host id with batches. Stops at fn's first non-zero
+ * return and returns it; else 0, or -CUSTOS_ERR_IO. */
+int store_hosts(struct store *s, int (*fn)(void *ctx, const struct store_host *h), void *ctx);
+
+/* Call fn for each row matching q, in wall-clock order, as they are read
+ * (streaming). Same returns as store_hosts. */
+int store_timeline(struct store *s, const struct store_query *q,
+		   int (*fn)(void *ctx, const struct store_row *r), void *ctx);
+
+/* The gaps of a host in [from, to), in order. Same returns. */
+int store_gaps(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN], int64_t from,
+	       int64_t to, int (*fn)(void *ctx, const struct store_gap *g), void *ctx);
+
+#endif

@@ -1,0 +1,509 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The index behind store.h in SQLite, WAL mode. The schema is created on
+ * open; statements are prepared once. synchronous=NORMAL: a transaction
+ * lost to a power cut leaves the index at an earlier consistent state,
+ * which catch-up at the next start repairs (store.h invariant 1), so the
+ * index never needs the archive's fsync per batch.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+
+#include "error.h"
+#include "store.h"
+
+enum {
+	Q_BATCH, Q_RECORD, Q_GAP, Q_PROC, Q_SET_INDEXED, Q_INDEXED, Q_FIND_PROC, Q_HOST_LAST,
+	Q_FIND_BATCH, Q_COUNT
+};
+
+static const char *const sql[Q_COUNT] = {
+	[Q_BATCH] = "INSERT INTO batches VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+	[Q_RECORD] = "INSERT INTO records VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[Q_GAP] = "INSERT INTO gaps VALUES(?,?,?,?,?,?)",
+	[Q_PROC] = "INSERT OR IGNORE INTO procs VALUES(?,?,?,?,?)",
+	[Q_SET_INDEXED] = "INSERT OR REPLACE INTO meta VALUES('indexed', ?)",
+	[Q_INDEXED] = "SELECT v FROM meta WHERE k = 'indexed'",
+	[Q_FIND_PROC] = "SELECT start_ns FROM procs WHERE host=? AND boot=? AND pid=? AND ts<=? "
+			"ORDER BY ts DESC LIMIT 1",
+	[Q_HOST_LAST] = "SELECT seq, hash, leaf FROM batches WHERE host=? ORDER BY leaf DESC LIMIT 1",
+	[Q_FIND_BATCH] = "SELECT leaf FROM batches WHERE hash=?",
+};
+
+static const char schema[] =
+	"PRAGMA journal_mode=WAL;"
+	"PRAGMA synchronous=NORMAL;"
+	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS batches(leaf INTEGER PRIMARY KEY, host BLOB NOT NULL,"
+	" boot BLOB NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL UNIQUE,"
+	" received INTEGER NOT NULL, nrec INTEGER NOT NULL, first_ts INTEGER, last_ts INTEGER,"
+	" clock_offset INTEGER, ntp_synced INTEGER, maxerror INTEGER);"
+	"CREATE INDEX IF NOT EXISTS batches_host ON batches(host, leaf);"
+	"CREATE TABLE IF NOT EXISTS records(host BLOB NOT NULL, ts_boot INTEGER NOT NULL,"
+	" ts_wall INTEGER NOT NULL, clock INTEGER NOT NULL, kind INTEGER NOT NULL, pid INTEGER,"
+	" ppid INTEGER, uid INTEGER, proc_id TEXT, comm TEXT, exe TEXT, path TEXT, addr TEXT,"
+	" port INTEGER, result INTEGER, lost INTEGER, leaf INTEGER NOT NULL,"
+	" batch_hash BLOB NOT NULL, rec_index INTEGER NOT NULL, PRIMARY KEY(leaf, rec_index))"
+	" WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS records_time ON records(host, ts_wall);"
+	"CREATE INDEX IF NOT EXISTS records_pid ON records(host, pid, ts_wall);"
+	"CREATE TABLE IF NOT EXISTS gaps(host BLOB NOT NULL, leaf INTEGER PRIMARY KEY,"
+	" err INTEGER NOT NULL, expected INTEGER, got INTEGER, ts_wall INTEGER);"
+	"CREATE TABLE IF NOT EXISTS procs(host BLOB NOT NULL, boot BLOB NOT NULL,"
+	" pid INTEGER NOT NULL, start_ns INTEGER NOT NULL, ts INTEGER NOT NULL,"
+	" PRIMARY KEY(host, boot, pid, start_ns));"
+	"CREATE INDEX IF NOT EXISTS procs_ts ON procs(host, boot, pid, ts);";
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *st[Q_COUNT];
+};
+
+static int fail(struct store *s, const char *what)
+{
+	fprintf(stderr, "custos-collector: index: %s: %s\n", what, sqlite3_errmsg(s->db));
+	return -CUSTOS_ERR_IO;
+}
+
+int store_open(const char *path, int readonly, struct store **out)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+
+	*out = NULL;
+	if (!s)
+		return -CUSTOS_ERR_NOMEM;
+	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		fail(s, path);
+		store_close(s);
+		return -CUSTOS_ERR_IO;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	if (!readonly && sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+		fail(s, "creating the schema");
+		store_close(s);
+		return -CUSTOS_ERR_IO;
+	}
+	for (int i = 0; i < Q_COUNT; i++) {
+		if (readonly && i < Q_INDEXED)
+			continue;
+		if (sqlite3_prepare_v2(s->db, sql[i], -1, &s->st[i], NULL) != SQLITE_OK) {
+			fail(s, sql[i]);
+			store_close(s);
+			return -CUSTOS_ERR_IO;
+		}
+	}
+	*out = s;
+	return 0;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < Q_COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+static int exec(struct store *s, const char *q)
+{
+	return sqlite3_exec(s->db, q, NULL, NULL, NULL) == SQLITE_OK ? 0 : fail(s, q);
+}
+
+int store_begin(struct store *s)
+{
+	return exec(s, "BEGIN IMMEDIATE");
+}
+
+int store_commit(struct store *s)
+{
+	return exec(s, "COMMIT");
+}
+
+void store_rollback(struct store *s)
+{
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Run a prepared insert whose parameters are bound; reset it. */
+static int run(struct store *s, int q)
+{
+	int rc = sqlite3_step(s->st[q]);
+
+	sqlite3_reset(s->st[q]);
+	sqlite3_clear_bindings(s->st[q]);
+	return rc == SQLITE_DONE ? 0 : fail(s, sql[q]);
+}
+
+#define BLOB(st, i, p, n) sqlite3_bind_blob(st, i, p, (int)(n), SQLITE_TRANSIENT)
+#define I64(st, i, v) sqlite3_bind_int64(st, i, (sqlite3_int64)(v))
+#define TEXT(st, i, v) sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT)
+
+int store_add_batch(struct store *s, const struct store_batch *b)
+{
+	sqlite3_stmt *st = s->st[Q_BATCH];
+
+	I64(st, 1, b->leaf);
+	BLOB(st, 2, b->host_id, sizeof(b->host_id));
+	BLOB(st, 3, b->boot_id, sizeof(b->boot_id));
+	I64(st, 4, b->seq);
+	BLOB(st, 5, b->hash, sizeof(b->hash));
+	I64(st, 6, b->received_ns);
+	I64(st, 7, b->record_count);
+	I64(st, 8, b->first_ts_ns);
+	I64(st, 9, b->last_ts_ns);
+	I64(st, 10, b->clock_offset_ns);
+	I64(st, 11, b->ntp_synced);
+	I64(st, 12, b->ntp_maxerror_us);
+	return run(s, Q_BATCH);
+}
+
+int store_add_record(struct store *s, const struct store_row *r)
+{
+	sqlite3_stmt *st = s->st[Q_RECORD];
+
+	BLOB(st, 1, r->host_id, sizeof(r->host_id));
+	I64(st, 2, r->ts_boot_ns);
+	I64(st, 3, r->ts_wall_ns);
+	I64(st, 4, r->clock);
+	I64(st, 5, r->kind);
+	I64(st, 6, r->pid);
+	I64(st, 7, r->ppid);
+	I64(st, 8, r->uid);
+	TEXT(st, 9, r->proc_id);
+	TEXT(st, 10, r->comm);
+	TEXT(st, 11, r->exe);
+	TEXT(st, 12, r->path);
+	TEXT(st, 13, r->addr);
+	I64(st, 14, r->port);
+	I64(st, 15, r->result);
+	I64(st, 16, r->lost);
+	I64(st, 17, r->leaf);
+	BLOB(st, 18, r->batch_hash, sizeof(r->batch_hash));
+	I64(st, 19, r->rec_index);
+	return run(s, Q_RECORD);
+}
+
+int store_add_gap(struct store *s, const struct store_gap *g)
+{
+	sqlite3_stmt *st = s->st[Q_GAP];
+
+	BLOB(st, 1, g->host_id, sizeof(g->host_id));
+	I64(st, 2, g->leaf);
+	I64(st, 3, g->err);
+	I64(st, 4, g->expected_seq);
+	I64(st, 5, g->got_seq);
+	I64(st, 6, g->ts_wall_ns);
+	return run(s, Q_GAP);
+}
+
+int store_add_proc(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
+		   const uint8_t boot_id[16], uint64_t pid, uint64_t start_ns, uint64_t ts)
+{
+	sqlite3_stmt *st = s->st[Q_PROC];
+
+	BLOB(st, 1, host_id, KEYS_SIGN_PK_LEN);
+	BLOB(st, 2, boot_id, 16);
+	I64(st, 3, pid);
+	I64(st, 4, start_ns);
+	I64(st, 5, ts);
+	return run(s, Q_PROC);
+}
+
+int store_set_indexed(struct store *s, uint64_t n)
+{
+	I64(s->st[Q_SET_INDEXED], 1, n);
+	return run(s, Q_SET_INDEXED);
+}
+
+/* Step a one-row query: 0 with a row (caller reads, then resets), 1 with
+ * none, or an error. */
+static int one(struct store *s, int q)
+{
+	int rc = sqlite3_step(s->st[q]);
+
+	if (rc == SQLITE_ROW)
+		return 0;
+	sqlite3_reset(s->st[q]);
+	sqlite3_clear_bindings(s->st[q]);
+	return rc == SQLITE_DONE ? 1 : fail(s, sql[q]);
+}
+
+static void done(struct store *s, int q)
+{
+	sqlite3_reset(s->st[q]);
+	sqlite3_clear_bindings(s->st[q]);
+}
+
+int store_indexed(struct store *s, uint64_t *n)
+{
+	int ret = one(s, Q_INDEXED);
+
+	*n = 0;
+	if (ret)
+		return ret < 0 ? ret : 0;
+	*n = (uint64_t)sqlite3_column_int64(s->st[Q_INDEXED], 0);
+	done(s, Q_INDEXED);
+	return 0;
+}
+
+int store_find_proc(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
+		    const uint8_t boot_id[16], uint64_t pid, uint64_t ts, uint64_t *start_ns)
+{
+	sqlite3_stmt *st = s->st[Q_FIND_PROC];
+	int ret;
+
+	BLOB(st, 1, host_id, KEYS_SIGN_PK_LEN);
+	BLOB(st, 2, boot_id, 16);
+	I64(st, 3, pid);
+	I64(st, 4, ts);
+	ret = one(s, Q_FIND_PROC);
+	if (ret)
+		return ret;
+	*start_ns = (uint64_t)sqlite3_column_int64(st, 0);
+	done(s, Q_FIND_PROC);
+	return 0;
+}
+
+int store_host_last(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN], uint64_t *seq,
+		    uint8_t hash[CUSTOS_HASH_LEN], uint64_t *leaf)
+{
+	sqlite3_stmt *st = s->st[Q_HOST_LAST];
+	int ret;
+
+	BLOB(st, 1, host_id, KEYS_SIGN_PK_LEN);
+	ret = one(s, Q_HOST_LAST);
+	if (ret)
+		return ret;
+	*seq = (uint64_t)sqlite3_column_int64(st, 0);
+	if (sqlite3_column_bytes(st, 1) == CUSTOS_HASH_LEN)
+		memcpy(hash, sqlite3_column_blob(st, 1), CUSTOS_HASH_LEN);
+	*leaf = (uint64_t)sqlite3_column_int64(st, 2);
+	done(s, Q_HOST_LAST);
+	return 0;
+}
+
+int store_find_batch(struct store *s, const uint8_t hash[CUSTOS_HASH_LEN], uint64_t *leaf)
+{
+	int ret;
+
+	BLOB(s->st[Q_FIND_BATCH], 1, hash, CUSTOS_HASH_LEN);
+	ret = one(s, Q_FIND_BATCH);
+	if (ret)
+		return ret;
+	*leaf = (uint64_t)sqlite3_column_int64(s->st[Q_FIND_BATCH], 0);
+	done(s, Q_FIND_BATCH);
+	return 0;
+}
+
+/* --- queries --------------------------------------------------------------- */
+
+static int prep(struct store *s, const char *q, sqlite3_stmt **st)
+{
+	return sqlite3_prepare_v2(s->db, q, -1, st, NULL) == SQLITE_OK ? 0 : fail(s, q);
+}
+
+static int64_t scalar(struct store *s, const char *q, const uint8_t host[KEYS_SIGN_PK_LEN])
+{
+	sqlite3_stmt *st;
+	int64_t v = 0;
+
+	if (prep(s, q, &st))
+		return 0;
+	BLOB(st, 1, host, KEYS_SIGN_PK_LEN);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int clock_of(int64_t synced, int64_t maxerror_us)
+{
+	if (!synced)
+		return STORE_CLOCK_UNSYNCED;
+	return maxerror_us <= 1000000 ? STORE_CLOCK_SYNCED : STORE_CLOCK_COARSE;
+}
+
+static void host_details(struct store *s, struct store_host *h)
+{
+	sqlite3_stmt *st;
+
+	h->last_heartbeat_ns = scalar(s, "SELECT max(ts_wall) FROM records WHERE host=? "
+				      "AND kind=98", h->host_id);
+	h->gaps = (uint64_t)scalar(s, "SELECT count(*) FROM gaps WHERE host=?", h->host_id);
+	h->lost = (uint64_t)scalar(s, "SELECT total(lost) FROM records WHERE host=? "
+				   "AND kind IN (99,102)", h->host_id);
+	if (prep(s, "SELECT ntp_synced, maxerror, clock_offset FROM batches WHERE host=? "
+		    "ORDER BY leaf DESC LIMIT 1", &st))
+		return;
+	BLOB(st, 1, h->host_id, KEYS_SIGN_PK_LEN);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		h->maxerror_us = (uint64_t)sqlite3_column_int64(st, 1);
+		h->clock = clock_of(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+		h->clock_offset_ns = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+}
+
+int store_hosts(struct store *s, int (*fn)(void *ctx, const struct store_host *h), void *ctx)
+{
+	sqlite3_stmt *st;
+	struct store_host h;
+	int rc, ret = 0;
+
+	if (prep(s, "SELECT host, count(*), max(seq), max(received), total(nrec) FROM batches "
+		    "GROUP BY host ORDER BY host", &st))
+		return -CUSTOS_ERR_IO;
+	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&h, 0, sizeof(h));
+		if (sqlite3_column_bytes(st, 0) != KEYS_SIGN_PK_LEN)
+			continue;
+		memcpy(h.host_id, sqlite3_column_blob(st, 0), KEYS_SIGN_PK_LEN);
+		h.batches = (uint64_t)sqlite3_column_int64(st, 1);
+		h.last_seq = (uint64_t)sqlite3_column_int64(st, 2);
+		h.last_received_ns = (uint64_t)sqlite3_column_int64(st, 3);
+		h.records = (uint64_t)sqlite3_column_int64(st, 4);
+		host_details(s, &h);
+		ret = fn(ctx, &h);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = fail(s, "hosts");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* timeline --tree: the pids below q->pid in the window, into temp.tree
+ * (pid, depth), following ppid one generation at a time. */
+static int build_tree(struct store *s, const struct store_query *q)
+{
+	sqlite3_stmt *st;
+	int ret = exec(s, "CREATE TEMP TABLE IF NOT EXISTS tree(pid INTEGER PRIMARY KEY, "
+		       "depth INTEGER);DELETE FROM tree;");
+
+	if (ret || prep(s, "INSERT OR IGNORE INTO tree VALUES(?,0)", &st))
+		return -CUSTOS_ERR_IO;
+	I64(st, 1, q->pid);
+	ret = sqlite3_step(st) == SQLITE_DONE ? 0 : fail(s, "tree");
+	sqlite3_finalize(st);
+	if (ret || prep(s, "INSERT OR IGNORE INTO tree SELECT DISTINCT pid, ?1 + 1 FROM records "
+		    "WHERE host=?2 AND ts_wall>=?3 AND ts_wall<?4 AND ppid IN "
+		    "(SELECT pid FROM tree WHERE depth=?1)", &st))
+		return -CUSTOS_ERR_IO;
+	for (int depth = 0; depth < 64 && !ret; depth++) {
+		I64(st, 1, depth);
+		BLOB(st, 2, q->host_id, KEYS_SIGN_PK_LEN);
+		I64(st, 3, q->from_ns);
+		I64(st, 4, q->to_ns);
+		ret = sqlite3_step(st) == SQLITE_DONE ? 0 : fail(s, "tree");
+		sqlite3_reset(st);
+		if (!ret && sqlite3_changes(s->db) == 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static void row_of(sqlite3_stmt *st, struct store_row *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->ts_boot_ns = (uint64_t)sqlite3_column_int64(st, 0);
+	r->ts_wall_ns = sqlite3_column_int64(st, 1);
+	r->clock = sqlite3_column_int(st, 2);
+	r->kind = (uint32_t)sqlite3_column_int64(st, 3);
+	r->pid = (uint64_t)sqlite3_column_int64(st, 4);
+	r->ppid = (uint64_t)sqlite3_column_int64(st, 5);
+	r->uid = (uint64_t)sqlite3_column_int64(st, 6);
+	snprintf(r->proc_id, sizeof(r->proc_id), "%s", (const char *)sqlite3_column_text(st, 7));
+	r->comm = (const char *)sqlite3_column_text(st, 8);
+	r->exe = (const char *)sqlite3_column_text(st, 9);
+	r->path = (const char *)sqlite3_column_text(st, 10);
+	snprintf(r->addr, sizeof(r->addr), "%s", (const char *)sqlite3_column_text(st, 11));
+	r->port = (uint64_t)sqlite3_column_int64(st, 12);
+	r->result = sqlite3_column_int64(st, 13);
+	r->lost = (uint64_t)sqlite3_column_int64(st, 14);
+	r->leaf = (uint64_t)sqlite3_column_int64(st, 15);
+	if (sqlite3_column_bytes(st, 16) == CUSTOS_HASH_LEN)
+		memcpy(r->batch_hash, sqlite3_column_blob(st, 16), CUSTOS_HASH_LEN);
+	r->rec_index = (uint32_t)sqlite3_column_int64(st, 17);
+	r->depth = (unsigned)sqlite3_column_int(st, 18);
+	r->comm = r->comm ? r->comm : "";
+	r->exe = r->exe ? r->exe : "";
+	r->path = r->path ? r->path : "";
+}
+
+int store_timeline(struct store *s, const struct store_query *q,
+		   int (*fn)(void *ctx, const struct store_row *r), void *ctx)
+{
+	char text[1024];
+	sqlite3_stmt *st;
+	struct store_row r;
+	int rc, ret = 0, n;
+
+	if (q->tree && q->has_pid && build_tree(s, q))
+		return -CUSTOS_ERR_IO;
+	n = snprintf(text, sizeof(text),
+		     "SELECT r.ts_boot, r.ts_wall, r.clock, r.kind, r.pid, r.ppid, r.uid, "
+		     "r.proc_id, r.comm, r.exe, r.path, r.addr, r.port, r.result, r.lost, r.leaf, "
+		     "r.batch_hash, r.rec_index, %s FROM records r %s WHERE r.host=?1 AND "
+		     "r.ts_wall>=?2 AND r.ts_wall<?3%s%s%s%s ORDER BY r.ts_wall, r.leaf, r.rec_index",
+		     q->tree && q->has_pid ? "t.depth" : "0",
+		     q->tree && q->has_pid ? "JOIN temp.tree t ON t.pid = r.pid" : "",
+		     q->has_pid && !q->tree ? " AND r.pid=?4" : "", q->kind ? " AND r.kind=?5" : "",
+		     q->path_glob ? " AND (r.path GLOB ?6 OR r.exe GLOB ?6)" : "",
+		     q->addr ? " AND r.addr=?7" : "");
+	if (n >= (int)sizeof(text) || prep(s, text, &st))
+		return -CUSTOS_ERR_IO;
+	BLOB(st, 1, q->host_id, KEYS_SIGN_PK_LEN);
+	I64(st, 2, q->from_ns);
+	I64(st, 3, q->to_ns);
+	if (q->has_pid && !q->tree)
+		I64(st, 4, q->pid);
+	if (q->kind)
+		I64(st, 5, q->kind);
+	if (q->path_glob)
+		TEXT(st, 6, q->path_glob);
+	if (q->addr)
+		TEXT(st, 7, q->addr);
+	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		row_of(st, &r);
+		memcpy(r.host_id, q->host_id, KEYS_SIGN_PK_LEN);
+		ret = fn(ctx, &r);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = fail(s, "timeline");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int store_gaps(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN], int64_t from,
+	       int64_t to, int (*fn)(void *ctx, const struct store_gap *g), void *ctx)
+{
+	sqlite3_stmt *st;
+	struct store_gap g;
+	int rc, ret = 0;
+
+	if (prep(s, "SELECT leaf, err, expected, got, ts_wall FROM gaps WHERE host=? AND "
+		    "ts_wall>=? AND ts_wall<? ORDER BY leaf", &st))
+		return -CUSTOS_ERR_IO;
+	BLOB(st, 1, host_id, KEYS_SIGN_PK_LEN);
+	I64(st, 2, from);
+	I64(st, 3, to);
+	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&g, 0, sizeof(g));
+		memcpy(g.host_id, host_id, KEYS_SIGN_PK_LEN);
+		g.leaf = (uint64_t)sqlite3_column_int64(st, 0);
+		g.err = sqlite3_column_int(st, 1);
+		g.expected_seq = (uint64_t)sqlite3_column_int64(st, 2);
+		g.got_seq = (uint64_t)sqlite3_column_int64(st, 3);
+		g.ts_wall_ns = sqlite3_column_int64(st, 4);
+		ret = fn(ctx, &g);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = fail(s, "gaps");
+	sqlite3_finalize(st);
+	return ret;
+}
