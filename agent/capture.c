@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Loading, attaching and reading the eBPF capture (capture.h). Only
- * tp_btf programs are used, so nothing here needs tracefs. libbpf 1.x
- * raises RLIMIT_MEMLOCK itself on kernels that still charge BPF memory to
- * it (before 5.11) and leaves it alone on those that use memory cgroups.
+ * Loading, attaching and reading the eBPF capture (capture.h). Process
+ * events come from tp_btf programs; file, network and syscall events from
+ * per-syscall tracepoints, which need tracefs: it is mounted at
+ * /sys/kernel/tracing when absent. A call whose tracepoint this kernel
+ * lacks (init_module without CONFIG_MODULES, fchmodat2 before 6.6) is left
+ * out and named in capture_programs(). The families are separate objects;
+ * the process object's ring buffer, loss counters and filter maps are
+ * given to the others before they load, so there is one of each.
+ * libbpf 1.x raises RLIMIT_MEMLOCK itself where the kernel still needs it.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -11,17 +16,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "capture.h"
+#include "capture_filter.h"
 #include "process.skel.h"
+#include "file.skel.h"
+#include "net.skel.h"
+#include "sys.skel.h"
+
+#define TRACEFS "/sys/kernel/tracing"
+#define SYSCALL_SECTION "tracepoint/syscalls/"
 
 struct capture {
 	struct custos_process *process;
+	struct custos_file *file;
+	struct custos_net *net;
+	struct custos_sys *sys;
 	struct ring_buffer *rb;
-	const char *programs;
+	struct capture_filter *filter;
+	char programs[1024];
 	struct capture_opts opts;
 };
 
@@ -60,15 +78,168 @@ static bool exit_has_group_dead(void)
 
 static int on_sample(void *ctx, void *data, size_t size)
 {
-	const struct capture *c = ctx;
+	struct capture *c = ctx;
 
+	if (capture_filter_drop(c->filter, data, size))
+		return 0;
 	return c->opts.on_event(c->opts.ctx, data, size);
+}
+
+/* Syscall tracepoints live in tracefs; mount it where libbpf looks when
+ * neither it nor debugfs's copy is there. Returns 0 or a negative errno. */
+static int ensure_tracefs(void)
+{
+	if (access(TRACEFS "/events/syscalls", F_OK) == 0 ||
+	    access("/sys/kernel/debug/tracing/events/syscalls", F_OK) == 0)
+		return 0;
+	if (mount("tracefs", TRACEFS, "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
+		int err = errno;
+
+		fprintf(stderr, "custos-agent: mounting tracefs on " TRACEFS ": %s\n",
+			strerror(err));
+		return -err;
+	}
+	if (access(TRACEFS "/events/syscalls", F_OK) != 0) {
+		fprintf(stderr, "custos-agent: " TRACEFS "/events/syscalls: no syscall "
+			"tracepoints in this kernel (CONFIG_FTRACE_SYSCALLS)\n");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static bool tracepoint_exists(const char *section)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), TRACEFS "/events/syscalls/%s",
+		 section + strlen(SYSCALL_SECTION));
+	if (access(path, F_OK) == 0)
+		return true;
+	snprintf(path, sizeof(path), "/sys/kernel/debug/tracing/events/syscalls/%s",
+		 section + strlen(SYSCALL_SECTION));
+	return access(path, F_OK) == 0;
+}
+
+/* Append to the programs line, cutting at its end. */
+static void describe(struct capture *c, const char *fmt, ...)
+{
+	size_t used = strlen(c->programs);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->programs + used, sizeof(c->programs) - used, fmt, ap);
+	va_end(ap);
+}
+
+/* Before load: give obj the process object's shared maps and agent pid,
+ * and leave out the syscalls whose tracepoints are absent. */
+static int prepare_family(struct capture *c, struct bpf_object *obj, const char *family)
+{
+	static const char *const shared[] = { "events", "losses", "ignored_tgids",
+					      "ignored_cgroups" };
+	struct bpf_program *prog;
+	int syscalls = 0, absent = 0;
+
+	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
+		struct bpf_map *mine = bpf_object__find_map_by_name(obj, shared[i]);
+		struct bpf_map *theirs = bpf_object__find_map_by_name(c->process->obj, shared[i]);
+		int ret = mine && theirs ? bpf_map__reuse_fd(mine, bpf_map__fd(theirs)) : -ENOENT;
+
+		if (ret) {
+			fprintf(stderr, "custos-agent: sharing map %s with the %s programs: %s\n",
+				shared[i], family, strerror(-ret));
+			return ret;
+		}
+	}
+	describe(c, " %s(", family);
+	bpf_object__for_each_program(prog, obj) {
+		const char *sec = bpf_program__section_name(prog);
+
+		if (strncmp(sec, SYSCALL_SECTION, strlen(SYSCALL_SECTION)) != 0)
+			continue;
+		if (!tracepoint_exists(sec)) {
+			bpf_program__set_autoload(prog, false);
+			if (strstr(sec, "sys_enter_"))
+				describe(c, "%s%s", absent++ ? "," : "absent:",
+					 strstr(sec, "sys_enter_") + strlen("sys_enter_"));
+			continue;
+		}
+		syscalls += strstr(sec, "sys_enter_") != NULL;
+	}
+	describe(c, "%s%d syscalls)", absent ? " " : "", syscalls);
+	return 0;
+}
+
+static int load_process(struct capture *c)
+{
+	bool group_dead = exit_has_group_dead();
+	int ret;
+
+	c->process = custos_process__open();
+	if (!c->process) {
+		ret = -errno;
+		fprintf(stderr, "custos-agent: opening the process programs: %s\n", strerror(-ret));
+		return ret;
+	}
+	c->process->rodata->agent_tgid = (uint32_t)getpid();
+	ret = bpf_map__set_max_entries(c->process->maps.events, c->opts.ringbuf_bytes);
+	if (ret) {
+		fprintf(stderr, "custos-agent: ring buffer of %u bytes: %s\n",
+			c->opts.ringbuf_bytes, strerror(-ret));
+		return ret;
+	}
+	bpf_program__set_autoload(c->process->progs.custos_exit, group_dead);
+	bpf_program__set_autoload(c->process->progs.custos_exit_leader, !group_dead);
+	describe(c, group_dead ? "exec fork exit(group_dead)" : "exec fork exit(leader)");
+	ret = custos_process__load(c->process);
+	if (ret)
+		fprintf(stderr, "custos-agent: loading the process programs into the kernel: %s%s\n",
+			strerror(-ret), ret == -EPERM ? " (needs root: CAP_BPF and CAP_PERFMON)" : "");
+	return ret;
+}
+
+/* Open, prepare and load one syscall family; its skeleton's open and load
+ * functions are passed in, so the steps and messages are shared. */
+#define LOAD_FAMILY(c, member, name, family)                                       \
+	({                                                                         \
+		int ret_ = 0;                                                      \
+		(c)->member = custos_##name##__open();                             \
+		if (!(c)->member) {                                                \
+			ret_ = -errno;                                             \
+			fprintf(stderr, "custos-agent: opening the %s programs: %s\n", \
+				family, strerror(-ret_));                          \
+		}                                                                  \
+		if (!ret_) {                                                       \
+			(c)->member->rodata->agent_tgid = (uint32_t)getpid();      \
+			ret_ = prepare_family((c), (c)->member->obj, family);      \
+		}                                                                  \
+		if (!ret_) {                                                       \
+			ret_ = custos_##name##__load((c)->member);                 \
+			if (ret_)                                                  \
+				fprintf(stderr, "custos-agent: loading the %s programs " \
+					"into the kernel: %s\n", family, strerror(-ret_)); \
+		}                                                                  \
+		ret_;                                                              \
+	})
+
+static int attach_all(struct capture *c)
+{
+	int ret = custos_process__attach(c->process);
+
+	if (!ret)
+		ret = custos_file__attach(c->file);
+	if (!ret)
+		ret = custos_net__attach(c->net);
+	if (!ret)
+		ret = custos_sys__attach(c->sys);
+	if (ret)
+		fprintf(stderr, "custos-agent: attaching the programs: %s\n", strerror(-ret));
+	return ret;
 }
 
 int capture_open(const struct capture_opts *opts, struct capture **out)
 {
 	struct capture *c;
-	bool group_dead = exit_has_group_dead();
 	int ret = -ENOMEM;
 
 	*out = NULL;
@@ -79,35 +250,23 @@ int capture_open(const struct capture_opts *opts, struct capture **out)
 		return ret;
 	}
 	c->opts = *opts;
-	c->process = custos_process__open();
-	if (!c->process) {
-		ret = -errno;
-		fprintf(stderr, "custos-agent: opening the process programs: %s\n", strerror(-ret));
+	ret = ensure_tracefs();
+	if (!ret)
+		ret = load_process(c);
+	if (!ret)
+		ret = LOAD_FAMILY(c, file, file, "file");
+	if (!ret)
+		ret = LOAD_FAMILY(c, net, net, "net");
+	if (!ret)
+		ret = LOAD_FAMILY(c, sys, sys, "sys");
+	if (!ret)
+		ret = capture_filter_open(opts, bpf_map__fd(c->process->maps.ignored_tgids),
+					  bpf_map__fd(c->process->maps.ignored_cgroups),
+					  bpf_map__fd(c->file->maps.sensitive), &c->filter);
+	if (!ret)
+		ret = attach_all(c);
+	if (ret)
 		goto out;
-	}
-	c->process->rodata->agent_tgid = (uint32_t)getpid();
-	ret = bpf_map__set_max_entries(c->process->maps.events, opts->ringbuf_bytes);
-	if (ret) {
-		fprintf(stderr, "custos-agent: ring buffer of %u bytes: %s\n",
-			opts->ringbuf_bytes, strerror(-ret));
-		goto out;
-	}
-	bpf_program__set_autoload(c->process->progs.custos_exit, group_dead);
-	bpf_program__set_autoload(c->process->progs.custos_exit_leader, !group_dead);
-	c->programs = group_dead ? "exec fork exit(group_dead)" : "exec fork exit(leader)";
-
-	ret = custos_process__load(c->process);
-	if (ret) {
-		fprintf(stderr, "custos-agent: loading the process programs into the kernel: %s%s\n",
-			strerror(-ret), ret == -EPERM ? " (needs root: CAP_BPF and CAP_PERFMON)" : "");
-		goto out;
-	}
-	ret = custos_process__attach(c->process);
-	if (ret) {
-		fprintf(stderr, "custos-agent: attaching the process programs: %s\n",
-			strerror(-ret));
-		goto out;
-	}
 	c->rb = ring_buffer__new(bpf_map__fd(c->process->maps.events), on_sample, c, NULL);
 	if (!c->rb) {
 		ret = -errno;
@@ -166,6 +325,10 @@ void capture_close(struct capture *c)
 	if (!c)
 		return;
 	ring_buffer__free(c->rb);
+	custos_sys__destroy(c->sys);
+	custos_net__destroy(c->net);
+	custos_file__destroy(c->file);
 	custos_process__destroy(c->process);
+	capture_filter_close(c->filter);
 	free(c);
 }

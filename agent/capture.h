@@ -22,7 +22,20 @@ struct capture_opts {
 	uint32_t ringbuf_bytes;		/* a power of two, at least one page */
 	capture_event_fn on_event;
 	void *ctx;
+	/* Filters (all optional; a zeroed tail keeps the defaults). */
+	const char *const *ignore_exe;	/* executable path prefixes whose processes'
+					   file, network and syscall events are dropped */
+	size_t n_ignore_exe;
+	const uint64_t *ignore_cgroups;	/* cgroup v2 ids, the same */
+	size_t n_ignore_cgroups;
+	const char *const *sensitive;	/* paths (glob(7) patterns) whose reads are
+					   recorded; NULL: capture_default_sensitive */
+	size_t n_sensitive;
 };
+
+/* The default sensitive-read list (issue 3): shadow files, sudoers, SSH
+ * host and user keys, /root. NULL-terminated. */
+extern const char *const capture_default_sensitive[];
 
 struct capture;
 
@@ -30,7 +43,8 @@ struct capture;
  * the step that failed. OUT: *out. Returns 0 or a negative errno. */
 int capture_open(const struct capture_opts *opts, struct capture **out);
 
-/* A one-line description of what is attached ("exec fork exit(group_dead)"),
+/* A one-line description of what is attached ("exec fork exit(group_dead)
+ * file(41) ..."), naming the calls whose tracepoints this kernel lacks;
  * valid until capture_close(). */
 const char *capture_programs(const struct capture *c);
 

@@ -21,6 +21,24 @@ _Static_assert(CUSTOS_EV_COMM_LEN == CUSTOS_COMM_MAX, "comm length differs");
 _Static_assert(CUSTOS_EV_PATH_MAX == CUSTOS_PATH_MAX, "path length differs");
 _Static_assert(CUSTOS_EV_ARGS_MAX == CUSTOS_ARGS_MAX, "argv length differs");
 
+_Static_assert(CUSTOS_EV_CRED == CUSTOS_REC_CRED && CUSTOS_EV_PTRACE == CUSTOS_REC_PTRACE &&
+	       CUSTOS_EV_MODULE == CUSTOS_REC_MODULE && CUSTOS_EV_MEMFD == CUSTOS_REC_MEMFD &&
+	       CUSTOS_EV_BPF == CUSTOS_REC_BPF && CUSTOS_EV_CLOCK_SET == CUSTOS_REC_CLOCK_SET,
+	       "process syscall kinds differ from record.h");
+_Static_assert(CUSTOS_EV_OPEN == CUSTOS_REC_OPEN && CUSTOS_EV_UNLINK == CUSTOS_REC_UNLINK &&
+	       CUSTOS_EV_RENAME == CUSTOS_REC_RENAME && CUSTOS_EV_CHMOD == CUSTOS_REC_CHMOD &&
+	       CUSTOS_EV_CHOWN == CUSTOS_REC_CHOWN && CUSTOS_EV_TRUNCATE == CUSTOS_REC_TRUNCATE &&
+	       CUSTOS_EV_LINK == CUSTOS_REC_LINK && CUSTOS_EV_SYMLINK == CUSTOS_REC_SYMLINK &&
+	       CUSTOS_EV_MKDIR == CUSTOS_REC_MKDIR && CUSTOS_EV_RMDIR == CUSTOS_REC_RMDIR &&
+	       CUSTOS_EV_MOUNT == CUSTOS_REC_MOUNT && CUSTOS_EV_UMOUNT == CUSTOS_REC_UMOUNT &&
+	       CUSTOS_EV_SETXATTR == CUSTOS_REC_SETXATTR &&
+	       CUSTOS_EV_REMOVEXATTR == CUSTOS_REC_REMOVEXATTR, "file kinds differ from record.h");
+_Static_assert(CUSTOS_EV_CONNECT == CUSTOS_REC_CONNECT && CUSTOS_EV_ACCEPT == CUSTOS_REC_ACCEPT &&
+	       CUSTOS_EV_BIND == CUSTOS_REC_BIND && CUSTOS_EV_LISTEN == CUSTOS_REC_LISTEN &&
+	       CUSTOS_EV_SEND == CUSTOS_REC_SEND, "network kinds differ from record.h");
+_Static_assert(CUSTOS_EV_XNAME_MAX <= CUSTOS_NAME_MAX, "xattr name length differs");
+_Static_assert(CUSTOS_EV_ADDR_MAX == CUSTOS_ADDR_MAX, "address length differs");
+
 size_t decode_event_size(uint32_t kind)
 {
 	switch (kind) {
@@ -30,6 +48,16 @@ size_t decode_event_size(uint32_t kind)
 		return sizeof(struct custos_ev_fork);
 	case CUSTOS_EV_EXIT:
 		return sizeof(struct custos_ev_exit);
+	case CUSTOS_EV_CRED ... CUSTOS_EV_CLOCK_SET:
+		return sizeof(struct custos_ev_sys);
+	case CUSTOS_EV_OPEN ... CUSTOS_EV_REMOVEXATTR:
+		/* rename, link, symlink and mount carry a second path. */
+		if (kind == CUSTOS_EV_RENAME || kind == CUSTOS_EV_LINK ||
+		    kind == CUSTOS_EV_SYMLINK || kind == CUSTOS_EV_MOUNT)
+			return sizeof(struct custos_ev_file2);
+		return sizeof(struct custos_ev_file);
+	case CUSTOS_EV_CONNECT ... CUSTOS_EV_SEND:
+		return sizeof(struct custos_ev_net);
 	}
 	return 0;
 }
@@ -155,6 +183,153 @@ static void decode_exit(const struct custos_ev_exit *e, struct custos_record *re
 	rec->u.exit.start_ns = e->start_ns;
 }
 
+/* Join a kernel-resolved base directory and a user path (format.md 2.3:
+ * path is absolute). An absolute raw path is relative to the task's root,
+ * which is the base; a relative one to the dirfd or cwd. Leading "./"
+ * components are dropped; nothing else is normalised (".." and symlinks
+ * inside raw are kept as written). When the result is longer than PATH,
+ * its last PATH bytes are kept and *truncated is set. OUT: dst, *dst_len. */
+static void join_path(const uint8_t *base, uint32_t base_len, const uint8_t *raw,
+		      uint32_t raw_len, uint8_t *dst, uint32_t *dst_len, uint64_t *truncated)
+{
+	uint8_t tmp[2 * CUSTOS_PATH_MAX + 2];
+	uint32_t n = 0;
+
+	while (raw_len >= 2 && raw[0] == '.' && raw[1] == '/') {
+		raw += 2;
+		raw_len -= 2;
+		while (raw_len && raw[0] == '/') {
+			raw++;
+			raw_len--;
+		}
+	}
+	if (raw_len == 1 && raw[0] == '.')
+		raw_len = 0;
+	if (base_len == 0)
+		*truncated = 1;		/* the kernel could not resolve the base */
+	memcpy(tmp, base, base_len);
+	n = base_len;
+	while (n > 0 && tmp[n - 1] == '/')
+		n--;			/* "/" and "/a/" end without a slash here */
+	if (raw_len && raw[0] != '/')
+		tmp[n++] = '/';
+	memcpy(tmp + n, raw, raw_len);
+	n += raw_len;
+	if (n == 0)
+		tmp[n++] = '/';
+	if (n > CUSTOS_PATH_MAX) {
+		memcpy(dst, tmp + n - CUSTOS_PATH_MAX, CUSTOS_PATH_MAX);
+		*dst_len = CUSTOS_PATH_MAX;
+		*truncated = 1;
+		return;
+	}
+	memcpy(dst, tmp, n);
+	*dst_len = n;
+}
+
+/* One path of a file record: the object's path as resolved, or its base
+ * joined with the user string. OUT: dst, *dst_len, *truncated. */
+static int file_path(const struct custos_ev_path *p, uint8_t how, const char *raw,
+		     uint32_t raw_len, uint8_t raw_truncated, uint8_t *dst, uint32_t *dst_len,
+		     uint64_t *truncated)
+{
+	uint8_t base[CUSTOS_PATH_MAX];
+	uint32_t base_len;
+	int ret;
+
+	if (how == CUSTOS_EV_PATH_OBJECT)
+		return decode_path(p, dst, dst_len, truncated);
+	if (how != CUSTOS_EV_PATH_BASE)
+		return -CUSTOS_ERR_MALFORMED;
+	ret = decode_path(p, base, &base_len, truncated);
+	if (ret)
+		return ret;
+	join_path(base, base_len, (const uint8_t *)raw, raw_len, dst, dst_len, truncated);
+	if (raw_truncated)
+		*truncated = 1;
+	return 0;
+}
+
+static int decode_file(const struct custos_ev_file *e, struct custos_record *rec)
+{
+	struct custos_file *f = &rec->u.file;
+	int two = decode_event_size(e->hdr.kind) == sizeof(struct custos_ev_file2);
+	int ret;
+
+	if (e->raw_len > sizeof(e->raw) || e->name_len > sizeof(e->name) ||
+	    (two && e->raw2_len > sizeof(e->raw)))
+		return -CUSTOS_ERR_MALFORMED;
+	decode_hdr(&e->hdr, rec);
+	f->result = e->result;
+	ret = file_path(&e->path, e->path_how, e->raw, e->raw_len, e->raw_truncated, f->path,
+			&f->path_len, &f->path_truncated);
+	if (ret)
+		return ret;
+	memcpy(f->path_raw, e->raw, e->raw_len);
+	f->path_raw_len = e->raw_len;
+	if (two) {
+		const struct custos_ev_file2 *e2 = (const struct custos_ev_file2 *)e;
+
+		memcpy(f->path2_raw, e2->raw2, e->raw2_len);
+		f->path2_raw_len = e->raw2_len;
+		if (e->hdr.kind != CUSTOS_EV_SYMLINK) {
+			ret = file_path(&e2->path2, e->path2_how, e2->raw2, e->raw2_len,
+					e->raw2_truncated, f->path2, &f->path2_len,
+					&f->path2_truncated);
+			if (ret)
+				return ret;
+		}
+	}
+	f->flags = e->flags;
+	f->mode = e->mode;
+	f->owner_uid = e->owner_uid;
+	f->owner_gid = e->owner_gid;
+	f->size = e->size;
+	memcpy(f->name, e->name, e->name_len);
+	f->name_len = e->name_len;
+	return 0;
+}
+
+static int decode_net(const struct custos_ev_net *e, struct custos_record *rec)
+{
+	struct custos_net *n = &rec->u.net;
+
+	if (e->local_len > sizeof(e->local) || e->remote_len > sizeof(e->remote))
+		return -CUSTOS_ERR_MALFORMED;
+	decode_hdr(&e->hdr, rec);
+	n->result = e->result;
+	n->family = e->family;
+	n->sock_type = e->sock_type;
+	n->protocol = e->protocol;
+	memcpy(n->local_addr, e->local, e->local_len);
+	n->local_addr_len = e->local_len;
+	n->local_port = e->local_port;
+	memcpy(n->remote_addr, e->remote, e->remote_len);
+	n->remote_addr_len = e->remote_len;
+	n->remote_port = e->remote_port;
+	n->backlog = e->backlog;
+	n->op = e->hdr.kind == CUSTOS_EV_SEND ? e->nr : 0;
+	return 0;
+}
+
+static int decode_sys(const struct custos_ev_sys *e, struct custos_record *rec)
+{
+	struct custos_syscall *s = &rec->u.sys;
+
+	if (e->name_len > sizeof(e->name))
+		return -CUSTOS_ERR_MALFORMED;
+	decode_hdr(&e->hdr, rec);
+	s->result = e->result;
+	s->op = e->op;
+	s->arg0 = e->arg0;
+	s->arg1 = e->arg1;
+	s->arg2 = e->arg2;
+	memcpy(s->name, e->name, e->name_len);
+	s->name_len = e->name_len;
+	s->name_truncated = e->name_truncated != 0;
+	return 0;
+}
+
 int decode_event(const void *data, size_t size, struct custos_record *rec, uint32_t *kind)
 {
 	size_t want;
@@ -181,6 +356,15 @@ int decode_event(const void *data, size_t size, struct custos_record *rec, uint3
 		break;
 	case CUSTOS_EV_EXIT:
 		decode_exit(data, rec);
+		break;
+	case CUSTOS_EV_CRED ... CUSTOS_EV_CLOCK_SET:
+		ret = decode_sys(data, rec);
+		break;
+	case CUSTOS_EV_OPEN ... CUSTOS_EV_REMOVEXATTR:
+		ret = decode_file(data, rec);
+		break;
+	case CUSTOS_EV_CONNECT ... CUSTOS_EV_SEND:
+		ret = decode_net(data, rec);
 		break;
 	}
 	if (ret)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * custos-agent print: capture process events and print each one as a line
- * of JSON on stdout, flushed per line, until SIGINT, SIGTERM or the end of
- * --duration; then the loss counters go to stderr. It is the first,
+ * custos-agent print: capture process, file and network events and print
+ * each one as a line of JSON on stdout, flushed per line, until SIGINT,
+ * SIGTERM or the end of --duration; then the loss counters go to stderr. It is the first,
  * human-readable use of the capture path (kernel record -> decode ->
  * custos_record) that the sealed pipeline will use; records are not
  * batched, signed or spooled here.
@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,15 +28,24 @@
 #define DURATION_MAX (365 * 24 * 3600)
 #define POLL_MS 250
 #define REFUSED_REPORTED 10		/* refused records described on stderr */
+#define FILTER_MAX 64			/* of each --ignore-exe, --ignore-cgroup, --sensitive */
 
 static const char print_usage_text[] =
-	"Usage: custos-agent print [--ringbuf-kb N] [--duration SECONDS]\n"
-	"Capture process events (exec, fork, exit) and print each as one line of JSON\n"
+	"Usage: custos-agent print [--ringbuf-kb N] [--duration SECONDS] [--ignore-exe PATH]...\n"
+	"                          [--ignore-cgroup ID]... [--sensitive PATH]...\n"
+	"Capture process, file and network events and print each as one line of JSON\n"
 	"on stdout, until SIGINT or SIGTERM or for SECONDS; then print the loss\n"
-	"counters on stderr. Needs root (CAP_BPF, CAP_PERFMON).\n"
+	"counters on stderr. Needs root (CAP_BPF, CAP_PERFMON; mounts tracefs if absent).\n"
 	"  --ringbuf-kb N      ring buffer size in KiB: a power of two, 64 to 1048576\n"
 	"                      (default 8192)\n"
-	"  --duration SECONDS  stop after SECONDS, 1 to 31536000 (default: at a signal)\n";
+	"  --duration SECONDS  stop after SECONDS, 1 to 31536000 (default: at a signal)\n"
+	"  --ignore-exe PATH   drop file, network and syscall events of processes whose\n"
+	"                      executable path starts with PATH (repeatable)\n"
+	"  --ignore-cgroup ID  the same for a cgroup v2 id (repeatable)\n"
+	"  --sensitive PATH    record reads of PATH (a glob(7) pattern; a directory covers\n"
+	"                      what is below it); repeatable; replaces the default list:\n"
+	"                      /etc/shadow* /etc/gshadow* /etc/sudoers* /etc/ssh/ssh_host_*key\n"
+	"                      /root /home/*/.ssh\n";
 
 static volatile sig_atomic_t stop_signal;
 
@@ -47,6 +57,7 @@ static void on_stop(int sig)
 struct print_state {
 	struct custos_record rec;
 	uint64_t printed;
+	uint64_t printed_kind[CUSTOS_EV_KIND_MAX];
 	uint64_t refused_size;		/* wrong size for the kind claimed */
 	uint64_t refused_malformed;	/* unknown kind, bad inner length */
 };
@@ -79,6 +90,7 @@ static int print_event(void *ctx, const void *data, size_t size)
 		return 0;
 	}
 	st->printed++;
+	st->printed_kind[kind]++;	/* decode_event accepted it: kind < KIND_MAX */
 	return 0;
 }
 
@@ -107,25 +119,73 @@ static int install_handlers(void)
 
 static void report_losses(struct capture *cap, const struct print_state *st)
 {
-	uint64_t lost[CUSTOS_EV_KIND_MAX];
+	uint64_t lost[CUSTOS_EV_KIND_MAX], total = 0;
 	int ret = capture_losses(cap, lost);
 
 	if (ret) {
 		fprintf(stderr, "custos-agent: reading the loss counters: %s\n", strerror(-ret));
 		return;
 	}
-	fprintf(stderr, "custos-agent: %llu records printed; lost (ring buffer full): exec %llu, "
-		"fork %llu, exit %llu; refused: wrong size %llu, malformed %llu\n",
-		(unsigned long long)st->printed, (unsigned long long)lost[CUSTOS_EV_EXEC],
-		(unsigned long long)lost[CUSTOS_EV_FORK], (unsigned long long)lost[CUSTOS_EV_EXIT],
+	for (int k = 0; k < CUSTOS_EV_KIND_MAX; k++)
+		total += lost[k];
+	fprintf(stderr, "custos-agent: %llu records printed; lost (ring buffer full): %llu; "
+		"refused: wrong size %llu, malformed %llu\n",
+		(unsigned long long)st->printed, (unsigned long long)total,
 		(unsigned long long)st->refused_size, (unsigned long long)st->refused_malformed);
+	for (int k = 0; k < CUSTOS_EV_KIND_MAX; k++)
+		if (st->printed_kind[k] || lost[k])
+			fprintf(stderr, "custos-agent: kind %s: printed %llu, lost %llu\n",
+				record_kind_name((uint64_t)k) ? record_kind_name((uint64_t)k) : "?",
+				(unsigned long long)st->printed_kind[k],
+				(unsigned long long)lost[k]);
 }
 
-static int parse_options(int argc, char **argv, uint64_t *ringbuf_kb, uint64_t *duration)
+/* Repeatable options, collected for capture_opts. */
+struct print_filters {
+	const char *ignore_exe[FILTER_MAX];
+	size_t n_ignore_exe;
+	uint64_t ignore_cgroups[FILTER_MAX];
+	size_t n_ignore_cgroups;
+	const char *sensitive[FILTER_MAX];
+	size_t n_sensitive;
+};
+
+static int add_filter(const char *opt, const char *arg, struct print_filters *pf)
+{
+	if (pf->n_ignore_exe == FILTER_MAX || pf->n_ignore_cgroups == FILTER_MAX ||
+	    pf->n_sensitive == FILTER_MAX) {
+		fprintf(stderr, "custos-agent: print: more than %d %s options\n", FILTER_MAX, opt);
+		return -1;
+	}
+	if (strcmp(opt, "--ignore-exe") == 0 || strcmp(opt, "--sensitive") == 0) {
+		if (arg[0] != '/') {
+			fprintf(stderr, "custos-agent: print: %s '%s': not an absolute path\n",
+				opt, arg);
+			return -1;
+		}
+		if (opt[2] == 'i')
+			pf->ignore_exe[pf->n_ignore_exe++] = arg;
+		else
+			pf->sensitive[pf->n_sensitive++] = arg;
+		return 0;
+	}
+	if (cli_parse_u64(arg, 1, UINT64_MAX, &pf->ignore_cgroups[pf->n_ignore_cgroups])) {
+		fprintf(stderr, "custos-agent: print: --ignore-cgroup '%s': not a cgroup id\n", arg);
+		return -1;
+	}
+	pf->n_ignore_cgroups++;
+	return 0;
+}
+
+static int parse_options(int argc, char **argv, uint64_t *ringbuf_kb, uint64_t *duration,
+			 struct print_filters *pf)
 {
 	static const struct option longopts[] = {
 		{ "ringbuf-kb", required_argument, NULL, 'r' },
 		{ "duration", required_argument, NULL, 'd' },
+		{ "ignore-exe", required_argument, NULL, 'x' },
+		{ "ignore-cgroup", required_argument, NULL, 'c' },
+		{ "sensitive", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -150,6 +210,13 @@ static int parse_options(int argc, char **argv, uint64_t *ringbuf_kb, uint64_t *
 				return -1;
 			}
 			break;
+		case 'x':
+		case 'c':
+		case 's':
+			if (add_filter(opt == 'x' ? "--ignore-exe" : opt == 'c' ? "--ignore-cgroup"
+				       : "--sensitive", optarg, pf))
+				return -1;
+			break;
 		case 'h':
 			fputs(print_usage_text, stdout);
 			return 1;
@@ -169,8 +236,9 @@ int cmd_print(int argc, char **argv)
 	uint64_t ringbuf_kb = RINGBUF_KB_DEFAULT, duration = 0, deadline = 0;
 	struct capture_opts opts = { 0 };
 	struct capture *cap = NULL;
+	struct print_filters pf = { .n_ignore_exe = 0 };
 	struct print_state *st;
-	int ret = parse_options(argc, argv, &ringbuf_kb, &duration);
+	int ret = parse_options(argc, argv, &ringbuf_kb, &duration, &pf);
 
 	if (ret > 0)
 		return AGENT_EXIT_OK;
@@ -192,6 +260,12 @@ int cmd_print(int argc, char **argv)
 	opts.ringbuf_bytes = (uint32_t)(ringbuf_kb * 1024);
 	opts.on_event = print_event;
 	opts.ctx = st;
+	opts.ignore_exe = pf.ignore_exe;
+	opts.n_ignore_exe = pf.n_ignore_exe;
+	opts.ignore_cgroups = pf.ignore_cgroups;
+	opts.n_ignore_cgroups = pf.n_ignore_cgroups;
+	opts.sensitive = pf.n_sensitive ? pf.sensitive : NULL;
+	opts.n_sensitive = pf.n_sensitive;
 	ret = capture_open(&opts, &cap);
 	if (ret)
 		goto out;

@@ -32,6 +32,36 @@
 #define CUSTOS_EV_EXEC 1
 #define CUSTOS_EV_FORK 2
 #define CUSTOS_EV_EXIT 3
+#define CUSTOS_EV_CRED 4
+#define CUSTOS_EV_PTRACE 5
+#define CUSTOS_EV_MODULE 6
+#define CUSTOS_EV_MEMFD 7
+#define CUSTOS_EV_BPF 8
+#define CUSTOS_EV_CLOCK_SET 9
+#define CUSTOS_EV_OPEN 32
+#define CUSTOS_EV_UNLINK 33
+#define CUSTOS_EV_RENAME 34
+#define CUSTOS_EV_CHMOD 35
+#define CUSTOS_EV_CHOWN 36
+#define CUSTOS_EV_TRUNCATE 37
+#define CUSTOS_EV_LINK 38
+#define CUSTOS_EV_SYMLINK 39
+#define CUSTOS_EV_MKDIR 40
+#define CUSTOS_EV_RMDIR 41
+#define CUSTOS_EV_MOUNT 42
+#define CUSTOS_EV_UMOUNT 43
+#define CUSTOS_EV_SETXATTR 44
+#define CUSTOS_EV_REMOVEXATTR 45
+#define CUSTOS_EV_CONNECT 64
+#define CUSTOS_EV_ACCEPT 65
+#define CUSTOS_EV_BIND 66
+#define CUSTOS_EV_LISTEN 67
+#define CUSTOS_EV_SEND 68
+
+/* More named bounds. */
+#define CUSTOS_EV_XNAME_MAX 256		/* xattr names, fs types, memfd and bpf names */
+#define CUSTOS_EV_ADDR_MAX 108		/* sizeof(sun_path) */
+#define CUSTOS_EV_SENS_NAME 32		/* bytes of a file name a sensitive key holds */
 
 /* Every record starts with the task that acted (docs/format.md 2.2). */
 struct custos_ev_hdr {
@@ -95,6 +125,84 @@ struct custos_ev_exit {
 	__u32 status;		/* wait(2) status: code << 8, or signal | 0x80 core */
 	__u32 pad;
 	__u64 start_ns;		/* the process's start, boot-time ns */
+};
+
+/* How a file record's path was obtained (custos_ev_file.path_how). */
+#define CUSTOS_EV_PATH_OBJECT 0	/* path is the file itself (struct file) */
+#define CUSTOS_EV_PATH_BASE 1	/* path is the directory raw is relative to:
+				   the dirfd's, cwd or (raw absolute) the root */
+
+/* File operations (kinds 32-45): the syscall's result, its arguments, and
+ * the path, either resolved from the object itself (opens that succeeded,
+ * fd calls) or as the kernel-resolved base directory that the user's raw
+ * string is joined to (the object may no longer exist at exit). */
+struct custos_ev_file {
+	struct custos_ev_hdr hdr;
+	__s64 result;		/* return value or -errno */
+	__u32 nr;		/* x86-64 syscall number */
+	__u8 path_how;		/* CUSTOS_EV_PATH_* */
+	__u8 path2_how;
+	__u8 user_check;	/* open: a refused read whose path the agent
+				   checks against the sensitive list */
+	__u8 name_truncated;
+	__u64 flags;
+	__u64 mode;
+	__u32 owner_uid, owner_gid;
+	__u64 size;
+	__u16 raw_len;		/* bytes in raw, no NUL */
+	__u16 raw2_len;
+	__u16 name_len;
+	__u8 raw_truncated, raw2_truncated;
+	struct custos_ev_path path;
+	char raw[CUSTOS_EV_PATH_MAX];	/* the user's path argument */
+	char name[CUSTOS_EV_XNAME_MAX];	/* xattr name, fs type */
+};
+
+/* rename, link, symlink and mount carry a second path. */
+struct custos_ev_file2 {
+	struct custos_ev_file f;
+	struct custos_ev_path path2;
+	char raw2[CUSTOS_EV_PATH_MAX];
+};
+
+/* Network operations (kinds 64-68). Addresses as docs/format.md stores
+ * them: 4 or 16 bytes, or a unix path (abstract names start with a NUL);
+ * ports in host order. */
+struct custos_ev_net {
+	struct custos_ev_hdr hdr;
+	__s64 result;
+	__u32 nr;
+	__u16 family;
+	__u16 sock_type;
+	__u16 protocol;
+	__u16 local_len, remote_len;
+	__u16 local_port, remote_port;
+	__u16 pad;
+	__u32 backlog;
+	__u8 local[CUSTOS_EV_ADDR_MAX];
+	__u8 remote[CUSTOS_EV_ADDR_MAX];
+};
+
+/* cred, ptrace, module, memfd, bpf, clock_set: docs/format.md's shared
+ * syscall body. */
+struct custos_ev_sys {
+	struct custos_ev_hdr hdr;
+	__s64 result;
+	__u32 nr;
+	__u16 name_len;
+	__u8 name_truncated;
+	__u8 pad;
+	__u64 op, arg0, arg1, arg2;
+	char name[CUSTOS_EV_XNAME_MAX];
+};
+
+/* Key of the sensitive-read map: a directory (name all zero: everything
+ * below it) or a file name in a directory (its first SENS_NAME bytes).
+ * dev is the kernel's internal dev_t (major << 20 | minor). */
+struct custos_ev_sens_key {
+	__u64 dev;
+	__u64 ino;
+	char name[CUSTOS_EV_SENS_NAME];
 };
 
 #endif

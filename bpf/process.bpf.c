@@ -12,27 +12,8 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 
-#include "events.h"
+#include "common.bpf.h"
 #include "path.bpf.h"
-
-char LICENSE[] SEC("license") = "GPL";
-
-/* Set by the agent before load. */
-const volatile __u32 agent_tgid = 0;
-
-/* Its size is set by the agent before load (bpf_map__set_max_entries). */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 22);
-} events SEC(".maps");
-
-/* Failed ring-buffer reservations, by kind. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CUSTOS_EV_KIND_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} losses SEC(".maps");
 
 #define SIGCHLD 17
 #define CLONE_VM 0x00000100
@@ -40,67 +21,11 @@ struct {
 #define PF_KTHREAD 0x00200000
 #define TS_COMPAT 0x0002		/* x86 thread_info.status: 32-bit syscall */
 #define SIGNAL_GROUP_EXIT 0x00000004	/* signal_struct.flags */
-#define AUDIT_UNSET 0xffffffffu
-
 /* x86-64 syscall numbers of the calls that create tasks. */
 #define NR_CLONE 56
 #define NR_FORK 57
 #define NR_VFORK 58
 #define NR_CLONE3 435
-
-static __always_inline bool from_agent(void)
-{
-	return (bpf_get_current_pid_tgid() >> 32) == agent_tgid;
-}
-
-static __always_inline void count_loss(__u32 kind)
-{
-	__u64 *n = bpf_map_lookup_elem(&losses, &kind);
-
-	if (n)
-		(*n)++;		/* per-CPU: no other writer */
-}
-
-/* The inode number of the pid namespace t lives in (task_active_pid_ns). */
-static __always_inline __u32 pidns_of(struct task_struct *t)
-{
-	struct pid *pid = BPF_CORE_READ(t, thread_pid);
-	unsigned int level = BPF_CORE_READ(pid, level);
-	struct upid *up;
-
-	if (!pid)
-		return 0;
-	up = (struct upid *)((unsigned long)pid + bpf_core_field_offset(struct pid, numbers) +
-			     (unsigned long)(level & 63) * bpf_core_type_size(struct upid));
-	return BPF_CORE_READ(up, ns, ns.inum);
-}
-
-/* The subject of every record: the current task (docs/format.md 2.2). */
-static __always_inline void fill_hdr(struct custos_ev_hdr *h, __u32 kind)
-{
-	struct task_struct *t = bpf_get_current_task_btf();
-	const struct cred *cred = BPF_CORE_READ(t, real_cred);
-
-	h->kind = kind;
-	h->pid = BPF_CORE_READ(t, tgid);
-	h->ts_ns = bpf_ktime_get_boot_ns();
-	h->tid = BPF_CORE_READ(t, pid);
-	h->ppid = BPF_CORE_READ(t, real_parent, tgid);
-	h->uid = BPF_CORE_READ(cred, uid.val);
-	h->gid = BPF_CORE_READ(cred, gid.val);
-	h->euid = BPF_CORE_READ(cred, euid.val);
-	h->loginuid = AUDIT_UNSET;
-	h->sessionid = AUDIT_UNSET;
-	if (bpf_core_field_exists(t->loginuid)) {
-		h->loginuid = BPF_CORE_READ(t, loginuid.val);
-		h->sessionid = BPF_CORE_READ(t, sessionid);
-	}
-	h->pidns = pidns_of(t);
-	h->mntns = BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
-	h->pad0 = 0;
-	h->cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(h->comm, sizeof(h->comm));
-}
 
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(custos_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
@@ -191,6 +116,16 @@ static __always_inline __u64 clone_flags_of_current(void)
 	return 0;
 }
 
+/* A new process of an ignored process is ignored too (common.bpf.h). */
+static __always_inline void inherit_ignored(struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid = BPF_CORE_READ(child, tgid);
+	__u8 one = 1;
+
+	if (ctgid != ptgid && bpf_map_lookup_elem(&ignored_tgids, &ptgid))
+		bpf_map_update_elem(&ignored_tgids, &ctgid, &one, BPF_ANY);
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(custos_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -204,6 +139,7 @@ int BPF_PROG(custos_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	}
 	fill_hdr(&e->hdr, CUSTOS_EV_FORK);
+	inherit_ignored(parent, child);
 	e->child_pid = BPF_CORE_READ(child, tgid);
 	e->child_tid = BPF_CORE_READ(child, pid);
 	e->clone_flags = clone_flags_of_current();
@@ -220,6 +156,9 @@ static __always_inline int emit_exit(struct task_struct *p)
 	struct custos_ev_exit *e;
 	struct signal_struct *sig;
 
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+
+	bpf_map_delete_elem(&ignored_tgids, &tgid);
 	if (from_agent())
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);

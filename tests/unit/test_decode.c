@@ -256,6 +256,230 @@ static void test_fork_and_exit(void **state)
 	assert_int_equal(decode(&x, sizeof(x) - 8), -CUSTOS_ERR_TRUNCATED);
 }
 
+/* File records: a path from the object, or a base joined with raw. */
+static struct custos_ev_file2 fe;
+
+static void make_file(uint32_t kind, const char *base, int how, const char *raw)
+{
+	memset(&fe, 0x5a, sizeof(fe));
+	memcpy(&fe.f.hdr, &ev.hdr, sizeof(ev.hdr));
+	fe.f.hdr.kind = kind;
+	fe.f.result = -2;
+	fe.f.nr = 87;
+	fe.f.path_how = (uint8_t)how;
+	fe.f.path2_how = CUSTOS_EV_PATH_BASE;
+	fe.f.user_check = 0;
+	fe.f.flags = 0x200;
+	fe.f.mode = 0644;
+	fe.f.owner_uid = 4294967295u;
+	fe.f.owner_gid = 7;
+	fe.f.size = 10;
+	fe.f.raw_len = (uint16_t)strlen(raw);
+	memcpy(fe.f.raw, raw, fe.f.raw_len);
+	fe.f.raw_truncated = 0;
+	fe.f.raw2_len = 0;
+	fe.f.raw2_truncated = 0;
+	fe.f.name_len = 11;
+	memcpy(fe.f.name, "user.custos", 11);
+	put_path(&fe.f.path, base, 0);
+	put_path(&fe.path2, "/", 0);
+}
+
+static void assert_path(const uint8_t *p, uint32_t len, const char *want)
+{
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(p, want, len);
+}
+
+static size_t file_size(uint32_t kind)
+{
+	return decode_event_size(kind);
+}
+
+static void test_file_join(void **state)
+{
+	static const struct {
+		const char *base, *raw, *want;
+	} cases[] = {
+		{ "/tmp/x", "b/f", "/tmp/x/b/f" },
+		{ "/tmp/x", "./b/f", "/tmp/x/b/f" },
+		{ "/tmp/x", ".//b", "/tmp/x/b" },
+		{ "/tmp/x", ".", "/tmp/x" },
+		{ "/", "a", "/a" },
+		{ "/", "/etc/passwd", "/etc/passwd" },		/* absolute: base is the root */
+		{ "/srv/chroot", "/etc/passwd", "/srv/chroot/etc/passwd" },
+		{ "/tmp/x", "../y", "/tmp/x/../y" },		/* kept as written */
+	};
+	struct custos_file *f = &rec.u.file;
+
+	(void)state;
+	make_exec();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		make_file(CUSTOS_EV_UNLINK, cases[i].base, CUSTOS_EV_PATH_BASE, cases[i].raw);
+		assert_int_equal(decode(&fe, file_size(CUSTOS_EV_UNLINK)), 0);
+		assert_int_equal(rec.kind, CUSTOS_REC_UNLINK);
+		assert_path(f->path, f->path_len, cases[i].want);
+		assert_path(f->path_raw, f->path_raw_len, cases[i].raw);
+		assert_int_equal(f->path_truncated, 0);
+		assert_int_equal(f->result, -2);
+	}
+	/* The object itself: the path is used as resolved. */
+	make_file(CUSTOS_EV_OPEN, "/tmp/x/real", CUSTOS_EV_PATH_OBJECT, "lnk");
+	assert_int_equal(decode(&fe, file_size(CUSTOS_EV_OPEN)), 0);
+	assert_path(f->path, f->path_len, "/tmp/x/real");
+	assert_path(f->path_raw, f->path_raw_len, "lnk");
+	assert_int_equal(f->mode, 0644);
+
+	/* An unresolvable base (a bad dirfd) or a cut raw string is flagged. */
+	make_file(CUSTOS_EV_UNLINK, "", CUSTOS_EV_PATH_BASE, "f");
+	assert_int_equal(decode(&fe, file_size(CUSTOS_EV_UNLINK)), 0);
+	assert_int_equal(f->path_truncated, 1);
+	make_file(CUSTOS_EV_UNLINK, "/tmp", CUSTOS_EV_PATH_BASE, "f");
+	fe.f.raw_truncated = 1;
+	assert_int_equal(decode(&fe, file_size(CUSTOS_EV_UNLINK)), 0);
+	assert_int_equal(f->path_truncated, 1);
+
+	/* A join longer than PATH keeps its last PATH bytes. */
+	make_file(CUSTOS_EV_UNLINK, "/base", CUSTOS_EV_PATH_BASE, "");
+	memset(fe.f.raw, 'a', CUSTOS_EV_PATH_MAX);
+	fe.f.raw_len = CUSTOS_EV_PATH_MAX;
+	assert_int_equal(decode(&fe, file_size(CUSTOS_EV_UNLINK)), 0);
+	assert_int_equal(f->path_len, CUSTOS_PATH_MAX);
+	assert_int_equal(f->path[0], 'a');
+	assert_int_equal(f->path_truncated, 1);
+}
+
+static void test_file_two_paths(void **state)
+{
+	struct custos_file *f = &rec.u.file;
+	struct buf b;
+
+	(void)state;
+	make_exec();
+	make_file(CUSTOS_EV_RENAME, "/tmp/x", CUSTOS_EV_PATH_BASE, "b/f1");
+	put_path(&fe.path2, "/tmp/y", 0);
+	fe.f.raw2_len = 2;
+	memcpy(fe.raw2, "f3", 2);
+	fe.f.result = 0;
+	assert_int_equal(decode(&fe, sizeof(fe)), 0);
+	assert_int_equal(rec.kind, CUSTOS_REC_RENAME);
+	assert_path(f->path, f->path_len, "/tmp/x/b/f1");
+	assert_path(f->path2, f->path2_len, "/tmp/y/f3");
+	assert_path(f->path2_raw, f->path2_raw_len, "f3");
+	buf_init(&b, 1 << 20);
+	assert_int_equal(record_encode(&b, &rec), 0);
+	buf_free(&b);
+
+	/* symlink: the target is text, never resolved. */
+	fe.f.hdr.kind = CUSTOS_EV_SYMLINK;
+	assert_int_equal(decode(&fe, sizeof(fe)), 0);
+	assert_int_equal(f->path2_len, 0);
+	assert_path(f->path2_raw, f->path2_raw_len, "f3");
+
+	/* A two-path kind in a one-path record, and the reverse. */
+	fe.f.hdr.kind = CUSTOS_EV_RENAME;
+	assert_int_equal(decode(&fe, sizeof(struct custos_ev_file)), -CUSTOS_ERR_TRUNCATED);
+	fe.f.hdr.kind = CUSTOS_EV_CHMOD;
+	assert_int_equal(decode(&fe, sizeof(fe)), -CUSTOS_ERR_OVERSIZED);
+}
+
+static void test_file_bad_lengths(void **state)
+{
+	static const uint8_t zero[sizeof(rec)];
+
+	(void)state;
+	make_exec();
+	make_file(CUSTOS_EV_CHMOD, "/tmp", CUSTOS_EV_PATH_BASE, "f");
+	fe.f.raw_len = CUSTOS_EV_PATH_MAX + 1;
+	assert_int_equal(decode(&fe, file_size(CUSTOS_EV_CHMOD)), -CUSTOS_ERR_MALFORMED);
+	assert_memory_equal(&rec, zero, sizeof(rec));
+	make_file(CUSTOS_EV_SETXATTR, "/tmp", CUSTOS_EV_PATH_BASE, "f");
+	fe.f.name_len = CUSTOS_EV_XNAME_MAX + 1;
+	assert_int_equal(decode(&fe, file_size(CUSTOS_EV_SETXATTR)), -CUSTOS_ERR_MALFORMED);
+	make_file(CUSTOS_EV_CHMOD, "/tmp", 7, "f");	/* no such path_how */
+	assert_int_equal(decode(&fe, file_size(CUSTOS_EV_CHMOD)), -CUSTOS_ERR_MALFORMED);
+	make_file(CUSTOS_EV_RENAME, "/tmp", CUSTOS_EV_PATH_BASE, "f");
+	fe.f.raw2_len = CUSTOS_EV_PATH_MAX + 1;
+	assert_int_equal(decode(&fe, sizeof(fe)), -CUSTOS_ERR_MALFORMED);
+	make_file(CUSTOS_EV_RENAME, "/tmp", CUSTOS_EV_PATH_BASE, "f");
+	fe.f.raw2_len = 0;
+	fe.path2.len = CUSTOS_EV_PATH_MAX + 1;
+	assert_int_equal(decode(&fe, sizeof(fe)), -CUSTOS_ERR_MALFORMED);
+	assert_memory_equal(&rec, zero, sizeof(rec));
+}
+
+static void test_net(void **state)
+{
+	struct custos_ev_net n;
+	struct buf b;
+
+	(void)state;
+	make_exec();
+	memset(&n, 0x5a, sizeof(n));
+	memcpy(&n.hdr, &ev.hdr, sizeof(ev.hdr));
+	n.hdr.kind = CUSTOS_EV_SEND;
+	n.result = 5;
+	n.nr = 44;
+	n.family = 2;
+	n.sock_type = 2;
+	n.protocol = 17;
+	n.local_len = 4;
+	memcpy(n.local, "\x7f\0\0\x01", 4);
+	n.local_port = 40000;
+	n.remote_len = 4;
+	memcpy(n.remote, "\x7f\0\0\x01", 4);
+	n.remote_port = 53;
+	n.backlog = 0;
+	assert_int_equal(decode(&n, sizeof(n)), 0);
+	assert_int_equal(rec.kind, CUSTOS_REC_SEND);
+	assert_int_equal(rec.u.net.op, 44);
+	assert_int_equal(rec.u.net.remote_port, 53);
+	assert_int_equal(rec.u.net.local_addr_len, 4);
+	assert_memory_equal(rec.u.net.remote_addr, "\x7f\0\0\x01", 4);
+	buf_init(&b, 1 << 16);
+	assert_int_equal(record_encode(&b, &rec), 0);
+	buf_free(&b);
+	n.hdr.kind = CUSTOS_EV_CONNECT;
+	assert_int_equal(decode(&n, sizeof(n)), 0);
+	assert_int_equal(rec.u.net.op, 0);	/* op is for send only */
+	n.remote_len = CUSTOS_EV_ADDR_MAX + 1;
+	assert_int_equal(decode(&n, sizeof(n)), -CUSTOS_ERR_MALFORMED);
+	n.remote_len = CUSTOS_EV_ADDR_MAX;	/* a full unix path */
+	assert_int_equal(decode(&n, sizeof(n)), 0);
+	assert_int_equal(decode(&n, sizeof(n) - 1), -CUSTOS_ERR_TRUNCATED);
+}
+
+static void test_sys(void **state)
+{
+	struct custos_ev_sys y;
+
+	(void)state;
+	make_exec();
+	memset(&y, 0x5a, sizeof(y));
+	memcpy(&y.hdr, &ev.hdr, sizeof(ev.hdr));
+	y.hdr.kind = CUSTOS_EV_MEMFD;
+	y.result = 3;
+	y.op = 0;
+	y.arg0 = 1;
+	y.arg1 = y.arg2 = 0;
+	y.name_len = 4;
+	memcpy(y.name, "evil", 4);
+	y.name_truncated = 0;
+	assert_int_equal(decode(&y, sizeof(y)), 0);
+	assert_int_equal(rec.kind, CUSTOS_REC_MEMFD);
+	assert_int_equal(rec.u.sys.result, 3);
+	assert_int_equal(rec.u.sys.arg0, 1);
+	assert_path(rec.u.sys.name, rec.u.sys.name_len, "evil");
+	y.hdr.kind = CUSTOS_EV_CLOCK_SET;
+	y.result = -22;
+	y.arg0 = 12345;
+	assert_int_equal(decode(&y, sizeof(y)), 0);
+	assert_int_equal(rec.u.sys.result, -22);
+	assert_int_equal(rec.u.sys.arg0, 12345);
+	y.name_len = CUSTOS_EV_XNAME_MAX + 1;
+	assert_int_equal(decode(&y, sizeof(y)), -CUSTOS_ERR_MALFORMED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +489,11 @@ int main(void)
 		cmocka_unit_test(test_bad_lengths),
 		cmocka_unit_test(test_wrong_size_or_kind),
 		cmocka_unit_test(test_fork_and_exit),
+		cmocka_unit_test(test_file_join),
+		cmocka_unit_test(test_file_two_paths),
+		cmocka_unit_test(test_file_bad_lengths),
+		cmocka_unit_test(test_net),
+		cmocka_unit_test(test_sys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The capture's filters (capture_filter.h): noise by executable prefix or
+ * cgroup, and the sensitive-read list.
+ *
+ * The sensitive list reaches the kernel as (device, inode[, name]) keys,
+ * which a BPF program can check on an opened file without building its
+ * path: a directory matches everything below it; a file matches by its
+ * name in its directory, so a file replaced by rename (passwd rewrites
+ * /etc/shadow that way) still matches. Patterns are expanded with glob(3)
+ * once, at start: a file created later matches only if its directory or
+ * its exact name is on the list.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <glob.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "capture_filter.h"
+#include "decode.h"
+#include "events.h"
+
+const char *const capture_default_sensitive[] = {
+	"/etc/shadow*", "/etc/gshadow*", "/etc/sudoers*", "/etc/ssh/ssh_host_*key",
+	"/root", "/home/*/.ssh", NULL,
+};
+
+struct capture_filter {
+	char **ignore_exe;
+	size_t n_ignore_exe;
+	char **sensitive;
+	size_t n_sensitive;
+	int tgids_fd;
+	struct custos_record rec;	/* scratch for refused reads */
+};
+
+static char **copy_strings(const char *const *v, size_t n)
+{
+	char **out = calloc(n ? n : 1, sizeof(*out));
+
+	for (size_t i = 0; out && i < n; i++) {
+		out[i] = strdup(v[i]);
+		if (!out[i]) {
+			while (i--)
+				free(out[i]);
+			free(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+static void free_strings(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static bool exe_ignored(const struct capture_filter *f, const char *exe, size_t len)
+{
+	for (size_t i = 0; i < f->n_ignore_exe; i++) {
+		size_t n = strlen(f->ignore_exe[i]);
+
+		if (n <= len && memcmp(exe, f->ignore_exe[i], n) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void mark(const struct capture_filter *f, uint32_t tgid, bool ignored)
+{
+	uint8_t one = 1;
+
+	if (ignored)
+		bpf_map_update_elem(f->tgids_fd, &tgid, &one, BPF_ANY);
+	else
+		bpf_map_delete_elem(f->tgids_fd, &tgid);
+}
+
+/* Mark the processes already running whose executable is ignored. */
+static void mark_running(const struct capture_filter *f)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	if (!d) {
+		fprintf(stderr, "custos-agent: reading /proc for --ignore-exe: %s\n",
+			strerror(errno));
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char link[64], exe[PATH_MAX];
+		unsigned long pid;
+		char *end;
+		ssize_t n;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		pid = strtoul(de->d_name, &end, 10);
+		if (*end || pid > UINT32_MAX)
+			continue;
+		snprintf(link, sizeof(link), "/proc/%lu/exe", pid);
+		n = readlink(link, exe, sizeof(exe));
+		if (n > 0 && exe_ignored(f, exe, (size_t)n))
+			mark(f, (uint32_t)pid, true);
+	}
+	closedir(d);
+}
+
+/* One key for path: a directory, or a name in its directory. */
+static int add_sensitive(int fd, const char *path)
+{
+	struct custos_ev_sens_key k;
+	char dir[PATH_MAX], base[PATH_MAX];
+	const char *name;
+	struct stat st;
+	uint8_t one = 1;
+
+	memset(&k, 0, sizeof(k));
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		k.dev = ((uint64_t)major(st.st_dev) << 20) | minor(st.st_dev);
+		k.ino = st.st_ino;
+	} else {
+		if (strlen(path) >= sizeof(dir))
+			return -ENAMETOOLONG;
+		strcpy(dir, path);
+		strcpy(base, path);
+		if (stat(dirname(dir), &st) != 0)
+			return 0;	/* no directory: nothing to watch */
+		k.dev = ((uint64_t)major(st.st_dev) << 20) | minor(st.st_dev);
+		k.ino = st.st_ino;
+		/* The kernel reads the name as a string into k.name: at most
+		 * SENS_NAME - 1 bytes, then NUL. */
+		name = basename(base);
+		memcpy(k.name, name, strnlen(name, sizeof(k.name) - 1));
+	}
+	if (bpf_map_update_elem(fd, &k, &one, BPF_ANY) != 0)
+		return -errno;
+	return 0;
+}
+
+/* Expand the patterns into the kernel's map. A pattern that matches
+ * nothing still names a file to watch for when it has no wildcard. */
+static int fill_sensitive(const struct capture_filter *f, int fd)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < f->n_sensitive && !ret; i++) {
+		const char *p = f->sensitive[i];
+		glob_t g;
+
+		if (p[0] != '/') {
+			fprintf(stderr, "custos-agent: --sensitive '%s': not an absolute path\n", p);
+			return -EINVAL;
+		}
+		if (glob(p, GLOB_NOSORT, NULL, &g) != 0) {
+			if (!strpbrk(p, "*?["))
+				ret = add_sensitive(fd, p);
+			continue;
+		}
+		for (size_t j = 0; j < g.gl_pathc && !ret; j++)
+			ret = add_sensitive(fd, g.gl_pathv[j]);
+		globfree(&g);
+		if (ret)
+			fprintf(stderr, "custos-agent: sensitive path '%s': %s\n", p, strerror(-ret));
+	}
+	return ret;
+}
+
+static int fill_cgroups(const struct capture_opts *opts, int fd)
+{
+	uint8_t one = 1;
+
+	for (size_t i = 0; i < opts->n_ignore_cgroups; i++) {
+		if (bpf_map_update_elem(fd, &opts->ignore_cgroups[i], &one, BPF_ANY) != 0) {
+			int err = errno;
+
+			fprintf(stderr, "custos-agent: ignoring cgroup %llu: %s\n",
+				(unsigned long long)opts->ignore_cgroups[i], strerror(err));
+			return -err;
+		}
+	}
+	return 0;
+}
+
+int capture_filter_open(const struct capture_opts *opts, int tgids_fd, int cgroups_fd,
+			int sensitive_fd, struct capture_filter **out)
+{
+	const char *const *sens = opts->sensitive ? opts->sensitive : capture_default_sensitive;
+	size_t n_sens = opts->sensitive ? opts->n_sensitive : 0;
+	struct capture_filter *f = calloc(1, sizeof(*f));
+	int ret = -ENOMEM;
+
+	*out = NULL;
+	if (!opts->sensitive)
+		while (sens[n_sens])
+			n_sens++;
+	if (!f)
+		goto out;
+	f->tgids_fd = tgids_fd;
+	f->ignore_exe = copy_strings(opts->ignore_exe, opts->n_ignore_exe);
+	f->sensitive = copy_strings(sens, n_sens);
+	if (!f->ignore_exe || !f->sensitive)
+		goto out;
+	f->n_ignore_exe = opts->n_ignore_exe;
+	f->n_sensitive = n_sens;
+	ret = fill_cgroups(opts, cgroups_fd);
+	if (!ret)
+		ret = fill_sensitive(f, sensitive_fd);
+	if (ret)
+		goto out;
+	if (f->n_ignore_exe)
+		mark_running(f);
+	*out = f;
+	f = NULL;
+out:
+	if (ret == -ENOMEM)
+		fprintf(stderr, "custos-agent: capture filters: out of memory\n");
+	capture_filter_close(f);
+	return ret;
+}
+
+/* A refused read is kept when its joined path matches a pattern, or lies
+ * below a match. */
+static bool sensitive_path(struct capture_filter *f, const void *data, size_t size)
+{
+	char path[CUSTOS_PATH_MAX + 1];
+	uint32_t kind;
+
+	if (decode_event(data, size, &f->rec, &kind) != 0)
+		return true;	/* let the decoder refuse it visibly */
+	memcpy(path, f->rec.u.file.path, f->rec.u.file.path_len);
+	path[f->rec.u.file.path_len] = 0;
+	for (size_t i = 0; i < f->n_sensitive; i++) {
+		char below[PATH_MAX + 3];
+
+		if (fnmatch(f->sensitive[i], path, 0) == 0)
+			return true;
+		snprintf(below, sizeof(below), "%s/*", f->sensitive[i]);
+		if (fnmatch(below, path, 0) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool capture_filter_drop(struct capture_filter *f, const void *data, size_t size)
+{
+	const struct custos_ev_hdr *h = data;
+
+	if (!f || size < sizeof(*h))
+		return false;
+	if (h->kind == CUSTOS_EV_EXEC && size == sizeof(struct custos_ev_exec)) {
+		const struct custos_ev_path *exe = &((const struct custos_ev_exec *)data)->exe;
+
+		if (f->n_ignore_exe && exe->len <= CUSTOS_EV_PATH_MAX &&
+		    exe->off <= sizeof(exe->buf) - exe->len)
+			mark(f, h->pid, exe_ignored(f, exe->buf + exe->off, exe->len));
+		return false;
+	}
+	if (h->kind == CUSTOS_EV_FORK || h->kind == CUSTOS_EV_EXIT)
+		return false;
+	if (f->n_ignore_exe) {
+		uint8_t v;
+		uint32_t pid = h->pid;
+
+		if (bpf_map_lookup_elem(f->tgids_fd, &pid, &v) == 0)
+			return true;	/* marked after its first calls were stashed */
+	}
+	if (h->kind == CUSTOS_EV_OPEN && size == sizeof(struct custos_ev_file) &&
+	    ((const struct custos_ev_file *)data)->user_check)
+		return !sensitive_path(f, data, size);
+	return false;
+}
+
+void capture_filter_close(struct capture_filter *f)
+{
+	if (!f)
+		return;
+	free_strings(f->ignore_exe, f->n_ignore_exe);
+	free_strings(f->sensitive, f->n_sensitive);
+	free(f);
+}

@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0)
+/*
+ * File capture (kinds 32-45) from the per-syscall tracepoints: sys_enter
+ * stashes the arguments by thread (common.bpf.h), sys_exit takes them with
+ * the result and writes one record. Per-syscall tracepoints were measured
+ * cheaper than raw sys_enter/sys_exit with in-kernel dispatch
+ * (docs/capture.md).
+ *
+ * Paths: an open that succeeded, and the fd calls, resolve the struct file
+ * itself. Calls that name the file by a string resolve, in the kernel, the
+ * directory the string is relative to (the dirfd's, the cwd, or the root
+ * for an absolute string) and send it with the string; the agent joins the
+ * two (agent/decode.c), because the file may be gone at exit (unlink,
+ * rename source) and a BPF program cannot look a name up.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "common.bpf.h"
+#include "path.bpf.h"
+
+#define AT_FDCWD -100
+#define AT_REMOVEDIR 0x200
+#define O_ACCMODE 00000003
+#define O_CREAT 00000100
+#define O_TRUNC 00001000
+#define O_PATH 010000000
+#define MS_BIND 4096
+#define MS_MOVE 8192
+#define EPERM 1
+#define EACCES 13
+#define SENS_DEPTH 12		/* ancestors checked against the sensitive map */
+
+/* The sensitive-read list, filled by the agent before attach. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct custos_ev_sens_key);
+	__type(value, __u8);
+} sensitive SEC(".maps");
+
+/* Which arguments a call has; -1 where it has none. */
+struct fspec {
+	int dfd, path, fd;		/* dirfd and path string, or fd alone */
+	int dfd2, path2;		/* second path string (its dirfd) */
+	int flags, mode, uid, gid, size, name;
+	int two;			/* record with a second path */
+	int path2_resolve;		/* resolve path2 (not symlink's target text) */
+};
+
+/* SPEC(.path = 1) starts from "none" for every field and overrides some:
+ * that override is the point, so clang's warning about it is off. */
+#pragma clang diagnostic ignored "-Winitializer-overrides"
+#define SPEC(...) ((struct fspec){ .dfd = -1, .path = -1, .fd = -1, .dfd2 = -1, .path2 = -1, \
+	.flags = -1, .mode = -1, .uid = -1, .gid = -1, .size = -1, .name = -1, .two = 0,   \
+	.path2_resolve = 1, __VA_ARGS__ })
+
+static __always_inline __u64 arg(const struct custos_pending *p, int i)
+{
+	return i >= 0 && i < 6 ? p->args[i & 7] : 0;
+}
+
+/* Resolve the directory a user path is relative to: the root for an
+ * absolute one, else the dirfd's file or the cwd. */
+static __always_inline void resolve_base(struct custos_ev_path *out, long dfd, char first)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct fs_struct *fs = BPF_CORE_READ(t, fs);
+	struct file *f;
+
+	if (first == '/') {
+		custos_path_resolve(&fs->root, out);
+	} else if ((int)dfd == AT_FDCWD) {
+		custos_path_resolve(&fs->pwd, out);
+	} else {
+		f = custos_fd_file((int)dfd);
+		if (f) {
+			custos_path_resolve(&f->f_path, out);
+		} else {
+			out->off = 0;
+			out->len = 0;
+			out->truncated = 1;
+		}
+	}
+}
+
+/* Read a user string. OUT: buf, *len (no NUL), *truncated (did not fit,
+ * or unreadable). */
+static __always_inline void read_user(char *buf, __u32 cap, __u64 ptr, __u16 *len, __u8 *truncated)
+{
+	long n = ptr ? bpf_probe_read_user_str(buf, cap, (const void *)ptr) : 0;
+
+	*truncated = n < 0 || n >= cap;
+	*len = n > 0 ? n - 1 : 0;
+}
+
+/* The object's path (from a struct file), or a base to join raw to. */
+static __always_inline void fill_path(struct custos_ev_file *e, struct custos_ev_path *out,
+				      __u8 *how, struct file *obj, long dfd, const char *raw)
+{
+	if (obj) {
+		custos_path_resolve(&obj->f_path, out);
+		*how = CUSTOS_EV_PATH_OBJECT;
+	} else {
+		resolve_base(out, dfd, raw[0]);
+		*how = CUSTOS_EV_PATH_BASE;
+	}
+}
+
+static __always_inline void fill_args(struct custos_ev_file *e, const struct custos_pending *p,
+				      struct fspec s)
+{
+	e->flags = s.flags >= 0 ? arg(p, s.flags) : 0;
+	e->mode = s.mode >= 0 ? arg(p, s.mode) : 0;
+	e->owner_uid = s.uid >= 0 ? (__u32)arg(p, s.uid) : 0;
+	e->owner_gid = s.gid >= 0 ? (__u32)arg(p, s.gid) : 0;
+	e->size = s.size >= 0 ? arg(p, s.size) : 0;
+	e->name_len = 0;
+	e->name_truncated = 0;
+	if (s.name >= 0)
+		read_user(e->name, sizeof(e->name), arg(p, s.name), &e->name_len,
+			  &e->name_truncated);
+}
+
+/* Every file call but open: reserve, fill, submit. */
+static __always_inline int file_exit(struct trace_event_raw_sys_exit *ctx, __u32 kind,
+				     struct fspec s)
+{
+	struct custos_pending p;
+	struct custos_ev_file *e;
+	struct file *obj = NULL;
+	long dfd;
+
+	if (!custos_take(ctx, &p))
+		return 0;
+	e = bpf_ringbuf_reserve(&events, s.two ? sizeof(struct custos_ev_file2)
+					      : sizeof(struct custos_ev_file), 0);
+	if (!e) {
+		count_loss(kind);
+		return 0;
+	}
+	fill_hdr(&e->hdr, kind);
+	e->result = ctx->ret;
+	e->nr = p.nr;
+	e->user_check = 0;
+	fill_args(e, &p, s);
+	e->raw_len = 0;
+	e->raw_truncated = 0;
+	e->raw[0] = 0;
+	if (s.path >= 0)
+		read_user(e->raw, sizeof(e->raw), arg(&p, s.path), &e->raw_len,
+			  &e->raw_truncated);
+	dfd = s.dfd >= 0 ? (long)arg(&p, s.dfd) : AT_FDCWD;
+	if (s.fd >= 0)
+		obj = custos_fd_file((int)arg(&p, s.fd));
+	else if (s.path >= 0 && e->raw_len == 0 && !e->raw_truncated && s.dfd >= 0)
+		obj = custos_fd_file((int)dfd);		/* AT_EMPTY_PATH */
+	if (kind == CUSTOS_EV_MOUNT && !(e->flags & (MS_BIND | MS_MOVE)) && !obj) {
+		/* The source of a new mount is a device or a name, not a path. */
+		e->path.off = 0;
+		e->path.len = 0;
+		e->path.truncated = 0;
+		e->path_how = CUSTOS_EV_PATH_OBJECT;
+	} else {
+		fill_path(e, &e->path, &e->path_how, obj, dfd, e->raw);
+	}
+	if (s.two) {
+		struct custos_ev_file2 *e2 = (struct custos_ev_file2 *)e;
+		long dfd2 = s.dfd2 >= 0 ? (long)arg(&p, s.dfd2) : AT_FDCWD;
+
+		read_user(e2->raw2, sizeof(e2->raw2), arg(&p, s.path2), &e->raw2_len,
+			  &e->raw2_truncated);
+		e2->path2.off = 0;
+		e2->path2.len = 0;
+		e2->path2.truncated = 0;
+		e->path2_how = CUSTOS_EV_PATH_OBJECT;
+		if (s.path2_resolve)
+			fill_path(e, &e2->path2, &e->path2_how, NULL, dfd2, e2->raw2);
+	}
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* Is the file at dentry d (on mount m) on the sensitive list: its name in
+ * its directory, or one of its ancestors up to the mount's root? */
+static __always_inline bool sensitive_file(struct dentry *d, struct vfsmount *m)
+{
+	struct dentry *root = BPF_CORE_READ(m, mnt_root);
+	struct custos_ev_sens_key k;
+	struct dentry *parent = BPF_CORE_READ(d, d_parent);
+	struct inode *ino = BPF_CORE_READ(parent, d_inode);
+	int i;
+
+	__builtin_memset(&k, 0, sizeof(k));
+	k.dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	k.ino = BPF_CORE_READ(ino, i_ino);
+	bpf_probe_read_kernel_str(k.name, sizeof(k.name), BPF_CORE_READ(d, d_name.name));
+	if (bpf_map_lookup_elem(&sensitive, &k))
+		return true;
+	__builtin_memset(k.name, 0, sizeof(k.name));
+	for (i = 0; i < SENS_DEPTH; i++) {
+		ino = BPF_CORE_READ(d, d_inode);
+		k.dev = BPF_CORE_READ(ino, i_sb, s_dev);
+		k.ino = BPF_CORE_READ(ino, i_ino);
+		if (bpf_map_lookup_elem(&sensitive, &k))
+			return true;
+		parent = BPF_CORE_READ(d, d_parent);
+		if (d == root || d == parent)
+			break;
+		d = parent;
+	}
+	return false;
+}
+
+/* open, creat, openat, openat2: kept when the flags say write, create or
+ * truncate, or when a read is of a sensitive file. A refused read
+ * (EACCES, EPERM) cannot be matched here (no struct file): it is sent
+ * with user_check set, and the agent matches its joined path. */
+static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, struct fspec s,
+				     bool how2)
+{
+	struct custos_pending p;
+	struct custos_ev_file *e;
+	struct file *obj = NULL;
+	__u64 flags = 0, mode = 0;
+	long ret = ctx->ret;
+	bool write;
+	__u8 check = 0;
+
+	if (!custos_take(ctx, &p))
+		return 0;
+	if (how2) {
+		/* openat2(dfd, path, struct open_how *how, size): flags, mode. */
+		bpf_probe_read_user(&flags, sizeof(flags), (const void *)p.args[2]);
+		bpf_probe_read_user(&mode, sizeof(mode), (const void *)(p.args[2] + 8));
+	} else {
+		flags = s.flags >= 0 ? arg(&p, s.flags) : (O_CREAT | O_TRUNC | 1);
+		mode = arg(&p, s.mode);
+	}
+	write = (flags & O_ACCMODE) || (flags & (O_CREAT | O_TRUNC));
+	if (flags & O_PATH)
+		write = false;
+	if (ret >= 0)
+		obj = custos_fd_file(ret);
+	if (!write) {
+		if (ret >= 0) {
+			if (!obj || !sensitive_file(BPF_CORE_READ(obj, f_path.dentry),
+						    BPF_CORE_READ(obj, f_path.mnt)))
+				return 0;
+		} else if (ret == -EACCES || ret == -EPERM) {
+			check = 1;
+		} else {
+			return 0;
+		}
+	}
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_loss(CUSTOS_EV_OPEN);
+		return 0;
+	}
+	fill_hdr(&e->hdr, CUSTOS_EV_OPEN);
+	e->result = ret;
+	e->nr = p.nr;
+	e->user_check = check;
+	e->flags = flags;
+	e->mode = mode;
+	e->owner_uid = 0;
+	e->owner_gid = 0;
+	e->size = 0;
+	e->name_len = 0;
+	e->name_truncated = 0;
+	e->raw2_len = 0;
+	e->raw2_truncated = 0;
+	read_user(e->raw, sizeof(e->raw), arg(&p, s.path), &e->raw_len, &e->raw_truncated);
+	fill_path(e, &e->path, &e->path_how, obj, s.dfd >= 0 ? (long)arg(&p, s.dfd) : AT_FDCWD,
+		  e->raw);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+#define FILE_EXIT(sc, nargs, kind, ...)                                                   \
+	CUSTOS_ENTER(sc, nargs)                                                    \
+	SEC("tracepoint/syscalls/sys_exit_" #sc)                                   \
+	int exit_##sc(struct trace_event_raw_sys_exit *ctx)                        \
+	{                                                                          \
+		return file_exit(ctx, kind, SPEC(__VA_ARGS__));                     \
+	}
+
+#define OPEN_EXIT(sc, nargs, how2, ...)                                                   \
+	CUSTOS_ENTER(sc, nargs)                                                    \
+	SEC("tracepoint/syscalls/sys_exit_" #sc)                                   \
+	int exit_##sc(struct trace_event_raw_sys_exit *ctx)                        \
+	{                                                                          \
+		return open_exit(ctx, SPEC(__VA_ARGS__), how2);                    \
+	}
+
+/* Argument positions are the x86-64 system call signatures. */
+OPEN_EXIT(open, 3, false, .path = 0, .flags = 1, .mode = 2)
+OPEN_EXIT(creat, 2, false, .path = 0, .mode = 1)
+OPEN_EXIT(openat, 4, false, .dfd = 0, .path = 1, .flags = 2, .mode = 3)
+OPEN_EXIT(openat2, 4, true, .dfd = 0, .path = 1)
+
+FILE_EXIT(unlink, 1, CUSTOS_EV_UNLINK, .path = 0)
+FILE_EXIT(rmdir, 1, CUSTOS_EV_RMDIR, .path = 0)
+
+/* unlinkat with AT_REMOVEDIR is an rmdir. */
+CUSTOS_ENTER(unlinkat, 3)
+SEC("tracepoint/syscalls/sys_exit_unlinkat")
+int exit_unlinkat(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct custos_pending *p = bpf_map_lookup_elem(&pending, &tid);
+
+	if (p && (p->args[2] & AT_REMOVEDIR))
+		return file_exit(ctx, CUSTOS_EV_RMDIR, SPEC(.dfd = 0, .path = 1));
+	return file_exit(ctx, CUSTOS_EV_UNLINK, SPEC(.dfd = 0, .path = 1, .flags = 2));
+}
+
+FILE_EXIT(rename, 2, CUSTOS_EV_RENAME, .path = 0, .path2 = 1, .two = 1)
+FILE_EXIT(renameat, 4, CUSTOS_EV_RENAME, .dfd = 0, .path = 1, .dfd2 = 2, .path2 = 3, .two = 1)
+FILE_EXIT(renameat2, 5, CUSTOS_EV_RENAME, .dfd = 0, .path = 1, .dfd2 = 2, .path2 = 3, .flags = 4,
+	  .two = 1)
+FILE_EXIT(chmod, 2, CUSTOS_EV_CHMOD, .path = 0, .mode = 1)
+FILE_EXIT(fchmod, 2, CUSTOS_EV_CHMOD, .fd = 0, .mode = 1)
+FILE_EXIT(fchmodat, 3, CUSTOS_EV_CHMOD, .dfd = 0, .path = 1, .mode = 2)
+FILE_EXIT(fchmodat2, 4, CUSTOS_EV_CHMOD, .dfd = 0, .path = 1, .mode = 2, .flags = 3)
+FILE_EXIT(chown, 3, CUSTOS_EV_CHOWN, .path = 0, .uid = 1, .gid = 2)
+FILE_EXIT(lchown, 3, CUSTOS_EV_CHOWN, .path = 0, .uid = 1, .gid = 2)
+FILE_EXIT(fchown, 3, CUSTOS_EV_CHOWN, .fd = 0, .uid = 1, .gid = 2)
+FILE_EXIT(fchownat, 5, CUSTOS_EV_CHOWN, .dfd = 0, .path = 1, .uid = 2, .gid = 3, .flags = 4)
+FILE_EXIT(truncate, 2, CUSTOS_EV_TRUNCATE, .path = 0, .size = 1)
+FILE_EXIT(ftruncate, 2, CUSTOS_EV_TRUNCATE, .fd = 0, .size = 1)
+FILE_EXIT(link, 2, CUSTOS_EV_LINK, .path = 0, .path2 = 1, .two = 1)
+FILE_EXIT(linkat, 5, CUSTOS_EV_LINK, .dfd = 0, .path = 1, .dfd2 = 2, .path2 = 3, .flags = 4, .two = 1)
+FILE_EXIT(symlink, 2, CUSTOS_EV_SYMLINK, .path = 1, .path2 = 0, .two = 1, .path2_resolve = 0)
+FILE_EXIT(symlinkat, 3, CUSTOS_EV_SYMLINK, .dfd = 1, .path = 2, .path2 = 0, .two = 1,
+	  .path2_resolve = 0)
+FILE_EXIT(mkdir, 2, CUSTOS_EV_MKDIR, .path = 0, .mode = 1)
+FILE_EXIT(mkdirat, 3, CUSTOS_EV_MKDIR, .dfd = 0, .path = 1, .mode = 2)
+FILE_EXIT(mount, 5, CUSTOS_EV_MOUNT, .path = 0, .path2 = 1, .name = 2, .flags = 3, .two = 1)
+FILE_EXIT(umount, 2, CUSTOS_EV_UMOUNT, .path = 0, .flags = 1)
+FILE_EXIT(setxattr, 5, CUSTOS_EV_SETXATTR, .path = 0, .name = 1, .size = 3, .flags = 4)
+FILE_EXIT(lsetxattr, 5, CUSTOS_EV_SETXATTR, .path = 0, .name = 1, .size = 3, .flags = 4)
+FILE_EXIT(fsetxattr, 5, CUSTOS_EV_SETXATTR, .fd = 0, .name = 1, .size = 3, .flags = 4)
+FILE_EXIT(removexattr, 2, CUSTOS_EV_REMOVEXATTR, .path = 0, .name = 1)
+FILE_EXIT(lremovexattr, 2, CUSTOS_EV_REMOVEXATTR, .path = 0, .name = 1)
+FILE_EXIT(fremovexattr, 2, CUSTOS_EV_REMOVEXATTR, .fd = 0, .name = 1)

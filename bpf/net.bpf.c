@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0)
+/*
+ * Network capture (kinds 64-68) from the per-syscall tracepoints: connect,
+ * accept/accept4, bind, listen, and the destinations of datagrams sent on
+ * unconnected IPv4/IPv6 sockets (sendto, sendmsg, sendmmsg). The address a
+ * caller names (connect's peer, bind's address, a datagram's destination)
+ * is read from its sockaddr at exit; the socket's own side comes from the
+ * kernel's struct sock. Addresses are stored as docs/format.md says: 4 or
+ * 16 bytes, or the unix path; ports in host order.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+
+#include "common.bpf.h"
+
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_DGRAM 2
+#define SA_MAX 112		/* sizeof(struct sockaddr_un), rounded up */
+
+/* The struct sock behind fd, NULL when fd is not a socket. */
+static __always_inline struct sock *fd_sock(long fd)
+{
+	struct file *f = custos_fd_file(fd);
+	struct socket *so;
+
+	if (!f)
+		return NULL;
+	/* A socket's file has socket_file_ops; its private_data is the
+	 * struct socket whose ->file points back at it. */
+	so = BPF_CORE_READ(f, private_data);
+	if (!so || BPF_CORE_READ(so, file) != f)
+		return NULL;
+	return BPF_CORE_READ(so, sk);
+}
+
+/* A unix socket's bound name. OUT: addr, *len. */
+static __always_inline void unix_name(struct sock *sk, __u8 *addr, __u16 *len)
+{
+	struct unix_sock *u = (struct unix_sock *)sk;
+	struct unix_address *ua = BPF_CORE_READ(u, addr);
+	__u32 n;
+
+	*len = 0;
+	if (!ua)
+		return;
+	n = BPF_CORE_READ(ua, len);
+	if (n <= 2 || n > 2 + CUSTOS_EV_ADDR_MAX)
+		return;
+	n -= 2;		/* minus sun_family */
+	n &= 127;	/* a no-op after the check: the verifier's bound */
+	if (n == 0 || bpf_probe_read_kernel(addr, n, (const char *)ua->name + 2) < 0)
+		return;
+	if (addr[0] != 0 && addr[(n - 1) & 127] == 0)
+		n--;	/* a pathname's NUL; abstract names keep every byte */
+	*len = n;
+}
+
+/* The socket's own side (local) or its peer (remote). */
+static __always_inline void sock_side(struct sock *sk, bool remote, __u8 *addr, __u16 *len,
+				      __u16 *port)
+{
+	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	*len = 0;
+	*port = 0;
+	if (fam == AF_INET) {
+		__u32 a = remote ? BPF_CORE_READ(sk, __sk_common.skc_daddr)
+				 : BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+
+		__builtin_memcpy(addr, &a, 4);
+		*len = 4;
+	} else if (fam == AF_INET6) {
+		struct in6_addr a = remote ? BPF_CORE_READ(sk, __sk_common.skc_v6_daddr)
+					   : BPF_CORE_READ(sk, __sk_common.skc_v6_rcv_saddr);
+
+		__builtin_memcpy(addr, &a, 16);
+		*len = 16;
+	} else if (fam == AF_UNIX && !remote) {
+		unix_name(sk, addr, len);
+		return;
+	} else {
+		return;
+	}
+	*port = remote ? bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport))
+		       : BPF_CORE_READ(sk, __sk_common.skc_num);
+}
+
+/* A sockaddr from user space, of family fam and addrlen bytes. */
+static __always_inline void user_addr(__u64 uaddr, __u64 addrlen, __u16 fam, __u8 *addr,
+				      __u16 *len, __u16 *port)
+{
+	__u8 sa[SA_MAX];
+	__u32 n = addrlen > SA_MAX ? SA_MAX : (__u32)addrlen;
+
+	*len = 0;
+	*port = 0;
+	if (!uaddr || n < 2)
+		return;
+	__builtin_memset(sa, 0, sizeof(sa));
+	n &= 127;	/* a no-op after the clamp: the verifier's bound */
+	if (n > SA_MAX || bpf_probe_read_user(sa, n, (const void *)uaddr) < 0)
+		return;
+	if (fam == AF_INET && n >= 8) {
+		__builtin_memcpy(addr, sa + 4, 4);
+		*len = 4;
+		*port = ((__u16)sa[2] << 8) | sa[3];
+	} else if (fam == AF_INET6 && n >= 24) {
+		__builtin_memcpy(addr, sa + 8, 16);
+		*len = 16;
+		*port = ((__u16)sa[2] << 8) | sa[3];
+	} else if (fam == AF_UNIX) {
+		__u32 i, m = n - 2;
+
+		if (m > CUSTOS_EV_ADDR_MAX)
+			m = CUSTOS_EV_ADDR_MAX;
+		for (i = 0; i < CUSTOS_EV_ADDR_MAX; i++) {
+			if (i >= m || (sa[2] != 0 && sa[(2 + i) & (SA_MAX - 1)] == 0))
+				break;
+			addr[i] = sa[(2 + i) & (SA_MAX - 1)];
+		}
+		*len = i;
+	}
+}
+
+/* What the exit handler needs from the call's arguments. */
+struct nspec {
+	int fd;		/* the socket */
+	int uaddr;	/* argument holding a user sockaddr, -1 none */
+	int addrlen;
+	int accept;	/* the result is a new socket */
+	int backlog;
+};
+
+static __always_inline int net_exit(struct trace_event_raw_sys_exit *ctx, __u32 kind,
+				    struct nspec s, __u64 uaddr, __u64 addrlen)
+{
+	struct custos_pending p;
+	struct custos_ev_net *e;
+	struct sock *sk;
+	long ret = ctx->ret;
+
+	if (!custos_take(ctx, &p))
+		return 0;
+	sk = fd_sock(s.accept && ret >= 0 ? ret : (long)p.args[s.fd & 7]);
+	if (!sk)
+		return 0;	/* not a socket (EBADF, ENOTSOCK): not network evidence */
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_loss(kind);
+		return 0;
+	}
+	fill_hdr(&e->hdr, kind);
+	e->result = ret;
+	e->nr = p.nr;
+	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->sock_type = BPF_CORE_READ(sk, sk_type);
+	e->protocol = BPF_CORE_READ(sk, sk_protocol);
+	e->pad = 0;
+	e->backlog = s.backlog >= 0 ? (__u32)p.args[s.backlog & 7] : 0;
+	if (s.uaddr >= 0) {
+		uaddr = p.args[s.uaddr & 7];
+		addrlen = p.args[s.addrlen & 7];
+	}
+	sock_side(sk, false, e->local, &e->local_len, &e->local_port);
+	e->remote_len = 0;
+	e->remote_port = 0;
+	if (kind == CUSTOS_EV_BIND) {
+		/* The address asked for (the socket's, if bound, says the same). */
+		user_addr(uaddr, addrlen, e->family, e->local, &e->local_len, &e->local_port);
+	} else if (kind == CUSTOS_EV_ACCEPT) {
+		if (ret >= 0)
+			sock_side(sk, true, e->remote, &e->remote_len, &e->remote_port);
+	} else if (kind == CUSTOS_EV_CONNECT || kind == CUSTOS_EV_SEND) {
+		user_addr(uaddr, addrlen, e->family, e->remote, &e->remote_len, &e->remote_port);
+	}
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+#define NSPEC(...) ((struct nspec){ .fd = 0, .uaddr = -1, .addrlen = -1, .accept = 0, \
+	.backlog = -1, __VA_ARGS__ })
+#pragma clang diagnostic ignored "-Winitializer-overrides"
+
+#define NET_EXIT(sc, kind, ...)                                                    \
+	SEC("tracepoint/syscalls/sys_exit_" #sc)                                   \
+	int exit_##sc(struct trace_event_raw_sys_exit *ctx)                        \
+	{                                                                          \
+		return net_exit(ctx, kind, NSPEC(__VA_ARGS__), 0, 0);              \
+	}
+
+CUSTOS_ENTER(connect, 3)
+NET_EXIT(connect, CUSTOS_EV_CONNECT, .uaddr = 1, .addrlen = 2)
+CUSTOS_ENTER(accept, 3)
+NET_EXIT(accept, CUSTOS_EV_ACCEPT, .accept = 1)
+CUSTOS_ENTER(accept4, 4)
+NET_EXIT(accept4, CUSTOS_EV_ACCEPT, .accept = 1)
+CUSTOS_ENTER(bind, 3)
+NET_EXIT(bind, CUSTOS_EV_BIND, .uaddr = 1, .addrlen = 2)
+CUSTOS_ENTER(listen, 2)
+NET_EXIT(listen, CUSTOS_EV_LISTEN, .backlog = 1)
+
+/* Datagram sends: kept only for an IPv4/IPv6 datagram socket and a named
+ * destination, decided at sys_enter so other sends cost no stash. */
+static __always_inline bool udp_dest(long fd, __u64 uaddr)
+{
+	struct sock *sk;
+	__u16 fam;
+
+	if (!uaddr || custos_skip())
+		return false;
+	sk = fd_sock(fd);
+	if (!sk || BPF_CORE_READ(sk, sk_type) != SOCK_DGRAM)
+		return false;
+	fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+	return fam == AF_INET || fam == AF_INET6;
+}
+
+/* struct user_msghdr starts with msg_name and msg_namelen; a struct
+ * mmsghdr starts with one. */
+static __always_inline void msg_name(__u64 msg, __u64 *name, __u64 *len)
+{
+	__u32 n = 0;
+
+	*name = 0;
+	bpf_probe_read_user(name, sizeof(*name), (const void *)msg);
+	bpf_probe_read_user(&n, sizeof(n), (const void *)(msg + 8));
+	*len = n;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	return udp_dest(ctx->args[0], ctx->args[4]) ? custos_stash(ctx, 6) : 0;
+}
+
+NET_EXIT(sendto, CUSTOS_EV_SEND, .uaddr = 4, .addrlen = 5)
+
+#define MSG_SEND(sc, nargs)                                                               \
+	SEC("tracepoint/syscalls/sys_enter_" #sc)                                  \
+	int enter_##sc(struct trace_event_raw_sys_enter *ctx)                      \
+	{                                                                          \
+		__u64 name, len;                                                   \
+		msg_name(ctx->args[1], &name, &len);                               \
+		return udp_dest(ctx->args[0], name) ? custos_stash(ctx, nargs) : 0; \
+	}                                                                          \
+	SEC("tracepoint/syscalls/sys_exit_" #sc)                                   \
+	int exit_##sc(struct trace_event_raw_sys_exit *ctx)                        \
+	{                                                                          \
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();                     \
+		struct custos_pending *p = bpf_map_lookup_elem(&pending, &tid);    \
+		__u64 name = 0, len = 0;                                           \
+		if (p)                                                             \
+			msg_name(p->args[1], &name, &len);                         \
+		return net_exit(ctx, CUSTOS_EV_SEND, NSPEC(), name, len);          \
+	}
+
+/* sendmmsg: the destination of the first message. */
+MSG_SEND(sendmsg, 3)
+MSG_SEND(sendmmsg, 4)

@@ -1,0 +1,143 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# End to end, on the running kernel: file events captured by custos-agent
+# print must give absolute paths resolved in the kernel, the raw argument,
+# and the syscall's result, for calls made through a relative path after
+# chdir, through openat with a dirfd, through a symlink, and a bind mount in
+# a private mount namespace; sensitive reads (allowed and refused) are
+# recorded, ordinary reads are not; --ignore-exe drops a process's file
+# events but keeps its exec.
+. "$(dirname "$0")/capture_lib.sh"
+
+mkdir -p "$work/a/b" "$work/m" "$work/ign"
+cp "$(command -v touch)" "$work/ign/touch"
+start_agent --ignore-exe "$work/ign/"
+
+python3 - "$work" >"$work/facts.json" <<'EOF_PY'
+import ctypes, errno, json, os, sys
+work = sys.argv[1]
+facts = {"pid": os.getpid()}
+os.chdir(work + "/a")
+fd = os.open("b/f1", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)   # relative, after chdir
+os.close(fd)
+dfd = os.open("b", os.O_RDONLY | os.O_DIRECTORY)
+fd = os.open("f2", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=dfd)      # openat with a dirfd
+os.close(fd)
+os.rename("b/f1", "b/f3")
+os.chmod("b/f3", 0o604)
+os.chown("b/f3", 1234, 5678)
+os.truncate("b/f3", 10)
+os.symlink("f3", "b/lnk")
+fd = os.open("b/lnk", os.O_WRONLY)          # through the symlink: the real file
+os.close(fd)
+os.link("b/f3", "b/hard")
+os.unlink("b/hard")
+try:
+    os.unlink("b/nonexistent")
+except FileNotFoundError:
+    pass
+os.mkdir("c", 0o751)
+os.rmdir("c")
+os.unlink("f2", dir_fd=dfd)                 # unlinkat on the dirfd: the file is gone at exit
+try:
+    os.setxattr("b/f3", "user.custos", b"v1")
+    facts["setxattr"] = 0
+except OSError as e:
+    facts["setxattr"] = -e.errno
+try:
+    os.removexattr("b/f3", "user.custos")
+    facts["removexattr"] = 0
+except OSError as e:
+    facts["removexattr"] = -e.errno
+with open("/etc/hostname") as f:            # an ordinary read: not recorded
+    f.read()
+json.dump(facts, sys.stdout)
+EOF_PY
+[ $? -eq 0 ] || { echo "test_capture_file: the scenario failed"; exit 1; }
+
+# A bind mount and its unmount, in a private mount namespace.
+unshare -m --propagation private python3 - "$work" >"$work/mount.json" <<'EOF_PY'
+import ctypes, json, os, sys
+work = sys.argv[1]
+libc = ctypes.CDLL(None, use_errno=True)
+MS_BIND = 4096
+r1 = libc.mount((work + "/a/b").encode(), (work + "/m").encode(), None, MS_BIND, None)
+r2 = libc.umount2((work + "/m").encode(), 0)
+json.dump({"pid": os.getpid(), "mount": r1, "umount": r2}, sys.stdout)
+EOF_PY
+[ $? -eq 0 ] || { echo "test_capture_file: the mount scenario failed"; exit 1; }
+
+cat /etc/shadow >/dev/null
+setpriv --reuid 65534 --regid 65534 --clear-groups cat /etc/shadow >/dev/null 2>&1
+"$work/ign/touch" "$work/ignored-file"
+
+stop_agent
+
+python3 - "$agent_out" "$work" <<'EOF_PY'
+import json, os, sys
+path, work = sys.argv[1:]
+facts = json.load(open(work + "/facts.json"))
+mnt = json.load(open(work + "/mount.json"))
+records = [json.loads(l) for l in open(path)]
+failures = []
+
+def check(what, ok):
+    print(("ok   " if ok else "FAIL ") + what)
+    if not ok:
+        failures.append(what)
+
+def find(kind, pid, **fields):
+    return [r for r in records if r["kind"] == kind and r["pid"] == pid and
+            all(r.get(k) == v for k, v in fields.items())]
+
+def one(what, kind, pid, **fields):
+    got = find(kind, pid, **fields)
+    check(f"{what}: one {kind} record with {fields}", len(got) == 1)
+    if len(got) != 1:
+        near = [r for r in records if r["kind"] == kind and r["pid"] == pid]
+        for r in near:
+            print("     seen:", {k: r[k] for k in r if k in ("path", "path_raw", "path2", "path2_raw", "result", "flags", "mode", "size", "name")})
+    return got[0] if got else None
+
+p = facts["pid"]
+b = work + "/a/b"
+O_WRONLY, O_CREAT, O_TRUNC = 0o1, 0o100, 0o1000
+r = one("relative create after chdir", "open", p, path=b + "/f1", path_raw="b/f1", result=3)
+if r:
+    check("open flags and mode", r["flags"] & (O_WRONLY | O_CREAT | O_TRUNC) == O_WRONLY | O_CREAT | O_TRUNC and r["mode"] == 0o640)
+one("openat with dirfd", "open", p, path=b + "/f2", path_raw="f2")
+one("rename, both paths", "rename", p, path=b + "/f1", path_raw="b/f1", path2=b + "/f3", path2_raw="b/f3", result=0)
+one("chmod", "chmod", p, path=b + "/f3", mode=0o604, result=0)
+one("chown", "chown", p, path=b + "/f3", owner_uid=1234, owner_gid=5678, result=0)
+one("truncate", "truncate", p, path=b + "/f3", size=10, result=0)
+one("symlink: the link and its target text", "symlink", p, path=b + "/lnk", path2_raw="f3", result=0)
+one("open through a symlink gives the real file", "open", p, path=b + "/f3", path_raw="b/lnk")
+one("link", "link", p, path=b + "/f3", path2=b + "/hard", result=0)
+one("unlink", "unlink", p, path=b + "/hard", result=0)
+one("refused unlink keeps its errno", "unlink", p, path=b + "/nonexistent", result=-2)
+one("mkdir", "mkdir", p, path=work + "/a/c", mode=0o751, result=0)
+one("rmdir", "rmdir", p, path=work + "/a/c", result=0)
+one("unlinkat on a dirfd", "unlink", p, path=b + "/f2", path_raw="f2", result=0)
+one("setxattr", "setxattr", p, path=b + "/f3", name="user.custos", size=2, result=facts["setxattr"])
+one("removexattr", "removexattr", p, path=b + "/f3", name="user.custos", result=facts["removexattr"])
+check("an ordinary read is not recorded", not find("open", p, path="/etc/hostname"))
+check("no file record has a relative path",
+      all(r["path"].startswith("/") for r in records if r["kind"] in ("open", "unlink", "rename", "chmod", "chown", "truncate", "link", "symlink", "mkdir", "rmdir", "setxattr", "removexattr", "umount") and r["path"]))
+
+q = mnt["pid"]
+r = one("bind mount", "mount", q, path=b, path2=work + "/m", result=mnt["mount"])
+if r:
+    check("mount flags have MS_BIND", r["flags"] & 4096)
+one("umount", "umount", q, path=work + "/m", result=mnt["umount"])
+
+cats = [x["pid"] for x in records if x["kind"] == "exec" and x["argv"] == ["cat", "/etc/shadow"]]
+shadow = [x for x in records if x["kind"] == "open" and x["pid"] in cats and x["path"] == "/etc/shadow"]
+check("sensitive read of /etc/shadow recorded (result >= 0)", any(x["result"] >= 0 and x["uid"] == 0 for x in shadow))
+check("refused sensitive read recorded with -EACCES", any(x["result"] == -13 and x["uid"] == 65534 for x in shadow))
+
+ign = [x for x in records if x["kind"] == "exec" and x["exe"] == work + "/ign/touch"]
+check("--ignore-exe keeps the exec of the ignored program", len(ign) == 1)
+check("--ignore-exe drops its file events",
+      ign and not [x for x in records if x["pid"] == ign[0]["pid"] and x["kind"] == "open"])
+sys.exit(1 if failures else 0)
+EOF_PY
