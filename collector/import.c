@@ -1,12 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * import: ingest an agent's offline file (the agent's stand-alone mode
- * for responders, docs/agent.md "offline file"): a sequence of sealed
- * envelopes, each prefixed by its length as 4 bytes, big-endian. Every
- * envelope goes through exactly the checks and the archive of a batch
- * received over TCP (ingest.c); the acknowledgements are not sent
- * anywhere, the leaf indices are printed instead. Importing the same file
- * twice stores nothing twice (resends are recognised, ingest.h).
+ * for responders). Two layouts are read, told apart by their first bytes:
+ *   - frames: a concatenation of BATCH frames (docs/format.md 5), which
+ *     is what custos-agent's offline mode writes (agent/outfile.h,
+ *     docs/agent.md "Offline file");
+ *   - length-prefixed: each sealed envelope preceded by its length as 4
+ *     bytes, big-endian.
+ * A length-prefixed file has the envelope magic "CSTS" at offset 4; a
+ * frame file cannot (its bytes 4-7 are a length, and "CSTS" read as one
+ * is past the frame limit). Every envelope goes through exactly the
+ * checks and the archive of a batch received over TCP (ingest.c); the
+ * acknowledgements are not sent anywhere, the leaf indices are printed
+ * instead. Importing the same file twice stores nothing twice (resends
+ * are recognised, ingest.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +24,7 @@
 #include "ack.h"
 #include "collector.h"
 #include "error.h"
+#include "frame.h"
 #include "ingest.h"
 #include "seal.h"
 
@@ -29,64 +37,97 @@ static ssize_t read_full(FILE *f, uint8_t *p, size_t n)
 	return ferror(f) ? -1 : (ssize_t)got;
 }
 
+/* Read the next item's prefix and return the envelope's length in *len.
+ * Returns 1 with an item, 0 at a clean end of file, or -CUSTOS_ERR_*. */
+static int next_item(FILE *f, int framed, uint32_t *len)
+{
+	uint8_t head[FRAME_HEADER_LEN];
+	size_t want = framed ? FRAME_HEADER_LEN : 4, consumed;
+	ssize_t r = read_full(f, head, want);
+	struct frame fr;
+	int ret;
+
+	if (r == 0)
+		return 0;
+	if (r < 0)
+		return -CUSTOS_ERR_IO;
+	if ((size_t)r < want)
+		return -CUSTOS_ERR_TRUNCATED;
+	if (!framed) {
+		*len = load_be32(head);
+		return *len == 0 ? -CUSTOS_ERR_MALFORMED
+		       : *len > CUSTOS_SEALED_MAX ? -CUSTOS_ERR_OVERSIZED : 1;
+	}
+	ret = frame_parse(head, sizeof(head), &fr, &consumed);
+	if (ret == 0 || ret == -CUSTOS_ERR_AGAIN) {
+		*len = load_be32(head + 4);
+		return head[1] == FRAME_BATCH ? 1 : -CUSTOS_ERR_MALFORMED;
+	}
+	return ret;
+}
+
+/* Which layout: peek at the first 8 bytes (see the top of this file). */
+static int is_framed(FILE *f)
+{
+	uint8_t head[8];
+	size_t r = fread(head, 1, sizeof(head), f);
+
+	rewind(f);
+	return !(r == sizeof(head) && memcmp(head + 4, SEAL_MAGIC, SEAL_MAGIC_LEN) == 0);
+}
+
+static void one(struct ingest *g, const char *file, const struct buf *env, uint64_t n,
+		uint64_t pos, uint64_t counts[3])
+{
+	struct buf ack;
+	struct ack a;
+	char why[512];
+	int res;
+
+	buf_init(&ack, ACK_MAX);
+	res = ingest_envelope(g, env->data, env->len, &ack, why, sizeof(why));
+	if (res >= 0 && ack_verify(ack.data, ack.len, g->ks.kp.pub.sign_pk, &a) == 0)
+		printf("%s envelope %llu: host %s seq %llu: leaf %llu\n",
+		       res ? "already held" : "imported", (unsigned long long)n,
+		       keystore_name(&g->ks, a.host_id), (unsigned long long)a.seq,
+		       (unsigned long long)a.leaf_index);
+	if (res < 0)
+		coll_log("%s: envelope %llu at offset %llu: %s", file, (unsigned long long)n,
+			 (unsigned long long)pos, why);
+	counts[res == 0 ? 0 : res == 1 ? 1 : 2]++;
+	buf_free(&ack);
+}
+
 static int import_file(struct ingest *g, const char *file, FILE *f)
 {
-	uint8_t len4[4];
-	struct buf env, ack;
-	uint64_t n = 0, ok = 0, again = 0, bad = 0, pos = 0;
-	char why[512];
-	ssize_t r;
-	int ret = 0;
+	int framed = is_framed(f), ret;
+	uint64_t n = 0, pos = 0, counts[3] = { 0, 0, 0 };
+	struct buf env;
+	uint32_t len = 0;
 
 	buf_init(&env, CUSTOS_SEALED_MAX);
-	buf_init(&ack, ACK_MAX);
-	while ((r = read_full(f, len4, 4)) == 4) {
-		uint32_t len = load_be32(len4);
+	while ((ret = next_item(f, framed, &len)) == 1) {
 		n++;
-		if (len == 0 || len > CUSTOS_SEALED_MAX) {
-			coll_log("%s: envelope %llu at offset %llu: length %u is %s; cannot go on",
-				 file, (unsigned long long)n, (unsigned long long)pos, len,
-				 len ? "over the limit" : "zero");
-			ret = -CUSTOS_ERR_MALFORMED;
-			break;
-		}
 		buf_reset(&env);
 		if (buf_reserve(&env, len) != 0 || read_full(f, env.data, len) != (ssize_t)len) {
-			coll_log("%s: envelope %llu at offset %llu: the file ends inside it", file,
-				 (unsigned long long)n, (unsigned long long)pos);
 			ret = -CUSTOS_ERR_TRUNCATED;
 			break;
 		}
 		env.len = len;
-		buf_reset(&ack);
-		int res = ingest_envelope(g, env.data, env.len, &ack, why, sizeof(why));
-		struct ack a;
-		if (res >= 0 && ack_verify(ack.data, ack.len, g->ks.kp.pub.sign_pk, &a) == 0)
-			printf("%s envelope %llu: host %s seq %llu: leaf %llu\n",
-			       res ? "already held" : "imported", (unsigned long long)n,
-			       keystore_name(&g->ks, a.host_id), (unsigned long long)a.seq,
-			       (unsigned long long)a.leaf_index);
-		if (res == 0)
-			ok++;
-		else if (res == 1)
-			again++;
-		else {
-			bad++;
-			coll_log("%s: envelope %llu at offset %llu: %s", file, (unsigned long long)n,
-				 (unsigned long long)pos, why);
-		}
-		pos += 4 + (uint64_t)len;
+		one(g, file, &env, n, pos, counts);
+		pos += (framed ? FRAME_HEADER_LEN : 4) + (uint64_t)len;
 	}
-	if (!ret && r != 0 && r != 4) {
-		coll_log("%s: %s at offset %llu", file, r < 0 ? strerror(errno) :
-			 "the file ends inside a length prefix", (unsigned long long)pos);
-		ret = r < 0 ? -CUSTOS_ERR_IO : -CUSTOS_ERR_TRUNCATED;
-	}
-	printf("%s: %llu imported, %llu already held, %llu refused\n", file,
-	       (unsigned long long)ok, (unsigned long long)again, (unsigned long long)bad);
+	if (ret < 0)
+		coll_log("%s: item %llu at offset %llu: %s; cannot go on", file,
+			 (unsigned long long)n + (ret == -CUSTOS_ERR_TRUNCATED ? 0 : 1),
+			 (unsigned long long)pos, ret == -CUSTOS_ERR_TRUNCATED ?
+			 "the file ends inside it" : custos_strerror(ret));
+	printf("%s (%s): %llu imported, %llu already held, %llu refused\n", file,
+	       framed ? "BATCH frames" : "length-prefixed envelopes",
+	       (unsigned long long)counts[0], (unsigned long long)counts[1],
+	       (unsigned long long)counts[2]);
 	buf_free(&env);
-	buf_free(&ack);
-	return ret ? ret : bad ? -CUSTOS_ERR_MALFORMED : 0;
+	return ret < 0 ? ret : counts[2] ? -CUSTOS_ERR_MALFORMED : 0;
 }
 
 int cmd_import(int argc, char **argv)

@@ -2,13 +2,19 @@
 /*
  * checkpoint: sign a tree head of the custody log now (when it grew since
  * the last one) and print the latest checkpoint note (docs/custody.md 4).
- * Takes the directory's writer lock, so it runs when serve does not;
- * serve signs checkpoints itself at intervals and on shutdown.
+ * log: list the custody log from the archive itself, one line per leaf
+ * (leaf index, host, seq, batch hash, receive time), each record checked
+ * against its leaf hash on the way, and the root of all leaves.
+ * Both take the directory's writer lock (opening the log may recover it
+ * after a crash), so they run when serve does not; serve signs
+ * checkpoints itself at intervals and on shutdown.
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <sodium.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "collector.h"
 #include "custody.h"
 #include "error.h"
@@ -69,4 +75,77 @@ int cmd_checkpoint(int argc, char **argv)
 		return COLL_EXIT_USAGE;
 	}
 	return sign_now(dir) ? COLL_EXIT_FAIL : COLL_EXIT_OK;
+}
+
+static int list_log(const char *dir)
+{
+	struct merkle_leaves leaves;
+	struct keystore ks;
+	struct custody c;
+	struct batch_view v;
+	struct buf b;
+	uint8_t root[MERKLE_HASH_LEN];
+	char hash[65], when[48];
+	uint64_t recv;
+	int lock, ret;
+
+	lock = coll_lock_dir(dir);
+	if (lock < 0) {
+		coll_log("%s: %s", dir, lock == -CUSTOS_ERR_EXISTS ?
+			 "a running custos-collector holds the directory" : custos_strerror(lock));
+		return lock;
+	}
+	buf_init(&b, CUSTOS_SIGNED_MAX);
+	ret = keystore_open(&ks, dir, 0);
+	if (!ret)
+		ret = custody_open(&c, dir);
+	for (uint64_t i = 0; !ret && i < c.size; i++) {
+		ret = custody_read(&c, i, &b, &recv);
+		if (!ret)
+			ret = batch_parse(b.data, b.len, &v);
+		if (ret) {
+			coll_log("leaf %llu: %s", (unsigned long long)i, custos_strerror(ret));
+			break;
+		}
+		sodium_bin2hex(hash, sizeof(hash), v.hash, sizeof(v.hash));
+		printf("%llu %s %llu %s %s\n", (unsigned long long)i, keystore_name(&ks, v.hdr.host_id),
+		       (unsigned long long)v.hdr.seq, hash,
+		       coll_fmt_time((int64_t)recv, 0, when, sizeof(when)));
+	}
+	if (!ret) {
+		leaves.hash = (const uint8_t (*)[MERKLE_HASH_LEN])c.hash;
+		leaves.count = c.size;
+		ret = merkle_root(merkle_leaves_get, &leaves, c.size, root);
+		sodium_bin2hex(hash, sizeof(hash), root, sizeof(root));
+		if (!ret)
+			printf("size %llu root %s\n", (unsigned long long)c.size, hash);
+		custody_close(&c);
+	}
+	keystore_close(&ks);
+	buf_free(&b);
+	close(lock);
+	return ret;
+}
+
+int cmd_log(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' }, { "help", no_argument, NULL, 'h' },
+		{ 0, 0, 0, 0 } };
+	const char *dir = coll_default_dir();
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'd') {
+			fprintf(stderr, "Usage: custos-collector log [--dir DIR]\n");
+			return COLL_EXIT_USAGE;
+		}
+		dir = optarg;
+	}
+	if (optind != argc) {
+		fprintf(stderr, "Usage: custos-collector log [--dir DIR]\n");
+		return COLL_EXIT_USAGE;
+	}
+	return list_log(dir) ? COLL_EXIT_FAIL : COLL_EXIT_OK;
 }

@@ -18,7 +18,7 @@ done
 work=$(mktemp -d /tmp/custos-coll.XXXXXX)
 cleanup() {
 	[ -n "$serve_pid" ] && kill -9 "$serve_pid" 2>/dev/null
-	rm -rf "$work"
+	[ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -34,12 +34,14 @@ check() {	# check DESCRIPTION COMMAND...
 start_serve() {
 	d=$1
 	shift
+	before=$(grep -cs 'listening on' "$d.log")
 	"$coll" serve --dir "$d" --listen 127.0.0.1:0 "$@" 2>>"$d.log" &
 	serve_pid=$!
 	i=0
 	port=""
 	while [ -z "$port" ]; do
-		port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$d.log" | tail -n 1)
+		port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$d.log" |
+			sed -n "$((before + 1))p")
 		i=$((i + 1))
 		if [ "$i" -gt 100 ] || ! kill -0 "$serve_pid" 2>/dev/null; then
 			echo "$name: the collector did not start:"

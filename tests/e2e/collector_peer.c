@@ -12,14 +12,18 @@
  *   collector_peer raw    --connect ADDR:PORT (--random N | --truncated |
  *                         --oversized | --bad-version | --hold S)
  *   collector_peer offline --out FILE --host H.key --collector C.pub --state FILE
- *                         [--count N]
+ *                         [--count N] [--framed]
  *
  * send prints "ack seq=S leaf=L" for every verified acknowledgement and
  * "closed" when the collector closes the connection instead; it exits 0
  * when every batch was acknowledged, 3 when the collector closed the
  * connection, 1 on any other failure. The state file keeps the chain
  * (next seq, last batch hash) and the last signed batch, so successive
- * runs continue one host's chain. raw exits 0 when the collector closed
+ * runs continue one host's chain; a batch is a pure function of the host
+ * key, its seq and the previous hash, so after a lost ack the next run
+ * sends the very same bytes again, as a real agent resends from its spool.
+ * offline writes length-prefixed envelopes, or BATCH frames with --framed
+ * (the layout of custos-agent's offline file). raw exits 0 when the collector closed
  * the connection (or, for --hold, kept it open the whole time).
  */
 #define _GNU_SOURCE
@@ -241,7 +245,7 @@ static int wait_closed(int fd)
 struct opts {
 	const char *connect, *host, *collector, *state, *out;
 	uint64_t count, interval_ms, gap, records, random, hold;
-	int resend, replay, forge, truncated, oversized, bad_version;
+	int resend, replay, forge, truncated, oversized, bad_version, framed;
 };
 
 /* Seal the state's last batch to the collector, framed. */
@@ -374,7 +378,7 @@ static int cmd_offline(const struct opts *o)
 		uint64_t seq = st.next_seq;
 		buf_reset(&out);
 		ret = make_batch(&host, &st, seq, (int)o->records, 0, hash) ||
-		      envelope(&st, &col, &out, 0) || fwrite(out.data, 1, out.len, f) != out.len;
+		      envelope(&st, &col, &out, o->framed) || fwrite(out.data, 1, out.len, f) != out.len;
 		st.next_seq = seq + 1;
 		memcpy(st.last_hash, hash, CUSTOS_HASH_LEN);
 	}
@@ -442,7 +446,8 @@ int main(int argc, char **argv)
 		{ "interval-ms", 1, NULL, 'i' }, { "gap", 1, NULL, 'g' }, { "records", 1, NULL, 'r' },
 		{ "random", 1, NULL, 'R' }, { "hold", 1, NULL, 'h' }, { "resend", 0, NULL, 'S' },
 		{ "replay", 0, NULL, 'P' }, { "forge", 0, NULL, 'F' }, { "truncated", 0, NULL, 'T' },
-		{ "oversized", 0, NULL, 'O' }, { "bad-version", 0, NULL, 'V' }, { 0, 0, 0, 0 } };
+		{ "oversized", 0, NULL, 'O' }, { "bad-version", 0, NULL, 'V' }, { "framed", 0, NULL, 'f' },
+		{ 0, 0, 0, 0 } };
 	struct opts o = { .count = 1, .records = 8 };
 	int c;
 
@@ -470,6 +475,7 @@ int main(int argc, char **argv)
 		case 'T': o.truncated = 1; break;
 		case 'O': o.oversized = 1; break;
 		case 'V': o.bad_version = 1; break;
+		case 'f': o.framed = 1; break;
 		default: return die("bad option");
 		}
 	}
