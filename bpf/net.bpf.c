@@ -94,7 +94,7 @@ static __always_inline void sock_side(struct sock *sk, bool remote, __u8 *addr, 
 static __always_inline void user_addr(__u64 uaddr, __u64 addrlen, __u16 fam, __u8 *addr,
 				      __u16 *len, __u16 *port)
 {
-	__u8 sa[SA_MAX];
+	__u8 sa[128];	/* SA_MAX read, indexed under a 127 mask */
 	__u32 n = addrlen > SA_MAX ? SA_MAX : (__u32)addrlen;
 
 	*len = 0;
@@ -119,9 +119,9 @@ static __always_inline void user_addr(__u64 uaddr, __u64 addrlen, __u16 fam, __u
 		if (m > CUSTOS_EV_ADDR_MAX)
 			m = CUSTOS_EV_ADDR_MAX;
 		for (i = 0; i < CUSTOS_EV_ADDR_MAX; i++) {
-			if (i >= m || (sa[2] != 0 && sa[(2 + i) & (SA_MAX - 1)] == 0))
+			if (i >= m || (sa[2] != 0 && sa[(2 + i) & 127] == 0))
 				break;
-			addr[i] = sa[(2 + i) & (SA_MAX - 1)];
+			addr[i] = sa[(2 + i) & 127];
 		}
 		*len = i;
 	}
