@@ -17,72 +17,99 @@
 
 #include "events.h"
 
+/* The walk's state, on the caller's stack, for the bpf_loop callback. */
+struct custos_walk {
+	struct custos_ev_path *out;
+	struct dentry *dentry;
+	struct vfsmount *vfsmnt;
+	struct mount *mnt;
+	__u32 off;
+	__u8 truncated, unreadable;
+};
+
+/* One step: add a component, or cross to the parent mount. Returns 1 to
+ * stop (the root, no room), 0 to go on. */
+static long custos_walk_step(__u64 index, void *ctx)
+{
+	struct custos_walk *w = ctx;
+	/* Copied out first: BPF_CORE_READ on w->... would relocate w's own
+	 * fields, which the kernel's BTF does not have. */
+	struct dentry *dentry = w->dentry;
+	struct vfsmount *vfsmnt = w->vfsmnt;
+	struct mount *mnt = w->mnt;
+	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+	const unsigned char *name;
+	__u32 len, off = w->off;
+
+	if (dentry == mnt_root || dentry == parent) {
+		struct mount *mnt_parent;
+
+		if (dentry != mnt_root) {
+			/* Root of a tree that is not mounted (pipes,
+			 * sockets, a lazily unmounted file system). */
+			w->truncated = 0;
+			return 1;
+		}
+		mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+		if (mnt == mnt_parent || !mnt_parent) {
+			w->truncated = 0;	/* the namespace's root */
+			return 1;
+		}
+		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = mnt_parent;
+		w->vfsmnt = &mnt_parent->mnt;
+		return 0;
+	}
+	len = BPF_CORE_READ(dentry, d_name.len);
+	name = BPF_CORE_READ(dentry, d_name.name);
+	if (len > CUSTOS_EV_NAME_MAX || len + 1 > off)
+		return 1;	/* no room left: keep the last components */
+	off -= len + 1;
+	/* Both masks are no-ops after the checks above; they give the
+	 * verifier the bounds off < PATH_MAX and len < NAME_SLACK. */
+	off &= CUSTOS_EV_PATH_MAX - 1;
+	len &= CUSTOS_EV_NAME_SLACK - 1;
+	w->out->buf[off] = '/';
+	if (bpf_probe_read_kernel(&w->out->buf[off + 1], len, name) < 0)
+		w->unreadable = 1;
+	w->off = off;
+	w->dentry = parent;
+	return 0;
+}
+
 /* Fill out with the absolute path of path. The path is built from the end
  * of out->buf towards its start; on return it is buf[off .. off + len).
- * An empty path (len 0) with truncated set means path was NULL. */
+ * An empty path (len 0) with truncated set means path was NULL. The walk
+ * is a bpf_loop (Linux 5.17) callback, so the verifier checks one step
+ * rather than every one of the CUSTOS_EV_PATH_DEPTH iterations. */
 static __always_inline void custos_path_resolve(const struct path *path,
 						struct custos_ev_path *out)
 {
-	struct dentry *dentry = BPF_CORE_READ(path, dentry);
-	struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
-	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
-	__u32 off = CUSTOS_EV_PATH_MAX;
-	__u8 truncated = 1, unreadable = 0;
-	int i;
+	struct custos_walk w;
 
-	if (!dentry || !vfsmnt) {
+	w.out = out;
+	w.dentry = BPF_CORE_READ(path, dentry);
+	w.vfsmnt = BPF_CORE_READ(path, mnt);
+	w.mnt = container_of(w.vfsmnt, struct mount, mnt);
+	w.off = CUSTOS_EV_PATH_MAX;
+	w.truncated = 1;
+	w.unreadable = 0;
+	if (!w.dentry || !w.vfsmnt) {
 		out->off = 0;
 		out->len = 0;
 		out->truncated = 1;
 		return;
 	}
-	for (i = 0; i < CUSTOS_EV_PATH_DEPTH; i++) {
-		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-		const unsigned char *name;
-		__u32 len;
-
-		if (dentry == mnt_root || dentry == parent) {
-			struct mount *mnt_parent;
-
-			if (dentry != mnt_root) {
-				/* Root of a tree that is not mounted (pipes,
-				 * sockets, a lazily unmounted file system). */
-				truncated = 0;
-				break;
-			}
-			mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
-			if (mnt == mnt_parent || !mnt_parent) {
-				truncated = 0;	/* the namespace's root */
-				break;
-			}
-			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = mnt_parent;
-			vfsmnt = &mnt->mnt;
-			continue;
-		}
-		len = BPF_CORE_READ(dentry, d_name.len);
-		name = BPF_CORE_READ(dentry, d_name.name);
-		if (len > CUSTOS_EV_NAME_MAX || len + 1 > off)
-			break;	/* no room left: keep the last components */
-		off -= len + 1;
-		/* Both masks are no-ops after the checks above; they give the
-		 * verifier the bounds off < PATH_MAX and len < NAME_SLACK. */
-		off &= CUSTOS_EV_PATH_MAX - 1;
-		len &= CUSTOS_EV_NAME_SLACK - 1;
-		out->buf[off] = '/';
-		if (bpf_probe_read_kernel(&out->buf[off + 1], len, name) < 0)
-			unreadable = 1;
-		dentry = parent;
-	}
-	if (off == CUSTOS_EV_PATH_MAX) {
+	bpf_loop(CUSTOS_EV_PATH_DEPTH, custos_walk_step, &w, 0);
+	if (w.off >= CUSTOS_EV_PATH_MAX) {
 		/* The root itself (or nothing could be added). */
-		off = CUSTOS_EV_PATH_MAX - 1;
-		out->buf[off] = '/';
+		w.off = CUSTOS_EV_PATH_MAX - 1;
+		out->buf[w.off] = '/';
 	}
-	out->off = off;
-	out->len = CUSTOS_EV_PATH_MAX - off;
-	out->truncated = truncated | unreadable;
+	out->off = w.off;
+	out->len = CUSTOS_EV_PATH_MAX - w.off;
+	out->truncated = w.truncated | w.unreadable;
 }
 
 #endif
