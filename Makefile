@@ -142,7 +142,7 @@ $(BUILD)/fuzz/fuzz_decode: tests/fuzz/fuzz_decode.c agent/decode.c $(COMMON_SRCS
 # modules below) link every collector source but main.c.
 COLLECTOR_LIBS := -lsodium -lcbor -lz -ljansson -lsqlite3
 COLLECTOR_MODS := $(filter-out collector/main.c,$(COLLECTOR_SRCS))
-COLLECTOR_UNIT := test_archive test_custody test_ingest test_store
+COLLECTOR_UNIT := test_custody test_ingest test_store
 $(BUILD)/collector/%.o: collector/%.c | $(BUILD)/collector
 	$(CC) $(REL_CFLAGS) -Icollector -c $< -o $@
 $(COLLECTOR): $(COLLECTOR_OBJS) $(REL_LIB)

@@ -84,6 +84,7 @@ int archive_open(struct archive *a, const char *dir, uint32_t seg, uint64_t off,
 	a->seg = seg;
 	a->off = off;
 	a->torn = torn;
+	a->seg_max = ARCHIVE_SEGMENT_MAX;
 	if (torn || stat(path, &st) != 0)
 		return 0;	/* the first append creates a segment */
 	if ((uint64_t)st.st_size != off) {
@@ -107,7 +108,7 @@ static int seg_for(struct archive *a, size_t rec)
 {
 	uint32_t next = a->seg + (a->fd >= 0 || a->torn ? 1 : 0);
 
-	if (a->fd >= 0 && !a->torn && a->off + rec <= ARCHIVE_SEGMENT_MAX)
+	if (a->fd >= 0 && !a->torn && (a->off == 0 || a->off + rec <= a->seg_max))
 		return 0;
 	if (a->fd < 0 && !a->torn) {
 		char path[COLL_PATH_MAX];

@@ -45,6 +45,7 @@ struct archive {
 	uint32_t seg;
 	uint64_t off;		/* where the next record goes */
 	int torn;		/* the next append must start a new segment */
+	uint64_t seg_max;	/* ARCHIVE_SEGMENT_MAX; tests lower it */
 };
 
 /* Where one record sits. */

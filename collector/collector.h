@@ -37,6 +37,7 @@ int cmd_hosts(int argc, char **argv);		/* hosts.c */
 int cmd_timeline(int argc, char **argv);	/* timeline.c */
 int cmd_checkpoint(int argc, char **argv);	/* proof.c */
 int cmd_log(int argc, char **argv);		/* proof.c */
+int cmd_proof(int argc, char **argv);		/* proof.c */
 
 /* Parse a decimal number: digits only, no overflow, within [min, max].
  * OUT: *out. Returns 0 or -CUSTOS_ERR_INVAL. */

@@ -27,6 +27,7 @@ static const struct subcommand subcommands[] = {
 	{ "reindex", cmd_reindex, "rebuild the index from the archive alone" },
 	{ "checkpoint", cmd_checkpoint, "sign a tree head of the custody log now and print it" },
 	{ "log", cmd_log, "list the custody log from the archive: leaf, host, seq, batch hash" },
+	{ "proof", cmd_proof, "RFC 9162 inclusion or consistency proof from the custody log" },
 	{ "hosts", cmd_hosts, "each host: last heartbeat, last batch, gaps, losses, clock" },
 	{ "timeline", cmd_timeline, "what happened on a host between two times" },
 };

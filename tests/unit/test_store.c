@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests of the index (collector/indexer.c into collector/store_sqlite.c
+ * behind collector/store.h): rows carry wall-clock time (ts + the batch's
+ * clock offset) and its quality, stable process ids (boot id, start time,
+ * pid; from exec/fork/exit or the process's earlier start), addresses as
+ * text; timeline filters (kind, pid, path glob, address, process tree with
+ * depths); chain gaps; per-host summary; leaves are indexed once, in
+ * order.
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "collector.h"
+#include "indexer.h"
+#include "store.h"
+
+#define OFFSET 1763769600000000000ll
+
+static char path[64];
+
+static void rec(struct batch_builder *b, uint64_t kind, uint64_t ts, uint64_t pid, uint64_t ppid)
+{
+	struct custos_record *r = calloc(1, sizeof(*r));
+
+	assert_non_null(r);
+	r->kind = kind;
+	r->ts_ns = ts;
+	if (kind < 96) {
+		tu_subject(&r->subj, pid);
+		r->subj.ppid = ppid;
+	}
+	switch (kind) {
+	case CUSTOS_REC_EXEC:
+		record_set_bytes(r->u.exec.exe, &r->u.exec.exe_len, CUSTOS_PATH_MAX, "/usr/bin/sh");
+		r->u.exec.start_ns = pid * 10;
+		r->u.exec.hash_status = CUSTOS_HASH_PENDING;
+		break;
+	case CUSTOS_REC_FORK:
+		r->u.fork.child_pid = 200;
+		r->u.fork.child_start_ns = 2000;
+		break;
+	case CUSTOS_REC_OPEN:
+		record_set_bytes(r->u.file.path, &r->u.file.path_len, CUSTOS_PATH_MAX, "/etc/passwd");
+		break;
+	case CUSTOS_REC_CONNECT:
+		r->u.net.family = 10;
+		memcpy(r->u.net.remote_addr, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+		r->u.net.remote_addr_len = 16;
+		r->u.net.remote_port = 22;
+		r->u.net.result = -111;
+		break;
+	case CUSTOS_REC_LOSS:
+		r->u.agent.lost = 5;
+		break;
+	default:
+		break;
+	}
+	assert_int_equal(batch_builder_add(b, r), 0);
+	free(r);
+}
+
+static void sign(struct batch_builder *b, const struct custos_keypair *host, uint64_t seq,
+		 const uint8_t *prev, struct buf *out, uint8_t hash[CUSTOS_HASH_LEN])
+{
+	struct batch_header h;
+
+	memset(&h, 0, sizeof(h));
+	memset(h.boot_id, 0xb0, sizeof(h.boot_id));
+	h.seq = seq;
+	if (prev)
+		memcpy(h.prev_hash, prev, CUSTOS_HASH_LEN);
+	h.clock_offset_ns = OFFSET;
+	h.ntp_synced = 1;
+	h.ntp_maxerror_us = 2000000;	/* > 1 s: coarse */
+	buf_reset(out);
+	assert_int_equal(batch_sign(b, &h, host, out, hash), 0);
+}
+
+struct rows {
+	int n;
+	struct store_row r[16];
+	char path[16][64], exe[16][64];
+};
+
+static int collect(void *ctx, const struct store_row *r)
+{
+	struct rows *x = ctx;
+
+	assert_true(x->n < 16);
+	x->r[x->n] = *r;
+	snprintf(x->path[x->n], 64, "%s", r->path);
+	snprintf(x->exe[x->n], 64, "%s", r->exe);
+	x->n++;
+	return 0;
+}
+
+static int one_host(void *ctx, const struct store_host *h)
+{
+	*(struct store_host *)ctx = *h;
+	return 0;
+}
+
+static int one_gap(void *ctx, const struct store_gap *g)
+{
+	*(struct store_gap *)ctx = *g;
+	return 0;
+}
+
+static void query(struct store *s, struct store_query *q, const uint8_t host[32], struct rows *x)
+{
+	memcpy(q->host_id, host, 32);
+	if (!q->to_ns)
+		q->to_ns = INT64_MAX;
+	memset(x, 0, sizeof(*x));
+	assert_int_equal(store_timeline(s, q, collect, x), 0);
+}
+
+static void test_index_and_query(void **state)
+{
+	struct custos_keypair host;
+	struct batch_builder b;
+	struct buf sb;
+	struct store *s;
+	struct rows x;
+	struct store_host h;
+	struct store_gap g;
+	uint8_t h0[32], h1[32], hash[32];
+	uint64_t n, seq, leaf;
+
+	(void)state;
+	assert_int_equal(custos_init(), 0);
+	tu_keys(&host, 3);
+	snprintf(path, sizeof(path), "/tmp/custos-test-store.%d.sqlite", (int)getpid());
+	assert_int_equal(store_open(path, 0, &s), 0);
+	buf_init(&sb, CUSTOS_SIGNED_MAX);
+	batch_builder_init(&b);
+	rec(&b, CUSTOS_REC_EXEC, 1000, 100, 1);
+	rec(&b, CUSTOS_REC_FORK, 2000, 100, 1);
+	rec(&b, CUSTOS_REC_EXEC, 2100, 200, 100);
+	rec(&b, CUSTOS_REC_OPEN, 2200, 200, 100);
+	rec(&b, CUSTOS_REC_CONNECT, 2300, 200, 100);
+	rec(&b, CUSTOS_REC_LOSS, 2400, 0, 0);
+	sign(&b, &host, 0, NULL, &sb, h0);
+	assert_int_equal(indexer_batch(s, 1, sb.data, sb.len, 5), -CUSTOS_ERR_INVAL);	/* not next */
+	assert_int_equal(indexer_batch(s, 0, sb.data, sb.len, 5), 0);
+	assert_int_equal(indexer_batch(s, 0, sb.data, sb.len, 5), -CUSTOS_ERR_INVAL);	/* once */
+	rec(&b, CUSTOS_REC_EXEC, 3000, 300, 200);
+	rec(&b, CUSTOS_REC_HEARTBEAT, 3100, 0, 0);
+	sign(&b, &host, 2, h0, &sb, h1);	/* seq 1 is missing */
+	assert_int_equal(indexer_batch(s, 1, sb.data, sb.len, 6), 0);
+	assert_int_equal(store_indexed(s, &n), 0);
+	assert_int_equal(n, 2);
+
+	struct store_query q = { .from_ns = 0 };
+	query(s, &q, host.pub.sign_pk, &x);
+	assert_int_equal(x.n, 8);
+	assert_int_equal(x.r[0].ts_wall_ns, OFFSET + 1000);
+	assert_int_equal(x.r[0].clock, STORE_CLOCK_COARSE);
+	assert_string_equal(x.r[0].proc_id, "b0b0b0b0-1000-100");
+	assert_string_equal(x.exe[0], "/usr/bin/sh");
+	assert_string_equal(x.r[3].proc_id, "b0b0b0b0-2000-200");	/* the open, from the exec */
+	assert_string_equal(x.r[4].addr, "2001:db8::1");
+	assert_int_equal(x.r[4].port, 22);
+	assert_int_equal(x.r[4].result, -111);
+	assert_int_equal(x.r[5].lost, 5);
+	assert_int_equal(x.r[6].leaf, 1);
+	assert_memory_equal(x.r[6].batch_hash, h1, 32);
+	assert_int_equal(x.r[6].rec_index, 0);
+
+	q = (struct store_query){ .kind = CUSTOS_REC_OPEN };
+	query(s, &q, host.pub.sign_pk, &x);
+	assert_int_equal(x.n, 1);
+	assert_string_equal(x.path[0], "/etc/passwd");
+	q = (struct store_query){ .path_glob = "/etc/*" };
+	query(s, &q, host.pub.sign_pk, &x);
+	assert_int_equal(x.n, 1);
+	q = (struct store_query){ .path_glob = "/usr/bin/s?" };
+	query(s, &q, host.pub.sign_pk, &x);
+	assert_int_equal(x.n, 3);	/* the three execs, by exe */
+	q = (struct store_query){ .addr = "2001:db8::1" };
+	query(s, &q, host.pub.sign_pk, &x);
+	assert_int_equal(x.n, 1);
+	q = (struct store_query){ .has_pid = 1, .pid = 200 };
+	query(s, &q, host.pub.sign_pk, &x);
+	assert_int_equal(x.n, 3);
+	q = (struct store_query){ .has_pid = 1, .pid = 100, .tree = 1 };
+	query(s, &q, host.pub.sign_pk, &x);
+	assert_int_equal(x.n, 6);	/* 100 (2), 200 (3), 300 (1) */
+	assert_int_equal(x.r[0].depth, 0);
+	assert_int_equal(x.r[2].depth, 1);
+	assert_int_equal(x.r[5].pid, 300);
+	assert_int_equal(x.r[5].depth, 2);
+	q = (struct store_query){ .from_ns = OFFSET + 2100, .to_ns = OFFSET + 2300 };
+	query(s, &q, host.pub.sign_pk, &x);
+	assert_int_equal(x.n, 2);	/* [from, to) */
+
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_gaps(s, host.pub.sign_pk, 0, INT64_MAX, one_gap, &g), 0);
+	assert_int_equal(g.err, CUSTOS_ERR_SEQ_GAP);
+	assert_int_equal(g.expected_seq, 1);
+	assert_int_equal(g.got_seq, 2);
+	assert_int_equal(g.leaf, 1);
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(store_hosts(s, one_host, &h), 0);
+	assert_int_equal(h.batches, 2);
+	assert_int_equal(h.records, 8);
+	assert_int_equal(h.gaps, 1);
+	assert_int_equal(h.lost, 5);
+	assert_int_equal(h.last_seq, 2);
+	assert_int_equal(h.last_received_ns, 6);
+	assert_int_equal(h.last_heartbeat_ns, OFFSET + 3100);
+	assert_int_equal(store_find_batch(s, h0, &leaf), 0);
+	assert_int_equal(leaf, 0);
+	assert_int_equal(store_host_last(s, host.pub.sign_pk, &seq, hash, &leaf), 0);
+	assert_int_equal(seq, 2);
+	assert_memory_equal(hash, h1, 32);
+	assert_int_equal(store_host_last(s, h1, &seq, hash, &leaf), 1);	/* no such host */
+	batch_builder_free(&b);
+	buf_free(&sb);
+	store_close(s);
+	unlink(path);
+}
+
+/* The times responders type and read (collector/cli.c). */
+static void test_times(void **state)
+{
+	char out[48];
+	int64_t t;
+
+	(void)state;
+	assert_int_equal(coll_parse_time("2025-11-22T00:00:00Z", 0, &t), 0);
+	assert_int_equal(t, OFFSET);
+	assert_int_equal(coll_parse_time("2025-11-22T02:30:00.5+02:00", 0, &t), 0);
+	assert_int_equal(t, OFFSET + 1800000000000ll + 500000000);
+	assert_int_equal(coll_parse_time("2025-11-22T00:00:00", 0, &t), 0);	/* UTC by default */
+	assert_int_equal(t, OFFSET);
+	assert_int_equal(coll_parse_time("1763769600", 0, &t), 0);
+	assert_int_equal(t, OFFSET);
+	assert_int_equal(coll_parse_time("2025-11-22T00:00:00Zjunk", 0, &t), -CUSTOS_ERR_INVAL);
+	assert_int_equal(coll_parse_time("2025-11-22 00:00", 0, &t), -CUSTOS_ERR_INVAL);
+	assert_int_equal(coll_parse_time("-5", 0, &t), -CUSTOS_ERR_INVAL);
+	assert_string_equal(coll_fmt_time(OFFSET + 7, 0, out, sizeof(out)),
+			    "2025-11-22T00:00:00.000000007Z");
+	assert_string_equal(coll_fmt_time(-1, 0, out, sizeof(out)), "1969-12-31T23:59:59.999999999Z");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_index_and_query),
+		cmocka_unit_test(test_times),
+	};
+
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
