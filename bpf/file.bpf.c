@@ -46,6 +46,7 @@ struct fspec {
 	int dfd, path, fd;		/* dirfd and path string, or fd alone */
 	int dfd2, path2;		/* second path string (its dirfd) */
 	int flags, mode, uid, gid, size, name;
+	int xargs;			/* setxattrat: struct xattr_args (size, flags) */
 	int two;			/* record with a second path */
 	int path2_resolve;		/* resolve path2 (not symlink's target text) */
 };
@@ -55,6 +56,7 @@ struct fspec {
 #pragma clang diagnostic ignored "-Winitializer-overrides"
 #define SPEC(...) ((struct fspec){ .dfd = -1, .path = -1, .fd = -1, .dfd2 = -1, .path2 = -1, \
 	.flags = -1, .mode = -1, .uid = -1, .gid = -1, .size = -1, .name = -1, .two = 0,   \
+	.xargs = -1,                                                                       \
 	.path2_resolve = 1, __VA_ARGS__ })
 
 static __always_inline __u64 arg(const struct custos_pending *p, int i)
@@ -117,6 +119,13 @@ static __always_inline void fill_args(struct custos_ev_file *e, const struct cus
 	e->owner_uid = s.uid >= 0 ? (__u32)arg(p, s.uid) : 0;
 	e->owner_gid = s.gid >= 0 ? (__u32)arg(p, s.gid) : 0;
 	e->size = s.size >= 0 ? arg(p, s.size) : 0;
+	if (s.xargs >= 0) {
+		__u32 sf[2] = { 0, 0 };	/* xattr_args.size, .flags */
+
+		bpf_probe_read_user(sf, sizeof(sf), (const void *)(arg(p, s.xargs) + 8));
+		e->size = sf[0];
+		e->flags = sf[1];
+	}
 	e->name_len = 0;
 	e->name_truncated = 0;
 	if (s.name >= 0)
@@ -347,3 +356,7 @@ FILE_EXIT(fsetxattr, 5, CUSTOS_EV_SETXATTR, .fd = 0, .name = 1, .size = 3, .flag
 FILE_EXIT(removexattr, 2, CUSTOS_EV_REMOVEXATTR, .path = 0, .name = 1)
 FILE_EXIT(lremovexattr, 2, CUSTOS_EV_REMOVEXATTR, .path = 0, .name = 1)
 FILE_EXIT(fremovexattr, 2, CUSTOS_EV_REMOVEXATTR, .fd = 0, .name = 1)
+/* Linux 6.13: setxattrat(dfd, path, at_flags, name, args, size) and
+ * removexattrat(dfd, path, at_flags, name); flags are the xattr flags. */
+FILE_EXIT(setxattrat, 6, CUSTOS_EV_SETXATTR, .dfd = 0, .path = 1, .name = 3, .xargs = 4)
+FILE_EXIT(removexattrat, 4, CUSTOS_EV_REMOVEXATTR, .dfd = 0, .path = 1, .name = 3)

@@ -14,7 +14,7 @@ cp "$(command -v touch)" "$work/ign/touch"
 start_agent --ignore-exe "$work/ign/"
 
 python3 - "$work" >"$work/facts.json" <<'EOF_PY'
-import ctypes, errno, json, os, sys
+import ctypes, errno, json, os, struct, sys
 work = sys.argv[1]
 facts = {"pid": os.getpid()}
 os.chdir(work + "/a")
@@ -49,6 +49,17 @@ try:
     facts["removexattr"] = 0
 except OSError as e:
     facts["removexattr"] = -e.errno
+# setxattrat/removexattrat (Linux 6.13, x86-64 463 and 466) on a dirfd.
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+val = ctypes.create_string_buffer(b"abc")
+xargs = ctypes.create_string_buffer(struct.pack("<QII", ctypes.addressof(val), 3, 0))
+AT_FDCWD = -100
+def sc(*a):
+    r = libc.syscall(*[ctypes.c_long(x) if isinstance(x, int) else x for x in a])
+    return r if r >= 0 else -ctypes.get_errno()
+facts["setxattrat"] = sc(463, AT_FDCWD, b"b/f3", 0, b"user.at", xargs, 16)
+facts["removexattrat"] = sc(466, dfd, b"f3", 0, b"user.at")
 with open("/etc/hostname") as f:            # an ordinary read: not recorded
     f.read()
 json.dump(facts, sys.stdout)
@@ -120,6 +131,10 @@ one("rmdir", "rmdir", p, path=work + "/a/c", result=0)
 one("unlinkat on a dirfd", "unlink", p, path=b + "/f2", path_raw="f2", result=0)
 one("setxattr", "setxattr", p, path=b + "/f3", name="user.custos", size=2, result=facts["setxattr"])
 one("removexattr", "removexattr", p, path=b + "/f3", name="user.custos", result=facts["removexattr"])
+capturing = [l for l in open(work + "/agent.err") if l.startswith("custos-agent: capturing")][0]
+if facts["setxattrat"] != -38 and "setxattrat" not in capturing:    # ENOSYS: before 6.13
+    one("setxattrat", "setxattr", p, path=b + "/f3", path_raw="b/f3", name="user.at", size=3, result=facts["setxattrat"])
+    one("removexattrat on a dirfd", "removexattr", p, path=b + "/f3", path_raw="f3", name="user.at", result=facts["removexattrat"])
 check("an ordinary read is not recorded", not find("open", p, path="/etc/hostname"))
 check("no file record has a relative path",
       all(r["path"].startswith("/") for r in records if r["kind"] in ("open", "unlink", "rename", "chmod", "chown", "truncate", "link", "symlink", "mkdir", "rmdir", "setxattr", "removexattr", "umount") and r["path"]))
