@@ -15,7 +15,8 @@
  * read its acks) closes it; a connection that completes no frame for
  * --idle-timeout seconds is closed by the periodic timer (CLOCK_MONOTONIC,
  * timerfd), which also signs checkpoints every --checkpoint-interval and
- * rereads enrolments. A connection is only marked dead inside a callback
+ * rereads enrolments; a connection closing with acks still unread by its
+ * peer gets CLOSING_MS to take them. A connection is only marked dead inside a callback
  * and freed after the wakeup's events are all handled.
  *
  * States of a connection: OPEN (reading frames) -> CLOSING (an error was
@@ -49,6 +50,7 @@
 #define WRITE_BUDGET (64u << 10)
 #define OUT_MAX (1u << 20)
 #define TICK_MS 250
+#define CLOSING_MS 5000		/* time to flush acks before a close */
 
 enum src_type { SRC_LISTEN, SRC_TIMER, SRC_SIGNAL, SRC_CONN };
 enum conn_state { CONN_OPEN, CONN_CLOSING, CONN_DEAD };
@@ -66,6 +68,7 @@ struct conn {
 	struct buf in, out;
 	size_t out_off;
 	uint64_t last_frame_ms;
+	uint64_t closing_ms;	/* when CLOSING began */
 	int want_out;
 	struct conn *next;
 };
@@ -104,6 +107,7 @@ static void conn_fail(struct conn *c, const char *fmt, ...)
 	if (c->state == CONN_OPEN)
 		coll_log("conn #%llu %s: closed: %s", (unsigned long long)c->id, c->peer, why);
 	c->state = c->out.len > c->out_off ? CONN_CLOSING : CONN_DEAD;
+	c->closing_ms = mono_ms();
 }
 
 static void conn_interest(struct server *s, struct conn *c)
@@ -312,10 +316,13 @@ static void on_tick(struct server *s)
 
 	if (read(s->tfd, &expirations, sizeof(expirations)) < 0)
 		return;
-	for (struct conn *c = s->conns; c; c = c->next)
+	for (struct conn *c = s->conns; c; c = c->next) {
 		if (c->state == CONN_OPEN && now - c->last_frame_ms > s->idle_ms)
 			conn_fail(c, "no complete frame for %llu s (idle or too slow)",
 				  (unsigned long long)(s->idle_ms / 1000));
+		else if (c->state == CONN_CLOSING && now - c->closing_ms > CLOSING_MS)
+			c->state = CONN_DEAD;	/* it does not read what is left */
+	}
 	if (now - s->last_checkpoint_ms >= s->checkpoint_ms)
 		checkpoint(s, 0);
 	ret = keystore_reload(&s->g.ks);
@@ -374,15 +381,19 @@ static int listen_on(const char *spec)
 
 	snprintf(host, sizeof(host), "%s", spec);
 	colon = strrchr(host, ':');
-	if (!colon)
+	if (!colon) {
+		coll_log("--listen %s: not ADDR:PORT", spec);
 		return -CUSTOS_ERR_INVAL;
+	}
 	*colon = '\0';
 	if (host[0] == '[' && colon[-1] == ']') {
 		colon[-1] = '\0';
 		memmove(host, host + 1, strlen(host));
 	}
-	if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
+	if (getaddrinfo(host, colon + 1, &hints, &ai) != 0) {
+		coll_log("--listen %s: not a numeric ADDR:PORT", spec);
 		return -CUSTOS_ERR_INVAL;
+	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 512) != 0) {

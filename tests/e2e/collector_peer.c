@@ -10,7 +10,7 @@
  *                         --state FILE [--count N] [--interval-ms MS] [--gap K]
  *                         [--resend] [--replay] [--forge] [--records N]
  *   collector_peer raw    --connect ADDR:PORT (--random N | --truncated |
- *                         --oversized | --bad-version | --hold S)
+ *                         --oversized | --bad-version | --hold S | --trickle S)
  *   collector_peer offline --out FILE --host H.key --collector C.pub --state FILE
  *                         [--count N] [--framed]
  *
@@ -244,7 +244,7 @@ static int wait_closed(int fd)
 
 struct opts {
 	const char *connect, *host, *collector, *state, *out;
-	uint64_t count, interval_ms, gap, records, random, hold;
+	uint64_t count, interval_ms, gap, records, random, hold, trickle;
 	int resend, replay, forge, truncated, oversized, bad_version, framed;
 };
 
@@ -402,7 +402,16 @@ static int cmd_raw(const struct opts *o)
 		printf(ret == 0 ? "held\n" : "closed\n");
 		return ret == 0 ? 0 : 3;
 	}
-	if (o->random) {
+	if (o->trickle) {	/* a valid header, then one byte every 200 ms */
+		ret = send_all(fd, head, sizeof(head));
+		for (uint64_t i = 0; !ret && i < o->trickle * 5; i++) {
+			struct pollfd p = { fd, POLLIN, 0 };
+			if (poll(&p, 1, 200) == 1)
+				break;	/* closed (or data): see wait_closed */
+			ret = send_all(fd, (const uint8_t *)"x", 1);
+		}
+		ret = 0;
+	} else if (o->random) {
 		junk = malloc(o->random);
 		if (!junk)
 			return 1;
@@ -447,6 +456,7 @@ int main(int argc, char **argv)
 		{ "random", 1, NULL, 'R' }, { "hold", 1, NULL, 'h' }, { "resend", 0, NULL, 'S' },
 		{ "replay", 0, NULL, 'P' }, { "forge", 0, NULL, 'F' }, { "truncated", 0, NULL, 'T' },
 		{ "oversized", 0, NULL, 'O' }, { "bad-version", 0, NULL, 'V' }, { "framed", 0, NULL, 'f' },
+		{ "trickle", 1, NULL, 't' },
 		{ 0, 0, 0, 0 } };
 	struct opts o = { .count = 1, .records = 8 };
 	int c;
@@ -476,6 +486,7 @@ int main(int argc, char **argv)
 		case 'O': o.oversized = 1; break;
 		case 'V': o.bad_version = 1; break;
 		case 'f': o.framed = 1; break;
+		case 't': o.trickle = strtoull(optarg, NULL, 10); break;
 		default: return die("bad option");
 		}
 	}

@@ -9,7 +9,7 @@
 # good agent gets every acknowledgement; a resent batch is acknowledged
 # again with its leaf and not archived twice; a sequence gap is accepted
 # and shown on the timeline; an idle connection is timed out; SIGTERM
-# signs a final checkpoint. Needs no root (everything stays on loopback).
+# signs a final checkpoint; a peer trickling bytes is cut like a silent one. Needs no root (everything stays on loopback).
 set -u
 name=test_collector_ingest
 . "$(dirname "$0")/collector_lib.sh"
@@ -50,6 +50,7 @@ sleep 0.6	# the collector rereads enrolments every 250 ms
 check "revoked host: closed without an ack" [ $? -eq 3 ]
 "$peer" raw $c --hold 5 >idle.out 2>&1
 check "idle connection: closed by the timer" [ $? -eq 3 ]
+check "trickling peer (a byte every 200 ms): closed by the timer" "$peer" raw $c --trickle 5
 
 wait "$good"
 check "good agent: every batch acknowledged while the others were refused" [ $? -eq 0 ]
@@ -62,11 +63,12 @@ log="$d.log"
 for reason in "over the limit" "peer closed inside a frame" "bad frame header: unsupported format or protocol version" \
 	"unknown host" "db1 (.*), seq 2: bad signature" "replay of seq 1" "revoked host db1" \
 	"seq 1 resent: acknowledged again" "sequence gap.*accepted, recorded as a gap" \
-	"no complete frame for 2 s"; do
+	"no complete frame for 2 s (idle or too slow)"; do
 	check "logged: $reason" grep -q "closed: .*$reason\|$reason" "$log"
 done
-check "exactly the 9 bad connections were closed with a reason" \
-	[ "$(grep 'closed: ' "$log" | grep -vc 'closed: peer closed the connection$')" -eq 9 ]
+check "exactly the 10 bad connections were closed with a reason" \
+	[ "$(grep 'closed: ' "$log" | grep -vc 'closed: peer closed the connection$')" -eq 10 ]
+check "two connections timed out (silent, trickling)" [ "$(grep -c 'no complete frame for 2 s' "$log")" -eq 2 ]
 
 # 12 (web1) + 3 (db1: seq 0, 1, 5) leaves; the resend is not archived twice.
 check "custody log holds 15 leaves" [ "$(stat -c %s "$d/custody/leaves")" -eq $((15 * 48)) ]
