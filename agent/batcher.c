@@ -96,8 +96,13 @@ int batcher_flush(struct batcher *b)
 	ret = seal_batch(b->signed_buf.data, b->signed_buf.len, b->o.collector, &b->sealed_buf);
 	if (ret)
 		return ret;
-	ret = spool_put(b->o.spool, h.seq, hash, b->sealed_buf.data, b->sealed_buf.len,
-			batcher_losses(b));
+	/* After a loss, stay in the gap until the spool is half empty: one
+	 * gap record per episode, not one per batch that squeezes in. */
+	if (b->gap.batches > 0 && !spool_has_room_low(b->o.spool, b->sealed_buf.len))
+		ret = -CUSTOS_ERR_OVERSIZED;
+	else
+		ret = spool_put(b->o.spool, h.seq, hash, b->sealed_buf.data, b->sealed_buf.len,
+				batcher_losses(b));
 	if (ret == 0) {
 		b->batches++;
 		if (b->gap_in_batch)

@@ -48,6 +48,7 @@ static const struct option_desc options[] = {
 	OU64("clock_step_ms", clock_step_ms, 1, 3600000),
 	OLIST("sensitive_paths", sensitive_paths, n_sensitive),
 	OLIST("noise_comms", noise_comms, n_noise_comms),
+	OLIST("ignore_exe", ignore_exe, n_ignore_exe),
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -74,7 +75,9 @@ void config_free(struct agent_config *c)
 		free(c->sensitive_paths[i]);
 	for (size_t i = 0; i < c->n_noise_comms; i++)
 		free(c->noise_comms[i]);
-	c->n_sensitive = c->n_noise_comms = 0;
+	for (size_t i = 0; i < c->n_ignore_exe; i++)
+		free(c->ignore_exe[i]);
+	c->n_sensitive = c->n_noise_comms = c->n_ignore_exe = 0;
 	free(c->text);
 	c->text = NULL;
 	c->text_len = 0;

@@ -35,6 +35,8 @@ struct agent_config {
 	size_t n_sensitive;
 	char *noise_comms[CONFIG_LIST_MAX];	/* records of these comms are dropped */
 	size_t n_noise_comms;
+	char *ignore_exe[CONFIG_LIST_MAX];	/* exe prefixes filtered in the kernel */
+	size_t n_ignore_exe;
 	char *text;				/* the file's text, NUL-terminated */
 	size_t text_len;
 	uint8_t hash[CUSTOS_HASH_LEN];		/* BLAKE2b-256 of text */

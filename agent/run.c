@@ -3,7 +3,8 @@
  * custos-agent run: the agent's main job, in the foreground (for
  * systemd). Capture -> decode -> noise filter -> batcher (sign, seal) ->
  * spool -> forwarder (collector) or offline file (--output). Around the
- * events: a start record, a config record, a heartbeat every heartbeat_s,
+ * events: a start record, a config record, snapshot records of the
+ * processes already running, a heartbeat every heartbeat_s,
  * loss records from the kernel's counters, clock step records, and a stop
  * record. SIGTERM/SIGINT stop cleanly (stop record sealed and spooled,
  * delivery given a short grace); SIGHUP reloads the configuration and
@@ -24,12 +25,14 @@
 #include "error.h"
 #include "privs.h"
 #include "run.h"
+#include "snapshot.h"
 
 #define RUN_RINGBUF_KB 8192
 #define DURATION_MAX (365 * 24 * 3600)
 #define POLL_MS 100
 #define STOP_GRACE_MS 3000		/* delivery after SIGTERM */
 #define CAP_BPF_NR 39
+#define CAP_DAC_READ_SEARCH_NR 2
 
 static const char run_usage_text[] =
 	"Usage: custos-agent run [--config FILE] [--output FILE] [--duration SECONDS]\n"
@@ -101,6 +104,7 @@ static int on_event(void *ctx, const void *data, size_t size)
 		return 0;
 	}
 	rs->events++;
+	exehash_fill(rs->eh, &rs->rec);	/* exec records: cached, bounded */
 	return emit(rs, &rs->rec) ? -EIO : 0;
 }
 
@@ -188,12 +192,41 @@ static int start_capture(struct run_state *rs, uint64_t ringbuf_kb)
 	opts.ringbuf_bytes = (uint32_t)(ringbuf_kb * 1024);
 	opts.on_event = on_event;
 	opts.ctx = rs;
+	opts.ignore_exe = (const char *const *)rs->cfg.ignore_exe;
+	opts.n_ignore_exe = rs->cfg.n_ignore_exe;
+	if (rs->cfg.n_sensitive) {	/* none configured: capture's default list */
+		opts.sensitive = (const char *const *)rs->cfg.sensitive_paths;
+		opts.n_sensitive = rs->cfg.n_sensitive;
+	}
 	ret = capture_open(&opts, &rs->cap);
 	if (ret)
 		return ret;
 	capture_losses(rs->cap, rs->lost_prev);	/* counters start at this load */
-	/* Loaded and attached: only the loss counters still need bpf(2). */
-	if (privs_drop(1ull << CAP_BPF_NR))
+	return 0;
+}
+
+static int emit_snapshot(void *ctx, const struct custos_record *r)
+{
+	struct run_state *rs = ctx;
+
+	rs->rec = *r;
+	exehash_fill(rs->eh, &rs->rec);
+	return emit(rs, &rs->rec);
+}
+
+/* The processes already running, then the capabilities no longer needed:
+ * the snapshot reads other users' /proc links (CAP_SYS_PTRACE); after it,
+ * the loss counters need bpf(2) (CAP_BPF) and hashing executables needs
+ * to read any file (CAP_DAC_READ_SEARCH). */
+static int snapshot_then_drop(struct run_state *rs)
+{
+	uint64_t n;
+	int ret = snapshot_walk("/proc", clock_boot_ns(), emit_snapshot, rs, &n);
+
+	if (ret)
+		return ret;
+	fprintf(stderr, "custos-agent: snapshot of %llu running processes\n", (unsigned long long)n);
+	if (privs_drop(1ull << CAP_BPF_NR | 1ull << CAP_DAC_READ_SEARCH_NR))
 		fprintf(stderr, "custos-agent: dropping capabilities failed: %s (going on with "
 			"the full set)\n", strerror(errno));
 	return 0;
@@ -210,7 +243,7 @@ static int main_loop(struct run_state *rs, uint64_t duration)
 	if ((ret = emit(rs, &rs->arec)))
 		return ret;
 	agentrec_config(&rs->arec, start, rs->cfg.hash, rs->cfg.text, rs->cfg.text_len);
-	if ((ret = emit(rs, &rs->arec)))
+	if ((ret = emit(rs, &rs->arec)) || (ret = snapshot_then_drop(rs)))
 		return ret;
 	fprintf(stderr, "custos-agent: running (%s)\n", capture_programs(rs->cap));
 	while (!stop_signal && (!deadline || clock_boot_ns() < deadline)) {

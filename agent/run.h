@@ -13,6 +13,7 @@
 #include "config.h"
 #include "decode.h"
 #include "events.h"
+#include "exehash.h"
 #include "forward.h"
 #include "keys.h"
 #include "outfile.h"
@@ -40,6 +41,7 @@ struct run_state {
 	struct forward *fw;
 	struct outfile *of;
 	struct capture *cap;
+	struct exehash *eh;
 	struct clock_sample last_clock;
 	uint64_t lost_prev[CUSTOS_EV_KIND_MAX];
 	uint64_t kernel_lost;

@@ -125,6 +125,11 @@ int run_setup(struct run_state *rs, const struct run_args *a)
 	}
 	if ((ret = open_spool(rs, a)))
 		return ret;
+	ret = exehash_open(EXEHASH_MAX_BYTES_DEFAULT, EXEHASH_MAX_MS_DEFAULT, &rs->eh);
+	if (ret) {
+		fprintf(stderr, "custos-agent: executable hashing: %s\n", custos_strerror(ret));
+		return ret;
+	}
 	rs->loss_checked_ns = clock_boot_ns();
 	rs->next_heartbeat_ns = rs->loss_checked_ns + rs->cfg.heartbeat_s * 1000000000ull;
 	rs->next_second_ns = rs->loss_checked_ns + 1000000000ull;
@@ -148,6 +153,9 @@ int run_reload(struct run_state *rs)
 	    strcmp(next.host_key, rs->cfg.host_key) || strcmp(next.collector_key, rs->cfg.collector_key))
 		fprintf(stderr, "custos-agent: SIGHUP: collector, keys and spool take effect at the "
 			"next start\n");
+	if (next.n_sensitive != rs->cfg.n_sensitive || next.n_ignore_exe != rs->cfg.n_ignore_exe)
+		fprintf(stderr, "custos-agent: SIGHUP: sensitive_paths and ignore_exe (kernel "
+			"filters) take effect at the next start\n");
 	/* Keep what the running pipeline is bound to. */
 	memcpy(next.collector, rs->cfg.collector, sizeof(next.collector));
 	memcpy(next.spool_dir, rs->cfg.spool_dir, sizeof(next.spool_dir));
@@ -194,6 +202,7 @@ void run_teardown(struct run_state *rs, unsigned grace_ms)
 		forward_stop(rs->fw);
 	}
 	outfile_close(rs->of);
+	exehash_close(rs->eh);
 	if (rs->batcher_ready)
 		batcher_free(&rs->b);
 	spool_close(rs->sp);

@@ -491,6 +491,16 @@ int spool_has_room(struct spool *sp, size_t n)
 	return room;
 }
 
+int spool_has_room_low(struct spool *sp, size_t n)
+{
+	int room;
+
+	pthread_mutex_lock(&sp->mu);
+	room = sp->n == 0 || sp->bytes + n <= sp->max_bytes / 2;
+	pthread_mutex_unlock(&sp->mu);
+	return room;
+}
+
 int spool_put(struct spool *sp, uint64_t seq, const uint8_t hash[CUSTOS_HASH_LEN],
 	      const uint8_t *sealed, size_t n, uint64_t lost_total)
 {

@@ -81,6 +81,12 @@ int spool_put(struct spool *sp, uint64_t seq, const uint8_t hash[CUSTOS_HASH_LEN
 /* Would a batch of n bytes fit now? Returns 1 or 0. */
 int spool_has_room(struct spool *sp, size_t n);
 
+/* Would it fit under half the bound (or is the spool empty)? The batcher
+ * asks this after a loss, so that one gap ends only when there is real
+ * room again, not at the first small batch that squeezes in. Returns 1
+ * or 0. */
+int spool_has_room_low(struct spool *sp, size_t n);
+
 /* The first spooled batch with a sequence number >= from. OUT: *e.
  * Returns 1 when found, 0 when none. */
 int spool_next(struct spool *sp, uint64_t from, struct spool_entry *e);

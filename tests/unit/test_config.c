@@ -44,7 +44,8 @@ static void test_all_options(void **state)
 		"max_inflight: 4\n"
 		"clock_step_ms: 50\n"
 		"sensitive_paths: [/etc/shadow, /root/.ssh]\n"
-		"noise_comms:\n  - systemd-journal\n  - chronyd\n";
+		"noise_comms:\n  - systemd-journal\n  - chronyd\n"
+		"ignore_exe: [/usr/sbin/chronyd]\n";
 	struct agent_config c;
 	uint8_t h[CUSTOS_HASH_LEN];
 	char err[256];
@@ -65,6 +66,8 @@ static void test_all_options(void **state)
 	assert_string_equal(c.sensitive_paths[1], "/root/.ssh");
 	assert_int_equal(c.n_noise_comms, 2);
 	assert_string_equal(c.noise_comms[0], "systemd-journal");
+	assert_int_equal(c.n_ignore_exe, 1);
+	assert_string_equal(c.ignore_exe[0], "/usr/sbin/chronyd");
 	assert_int_equal(c.text_len, strlen(text));
 	crypto_generichash(h, sizeof(h), (const uint8_t *)text, strlen(text), NULL, 0);
 	assert_memory_equal(c.hash, h, sizeof(h));

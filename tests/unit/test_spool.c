@@ -316,7 +316,7 @@ static void test_kill9_random(void **state)
 			for (uint64_t q = 0;; q++)
 				put(sp, q, 100 + (size_t)(q % 2000));
 		}
-		usleep(2000 + (useconds_t)(rand() % 40000));
+		usleep(20000 + (useconds_t)(rand() % 60000));
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		sp = open_ok(d, 1ull << 32);
