@@ -6,7 +6,8 @@
  * at each point of custody_append: a torn leaves entry is cut, an archived
  * batch without a leaf is adopted (once), a torn archive record is skipped
  * and the archive continues in a new segment; checkpoints verify and
- * commit to the right root; inclusion proofs of leaves read back verify.
+ * commit to the right root; inclusion proofs of leaves read back verify;
+ * after a failed write the log stops (fail-stop) until a reopen recovers.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -285,6 +286,43 @@ static void test_checkpoint_and_proofs(void **state)
 	buf_free(&note);
 }
 
+/* A write that fails (here: the leaves file is swapped for a read-only
+ * descriptor) stops the log: nothing more is archived until a reopen,
+ * which adopts the batch archived before the failure. */
+static void test_fail_stop(void **state)
+{
+	struct custody c;
+	struct buf b;
+	uint64_t leaf;
+	off_t seg0;
+	char path[128];
+
+	(void)state;
+	buf_init(&b, 1 << 20);
+	assert_int_equal(custody_open(&c, dir), 0);
+	blob(&b, 0, 64);
+	assert_int_equal(custody_append(&c, b.data, b.len, 1000, &leaf), 0);
+	close(c.fd);
+	snprintf(path, sizeof(path), "%s/custody/leaves", dir);
+	c.fd = open(path, O_RDONLY);
+	assert_true(c.fd >= 0);
+	blob(&b, 1, 80);
+	assert_int_equal(custody_append(&c, b.data, b.len, 1001, &leaf), -CUSTOS_ERR_IO);
+	assert_true(c.failed);
+	assert_int_equal(c.size, 1);
+	seg0 = size_of("archive/seg-00000000");
+	blob(&b, 2, 90);
+	assert_int_equal(custody_append(&c, b.data, b.len, 1002, &leaf), -CUSTOS_ERR_IO);
+	assert_int_equal(size_of("archive/seg-00000000"), seg0);	/* nothing archived */
+	custody_close(&c);
+	assert_int_equal(custody_open(&c, dir), 0);
+	assert_int_equal(c.size, 2);
+	assert_int_equal(c.adopted, 1);
+	check_leaf(&c, 1, 1, 80);
+	custody_close(&c);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +331,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_segment_rollover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_and_proofs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fail_stop, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("custody", tests, NULL, NULL);
