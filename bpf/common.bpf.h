@@ -144,8 +144,10 @@ struct custos_pending {
 	__u64 args[6];
 };
 
+/* LRU: a thread killed inside a call never reaches sys_exit, and its entry
+ * must not stay until the map is full (the oldest is evicted instead). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, struct custos_pending);
