@@ -82,7 +82,7 @@ $(BUILD)/asan/tests/test_decode: tests/unit/test_decode.c agent/decode.c tests/u
 
 # Issue 4's unit tests link the agent's pipeline modules (no eBPF needed).
 AGENT_PIPE_SRCS := agent/config.c agent/clock.c agent/spool.c agent/batcher.c agent/outfile.c \
-	agent/snapshot.c agent/exehash.c \
+	agent/snapshot.c agent/exehash.c agent/spool_io.c \
 	agent/forward.c
 AGENT_PIPE_TESTS := $(filter $(UNIT_NAMES),test_config test_clock test_spool test_batcher \
 	test_snapshot test_exehash test_forward)
@@ -95,6 +95,19 @@ $(addprefix $(BUILD)/asan/tests/,$(AGENT_PIPE_TESTS)): $(BUILD)/asan/tests/%: te
 		$(AGENT_PIPE_SRCS) tests/unit/testutil.h $(SAN_LIB) | $(BUILD)/asan/tests
 	$(CC) $(SAN_CFLAGS) -Itests/unit -Iagent $< $(AGENT_PIPE_SRCS) -o $@ $(SAN_LDFLAGS) \
 		$(SAN_LIB) $(LIBS) $(AGENT_PIPE_LIBS)
+
+# Issue 4's benchmark: the agent pipeline after decode on one thread
+# (`make bench`, pin it with taskset; results in docs/agent.md).
+BENCH_PIPELINE := $(BUILD)/bench/bench_pipeline
+all: $(BENCH_PIPELINE)
+BENCH_PIPELINE_SRCS := agent/batcher.c agent/spool.c agent/spool_io.c agent/clock.c
+$(BENCH_PIPELINE): bench/bench_pipeline.c $(BENCH_PIPELINE_SRCS) $(REL_LIB)
+	mkdir -p $(BUILD)/bench
+	$(CC) $(REL_CFLAGS) -Iagent $< $(BENCH_PIPELINE_SRCS) -o $@ \
+		$(REL_LDFLAGS) $(REL_LIB) $(LIBS) -lpthread
+.PHONY: bench
+bench: $(BENCH_PIPELINE)
+	taskset -c 0 $(BENCH_PIPELINE) 2000000
 
 # The agent's e2e tests check its output with a stand-in collector.
 all: $(BUILD)/tests/custos_peer

@@ -21,6 +21,7 @@ int batcher_init(struct batcher *b, const struct batcher_opts *o)
 	buf_init(&b->signed_buf, CUSTOS_SIGNED_MAX);
 	buf_init(&b->sealed_buf, CUSTOS_SEALED_MAX);
 	b->scratch = calloc(1, sizeof(*b->scratch));
+	spool_get_gap(o->spool, &b->gap);
 	return b->scratch ? 0 : -CUSTOS_ERR_NOMEM;
 }
 
@@ -70,6 +71,9 @@ static void count_dropped(struct batcher *b, const struct batch_header *h)
 	b->gap.lost += n;
 	b->gap.batches++;
 	b->lost_total += n;
+	if (spool_set_gap(b->o.spool, &b->gap, batcher_losses(b)))
+		fprintf(stderr, "custos-agent: the pending gap could not be written to the spool's "
+			"state (a crash now would lose its counts)\n");
 }
 
 int batcher_flush(struct batcher *b)
@@ -105,8 +109,10 @@ int batcher_flush(struct batcher *b)
 				batcher_losses(b));
 	if (ret == 0) {
 		b->batches++;
-		if (b->gap_in_batch)
+		if (b->gap_in_batch) {
 			memset(&b->gap, 0, sizeof(b->gap));	/* the gap is on record */
+			spool_set_gap(b->o.spool, &b->gap, batcher_losses(b));
+		}
 	} else if (ret == -CUSTOS_ERR_OVERSIZED || ret == -CUSTOS_ERR_IO) {
 		count_dropped(b, &h);
 		if (b->gap.batches == 1)

@@ -7,7 +7,9 @@
  * seal.h). When the spool is full, the batch is dropped and counted; the
  * first batch that fits again starts with one gap record saying how many
  * records and batches were lost, between when and when (never a silent
- * loss, never an unbounded disk).
+ * loss, never an unbounded disk). The pending gap is written to the
+ * spool's state file at each dropped batch, so a crash in the middle of
+ * the episode does not lose it: the next run records it.
  */
 #ifndef CUSTOS_AGENT_BATCHER_H
 #define CUSTOS_AGENT_BATCHER_H
@@ -28,18 +30,13 @@ struct batcher_opts {
 	uint8_t boot_id[CUSTOS_BOOT_ID_LEN];
 };
 
-struct batcher_gap {
-	uint64_t lost;				/* records not written */
-	uint64_t batches;			/* batches not written */
-	uint64_t from_ns, to_ns;
-};
-
 struct batcher {
 	struct batcher_opts o;
 	struct batch_builder bb;
 	uint64_t opened_ns;			/* boot ns of the batch's first record */
 	bool gap_in_batch;			/* the open batch starts with a gap record */
-	struct batcher_gap gap;			/* pending, not yet in a spooled batch */
+	struct spool_gap gap;			/* pending, not yet in a spooled batch;
+						   kept in the spool's state file */
 	uint64_t records;			/* records accepted since start */
 	uint64_t batches;			/* batches spooled since start */
 	uint64_t lost_total;			/* records lost to a full spool */
@@ -48,7 +45,8 @@ struct batcher {
 	struct custos_record *scratch;
 };
 
-/* Set up. Returns 0 or -CUSTOS_ERR_NOMEM. */
+/* Set up, taking over a gap the spool recorded before a crash. Returns 0
+ * or -CUSTOS_ERR_NOMEM. */
 int batcher_init(struct batcher *b, const struct batcher_opts *o);
 
 /* Free. Accepts NULL. Records not yet sealed are dropped: call

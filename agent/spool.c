@@ -6,7 +6,7 @@
  * Layout of the spool directory D:
  *   D/lock                           flock()ed by the one agent using D
  *   D/state                          "custos spool state v1" text: next_seq,
- *                                    last_hash, lost (docs/agent.md)
+ *                                    last_hash, lost, pending gap (spool_io.c)
  *   D/batches/<seq:%020>-<hash hex>.sealed   one sealed envelope each
  *   D/acks/<seq:%020>-<hash hex>.ack         the collector's signed receipt
  *   *.tmp                            a write in progress (removed at open)
@@ -58,10 +58,10 @@
 
 #include "error.h"
 #include "spool.h"
+#include "spool_io.h"
 
 void (*spool_fault_hook)(int step);
 
-#define STATE_MAGIC "custos spool state v1"
 #define NAME_LEN (20 + 1 + 2 * CUSTOS_HASH_LEN)	/* seq-hash, without suffix */
 #define PATH_LEN 4096
 #define ENT_LEN (PATH_LEN + 128)	/* a sub-directory plus an entry's name */
@@ -77,6 +77,8 @@ struct spool {
 	struct spool_entry *ents;	/* sorted by seq */
 	size_t n, cap;
 	uint64_t bytes;
+	uint64_t lost;			/* as last written to the state file */
+	struct spool_gap gap;
 	int have_ack;			/* the newest receipt, if any */
 	uint64_t ack_seq;
 	uint8_t ack_hash[CUSTOS_HASH_LEN];
@@ -86,6 +88,14 @@ static void fault(int step)
 {
 	if (spool_fault_hook)
 		spool_fault_hook(step);
+}
+
+static int save_state(const struct spool *sp)
+{
+	struct spool_statefile st = { .next_seq = sp->next_seq, .lost = sp->lost, .gap = sp->gap };
+
+	memcpy(st.last_hash, sp->last_hash, CUSTOS_HASH_LEN);
+	return spool_io_write_state(sp->dir, &st);
 }
 
 /* ---- names and small file helpers ----------------------------------- */
@@ -125,140 +135,9 @@ static int parse_name(const char *name, const char *suffix, uint64_t *seq,
 	return 0;
 }
 
-static int fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int ret;
 
-	if (fd < 0)
-		return -CUSTOS_ERR_IO;
-	ret = fsync(fd) ? -CUSTOS_ERR_IO : 0;
-	close(fd);
-	return ret;
-}
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
 
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -CUSTOS_ERR_IO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Durably replace dir/name with p[0..n): temp file, fsync, rename, fsync
- * dir. step0 is the fault step after the fsync; +1, +2 follow. */
-static int durable_write(const char *dir, const char *name, const uint8_t *p, size_t n,
-			 int step0)
-{
-	char tmp[PATH_LEN], final[PATH_LEN];
-	int fd, ret = -CUSTOS_ERR_IO;
-
-	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name);
-	snprintf(final, sizeof(final), "%s/%s", dir, name);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -CUSTOS_ERR_IO;
-	if (step0 == SPOOL_STEP_BATCH_TMP) {
-		if (write_all(fd, p, n / 2))
-			goto out;
-		fault(SPOOL_STEP_BATCH_HALF);
-		if (write_all(fd, p + n / 2, n - n / 2))
-			goto out;
-	} else if (write_all(fd, p, n)) {
-		goto out;
-	}
-	if (fsync(fd))
-		goto out;
-	fault(step0);
-	if (close(fd)) {
-		fd = -1;
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, final))
-		goto out;
-	fault(step0 + 1);
-	if (fsync_dir(dir))
-		goto out;
-	fault(step0 + 2);
-	ret = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (ret)
-		unlink(tmp);
-	return ret;
-}
-
-/* ---- the state file -------------------------------------------------- */
-
-struct state {
-	uint64_t next_seq;
-	uint8_t last_hash[CUSTOS_HASH_LEN];
-	uint64_t lost;
-};
-
-static int write_state(const struct spool *sp, uint64_t lost)
-{
-	char text[256], hex[2 * CUSTOS_HASH_LEN + 1];
-	int n;
-
-	sodium_bin2hex(hex, sizeof(hex), sp->last_hash, CUSTOS_HASH_LEN);
-	n = snprintf(text, sizeof(text), STATE_MAGIC "\nnext_seq %" PRIu64 "\nlast_hash %s\n"
-		     "lost %" PRIu64 "\n", sp->next_seq, hex, lost);
-	return durable_write(sp->dir, "state", (const uint8_t *)text, (size_t)n,
-			     SPOOL_STEP_STATE_TMP);
-}
-
-static int parse_u64_field(const char *line, const char *key, uint64_t *v)
-{
-	size_t kl = strlen(key);
-	char *end;
-
-	if (strncmp(line, key, kl) != 0 || line[kl] != ' ' || line[kl + 1] < '0' ||
-	    line[kl + 1] > '9')
-		return -1;
-	errno = 0;
-	*v = strtoull(line + kl + 1, &end, 10);
-	return errno || *end ? -1 : 0;
-}
-
-/* Read D/state. Returns 0, 1 when there is none, -CUSTOS_ERR_MALFORMED. */
-static int read_state(const char *dir, struct state *st)
-{
-	char path[PATH_LEN], text[512], *lines[4], *save = NULL;
-	size_t bin_len = 0;
-	ssize_t n;
-	int fd, i = 0;
-
-	memset(st, 0, sizeof(*st));
-	snprintf(path, sizeof(path), "%s/state", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 1 : -CUSTOS_ERR_IO;
-	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (n < 0)
-		return -CUSTOS_ERR_IO;
-	text[n] = '\0';
-	for (char *l = strtok_r(text, "\n", &save); l && i < 4; l = strtok_r(NULL, "\n", &save))
-		lines[i++] = l;
-	if (i != 4 || strcmp(lines[0], STATE_MAGIC) != 0 ||
-	    parse_u64_field(lines[1], "next_seq", &st->next_seq) ||
-	    strncmp(lines[2], "last_hash ", 10) != 0 ||
-	    sodium_hex2bin(st->last_hash, CUSTOS_HASH_LEN, lines[2] + 10, strlen(lines[2] + 10),
-			   NULL, &bin_len, NULL) || bin_len != CUSTOS_HASH_LEN ||
-	    parse_u64_field(lines[3], "lost", &st->lost))
-		return -CUSTOS_ERR_MALFORMED;
-	return 0;
-}
 
 /* ---- the in-memory index -------------------------------------------- */
 
@@ -374,7 +253,7 @@ static int scan(struct spool *sp, const char *sub, int batches)
 	}
 	closedir(dh);
 	if (ret == 0 && removed)
-		ret = fsync_dir(path);
+		ret = spool_io_fsync_dir(path);
 	return ret;
 }
 
@@ -393,10 +272,10 @@ static int make_dirs(const char *dir)
 
 static int recover(struct spool *sp, char *err, size_t errlen)
 {
-	struct state st;
+	struct spool_statefile st;
 	uint64_t before;
 	char tmp[PATH_LEN];
-	int ret = read_state(sp->dir, &st);
+	int ret = spool_io_read_state(sp->dir, &st);
 	int fresh = ret == 1;
 
 	if (ret < 0) {
@@ -407,13 +286,15 @@ static int recover(struct spool *sp, char *err, size_t errlen)
 	unlink(tmp);
 	sp->next_seq = st.next_seq;
 	memcpy(sp->last_hash, st.last_hash, CUSTOS_HASH_LEN);
+	sp->lost = st.lost;
+	sp->gap = st.gap;
 	before = sp->next_seq;
 	if ((ret = scan(sp, "acks", 0)) || (ret = scan(sp, "batches", 1))) {
 		snprintf(err, errlen, "%s: scanning the spool: %s", sp->dir, custos_strerror(ret));
 		return ret;
 	}
 	if (fresh || sp->next_seq != before)
-		ret = write_state(sp, st.lost);
+		ret = save_state(sp);
 	if (ret)
 		snprintf(err, errlen, "%s/state: writing: %s", sp->dir, strerror(errno));
 	return ret;
@@ -518,14 +399,15 @@ int spool_put(struct spool *sp, uint64_t seq, const uint8_t hash[CUSTOS_HASH_LEN
 		goto out;
 	snprintf(dir, sizeof(dir), "%s/batches", sp->dir);
 	entry_name(name, sizeof(name), ".", seq, hash, ".sealed");
-	ret = durable_write(dir, name + 2, sealed, n, SPOOL_STEP_BATCH_TMP);
+	ret = spool_io_durable_write(dir, name + 2, sealed, n, SPOOL_STEP_BATCH_TMP);
 	if (ret)
 		goto out;
 	/* Durable (invariant 1): the chain moves on (invariant 2). */
 	ret = index_add(sp, &e);
 	sp->next_seq = seq + 1;
 	memcpy(sp->last_hash, hash, CUSTOS_HASH_LEN);
-	if (ret == 0 && write_state(sp, lost_total))
+	sp->lost = lost_total;
+	if (ret == 0 && save_state(sp))
 		fprintf(stderr, "custos-agent: %s/state: writing: %s (the batch files remain "
 			"the truth)\n", sp->dir, strerror(errno));
 out:
@@ -594,7 +476,7 @@ int spool_ack(struct spool *sp, uint64_t seq, const uint8_t hash[CUSTOS_HASH_LEN
 		goto out;
 	snprintf(dir, sizeof(dir), "%s/acks", sp->dir);
 	entry_name(name, sizeof(name), ".", seq, hash, ".ack");
-	ret = durable_write(dir, name + 2, ack, n, SPOOL_STEP_ACK_TMP);
+	ret = spool_io_durable_write(dir, name + 2, ack, n, SPOOL_STEP_ACK_TMP);
 	if (ret)
 		goto out;
 	note_ack(sp, seq, hash);
@@ -607,7 +489,7 @@ int spool_ack(struct spool *sp, uint64_t seq, const uint8_t hash[CUSTOS_HASH_LEN
 	sp->bytes -= sp->ents[i].size;
 	memmove(&sp->ents[i], &sp->ents[i + 1], (sp->n - i - 1) * sizeof(sp->ents[0]));
 	sp->n--;
-	if (fsync_dir(dir))
+	if (spool_io_fsync_dir(dir))
 		goto out;
 	fault(SPOOL_STEP_UNLINK_DIRSYNC);
 	ret = 0;
@@ -650,6 +532,25 @@ int spool_last_receipt(struct spool *sp, struct buf *out, uint64_t *seq)
 	}
 	pthread_mutex_unlock(&sp->mu);
 	return ret;
+}
+
+int spool_set_gap(struct spool *sp, const struct spool_gap *g, uint64_t lost_total)
+{
+	int ret;
+
+	pthread_mutex_lock(&sp->mu);
+	sp->gap = *g;
+	sp->lost = lost_total;
+	ret = save_state(sp);
+	pthread_mutex_unlock(&sp->mu);
+	return ret;
+}
+
+void spool_get_gap(struct spool *sp, struct spool_gap *g)
+{
+	pthread_mutex_lock(&sp->mu);
+	*g = sp->gap;
+	pthread_mutex_unlock(&sp->mu);
 }
 
 void spool_depth(struct spool *sp, uint64_t *batches, uint64_t *bytes)
@@ -704,15 +605,16 @@ static int inspect_dir(const char *dir, const char *sub, struct spool_status *st
 
 int spool_inspect(const char *dir, struct spool_status *st)
 {
-	struct state s;
+	struct spool_statefile s;
 	int ret;
 
 	memset(st, 0, sizeof(*st));
-	ret = read_state(dir, &s);
+	ret = spool_io_read_state(dir, &s);
 	if (ret < 0)
 		return ret;
 	st->next_seq = s.next_seq;
 	st->lost = s.lost;
+	st->gap = s.gap;
 	if ((ret = inspect_dir(dir, "batches", st, 1)) || (ret = inspect_dir(dir, "acks", st, 0)))
 		return ret;
 	return 0;

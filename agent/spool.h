@@ -24,6 +24,15 @@ struct spool_entry {
 	uint64_t size;
 };
 
+/* Records not written because the spool was full or unwritable, and not
+ * yet described by a gap record (batcher.h): kept in the state file so
+ * that a crash during the episode does not make the loss silent. */
+struct spool_gap {
+	uint64_t lost;			/* records */
+	uint64_t batches;
+	uint64_t from_ns, to_ns;	/* CLOCK_BOOTTIME of the boot that lost them */
+};
+
 /* What `custos-agent status` shows, read without opening the spool. */
 struct spool_status {
 	uint64_t next_seq;
@@ -32,7 +41,8 @@ struct spool_status {
 	uint64_t acks;			/* receipts kept */
 	uint64_t last_ack_seq;		/* valid when acks > 0 */
 	int64_t last_ack_mtime;		/* Unix seconds the receipt was written */
-	uint64_t lost;			/* records lost, as of the last batch spooled */
+	uint64_t lost;			/* records lost, as of the last state written */
+	struct spool_gap gap;		/* a loss not yet on record */
 };
 
 /* Fault injection for the crash tests: when set, called after each step of
@@ -100,6 +110,13 @@ int spool_read(struct spool *sp, const struct spool_entry *e, struct buf *out);
  * spooled batch has that seq and hash; -CUSTOS_ERR_IO. */
 int spool_ack(struct spool *sp, uint64_t seq, const uint8_t hash[CUSTOS_HASH_LEN],
 	      const uint8_t *ack, size_t n);
+
+/* Record the pending gap (all zero: none) durably in the state file.
+ * Returns 0 or -CUSTOS_ERR_IO. */
+int spool_set_gap(struct spool *sp, const struct spool_gap *g, uint64_t lost_total);
+
+/* The pending gap recovered at open or last set. OUT: *g. */
+void spool_get_gap(struct spool *sp, struct spool_gap *g);
 
 /* The receipt with the largest sequence number. OUT: out (emptied first),
  * *seq. Returns 1 when there is one, 0 when none, -CUSTOS_ERR_IO,

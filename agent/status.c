@@ -43,6 +43,9 @@ static void print_status(const char *dir, const struct spool_status *st)
 	else
 		printf("last acknowledged: never\n");
 	printf("records lost: %" PRIu64 "\n", st->lost);
+	if (st->gap.batches)
+		printf("pending gap (spool was full; its gap record is not yet written): %" PRIu64
+		       " records in %" PRIu64 " batches\n", st->gap.lost, st->gap.batches);
 }
 
 int cmd_status(int argc, char **argv)

@@ -2,7 +2,8 @@
 /* Unit tests of agent/batcher.c and agent/outfile.c: batches close by size
  * and by time, carry the clock provenance, chain and verify (opened with
  * the collector's secret key, checked with batch_verify and chain_check);
- * a full spool turns into exactly one gap record with the right counts;
+ * a full spool turns into exactly one gap record with the right counts,
+ * also when the agent is killed in the middle of the episode;
  * the offline file is read back by a small reader that verifies every
  * batch and the chain, also across a restart and after a crash between
  * the append and the receipt. */
@@ -249,6 +250,66 @@ static void test_full_spool_one_gap_record(void **state)
 	stop(f);
 }
 
+/* A crash in the middle of a spool-full episode: the next run still writes
+ * the gap record, with the counts of the run that crashed. */
+static void test_gap_survives_crash(void **state)
+{
+	struct fixture *f = *state;
+	struct spool_status ss;
+	struct custos_record gap;
+	struct spool_entry e;
+	struct buf b, signed_b, raw;
+	struct batch_view v;
+	struct record_iter it;
+	uint64_t from = 0;
+	pid_t pid = fork();
+	int status;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		start(f, 1000, 1 << 20, 1000000000ull);	/* two one-record batches fit */
+		for (uint64_t i = 0; i < 5; i++) {
+			add(f, 100 + i, 1000 + i);
+			batcher_flush(&f->b);
+		}
+		_exit(f->b.gap.batches == 3 && f->b.gap.lost == 3 ? 0 : 1);	/* kill -9 */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(spool_inspect(f->dir, &ss), 0);
+	assert_int_equal(ss.gap.lost, 3);
+	assert_int_equal(ss.gap.batches, 3);
+	start(f, 1000, 1 << 20, 1000000000ull);
+	assert_int_equal(f->b.gap.lost, 3);
+	while (spool_next(f->sp, from, &e) == 1) {
+		assert_int_equal(spool_ack(f->sp, e.seq, e.hash, (const uint8_t *)"ok", 2), 0);
+		from = e.seq + 1;
+	}
+	add(f, 400, 3000);
+	assert_int_equal(batcher_flush(&f->b), 0);
+	buf_init(&b, CUSTOS_SEALED_MAX);
+	buf_init(&signed_b, CUSTOS_SIGNED_MAX);
+	buf_init(&raw, CUSTOS_RAW_MAX);
+	assert_int_equal(spool_next(f->sp, 0, &e), 1);
+	assert_int_equal(spool_read(f->sp, &e, &b), 0);
+	assert_int_equal(seal_open(b.data, b.len, &f->coll, &signed_b), 0);
+	assert_int_equal(batch_verify(signed_b.data, signed_b.len, tu_lookup, (void *)&f->host, &v,
+				      &raw), 0);
+	record_iter_init(&it, &raw, &v.hdr);
+	assert_int_equal(record_iter_next(&it, &gap), 1);
+	assert_int_equal(gap.kind, CUSTOS_REC_GAP);
+	assert_int_equal(gap.u.agent.lost, 3);
+	assert_int_equal(gap.u.agent.batches_lost, 3);
+	assert_int_equal(gap.u.agent.from_ns, 1002);
+	assert_int_equal(gap.u.agent.to_ns, 1004);
+	stop(f);
+	assert_int_equal(spool_inspect(f->dir, &ss), 0);
+	assert_int_equal(ss.gap.batches, 0);		/* on record now */
+	buf_free(&b);
+	buf_free(&signed_b);
+	buf_free(&raw);
+}
+
 /* The offline reader: every frame a BATCH, every batch opens, verifies and
  * chains from sequence 0. Returns the number of batches; OUT: *records. */
 static uint64_t read_offline(struct fixture *f, uint64_t *records)
@@ -389,6 +450,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_by_size_and_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_spool_one_gap_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gap_survives_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offline_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offline_crash_before_receipt, setup, teardown),
 		cmocka_unit_test(test_clock),
