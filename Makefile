@@ -189,14 +189,11 @@ test: all $(SAN_TESTS) $(FUZZERS)
 deps:
 	@packaging/install-deps.sh $(DEB_PACKAGES)
 
-# The main job, as far as it exists today: live capture on this host.
-DEMO_SECONDS ?= 30
+# The main job: a collector and an agent on this host, the host's timeline
+# live until Ctrl-C (or DEMO_SECONDS), throwaway keys in a temporary dir.
+DEMO_SECONDS ?= 0
 demo: all
-	@echo "custos demo: live process events on this host as JSON lines" \
-		"($(if $(filter 0,$(DEMO_SECONDS)),until Ctrl-C,for $(DEMO_SECONDS) s))"
-	@echo "custos demo: in 2 s it runs 'uname -a' and 'ls /' itself; run commands in another terminal too"
-	@(sleep 2; uname -a >/dev/null; ls / >/dev/null) &
-	$(BUILD)/custos-agent print $(if $(filter 0,$(DEMO_SECONDS)),,--duration $(DEMO_SECONDS))
+	@packaging/demo.sh $(BUILD) $(DEMO_SECONDS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib \
