@@ -151,12 +151,20 @@ $(BUILD)/fuzz/fuzz_decode: tests/fuzz/fuzz_decode.c agent/decode.c $(COMMON_SRCS
 	$(CLANG) -std=gnu11 -g -O1 -Icommon -Iagent -Ibpf -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		$< agent/decode.c $(COMMON_SRCS) -o $@ $(LIBS)
 
+# fuzz_sigma fuzzes the collector's Sigma rule loader and condition parser.
+SIGMA_SRCS := $(sort $(wildcard collector/sigma_*.c))
+$(BUILD)/fuzz/fuzz_sigma: tests/fuzz/fuzz_sigma.c $(SIGMA_SRCS) $(COMMON_SRCS) | $(BUILD)/fuzz
+	$(CLANG) -std=gnu11 -g -O1 -Icommon -Icollector -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all $< $(SIGMA_SRCS) $(COMMON_SRCS) -o $@ $(LIBS) -lyaml
+
 # --- collector ---------------------------------------------------------------
 # Unit tests of collector modules (tests/unit/test_<module>.c for the
 # modules below) link every collector source but main.c.
 COLLECTOR_LIBS := -lsodium -lcbor -lz -ljansson -lsqlite3
+COLLECTOR_LIBS += -lyaml	# issue 6: Sigma rules (collector/sigma_*.c)
 COLLECTOR_MODS := $(filter-out collector/main.c,$(COLLECTOR_SRCS))
 COLLECTOR_UNIT := test_custody test_ingest test_store
+COLLECTOR_UNIT += test_sigma
 $(BUILD)/collector/%.o: collector/%.c | $(BUILD)/collector
 	$(CC) $(REL_CFLAGS) -Icollector -c $< -o $@
 $(COLLECTOR): $(COLLECTOR_OBJS) $(REL_LIB)

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The Sigma view of our records (sigma.h; the table is in
+ * docs/triage.md): which record kinds are which Sigma category, and how
+ * each Sigma field is computed from a record, the acting process's image
+ * and its parent's image and command line.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "sigma.h"
+
+static const char *const field_names[SIGMA_F_COUNT] = {
+	[SIGMA_F_IMAGE] = "Image", [SIGMA_F_COMMANDLINE] = "CommandLine",
+	[SIGMA_F_PARENTIMAGE] = "ParentImage", [SIGMA_F_PARENTCOMMANDLINE] = "ParentCommandLine",
+	[SIGMA_F_CURRENTDIRECTORY] = "CurrentDirectory", [SIGMA_F_USER] = "User",
+	[SIGMA_F_LOGONID] = "LogonId", [SIGMA_F_PROCESSID] = "ProcessId",
+	[SIGMA_F_PARENTPROCESSID] = "ParentProcessId", [SIGMA_F_TARGETFILENAME] = "TargetFilename",
+	[SIGMA_F_DESTINATIONIP] = "DestinationIp", [SIGMA_F_DESTINATIONPORT] = "DestinationPort",
+	[SIGMA_F_SOURCEIP] = "SourceIp", [SIGMA_F_SOURCEPORT] = "SourcePort",
+	[SIGMA_F_INITIATED] = "Initiated",
+};
+
+int sigma_field_by_name(const char *name)
+{
+	for (int i = 0; i < SIGMA_F_COUNT; i++)
+		if (strcmp(name, field_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static const char *cstr(char *dst, size_t cap, const uint8_t *p, uint32_t n)
+{
+	size_t len = n < cap - 1 ? n : cap - 1;
+	const uint8_t *nul = memchr(p, 0, len);
+
+	if (nul)
+		len = (size_t)(nul - p);
+	memcpy(dst, p, len);
+	dst[len] = '\0';
+	return dst;
+}
+
+void sigma_cmdline(char *out, size_t cap, const uint8_t *argv, uint32_t len)
+{
+	size_t n = len < cap - 1 ? len : cap - 1;
+
+	memcpy(out, argv, n);
+	while (n > 0 && out[n - 1] == '\0')
+		n--;
+	for (size_t i = 0; i < n; i++)
+		if (out[i] == '\0')
+			out[i] = ' ';
+	out[n] = '\0';
+}
+
+static void subject_fields(const struct custos_record *rec, struct sigma_event *ev,
+			   struct sigma_event_buf *b)
+{
+	if (rec->subj.uid == 0)
+		snprintf(b->user, sizeof(b->user), "root");
+	else
+		snprintf(b->user, sizeof(b->user), "%llu", (unsigned long long)rec->subj.uid);
+	snprintf(b->logonid, sizeof(b->logonid), "%llu", (unsigned long long)rec->subj.loginuid);
+	snprintf(b->pid, sizeof(b->pid), "%llu", (unsigned long long)rec->subj.pid);
+	snprintf(b->ppid, sizeof(b->ppid), "%llu", (unsigned long long)rec->subj.ppid);
+	ev->f[SIGMA_F_USER] = b->user;
+	ev->f[SIGMA_F_LOGONID] = b->logonid;
+	ev->f[SIGMA_F_PROCESSID] = b->pid;
+	ev->f[SIGMA_F_PARENTPROCESSID] = b->ppid;
+}
+
+static int exec_event(const struct custos_record *rec, const struct sigma_parent *parent,
+		      struct sigma_event *ev, struct sigma_event_buf *b)
+{
+	const struct custos_exec *x = &rec->u.exec;
+
+	if (x->result != 0)
+		return 0;
+	ev->cat = SIGMA_CAT_PROCESS_CREATION;
+	ev->f[SIGMA_F_IMAGE] = x->exe_len ? cstr(b->image, sizeof(b->image), x->exe, x->exe_len)
+					  : cstr(b->image, sizeof(b->image), x->filename,
+						 x->filename_len);
+	sigma_cmdline(b->cmdline, sizeof(b->cmdline), x->argv, x->argv_len);
+	ev->f[SIGMA_F_COMMANDLINE] = b->cmdline;
+	ev->f[SIGMA_F_CURRENTDIRECTORY] = cstr(b->cwd, sizeof(b->cwd), x->cwd, x->cwd_len);
+	if (parent) {
+		ev->f[SIGMA_F_PARENTIMAGE] = parent->image;
+		ev->f[SIGMA_F_PARENTCOMMANDLINE] = parent->cmdline;
+	}
+	return 1;
+}
+
+static int file_event(const struct custos_record *rec, struct sigma_event *ev,
+		      struct sigma_event_buf *b)
+{
+	const struct custos_file *f = &rec->u.file;
+	int wr = (f->flags & O_ACCMODE) != O_RDONLY || (f->flags & (O_CREAT | O_TRUNC));
+
+	if (f->result < 0)
+		return 0;
+	switch (rec->kind) {
+	case CUSTOS_REC_OPEN:
+		if (!wr)
+			return 0;
+		ev->f[SIGMA_F_TARGETFILENAME] =
+			f->path_len ? cstr(b->target, sizeof(b->target), f->path, f->path_len)
+				    : cstr(b->target, sizeof(b->target), f->path_raw, f->path_raw_len);
+		break;
+	case CUSTOS_REC_RENAME: case CUSTOS_REC_LINK: case CUSTOS_REC_SYMLINK:
+		ev->f[SIGMA_F_TARGETFILENAME] =
+			f->path2_len ? cstr(b->target, sizeof(b->target), f->path2, f->path2_len)
+				     : cstr(b->target, sizeof(b->target), f->path2_raw,
+					    f->path2_raw_len);
+		break;
+	default:
+		return 0;
+	}
+	ev->cat = SIGMA_CAT_FILE_EVENT;
+	return 1;
+}
+
+static const char *ip(char *out, size_t cap, uint64_t family, const uint8_t *a, uint32_t n)
+{
+	if (inet_ntop((int)family, a, out, (socklen_t)cap) == NULL ||
+	    n != (family == AF_INET ? 4u : 16u))
+		return NULL;
+	return out;
+}
+
+static int net_event(const struct custos_record *rec, struct sigma_event *ev,
+		     struct sigma_event_buf *b)
+{
+	const struct custos_net *n = &rec->u.net;
+	int out = rec->kind == CUSTOS_REC_CONNECT;
+	const char *local, *remote;
+
+	if ((n->family != AF_INET && n->family != AF_INET6) ||
+	    (rec->kind != CUSTOS_REC_CONNECT && rec->kind != CUSTOS_REC_ACCEPT) ||
+	    (n->result < 0 && n->result != -EINPROGRESS))
+		return 0;
+	local = ip(out ? b->sip : b->dip, sizeof(b->sip), n->family, n->local_addr,
+		   n->local_addr_len);
+	remote = ip(out ? b->dip : b->sip, sizeof(b->dip), n->family, n->remote_addr,
+		    n->remote_addr_len);
+	snprintf(out ? b->sport : b->dport, sizeof(b->sport), "%llu",
+		 (unsigned long long)n->local_port);
+	snprintf(out ? b->dport : b->sport, sizeof(b->dport), "%llu",
+		 (unsigned long long)n->remote_port);
+	ev->cat = SIGMA_CAT_NETWORK_CONNECTION;
+	ev->f[SIGMA_F_SOURCEIP] = out ? local : remote;
+	ev->f[SIGMA_F_DESTINATIONIP] = out ? remote : local;
+	ev->f[SIGMA_F_SOURCEPORT] = b->sport;
+	ev->f[SIGMA_F_DESTINATIONPORT] = b->dport;
+	ev->f[SIGMA_F_INITIATED] = out ? "true" : "false";
+	return 1;
+}
+
+int sigma_event_from_record(const struct custos_record *rec, const struct sigma_parent *parent,
+			    const char *image, struct sigma_event *ev, struct sigma_event_buf *b)
+{
+	int ok;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->cat = SIGMA_CAT_OTHER;
+	if (rec->kind == CUSTOS_REC_EXEC)
+		ok = exec_event(rec, parent, ev, b);
+	else if (rec->kind >= 32 && rec->kind <= 63)
+		ok = file_event(rec, ev, b);
+	else if (rec->kind >= 64 && rec->kind <= 95)
+		ok = net_event(rec, ev, b);
+	else
+		ok = 0;
+	if (!ok) {
+		ev->cat = SIGMA_CAT_OTHER;
+		return 0;
+	}
+	subject_fields(rec, ev, b);
+	if (rec->kind != CUSTOS_REC_EXEC)
+		ev->f[SIGMA_F_IMAGE] = image;
+	return 1;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The inside of a compiled Sigma rule, shared by sigma_load.c (which
+ * builds it) and sigma_match.c (which compiles values and matches them).
+ * Not for other modules: they use sigma.h.
+ */
+#ifndef CUSTOS_COLL_SIGMA_IMPL_H
+#define CUSTOS_COLL_SIGMA_IMPL_H
+
+#include <regex.h>
+
+#include "sigma.h"
+
+/* How a value matches. */
+enum sigma_vkind {
+	SIGMA_V_GLOB,		/* case-insensitive, '*' and '?' wildcards */
+	SIGMA_V_RE,		/* POSIX ERE */
+	SIGMA_V_CIDR,
+	SIGMA_V_NULL,		/* the field is absent */
+};
+
+struct sigma_value {
+	enum sigma_vkind kind;
+	char *pat;		/* GLOB: the pattern, escapes resolved to "\x" pairs */
+	regex_t re;		/* RE */
+	int family;		/* CIDR: AF_INET, AF_INET6 */
+	uint8_t net[16];
+	unsigned prefix;
+};
+
+/* field|modifiers: values. Matches when any value matches, or all with
+ * the "all" modifier. */
+struct sigma_item {
+	int field;
+	int all;
+	size_t n;
+	struct sigma_value *v;
+};
+
+/* One map: all its items must match. */
+struct sigma_map {
+	size_t n;
+	struct sigma_item *items;
+};
+
+/* A selection: a map, or a list of maps (any one matches). */
+struct sigma_sel {
+	char *name;
+	size_t n;
+	struct sigma_map *maps;
+};
+
+/* Compile the values of one "field|mods" key. vals: the YAML scalars (NULL
+ * for a null). OUT: *it. Returns 0, 1 refused (reason), -CUSTOS_ERR_NOMEM. */
+int sigma_item_compile(struct sigma_item *it, const char *key, const char *const *vals,
+		       size_t n, char reason[SIGMA_REASON_MAX]);
+void sigma_item_free(struct sigma_item *it);
+int sigma_item_match(const struct sigma_item *it, const struct sigma_event *ev);
+
+/* Case-insensitive glob (sigma_value GLOB patterns). 1 on match. */
+int sigma_glob(const char *pat, const char *s);
+
+#endif
