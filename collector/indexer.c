@@ -16,6 +16,7 @@
 #include "collector.h"
 #include "error.h"
 #include "indexer.h"
+#include "triage.h"
 
 /* Per-record scratch: the C strings a row points to. */
 struct scratch {
@@ -187,6 +188,7 @@ static int batch_rows(struct store *s, const struct batch_view *v, const struct 
 	struct scratch *x = malloc(sizeof(*x));
 	struct record_iter it;
 	uint32_t idx = 0;
+	uint64_t alerts = 0;
 	int ret = -CUSTOS_ERR_NOMEM;
 
 	if (!rec || !x)
@@ -198,8 +200,13 @@ static int batch_rows(struct store *s, const struct batch_view *v, const struct 
 	if (!ret)
 		ret = store_add_batch(s, &b);
 	record_iter_init(&it, raw, &v->hdr);
-	while (!ret && (ret = record_iter_next(&it, rec)) == 1)
-		ret = record_row(s, v, leaf, idx++, rec, x);
+	while (!ret && (ret = record_iter_next(&it, rec)) == 1) {
+		ret = record_row(s, v, leaf, idx, rec, x);
+		if (!ret && indexer_triage())	/* issue 6: streaming triage (triage.h) */
+			ret = triage_record(indexer_triage(), s, &v->hdr, v->hash, leaf, idx, rec,
+					    &alerts);
+		idx++;
+	}
 out:
 	free(rec);
 	free(x);

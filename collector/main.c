@@ -30,6 +30,8 @@ static const struct subcommand subcommands[] = {
 	{ "proof", cmd_proof, "RFC 9162 inclusion or consistency proof from the custody log" },
 	{ "hosts", cmd_hosts, "each host: last heartbeat, last batch, gaps, losses, clock" },
 	{ "timeline", cmd_timeline, "what happened on a host between two times" },
+	{ "triage", cmd_triage, "run Sigma rules over the archive; alerts go to the index" },
+	{ "alerts", cmd_alerts, "list the alerts triage raised, with their evidence references" },
 };
 
 #define N_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "triage.h"
 #include "error.h"
 #include "ack.h"
 #include "frame.h"
@@ -533,10 +534,12 @@ int cmd_serve(int argc, char **argv)
 		{ "idle-timeout", required_argument, NULL, 'i' },
 		{ "checkpoint-interval", required_argument, NULL, 'c' },
 		{ "max-conns", required_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' },
+		{ "rules", required_argument, NULL, 'r' },	/* issue 6: triage */
 		{ 0, 0, 0, 0 } };
 	const char *u = "[--dir DIR] --listen ADDR:PORT [--max-frame BYTES] "
-			"[--idle-timeout S] [--checkpoint-interval S] [--max-conns N]";
-	const char *dir = coll_default_dir(), *listen_spec = NULL;
+			"[--idle-timeout S] [--checkpoint-interval S] [--max-conns N] [--rules DIR]";
+	const char *dir = coll_default_dir(), *listen_spec = NULL, *rules = NULL;
+	struct triage *tri = NULL;
 	uint64_t max_frame = FRAME_PAYLOAD_MAX, idle = 120, cpi = 60, conns = 4096;
 	struct server s = { .epfd = -1, .lfd = -1, .tfd = -1, .sfd = -1 };
 	int c, bad = 0;
@@ -555,6 +558,8 @@ int cmd_serve(int argc, char **argv)
 			bad |= coll_parse_u64(optarg, 1, 86400, &cpi);
 		else if (c == 'n')
 			bad |= coll_parse_u64(optarg, 1, 1000000, &conns);
+		else if (c == 'r')
+			rules = optarg;
 		else
 			bad = 1;
 	}
@@ -566,5 +571,11 @@ int cmd_serve(int argc, char **argv)
 	s.idle_ms = idle * 1000;
 	s.checkpoint_ms = cpi * 1000;
 	s.max_conns = conns;
-	return serve(dir, listen_spec, &s) ? COLL_EXIT_FAIL : COLL_EXIT_OK;
+	if (rules && triage_open(rules, &tri) != 0)
+		return COLL_EXIT_FAIL;
+	indexer_set_triage(tri);
+	c = serve(dir, listen_spec, &s) ? COLL_EXIT_FAIL : COLL_EXIT_OK;
+	indexer_set_triage(NULL);
+	triage_close(tri);
+	return c;
 }

@@ -103,6 +103,22 @@ struct store_query {
 	const char *addr;		/* NULL: any */
 };
 
+/* An alert (triage.h): a rule that fired on one record. Alerts are
+ * derived from the archive and the rules run over it, like every row. */
+struct store_alert {
+	uint8_t host_id[KEYS_SIGN_PK_LEN];
+	int64_t ts_wall_ns;
+	const char *rule_id, *title;
+	int severity;			/* enum sigma_level: 0 informational .. 4 critical */
+	const char *category;		/* Sigma category */
+	const char *taxonomy, *article, *technique;	/* "" when the rule has none */
+	uint64_t pid;
+	const char *image;		/* "" when unknown */
+	uint64_t leaf;
+	uint8_t batch_hash[CUSTOS_HASH_LEN];
+	uint32_t rec_index;
+};
+
 /* Open (creating) the store at path; readonly for queries. OUT: *s.
  * Returns 0, -CUSTOS_ERR_IO. */
 int store_open(const char *path, int readonly, struct store **s);
@@ -147,6 +163,16 @@ int store_hosts(struct store *s, int (*fn)(void *ctx, const struct store_host *h
  * (streaming). Same returns as store_hosts. */
 int store_timeline(struct store *s, const struct store_query *q,
 		   int (*fn)(void *ctx, const struct store_row *r), void *ctx);
+
+/* Add an alert, once: the same rule on the same record is kept once (a
+ * rerun of triage over old evidence adds only what is new). Returns 0 or
+ * -CUSTOS_ERR_IO. */
+int store_add_alert(struct store *s, const struct store_alert *a);
+
+/* Call fn for each alert (of host_id, or every host when NULL) in
+ * wall-clock order. Same returns as store_hosts. */
+int store_alerts(struct store *s, const uint8_t *host_id,
+		 int (*fn)(void *ctx, const struct store_alert *a), void *ctx);
 
 /* The gaps of a host in [from, to), in order. Same returns. */
 int store_gaps(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN], int64_t from,

@@ -1,0 +1,439 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Triage (triage.h): the per-host process table that gives Sigma events
+ * their Image and parent fields, running the rules on each record, the
+ * `triage` subcommand (rules over the archive on demand) and `alerts`.
+ */
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "custody.h"
+#include "error.h"
+#include "keystore.h"
+#include "sigma.h"
+#include "triage.h"
+
+struct proc {
+	uint8_t host[KEYS_SIGN_PK_LEN];
+	uint8_t boot[CUSTOS_BOOT_ID_LEN];
+	uint64_t pid, stamp;
+	char *image, *cmdline;	/* NULL: slot free */
+};
+
+struct triage {
+	struct sigma_set rules;
+	struct proc *procs;	/* TRIAGE_PROCS slots */
+	uint64_t stamp;
+	struct sigma_event_buf buf;
+	char pimage[CUSTOS_PATH_MAX + 1], pcmd[CUSTOS_ARGS_MAX + 1];
+};
+
+static struct triage *streaming;
+
+void indexer_set_triage(struct triage *t)
+{
+	streaming = t;
+}
+
+struct triage *indexer_triage(void)
+{
+	return streaming;
+}
+
+static void refused(void *ctx, const char *path, enum sigma_category cat, const char *reason)
+{
+	(void)ctx;
+	coll_log("rules: %s (%s): refused: %s", path, sigma_category_name(cat), reason);
+}
+
+int triage_open(const char *rules_dir, struct triage **out)
+{
+	struct triage *t = calloc(1, sizeof(*t));
+	int ret;
+
+	*out = NULL;
+	if (!t || !(t->procs = calloc(TRIAGE_PROCS, sizeof(*t->procs)))) {
+		free(t);
+		return -CUSTOS_ERR_NOMEM;
+	}
+	ret = sigma_set_load_dir(&t->rules, rules_dir, refused, NULL);
+	if (ret) {
+		coll_log("rules: %s: %s", rules_dir, custos_strerror(ret));
+		triage_close(t);
+		return ret;
+	}
+	for (int c = 0; c <= SIGMA_CAT_OTHER; c++)
+		if (t->rules.loaded[c] || t->rules.refused[c])
+			coll_log("rules: %s: %u loaded, %u refused", sigma_category_name(c),
+				 t->rules.loaded[c], t->rules.refused[c]);
+	*out = t;
+	return 0;
+}
+
+void triage_close(struct triage *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; t->procs && i < TRIAGE_PROCS; i++) {
+		free(t->procs[i].image);
+		free(t->procs[i].cmdline);
+	}
+	free(t->procs);
+	sigma_set_free(&t->rules);
+	free(t);
+}
+
+static size_t slot_of(const uint8_t *host, const uint8_t *boot, uint64_t pid)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (int i = 0; i < 8; i++)
+		h = (h ^ host[i]) * 1099511628211ull;
+	for (int i = 0; i < 8; i++)
+		h = (h ^ boot[i]) * 1099511628211ull;
+	h = (h ^ pid) * 1099511628211ull;
+	return (size_t)(h % TRIAGE_PROCS);
+}
+
+static int same(const struct proc *p, const uint8_t *host, const uint8_t *boot, uint64_t pid)
+{
+	return p->image && p->pid == pid && !memcmp(p->host, host, sizeof(p->host)) &&
+	       !memcmp(p->boot, boot, sizeof(p->boot));
+}
+
+static struct proc *find(struct triage *t, const struct batch_header *h, uint64_t pid)
+{
+	size_t s = slot_of(h->host_id, h->boot_id, pid);
+
+	for (size_t i = 0; i < TRIAGE_PROBE; i++) {
+		struct proc *p = &t->procs[(s + i) % TRIAGE_PROCS];
+		if (same(p, h->host_id, h->boot_id, pid))
+			return p;
+	}
+	return NULL;
+}
+
+/* Set pid's image and command line (invariant 1: evict the oldest). */
+static int note(struct triage *t, const struct batch_header *h, uint64_t pid, const char *image,
+		const char *cmdline)
+{
+	size_t s = slot_of(h->host_id, h->boot_id, pid);
+	struct proc *p = find(t, h, pid), *old = NULL;
+	char *im = strdup(image), *cm = strdup(cmdline);
+
+	if (!im || !cm) {
+		free(im);
+		free(cm);
+		return -CUSTOS_ERR_NOMEM;
+	}
+	for (size_t i = 0; !p && i < TRIAGE_PROBE; i++) {
+		struct proc *q = &t->procs[(s + i) % TRIAGE_PROCS];
+		if (!q->image) {
+			p = q;
+			break;
+		}
+		if (!old || q->stamp < old->stamp)
+			old = q;
+	}
+	if (!p)
+		p = old;
+	free(p->image);
+	free(p->cmdline);
+	memcpy(p->host, h->host_id, sizeof(p->host));
+	memcpy(p->boot, h->boot_id, sizeof(p->boot));
+	p->pid = pid;
+	p->stamp = ++t->stamp;
+	p->image = im;
+	p->cmdline = cm;
+	return 0;
+}
+
+static void copy(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src);
+}
+
+/* Keep the process table current; OUT: parent (exec), *image. */
+static int track(struct triage *t, const struct batch_header *h, const struct custos_record *rec,
+		 struct sigma_parent *parent, const char **image)
+{
+	const struct custos_exec *x = &rec->u.exec;
+	struct proc *p;
+
+	*image = NULL;
+	if (rec->kind == CUSTOS_REC_FORK) {
+		p = find(t, h, rec->subj.pid);
+		if (!p)
+			return 0;
+		copy(t->pimage, sizeof(t->pimage), p->image);
+		copy(t->pcmd, sizeof(t->pcmd), p->cmdline);
+		return note(t, h, rec->u.fork.child_pid, t->pimage, t->pcmd);
+	}
+	if ((rec->kind == CUSTOS_REC_EXEC && x->result == 0) || rec->kind == CUSTOS_REC_SNAPSHOT) {
+		p = find(t, h, rec->subj.ppid);
+		if (p) {
+			copy(t->pimage, sizeof(t->pimage), p->image);
+			copy(t->pcmd, sizeof(t->pcmd), p->cmdline);
+			parent->image = t->pimage;
+			parent->cmdline = t->pcmd;
+		}
+		sigma_cmdline(t->buf.cmdline, sizeof(t->buf.cmdline), x->argv, x->argv_len);
+		snprintf(t->buf.image, sizeof(t->buf.image), "%.*s",
+			 (int)(x->exe_len ? x->exe_len : x->filename_len),
+			 (const char *)(x->exe_len ? x->exe : x->filename));
+		return note(t, h, rec->subj.pid, t->buf.image, t->buf.cmdline);
+	}
+	if (rec->kind >= 32 && rec->kind <= 95) {
+		p = find(t, h, rec->subj.pid);
+		*image = p ? p->image : NULL;
+	}
+	return 0;
+}
+
+static int add_alert(struct store *s, const struct sigma_rule *r, const struct batch_header *h,
+		     const uint8_t hash[CUSTOS_HASH_LEN], uint64_t leaf, uint32_t idx,
+		     const struct custos_record *rec, const struct sigma_event *ev)
+{
+	struct store_alert a = {
+		.ts_wall_ns = (int64_t)rec->ts_ns + h->clock_offset_ns,
+		.rule_id = sigma_rule_id(r), .title = sigma_rule_title(r),
+		.severity = (int)sigma_rule_level(r),
+		.category = sigma_category_name(sigma_rule_category(r)),
+		.taxonomy = sigma_rule_custom(r, "custos_taxonomy"),
+		.article = sigma_rule_custom(r, "custos_budapest_article"),
+		.technique = sigma_rule_custom(r, "custos_attack_technique"),
+		.pid = rec->subj.pid,
+		.image = ev->f[SIGMA_F_IMAGE] ? ev->f[SIGMA_F_IMAGE] : "",
+		.leaf = leaf, .rec_index = idx,
+	};
+
+	memcpy(a.host_id, h->host_id, sizeof(a.host_id));
+	memcpy(a.batch_hash, hash, sizeof(a.batch_hash));
+	return store_add_alert(s, &a);
+}
+
+int triage_record(struct triage *t, struct store *s, const struct batch_header *h,
+		  const uint8_t hash[CUSTOS_HASH_LEN], uint64_t leaf, uint32_t idx,
+		  const struct custos_record *rec, uint64_t *alerts)
+{
+	struct sigma_parent parent = { NULL, NULL };
+	struct sigma_event ev;
+	const char *image;
+	int ret = track(t, h, rec, &parent, &image);
+
+	if (ret || !sigma_event_from_record(rec, parent.image ? &parent : NULL, image, &ev, &t->buf))
+		return ret;
+	for (size_t i = 0; !ret && i < t->rules.n; i++)
+		if (sigma_rule_match(t->rules.rules[i], &ev)) {
+			ret = add_alert(s, t->rules.rules[i], h, hash, leaf, idx, rec, &ev);
+			if (!ret)
+				(*alerts)++;
+		}
+	return ret;
+}
+
+/* --- triage on demand ------------------------------------------------------ */
+
+struct run {
+	const char *dir, *rules;
+	int64_t from, to;
+	uint64_t batches, records, alerts;
+};
+
+static int triage_leaf(struct triage *t, struct store *s, struct run *r, uint64_t leaf,
+		       const struct buf *signed_batch, struct custos_record *rec)
+{
+	struct batch_view v;
+	struct record_iter it;
+	struct buf raw;
+	uint32_t idx = 0;
+	int ret;
+
+	buf_init(&raw, CUSTOS_RAW_MAX);
+	ret = batch_parse(signed_batch->data, signed_batch->len, &v);
+	if (!ret)
+		ret = batch_check_payload(&v, &raw);
+	if (!ret)
+		ret = store_begin(s);
+	if (ret)
+		goto out;
+	r->batches++;
+	record_iter_init(&it, &raw, &v.hdr);
+	while (!ret && (ret = record_iter_next(&it, rec)) == 1) {
+		int64_t wall = (int64_t)rec->ts_ns + v.hdr.clock_offset_ns;
+
+		ret = 0;
+		if (wall >= r->from && wall < r->to) {
+			r->records++;
+			ret = triage_record(t, s, &v.hdr, v.hash, leaf, idx, rec, &r->alerts);
+		}
+		idx++;
+	}
+	ret = ret ? ret : store_commit(s);
+	if (ret)
+		store_rollback(s);
+out:
+	buf_free(&raw);
+	return ret;
+}
+
+static int run_triage(struct run *r)
+{
+	char path[COLL_PATH_MAX];
+	struct custody c;
+	struct store *s = NULL;
+	struct triage *t = NULL;
+	struct custos_record *rec = malloc(sizeof(*rec));
+	struct buf b;
+	uint64_t recv;
+	int lock, ret;
+
+	buf_init(&b, CUSTOS_SIGNED_MAX);
+	lock = coll_lock_dir(r->dir);
+	if (lock < 0) {
+		coll_log("%s: %s", r->dir, lock == -CUSTOS_ERR_EXISTS ?
+			 "another custos-collector holds the directory (stop serve first)" :
+			 custos_strerror(lock));
+		free(rec);
+		return lock;
+	}
+	ret = rec ? triage_open(r->rules, &t) : -CUSTOS_ERR_NOMEM;
+	if (!ret)
+		ret = custody_open(&c, r->dir);
+	if (ret)
+		goto out_nolog;
+	ret = coll_path(path, r->dir, "index.sqlite");
+	if (!ret)
+		ret = store_open(path, 0, &s);
+	for (uint64_t leaf = 0; !ret && leaf < c.size; leaf++) {
+		ret = custody_read(&c, leaf, &b, &recv);
+		if (!ret)
+			ret = triage_leaf(t, s, r, leaf, &b, rec);
+		if (ret)
+			coll_log("triage: leaf %llu: %s", (unsigned long long)leaf,
+				 custos_strerror(ret));
+	}
+	if (!ret)
+		printf("triage: %llu batch(es), %llu record(s) in range, %llu alert(s)\n",
+		       (unsigned long long)r->batches, (unsigned long long)r->records,
+		       (unsigned long long)r->alerts);
+	store_close(s);
+	custody_close(&c);
+out_nolog:
+	triage_close(t);
+	buf_free(&b);
+	free(rec);
+	close(lock);
+	return ret;
+}
+
+int cmd_triage(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' }, { "rules", required_argument, NULL, 'r' },
+		{ "from", required_argument, NULL, 'f' }, { "to", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 } };
+	struct run r = { .dir = coll_default_dir(), .from = INT64_MIN, .to = INT64_MAX };
+	int c, bad = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'd')
+			r.dir = optarg;
+		else if (c == 'r')
+			r.rules = optarg;
+		else if (c == 'f')
+			bad |= coll_parse_time(optarg, 0, &r.from) != 0;
+		else if (c == 't')
+			bad |= coll_parse_time(optarg, 0, &r.to) != 0;
+		else
+			bad = 1;
+	}
+	if (bad || optind != argc || !r.rules) {
+		fprintf(stderr, "Usage: custos-collector triage [--dir DIR] --rules DIR "
+			"[--from TIME] [--to TIME]\n");
+		return COLL_EXIT_USAGE;
+	}
+	return run_triage(&r) ? COLL_EXIT_FAIL : COLL_EXIT_OK;
+}
+
+/* --- alerts ---------------------------------------------------------------- */
+
+static int print_alert(void *ctx, const struct store_alert *a)
+{
+	const struct keystore *ks = ctx;
+	const char *name = keystore_name(ks, a->host_id);
+	char when[48], hash[2 * CUSTOS_HASH_LEN + 1];
+
+	sodium_bin2hex(hash, sizeof(hash), a->batch_hash, sizeof(a->batch_hash));
+	printf("%s %s %s \"%s\" rule=%s pid=%llu image=%s", coll_fmt_time(a->ts_wall_ns, 0, when,
+	       sizeof(when)), name ? name : "?", sigma_level_name((enum sigma_level)a->severity),
+	       a->title, a->rule_id, (unsigned long long)a->pid, a->image[0] ? a->image : "-");
+	if (a->taxonomy[0] || a->article[0] || a->technique[0])
+		printf(" taxonomy=%s article=%s technique=%s", a->taxonomy[0] ? a->taxonomy : "-",
+		       a->article[0] ? a->article : "-", a->technique[0] ? a->technique : "-");
+	printf(" ref=%llu:%s:%u\n", (unsigned long long)a->leaf, hash, a->rec_index);
+	return 0;
+}
+
+static int list_alerts(const char *dir, const char *host)
+{
+	char path[COLL_PATH_MAX];
+	uint8_t id[KEYS_SIGN_PK_LEN];
+	struct keystore ks;
+	struct store *s = NULL;
+	size_t got;
+	int ret = keystore_open(&ks, dir, 0), found = 0;
+
+	if (ret)
+		return ret;
+	for (size_t i = 0; host && i < ks.count; i++)
+		if (strcmp(ks.hosts[i].name, host) == 0) {
+			memcpy(id, ks.hosts[i].pk.sign_pk, sizeof(id));
+			found = 1;
+		}
+	if (host && !found && !(strlen(host) == 64 && sodium_hex2bin(id, sizeof(id), host, 64,
+		   NULL, &got, NULL) == 0 && got == sizeof(id))) {
+		coll_log("alerts: no host named '%s'", host);
+		ret = -CUSTOS_ERR_INVAL;
+	}
+	if (!ret)
+		ret = coll_path(path, dir, "index.sqlite");
+	if (!ret)
+		ret = store_open(path, 0, &s);
+	if (!ret)
+		ret = store_alerts(s, host ? id : NULL, print_alert, &ks);
+	fflush(stdout);
+	store_close(s);
+	keystore_close(&ks);
+	return ret;
+}
+
+int cmd_alerts(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' }, { "host", required_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 } };
+	const char *dir = coll_default_dir(), *host = NULL;
+	int c, bad = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'd')
+			dir = optarg;
+		else if (c == 'H')
+			host = optarg;
+		else
+			bad = 1;
+	}
+	if (bad || optind != argc) {
+		fprintf(stderr, "Usage: custos-collector alerts [--dir DIR] [--host NAME]\n");
+		return COLL_EXIT_USAGE;
+	}
+	return list_alerts(dir, host) ? COLL_EXIT_FAIL : COLL_EXIT_OK;
+}

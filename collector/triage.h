@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * triage: Sigma rules (sigma.h) run over records as they are indexed
+ * (streaming, `serve --rules DIR`) and on demand over the archive
+ * (`custos-collector triage --rules DIR [--from T] [--to T]`); each rule
+ * that fires on a record adds an alert to the index (store_add_alert)
+ * with the record's references (host, batch hash, record index).
+ *
+ * Invariants:
+ *   1. The process table holds at most TRIAGE_PROCS entries (a bounded
+ *      open-addressing table; a full probe run evicts its oldest entry),
+ *      so memory does not grow with the number of processes seen.
+ *   2. An alert is added inside the transaction of its batch's rows when
+ *      streaming, so an alert never points at a record not indexed.
+ * Crash: alerts are index rows; a lost transaction is redone by catch-up
+ * (with the rules of that run) or by `triage` on demand.
+ */
+#ifndef CUSTOS_COLL_TRIAGE_H
+#define CUSTOS_COLL_TRIAGE_H
+
+#include <stdint.h>
+
+#include "batch.h"
+#include "record.h"
+#include "store.h"
+
+#define TRIAGE_PROCS 16384
+#define TRIAGE_PROBE 8
+
+struct triage;
+
+/* Load the rules under rules_dir; each refused rule is logged with its
+ * file and reason, then the per-category counts. OUT: *t. Returns 0,
+ * -CUSTOS_ERR_IO (unreadable directory), -CUSTOS_ERR_NOMEM. */
+int triage_open(const char *rules_dir, struct triage **t);
+void triage_close(struct triage *t);	/* accepts NULL */
+
+/* Run the rules on record idx of the batch (header h, hash) at leaf, note
+ * the process in the table, and add an alert per rule that fires.
+ * OUT: *alerts incremented. Returns 0, -CUSTOS_ERR_IO, -CUSTOS_ERR_NOMEM. */
+int triage_record(struct triage *t, struct store *s, const struct batch_header *h,
+		  const uint8_t hash[CUSTOS_HASH_LEN], uint64_t leaf, uint32_t idx,
+		  const struct custos_record *rec, uint64_t *alerts);
+
+/* The triage the indexer runs on each record it indexes (NULL: none). */
+void indexer_set_triage(struct triage *t);
+struct triage *indexer_triage(void);
+
+#endif
