@@ -15,6 +15,7 @@ FUZZ_SECONDS ?= 15
 DEB_PACKAGES := build-essential clang llvm libclang-rt-14-dev pkg-config \
 	libbpf-dev bpftool libelf-dev libdw-dev libsodium-dev zlib1g-dev libcbor-dev \
 	libsqlite3-dev libyaml-dev libjansson-dev libcmocka-dev iproute2 procps python3
+DEB_PACKAGES += dpkg-dev	# make deb (dpkg-shlibdeps)
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wshadow -Wvla
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection \
@@ -211,6 +212,13 @@ install: all
 	$(if $(TOOL_BINS),install -m 0755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/)
 	install -m 0644 $(REL_LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 common/*.h $(DESTDIR)$(PREFIX)/include/custos/
+
+# Debian packages custos-agent and custos-collector in $(BUILD)/deb
+# (dpkg-deb; custos-verify goes into custos-collector when built).
+DEB_VERSION ?= 0.1.0
+.PHONY: deb
+deb: all
+	packaging/deb/build-deb.sh $(BUILD) $(BUILD)/deb $(DEB_VERSION)
 
 clean:
 	rm -rf $(BUILD)
