@@ -62,7 +62,11 @@ grep -q '^fingerprint:\{0,1\} [0-9 ]*$' "$tmp/ic.log" || fail "the collector's i
 getent passwd custos | grep -q ':/usr/sbin/nologin$' || fail "no system user custos with nologin"
 mode_owner /usr/sbin/custos-agent 755 root:root
 mode_owner /usr/sbin/custos-collector 755 root:root
-[ -x "$build/custos-verify" ] && mode_owner /usr/bin/custos-verify 755 root:root
+if [ -x "$build/custos-verify" ]; then
+	mode_owner /usr/bin/custos-verify 755 root:root
+	mode_owner /usr/share/man/man1/custos-verify.1.gz 644 root:root
+	/usr/bin/custos-verify --help 2>&1 | grep -q '^Usage: custos-verify' || fail "custos-verify --help"
+fi
 mode_owner /etc/custos/agent.conf 644 root:root
 mode_owner /etc/default/custos-collector 644 root:root
 mode_owner /lib/systemd/system/custos-agent.service 644 root:root
