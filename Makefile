@@ -185,6 +185,13 @@ all: $(COLLECTOR_PEER)
 $(COLLECTOR_PEER): tests/e2e/collector_peer.c $(REL_LIB) | $(BUILD)/tests
 	$(CC) $(REL_CFLAGS) $< -o $@ $(REL_LDFLAGS) $(REL_LIB) $(LIBS)
 
+# --- custos-verify (issue 7): the offline bundle verifier, common/ only ------
+VERIFY := $(BUILD)/custos-verify
+VERIFY_SRCS := $(sort $(wildcard verify/*.c))
+all: $(VERIFY)
+$(VERIFY): $(VERIFY_SRCS) verify/verify.h $(REL_LIB)
+	$(CC) $(REL_CFLAGS) -Iverify $(VERIFY_SRCS) -o $@ $(REL_LDFLAGS) $(REL_LIB) $(LIBS)
+
 $(BUILD)/common $(BUILD)/asan/common $(BUILD)/tests $(BUILD)/asan/tests $(BUILD)/fuzz \
 $(BUILD)/bpf $(BUILD)/agent $(BUILD)/collector:
 	mkdir -p $@
@@ -209,6 +216,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/include/custos
 	install -m 0755 $(AGENT) $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0755 $(COLLECTOR) $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 $(VERIFY) $(DESTDIR)$(PREFIX)/bin/
 	$(if $(TOOL_BINS),install -m 0755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/)
 	install -m 0644 $(REL_LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 common/*.h $(DESTDIR)$(PREFIX)/include/custos/

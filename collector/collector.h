@@ -40,6 +40,7 @@ int cmd_alerts(int argc, char **argv);		/* triage.c */
 int cmd_checkpoint(int argc, char **argv);	/* proof.c */
 int cmd_log(int argc, char **argv);		/* proof.c */
 int cmd_proof(int argc, char **argv);		/* proof.c */
+int cmd_export(int argc, char **argv);		/* export.c */
 
 /* Parse a decimal number: digits only, no overflow, within [min, max].
  * OUT: *out. Returns 0 or -CUSTOS_ERR_INVAL. */

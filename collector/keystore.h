@@ -79,4 +79,12 @@ int keystore_lookup(void *ks, const uint8_t host_id[KEYS_SIGN_PK_LEN]);
 /* The name of a host id for display: its enrolled name, else "?". */
 const char *keystore_name(const struct keystore *ks, const uint8_t host_id[KEYS_SIGN_PK_LEN]);
 
+/* Append one entry of another kind to the event log (export.c: "export"),
+ * e with its own fields; seq, prev, unix_ns, actor, log_size and sig are
+ * added, then it is signed and appended as enrolments are (invariant 2).
+ * e is consumed. Needs the secret key. Returns 0, -CUSTOS_ERR_IO,
+ * -CUSTOS_ERR_MALFORMED (the log ends in a torn line), -CUSTOS_ERR_NOMEM. */
+struct json_t;
+int keystore_event_append(struct keystore *ks, struct json_t *e);
+
 #endif

@@ -30,6 +30,7 @@ static const struct subcommand subcommands[] = {
 	{ "proof", cmd_proof, "RFC 9162 inclusion or consistency proof from the custody log" },
 	{ "hosts", cmd_hosts, "each host: last heartbeat, last batch, gaps, losses, clock" },
 	{ "timeline", cmd_timeline, "what happened on a host between two times" },
+	{ "export", cmd_export, "write a case's court bundle (evidence, proofs, timeline) and its tar" },
 	{ "triage", cmd_triage, "run Sigma rules over the archive; alerts go to the index" },
 	{ "alerts", cmd_alerts, "list the alerts triage raised, with their evidence references" },
 };

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * export: what export.c (selection of the evidence, custody material)
+ * and export_files.c (the files around it: keys, manifest, README, tar)
+ * share. docs/export.md is the bundle layout.
+ */
+#ifndef CUSTOS_COLL_EXPORT_H
+#define CUSTOS_COLL_EXPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "keystore.h"
+
+#define EXPORT_HOSTS_MAX 64
+
+struct export_req {
+	const char *dir, *out, *case_id, *reason, *legal_basis, *requester, *tlp;
+	const char *hosts[EXPORT_HOSTS_MAX];
+	uint8_t host_ids[EXPORT_HOSTS_MAX][KEYS_SIGN_PK_LEN];
+	size_t nhosts;
+	int64_t from_ns, to_ns;
+	uint64_t created_ns;
+};
+
+/* Write len bytes to OUT/rel (created 0644, O_EXCL), fsynced. Returns 0 or
+ * -CUSTOS_ERR_IO / -CUSTOS_ERR_INVAL / -CUSTOS_ERR_EXISTS. */
+int export_write(const char *out, const char *rel, const void *p, size_t len);
+
+/* keys/: collector.pub and each requested host's public key file.
+ * Returns 0 or the errors of keys_save_public. */
+int export_keys(const struct export_req *r, const struct keystore *ks);
+
+/* README.txt. Returns 0 or the errors of export_write. */
+int export_readme(const struct export_req *r);
+
+/* manifest.json (every file under out with size and SHA-256, the case,
+ * covered, the tool version) and manifest.sig. covered is borrowed.
+ * Returns 0, -CUSTOS_ERR_IO, -CUSTOS_ERR_NOMEM. */
+int export_manifest(const struct export_req *r, const struct keystore *ks, json_t *covered);
+
+/* OUT.tar beside OUT, by /usr/bin/tar (sorted names, numeric owner 0,
+ * mtime the export time). Returns 0 or -CUSTOS_ERR_IO. */
+int export_tar(const struct export_req *r);
+
+#endif

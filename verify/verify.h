@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * custos-verify's shared state and report: every check of a bundle
+ * (docs/export.md "What custos-verify checks") reports through vr_ok and
+ * vr_fail, which print one plain line each; the first failure stops the
+ * run unless --all was given. Depends on common/ (libcustos) only.
+ */
+#ifndef CUSTOS_VERIFY_H
+#define CUSTOS_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "bundle.h"
+#include "checkpoint.h"
+#include "keys.h"
+
+#define VR_PATH_MAX 4096
+#define VR_FILE_MAX (CUSTOS_SIGNED_MAX + 1)	/* largest file read whole, but JSON */
+
+struct vr_key {
+	char host[BUNDLE_NAME_MAX + 1];
+	struct custos_pubkey pk;
+};
+
+struct vr {
+	const char *dir;
+	int all, stop;
+	unsigned failures, checks;
+	uint8_t cpk[KEYS_SIGN_PK_LEN];		/* --collector-key */
+	json_t *manifest;			/* parsed, after its signature checked */
+	json_t *events;				/* entries, after the chain checked */
+	char logname[CHECKPOINT_NAME_MAX + 1];
+	struct vr_key keys[64];
+	size_t nkeys;
+	struct checkpoint cp;
+	int have_cp;
+};
+
+/* One passed check, printed "  ok    <text>". */
+void vr_ok(struct vr *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* One failed check of file (and batch, may be NULL): "  FAIL  <file>
+ * [batch]: <check>: <detail>". Sets v->stop unless --all. */
+void vr_fail(struct vr *v, const char *file, const char *batch, const char *check,
+	     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Read DIR/rel whole (at most max bytes). OUT: *p (malloc'd, NUL added),
+ * *n. Returns 0, -CUSTOS_ERR_IO (missing or unreadable: errno kept),
+ * -CUSTOS_ERR_OVERSIZED. */
+int vr_read(const struct vr *v, const char *rel, size_t max, uint8_t **p, size_t *n);
+
+/* The checks, in the order the report shows them (checks.c, evidence.c).
+ * Each returns 0 when it could run to its end (failures are counted in v),
+ * -1 when a failure makes the later checks meaningless. */
+int vr_manifest(struct vr *v);
+int vr_events_keys(struct vr *v);
+int vr_evidence(struct vr *v);
+
+#endif
