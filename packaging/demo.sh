@@ -9,6 +9,7 @@
 # Usage: demo.sh BUILD_DIR [SECONDS]   (0 or nothing: until Ctrl-C). Root.
 set -u
 build=$(cd "${1:-build}" && pwd) || exit 2
+rules=$(cd "$(dirname "$0")/../collector/rules" && pwd) || exit 2
 seconds=${2:-0}
 agent="$build/custos-agent"
 coll="$build/custos-collector"
@@ -40,9 +41,10 @@ and index). Query what was recorded:
   $coll timeline --dir $dir/collector --host $host --format table
   $coll timeline --dir $dir/collector --host $host --kind exec --format jsonl
   $coll timeline --dir $dir/collector --host $host --pid PID --tree
+  $coll alerts --dir $dir/collector --host $host
   $coll log --dir $dir/collector          (the custody log: one leaf per batch)
   $coll proof --help                      (RFC 9162 inclusion and consistency proofs)
-Court-ready exports (custos-collector export, custos-verify) are not built yet.
+  $coll export --help                     (a court bundle; check it with custos-verify)
 Remove it all with: rm -rf $dir
 MSG
 }
@@ -61,7 +63,8 @@ step "(on a real fleet, compare that fingerprint with the one the host printed a
 
 # Own sessions: Ctrl-C reaches this script only, which then stops the agent
 # first (its stop record is delivered) and the collector last.
-setsid "$coll" serve --dir "$dir/collector" --listen 127.0.0.1:0 2>"$dir/collector.log" &
+setsid "$coll" serve --dir "$dir/collector" --listen 127.0.0.1:0 --rules "$rules" \
+	2>"$dir/collector.log" &
 serve_pid=$!
 port=""
 for _ in $(seq 100); do
@@ -71,7 +74,7 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 [ -n "$port" ] || { cat "$dir/collector.log" >&2; exit 1; }
-step "collector listening on 127.0.0.1:$port"
+step "collector listening on 127.0.0.1:$port, triaging with the rules in $rules"
 
 cat >"$dir/agent.conf" <<CONF
 collector: 127.0.0.1:$port
@@ -101,8 +104,9 @@ start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 ) &
 activity=$!
 
-step "this host's timeline, live$( [ "$seconds" -gt 0 ] && echo " for $seconds s" || echo " until Ctrl-C"):"
+step "this host's timeline and its alerts (lines starting with ALERT), live$( [ "$seconds" -gt 0 ] && echo " for $seconds s" || echo " until Ctrl-C"):"
 shown=0
+alerts_shown=0
 elapsed=0
 while [ "$seconds" -eq 0 ] || [ "$elapsed" -lt "$seconds" ]; do
 	sleep 2
@@ -116,4 +120,7 @@ while [ "$seconds" -eq 0 ] || [ "$elapsed" -lt "$seconds" ]; do
 		'NR > skip && $4 != me && ($5 != me || $4 == act)' "$dir/view" |
 		cut -c1-160
 	shown=$(wc -l <"$dir/view")
+	"$coll" alerts --dir "$dir/collector" --host "$host" 2>/dev/null >"$dir/alerts" || continue
+	awk -v skip="$alerts_shown" 'NR > skip { print "ALERT " $0 }' "$dir/alerts" | cut -c1-160
+	alerts_shown=$(wc -l <"$dir/alerts")
 done

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # The README's first command ends in `make demo`: run the same script for a
 # few seconds and check that the scripted activity reached the collector's
-# timeline (the hidden script's rename and the /etc/shadow read), that the
+# timeline (the hidden script's rename and the /etc/shadow read) and was
+# triaged (an alert for the /etc/shadow read), that the
 # agent's stop record was delivered, and that nothing is left running.
 # Needs root (eBPF): exits 77 otherwise, saying why.
 set -u
@@ -21,6 +22,7 @@ dir=$(sed -n 's/^Remove it all with: rm -rf //p' "$out")
 [ -d "$dir" ] || fail "the demo did not say where its directory is"
 grep -q ' rename .*/drop/tool\.sh ' "$out" || fail "the scripted rename is not in the live timeline"
 grep -q ' open /etc/shadow by cat ' "$out" || fail "the /etc/shadow read is not in the live timeline"
+grep -q '^ALERT .*shadow' "$out" || fail "no live alert for the /etc/shadow read"
 grep -q 'collector and agent are no longer running' "$out" || fail "no stop message"
 pgrep -f "$dir" >/dev/null && fail "processes of the demo are still running: $(pgrep -af "$dir")"
 "$build/custos-collector" timeline --dir "$dir/collector" --host "$(hostname)" --kind agent_stop \
