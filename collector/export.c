@@ -9,9 +9,13 @@
  * the timeline and gaps they decode to (common/bundle_timeline.c), then
  * keys, README, manifest and tar (export_files.c).
  *
- * It takes the directory's writer lock (a running collector must be
- * stopped first, as for import and checkpoint) so that the log it proves
- * against cannot move under it. The output directory must not exist;
+ * When no collector runs it takes the directory's writer lock and signs
+ * a tree head now. Beside a running collector (the lock is held) it
+ * proves against the latest tree head the collector signed
+ * (custody/checkpoint) and reads only the leaves that head covers, which
+ * the log's append-only invariant keeps unchanged (custody.h invariants 1,
+ * 2); the export event is appended under the event log's own flock.
+ * The output directory must not exist;
  * on failure it is left as it is, incomplete and without manifest.sig,
  * so it can never pass for a bundle.
  */
@@ -39,6 +43,7 @@ struct exp {
 	json_t *batches, *covered;
 	uint64_t max_leaf;
 	struct bundle_derive d;
+	int live;		/* a collector is running: read-only on custody */
 };
 
 /* Any host ever enrolled (a revoked host's earlier batches are evidence). */
@@ -275,14 +280,70 @@ static int derived_files(struct exp *e)
 	return ret;
 }
 
+/* The latest signed tree head, read as the running collector wrote it. */
+static int latest_head(struct exp *e, struct buf *note)
+{
+	char path[COLL_PATH_MAX];
+	FILE *f;
+	size_t n;
+
+	if (buf_reserve(note, CHECKPOINT_MAX))
+		return -CUSTOS_ERR_NOMEM;
+	if (coll_path(path, e->r->dir, "custody/checkpoint") || !(f = fopen(path, "rb")))
+		return -CUSTOS_ERR_IO;
+	n = fread(note->data, 1, CHECKPOINT_MAX, f);
+	fclose(f);
+	note->len = n;
+	return 0;
+}
+
+/* The first size entries of custody/leaves (48 bytes each, custody.h),
+ * read-only, into c as custody_open would load them. */
+static int open_live(struct custody *c, const char *dir, uint64_t size)
+{
+	char path[COLL_PATH_MAX];
+	uint8_t ent[CUSTODY_ENTRY_LEN];
+	FILE *f = NULL;
+	int ret = -CUSTOS_ERR_IO;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	c->ar.fd = -1;
+	if (snprintf(c->dir, sizeof(c->dir), "%s", dir) >= (int)sizeof(c->dir) ||
+	    coll_path(path, dir, "custody/leaves") || size > (UINT64_C(1) << 40))
+		return -CUSTOS_ERR_INVAL;
+	c->hash = malloc((size_t)(size ? size : 1) * MERKLE_HASH_LEN);
+	c->loc = malloc((size_t)(size ? size : 1) * sizeof(*c->loc));
+	f = fopen(path, "rb");
+	if (!c->hash || !c->loc || !f)
+		goto out;
+	for (c->size = 0; c->size < size; c->size++) {
+		if (fread(ent, 1, sizeof(ent), f) != sizeof(ent))
+			goto out;	/* the head covers more leaves than the file holds */
+		memcpy(c->hash[c->size], ent, MERKLE_HASH_LEN);
+		c->loc[c->size].seg = load_be32(ent + 32);
+		c->loc[c->size].off = (uint64_t)load_be32(ent + 36) << 32 | load_be32(ent + 40);
+		c->loc[c->size].len = load_be32(ent + 44);
+	}
+	c->cap = size;
+	ret = 0;
+out:
+	if (f)
+		fclose(f);
+	return ret;
+}
+
 static int sign_now(struct exp *e, struct buf *note)
 {
-	int ret = custody_checkpoint(e->c, e->ks->logname, &e->ks->kp, 1, note);
+	int ret = e->live ? latest_head(e, note)
+			  : custody_checkpoint(e->c, e->ks->logname, &e->ks->kp, 1, note);
 
 	if (ret < 0)
 		return ret;
 	ret = checkpoint_verify(note->data, note->len, e->ks->logname, e->ks->kp.pub.sign_pk,
 				&e->cp);
+	if (!ret && e->live)
+		ret = open_live(e->c, e->r->dir, e->cp.size);
 	return ret ? ret : export_write(e->r->out, "custody/checkpoint", note->data, note->len);
 }
 
@@ -357,11 +418,11 @@ static int resolve(struct export_req *r, const struct keystore *ks)
 	return 0;
 }
 
-static int export_locked(struct export_req *r)
+static int export_with(struct export_req *r, int live)
 {
 	struct keystore ks;
-	struct custody c;
-	struct exp e = { .r = r, .ks = &ks, .c = &c };
+	struct custody c = { .fd = -1, .ar.fd = -1 };
+	struct exp e = { .r = r, .ks = &ks, .c = &c, .live = live };
 	int ret = keystore_open(&ks, r->dir, 1);
 
 	if (ret) {
@@ -369,14 +430,14 @@ static int export_locked(struct export_req *r)
 		return ret;
 	}
 	ret = resolve(r, &ks);
-	if (!ret)
+	if (!ret && !live)
 		ret = custody_open(&c, r->dir);
 	if (!ret) {
 		e.batches = json_array();
 		e.covered = json_object();
 		ret = run(&e);
-		custody_close(&c);
 	}
+	custody_close(&c);
 	if (!ret)
 		printf("export: case %s: %zu batches, written %s and %s.tar\n", r->case_id,
 		       json_array_size(e.batches), r->out, r->out);
@@ -441,13 +502,15 @@ int cmd_export(int argc, char **argv)
 		return usage();
 	r.created_ns = coll_now_ns();
 	lock = coll_lock_dir(r.dir);
-	if (lock < 0) {
-		coll_log("export: %s: %s", r.dir, lock == -CUSTOS_ERR_EXISTS ?
-			 "a running custos-collector holds the directory; stop it to export" :
-			 custos_strerror(lock));
+	if (lock < 0 && lock != -CUSTOS_ERR_EXISTS) {
+		coll_log("export: %s: %s", r.dir, custos_strerror(lock));
 		return COLL_EXIT_FAIL;
 	}
-	ret = export_locked(&r);
-	close(lock);
+	if (lock < 0)
+		coll_log("export: a collector is running: proving against its latest signed tree "
+			 "head (custody/checkpoint)");
+	ret = export_with(&r, lock < 0);
+	if (lock >= 0)
+		close(lock);
 	return ret ? COLL_EXIT_FAIL : COLL_EXIT_OK;
 }

@@ -147,7 +147,12 @@ static void unlisted(struct vr *v, json_t *files, const char *sub)
 	n = scandir(dir, &e, NULL, alphasort);
 	for (int i = 0; i < n; i++) {
 		snprintf(rel, sizeof(rel), "%s%s%s", sub, sub[0] ? "/" : "", e[i]->d_name);
-		if (e[i]->d_name[0] != '.' && e[i]->d_type != DT_DIR &&
+		if (!sub[0] && e[i]->d_type == DT_DIR && strcmp(rel, ".") && strcmp(rel, "..") &&
+		    strcmp(rel, "custody") && strcmp(rel, "evidence") && strcmp(rel, "keys"))
+			vr_fail(v, rel, NULL, "manifest", "a directory the bundle layout does not have");
+		else if (sub[0] && e[i]->d_type == DT_DIR && e[i]->d_name[0] != '.')
+			vr_fail(v, rel, NULL, "manifest", "a directory the bundle layout does not have");
+		else if (e[i]->d_name[0] != '.' && e[i]->d_type != DT_DIR &&
 		    strcmp(rel, "manifest.json") && strcmp(rel, "manifest.sig") && !listed(files, rel))
 			vr_fail(v, rel, NULL, "manifest", "present in the bundle but not listed in "
 				"the signed manifest");

@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: Apache-2.0
 # custos-collector export and custos-verify (docs/export.md): a collector
 # fed by the test's own batches (two hosts, one sequence gap) exports a
-# case; the bundle and its tar verify, as an ordinary user; then copies of
+# case, also beside a running collector; the bundle and its tar verify,
+# as an ordinary user; then copies of
 # the bundle are tampered with, each in one way, and custos-verify must
 # fail naming the file and the check (the first failure, and with --all
 # the deeper check behind the manifest's): a flipped byte in a batch, a
 # dropped batch, two batches swapped, an edited timeline line, a removed
 # custody log entry, a replaced host key, a batch of another host swapped
-# in, a manifest signed by another collector key.
+# in, a manifest signed by another collector key; and files added.
 set -u
 name=test_export
 . "$(dirname "$0")/collector_lib.sh"
@@ -59,6 +60,15 @@ check "export: recorded in the custody log" grep -q '"action":"export".*"case":"
 check "verify: the bundle verifies" [ $? -eq 0 ]
 check "verify: says so" grep -q '^RESULT: VERIFIED' v.out
 check "verify: reports the gap" grep -q 'gap   host laptop: batches 3 to 3 are not in the bundle' v.out
+
+# Beside a running collector: proves against the tree head it signed.
+start_serve "$d"
+ex "$work/blive" laptop >live.out 2>&1
+check "export beside serve: succeeds" [ $? -eq 0 ]
+check "export beside serve: says which tree head" grep -q 'proving against its latest signed tree head' live.out
+"$verify" blive --collector-key "$d/collector.pub" >vlive.out 2>&1
+check "export beside serve: the bundle verifies" [ $? -eq 0 ]
+stop_serve
 
 mkdir untar && tar -C untar -xf b1.tar
 check "tar: holds exactly the directory" diff -r b1 untar/b1
@@ -138,6 +148,11 @@ copy resign
 cp b2/manifest.json b2/manifest.sig t-resign/
 tamper resign 'manifest.sig: manifest signature: manifest.json is not signed by the collector key given' \
 	'manifest.sig: manifest signature'
+
+copy extra
+mkdir t-extra/more && echo hi >t-extra/more/note.txt && echo hi >t-extra/keys/note.txt
+tamper extra 'more: manifest: a directory the bundle layout does not have' \
+	'keys/note.txt: manifest: present in the bundle but not listed'
 
 echo "$name: $fails failed"
 [ "$fails" -eq 0 ]
