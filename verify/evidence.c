@@ -6,6 +6,7 @@
  * and timeline.jsonl, timeline.csv and gaps.json recomputed from the
  * batches and compared byte for byte.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,30 @@ static void derived(struct ev *e)
 	free(gaps);
 }
 
+/* Every file of evidence/ must be a batch proofs.json lists. */
+static void orphans(struct ev *e)
+{
+	char dir[VR_PATH_MAX], rel[VR_PATH_MAX];
+	struct dirent **d;
+	int n;
+
+	snprintf(dir, sizeof(dir), "%s/evidence", e->v->dir);
+	n = scandir(dir, &d, NULL, alphasort);
+	for (int i = 0; i < n; i++) {
+		size_t k;
+
+		snprintf(rel, sizeof(rel), "evidence/%s", d[i]->d_name);
+		for (k = 0; k < e->p.n && strcmp(e->p.b[k].file, rel) != 0; k++)
+			;
+		if (d[i]->d_name[0] != '.' && k == e->p.n && !e->v->stop)
+			vr_fail(e->v, rel, NULL, "proofs", "an evidence file that custody/proofs.json "
+				"does not list (no inclusion proof)");
+		free(d[i]);
+	}
+	if (n >= 0)
+		free(d);
+}
+
 static int proofs(struct ev *e)
 {
 	uint8_t *t;
@@ -241,6 +266,8 @@ int vr_evidence(struct vr *v)
 	before = v->failures;
 	for (size_t i = 0; i < e.p.n && !v->stop; i++)
 		one_batch(&e, &e.p.b[i], &raw);
+	if (!v->stop)
+		orphans(&e);
 	if (!v->stop && v->failures == before)
 		vr_ok(v, "all %zu batches: in the custody log (inclusion proofs), signed by their "
 		      "enrolled host, intact, linked in order (%zu gaps)", e.p.n, e.gaps);

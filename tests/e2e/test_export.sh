@@ -149,6 +149,14 @@ cp b2/manifest.json b2/manifest.sig t-resign/
 tamper resign 'manifest.sig: manifest signature: manifest.json is not signed by the collector key given' \
 	'manifest.sig: manifest signature'
 
+# An evidence file without an inclusion proof: the manifest check names
+# it first; the proofs check names it too (it alone would catch a faulty
+# exporter listing such a file in a signed manifest).
+copy orphan
+cp t-orphan/evidence/leaf-00000000.batch t-orphan/evidence/leaf-00000099.batch
+tamper orphan 'evidence/leaf-00000099.batch: manifest: present in the bundle but not listed' \
+	'evidence/leaf-00000099.batch: proofs: an evidence file that custody/proofs.json does not list'
+
 copy extra
 mkdir t-extra/more && echo hi >t-extra/more/note.txt && echo hi >t-extra/keys/note.txt
 tamper extra 'more: manifest: a directory the bundle layout does not have' \
