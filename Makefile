@@ -15,7 +15,7 @@ FUZZ_SECONDS ?= 15
 DEB_PACKAGES := build-essential clang llvm libclang-rt-14-dev pkg-config \
 	libbpf-dev bpftool libelf-dev libdw-dev libsodium-dev zlib1g-dev libcbor-dev \
 	libsqlite3-dev libyaml-dev libjansson-dev libcmocka-dev iproute2 procps python3
-DEB_PACKAGES += dpkg-dev	# make deb (dpkg-shlibdeps)
+DEB_PACKAGES += dpkg-dev libcap2-bin	# make deb (dpkg-shlibdeps), test_packages (capsh)
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wshadow -Wvla
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection \

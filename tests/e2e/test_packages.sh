@@ -5,7 +5,8 @@
 # (0600, fingerprint printed), that a reinstall keeps keys and a changed
 # conffile, that the installed units pass `systemd-analyze verify`, that
 # the installed binaries run and, started by hand with the installed
-# configuration (no systemd as PID 1 in CI), deliver an event; then purge
+# configuration and the unit's capability bounding set (no systemd as PID 1
+# in CI), deliver an event; then purge
 # both and check what remains (the evidence archive, until the documented
 # explicit step). Leaves the machine as it was. Root; exits 77 otherwise,
 # or when a Custos installation is present (it is never touched).
@@ -15,7 +16,7 @@ build="$root/${BUILD:-build}"
 me=test_packages
 skip() { echo "$me: skipped: $*"; exit 77; }
 [ "$(id -u)" -eq 0 ] || skip "installs packages, which needs root"
-for t in dpkg-deb dpkg-shlibdeps systemd-analyze runuser deluser; do
+for t in dpkg-deb dpkg-shlibdeps systemd-analyze runuser deluser capsh; do
 	command -v $t >/dev/null || skip "$t is not installed"
 done
 for p in custos-agent custos-collector; do
@@ -117,8 +118,17 @@ install -m 0644 /var/lib/custos-collector/collector.pub /etc/custos/collector.pu
 # Every option the file lists, uncommented with its stated default, must parse.
 sed -i -e "s/^#collector: .*/collector: 127.0.0.1:$port/" -e 's/^#\([a-z_]*: \)/\1/' \
 	/etc/custos/agent.conf
-/usr/sbin/custos-agent run --config /etc/custos/agent.conf --duration 3 >"$tmp/agent.log" 2>&1 ||
-	fail "the installed agent: $(cat "$tmp/agent.log")"
+# With the unit's capability bounding set and nothing more (as systemd
+# would start it): the agent must run and drop to its two kept capabilities.
+keep=$(sed -n 's/^CapabilityBoundingSet=//p' /lib/systemd/system/custos-agent.service |
+	tr 'A-Z ' 'a-z\n')
+[ -n "$keep" ] || fail "no CapabilityBoundingSet in the agent's unit"
+drop=$(capsh --print | sed -n 's/^Bounding set =//p' | tr ',' '\n' | grep -vxF "$keep" | paste -sd,)
+capsh --inh= --drop="$drop" -- -c \
+	'exec /usr/sbin/custos-agent run --config /etc/custos/agent.conf --duration 3' \
+	>"$tmp/agent.log" 2>&1 || fail "the installed agent: $(cat "$tmp/agent.log")"
+grep -q 'dropping capabilities failed' "$tmp/agent.log" &&
+	fail "the unit's capabilities do not let the agent drop its own: $(cat "$tmp/agent.log")"
 runuser -u custos -- /usr/sbin/custos-collector timeline --host $host --kind agent_stop \
 	--format jsonl >"$tmp/tl" 2>&1 || fail "timeline: $(cat "$tmp/tl")"
 grep -q '"kind":"agent_stop"' "$tmp/tl" || fail "the agent's records did not reach the collector"
