@@ -63,10 +63,20 @@ done
 [ $# -gt 0 ] && shift
 
 skipped=0
+sidfile=$(mktemp)
+trap 'rm -f "$log" "$sidfile"' EXIT
 for e2e in "$@"; do
 	echo "== $e2e"
-	"$e2e"
+	# Own session, output to a file: a process the script leaks can
+	# neither hold the runner's pipe open nor outlive its test.
+	setsid -w sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$sidfile" "$e2e" >"$log" 2>&1
 	rc=$?
+	cat "$log"
+	sid=$(cat "$sidfile")
+	if [ -n "$sid" ] && pgrep -s "$sid" >/dev/null 2>&1; then
+		echo "!! $e2e left processes running: $(pgrep -s "$sid" -d ' ' -l)"
+		pkill -KILL -s "$sid"
+	fi
 	if [ "$rc" -eq 0 ]; then
 		passed=$((passed + 1))
 	elif [ "$rc" -eq 77 ] && [ "${CI:-}" != "true" ]; then

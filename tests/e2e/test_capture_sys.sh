@@ -9,7 +9,9 @@
 . "$(dirname "$0")/capture_lib.sh"
 
 start_agent
-sleep 30 &
+# The ptrace target: its output goes nowhere, so that even a leaked one
+# could not hold the test runner's pipe open.
+sleep 30 </dev/null >/dev/null 2>&1 &
 target=$!
 
 python3 - "$target" >"$work/facts.json" <<'EOF_PY'
@@ -43,7 +45,10 @@ facts["child"] = pid
 json.dump(facts, sys.stdout)
 EOF_PY
 rc=$?
-kill "$target" 2>/dev/null
+# An attach sends SIGSTOP; detaching before it is taken can leave the
+# target stopped, where SIGTERM would wait forever: SIGKILL ends it anyway.
+kill -KILL "$target" 2>/dev/null
+wait "$target" 2>/dev/null
 [ "$rc" -eq 0 ] || { echo "test_capture_sys: the scenario failed"; exit 1; }
 
 stop_agent
