@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,27 @@ const char *coll_default_dir(void)
 	const char *d = getenv("CUSTOS_COLLECTOR_DIR");
 
 	return d && *d ? d : "/var/lib/custos-collector";
+}
+
+int coll_dir_only_options(int argc, char **argv, const char *name, const char **dir)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' }, { "help", no_argument, NULL, 'h' },
+		{ 0, 0, 0, 0 } };
+	int c;
+
+	*dir = coll_default_dir();
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'd')
+			goto usage;
+		*dir = optarg;
+	}
+	if (optind == argc)
+		return 0;
+usage:
+	fprintf(stderr, "Usage: custos-collector %s [--dir DIR]\n", name);
+	return COLL_EXIT_USAGE;
 }
 
 void coll_log_timestamps(int on)

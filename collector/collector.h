@@ -54,6 +54,11 @@ int coll_path(char out[COLL_PATH_MAX], const char *dir, const char *rel);
  * /var/lib/custos-collector. Never NULL. */
 const char *coll_default_dir(void);
 
+/* Options of a subcommand whose only option is --dir DIR. OUT: *dir
+ * (coll_default_dir() when not given). Returns 0, or COLL_EXIT_USAGE after
+ * printing "Usage: custos-collector NAME [--dir DIR]" on stderr. */
+int coll_dir_only_options(int argc, char **argv, const char *name, const char **dir);
+
 /* Log one line on stderr: "custos-collector: <what>", with the UTC time
  * in front when serving. printf-style. */
 void coll_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -305,23 +305,10 @@ static int reindex(const char *dir)
 
 int cmd_reindex(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "dir", required_argument, NULL, 'd' }, { "help", no_argument, NULL, 'h' },
-		{ 0, 0, 0, 0 } };
-	const char *dir = coll_default_dir();
-	int c;
+	const char *dir;
+	int ret = coll_dir_only_options(argc, argv, "reindex", &dir);
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'd') {
-			fprintf(stderr, "Usage: custos-collector reindex [--dir DIR]\n");
-			return COLL_EXIT_USAGE;
-		}
-		dir = optarg;
-	}
-	if (optind != argc) {
-		fprintf(stderr, "Usage: custos-collector reindex [--dir DIR]\n");
-		return COLL_EXIT_USAGE;
-	}
+	if (ret)
+		return ret;
 	return reindex(dir) ? COLL_EXIT_FAIL : COLL_EXIT_OK;
 }

@@ -61,24 +61,11 @@ static int sign_now(const char *dir)
 
 int cmd_checkpoint(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "dir", required_argument, NULL, 'd' }, { "help", no_argument, NULL, 'h' },
-		{ 0, 0, 0, 0 } };
-	const char *dir = coll_default_dir();
-	int c;
+	const char *dir;
+	int ret = coll_dir_only_options(argc, argv, "checkpoint", &dir);
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'd') {
-			fprintf(stderr, "Usage: custos-collector checkpoint [--dir DIR]\n");
-			return COLL_EXIT_USAGE;
-		}
-		dir = optarg;
-	}
-	if (optind != argc) {
-		fprintf(stderr, "Usage: custos-collector checkpoint [--dir DIR]\n");
-		return COLL_EXIT_USAGE;
-	}
+	if (ret)
+		return ret;
 	return sign_now(dir) ? COLL_EXIT_FAIL : COLL_EXIT_OK;
 }
 
@@ -134,24 +121,11 @@ static int list_log(const char *dir)
 
 int cmd_log(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "dir", required_argument, NULL, 'd' }, { "help", no_argument, NULL, 'h' },
-		{ 0, 0, 0, 0 } };
-	const char *dir = coll_default_dir();
-	int c;
+	const char *dir;
+	int ret = coll_dir_only_options(argc, argv, "log", &dir);
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'd') {
-			fprintf(stderr, "Usage: custos-collector log [--dir DIR]\n");
-			return COLL_EXIT_USAGE;
-		}
-		dir = optarg;
-	}
-	if (optind != argc) {
-		fprintf(stderr, "Usage: custos-collector log [--dir DIR]\n");
-		return COLL_EXIT_USAGE;
-	}
+	if (ret)
+		return ret;
 	return list_log(dir) ? COLL_EXIT_FAIL : COLL_EXIT_OK;
 }
 
