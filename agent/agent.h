@@ -20,4 +20,13 @@ int cmd_print(int argc, char **argv);
  * within [min, max]. OUT: *out. Returns 0 or -CUSTOS_ERR_INVAL. */
 int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/* Bounds of the options print and run share. */
+#define CLI_RINGBUF_KB_MIN 64		/* several exec records (about 17 KiB each) */
+#define CLI_RINGBUF_KB_MAX (1024 * 1024)
+#define CLI_DURATION_MAX (365 * 24 * 3600)
+
+/* --ringbuf-kb: a power of two within the bounds above. OUT: *kb.
+ * Returns 0 or -CUSTOS_ERR_INVAL. */
+int cli_parse_ringbuf_kb(const char *s, uint64_t *kb);
+
 #endif

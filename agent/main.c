@@ -52,6 +52,13 @@ int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+int cli_parse_ringbuf_kb(const char *s, uint64_t *kb)
+{
+	if (cli_parse_u64(s, CLI_RINGBUF_KB_MIN, CLI_RINGBUF_KB_MAX, kb) || (*kb & (*kb - 1)))
+		return -CUSTOS_ERR_INVAL;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *name;

@@ -23,9 +23,6 @@
 #include "record_json.h"
 
 #define RINGBUF_KB_DEFAULT 8192
-#define RINGBUF_KB_MIN 64		/* several exec records (about 17 KiB each) */
-#define RINGBUF_KB_MAX (1024 * 1024)
-#define DURATION_MAX (365 * 24 * 3600)
 #define POLL_MS 250
 #define REFUSED_REPORTED 10		/* refused records described on stderr */
 #define FILTER_MAX 64			/* of each --ignore-exe, --ignore-cgroup, --sensitive */
@@ -195,18 +192,17 @@ static int parse_options(int argc, char **argv, uint64_t *ringbuf_kb, uint64_t *
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'r':
-			if (cli_parse_u64(optarg, RINGBUF_KB_MIN, RINGBUF_KB_MAX, ringbuf_kb) ||
-			    (*ringbuf_kb & (*ringbuf_kb - 1))) {
+			if (cli_parse_ringbuf_kb(optarg, ringbuf_kb)) {
 				fprintf(stderr, "custos-agent: print: --ringbuf-kb '%s': not a "
-					"power of two from %d to %d\n", optarg, RINGBUF_KB_MIN,
-					RINGBUF_KB_MAX);
+					"power of two from %d to %d\n", optarg, CLI_RINGBUF_KB_MIN,
+					CLI_RINGBUF_KB_MAX);
 				return -1;
 			}
 			break;
 		case 'd':
-			if (cli_parse_u64(optarg, 1, DURATION_MAX, duration)) {
+			if (cli_parse_u64(optarg, 1, CLI_DURATION_MAX, duration)) {
 				fprintf(stderr, "custos-agent: print: --duration '%s': not a number "
-					"of seconds from 1 to %d\n", optarg, DURATION_MAX);
+					"of seconds from 1 to %d\n", optarg, CLI_DURATION_MAX);
 				return -1;
 			}
 			break;

@@ -28,7 +28,6 @@
 #include "snapshot.h"
 
 #define RUN_RINGBUF_KB 8192
-#define DURATION_MAX (365 * 24 * 3600)
 #define POLL_MS 100
 #define STOP_GRACE_MS 3000		/* delivery after SIGTERM */
 #define CAP_BPF_NR 39
@@ -297,12 +296,11 @@ static int parse_options(int argc, char **argv, struct run_args *a)
 			a->output = optarg;
 			break;
 		case 'd':
-			if (cli_parse_u64(optarg, 1, DURATION_MAX, &a->duration))
+			if (cli_parse_u64(optarg, 1, CLI_DURATION_MAX, &a->duration))
 				return -1;
 			break;
 		case 'r':
-			if (cli_parse_u64(optarg, 64, 1024 * 1024, &a->ringbuf_kb) ||
-			    (a->ringbuf_kb & (a->ringbuf_kb - 1)))
+			if (cli_parse_ringbuf_kb(optarg, &a->ringbuf_kb))
 				return -1;
 			break;
 		case 'h':
