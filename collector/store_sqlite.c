@@ -13,11 +13,7 @@
 
 #include "error.h"
 #include "store.h"
-
-enum {
-	Q_BATCH, Q_RECORD, Q_GAP, Q_PROC, Q_SET_INDEXED, Q_INDEXED, Q_FIND_PROC, Q_HOST_LAST,
-	Q_FIND_BATCH, Q_COUNT
-};
+#include "store_sqlite_impl.h"
 
 static const char *const sql[Q_COUNT] = {
 	[Q_BATCH] = "INSERT INTO batches VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -54,20 +50,9 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS procs(host BLOB NOT NULL, boot BLOB NOT NULL,"
 	" pid INTEGER NOT NULL, start_ns INTEGER NOT NULL, ts INTEGER NOT NULL,"
 	" PRIMARY KEY(host, boot, pid, start_ns));"
-	"CREATE INDEX IF NOT EXISTS procs_ts ON procs(host, boot, pid, ts);"
-	"CREATE TABLE IF NOT EXISTS alerts(host BLOB NOT NULL, ts_wall INTEGER NOT NULL,"	/* issue 6 */
-	" rule_id TEXT NOT NULL, title TEXT, severity INTEGER, category TEXT, taxonomy TEXT,"
-	" article TEXT, technique TEXT, pid INTEGER, image TEXT, leaf INTEGER NOT NULL,"
-	" batch_hash BLOB NOT NULL, rec_index INTEGER NOT NULL,"
-	" PRIMARY KEY(rule_id, leaf, rec_index)) WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS alerts_time ON alerts(host, ts_wall);";
+	"CREATE INDEX IF NOT EXISTS procs_ts ON procs(host, boot, pid, ts);";
 
-struct store {
-	sqlite3 *db;
-	sqlite3_stmt *st[Q_COUNT];
-};
-
-static int fail(struct store *s, const char *what)
+int store_fail(struct store *s, const char *what)
 {
 	fprintf(stderr, "custos-collector: index: %s: %s\n", what, sqlite3_errmsg(s->db));
 	return -CUSTOS_ERR_IO;
@@ -82,13 +67,14 @@ int store_open(const char *path, int readonly, struct store **out)
 	if (!s)
 		return -CUSTOS_ERR_NOMEM;
 	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		fail(s, path);
+		store_fail(s, path);
 		store_close(s);
 		return -CUSTOS_ERR_IO;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
-	if (!readonly && sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
-		fail(s, "creating the schema");
+	if (!readonly && (sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+			  store_alerts_schema(s))) {
+		store_fail(s, "creating the schema");
 		store_close(s);
 		return -CUSTOS_ERR_IO;
 	}
@@ -96,7 +82,7 @@ int store_open(const char *path, int readonly, struct store **out)
 		if (readonly && i < Q_INDEXED)
 			continue;
 		if (sqlite3_prepare_v2(s->db, sql[i], -1, &s->st[i], NULL) != SQLITE_OK) {
-			fail(s, sql[i]);
+			store_fail(s, sql[i]);
 			store_close(s);
 			return -CUSTOS_ERR_IO;
 		}
@@ -117,7 +103,7 @@ void store_close(struct store *s)
 
 static int exec(struct store *s, const char *q)
 {
-	return sqlite3_exec(s->db, q, NULL, NULL, NULL) == SQLITE_OK ? 0 : fail(s, q);
+	return sqlite3_exec(s->db, q, NULL, NULL, NULL) == SQLITE_OK ? 0 : store_fail(s, q);
 }
 
 int store_begin(struct store *s)
@@ -142,12 +128,9 @@ static int run(struct store *s, int q)
 
 	sqlite3_reset(s->st[q]);
 	sqlite3_clear_bindings(s->st[q]);
-	return rc == SQLITE_DONE ? 0 : fail(s, sql[q]);
+	return rc == SQLITE_DONE ? 0 : store_fail(s, sql[q]);
 }
 
-#define BLOB(st, i, p, n) sqlite3_bind_blob(st, i, p, (int)(n), SQLITE_TRANSIENT)
-#define I64(st, i, v) sqlite3_bind_int64(st, i, (sqlite3_int64)(v))
-#define TEXT(st, i, v) sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT)
 
 int store_add_batch(struct store *s, const struct store_batch *b)
 {
@@ -236,7 +219,7 @@ static int one(struct store *s, int q)
 		return 0;
 	sqlite3_reset(s->st[q]);
 	sqlite3_clear_bindings(s->st[q]);
-	return rc == SQLITE_DONE ? 1 : fail(s, sql[q]);
+	return rc == SQLITE_DONE ? 1 : store_fail(s, sql[q]);
 }
 
 static void done(struct store *s, int q)
@@ -308,9 +291,9 @@ int store_find_batch(struct store *s, const uint8_t hash[CUSTOS_HASH_LEN], uint6
 
 /* --- queries --------------------------------------------------------------- */
 
-static int prep(struct store *s, const char *q, sqlite3_stmt **st)
+int store_prep(struct store *s, const char *q, sqlite3_stmt **st)
 {
-	return sqlite3_prepare_v2(s->db, q, -1, st, NULL) == SQLITE_OK ? 0 : fail(s, q);
+	return sqlite3_prepare_v2(s->db, q, -1, st, NULL) == SQLITE_OK ? 0 : store_fail(s, q);
 }
 
 static int64_t scalar(struct store *s, const char *q, const uint8_t host[KEYS_SIGN_PK_LEN])
@@ -318,7 +301,7 @@ static int64_t scalar(struct store *s, const char *q, const uint8_t host[KEYS_SI
 	sqlite3_stmt *st;
 	int64_t v = 0;
 
-	if (prep(s, q, &st))
+	if (store_prep(s, q, &st))
 		return 0;
 	BLOB(st, 1, host, KEYS_SIGN_PK_LEN);
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -343,7 +326,7 @@ static void host_details(struct store *s, struct store_host *h)
 	h->gaps = (uint64_t)scalar(s, "SELECT count(*) FROM gaps WHERE host=?", h->host_id);
 	h->lost = (uint64_t)scalar(s, "SELECT total(lost) FROM records WHERE host=? "
 				   "AND kind IN (99,102)", h->host_id);
-	if (prep(s, "SELECT ntp_synced, maxerror, clock_offset FROM batches WHERE host=? "
+	if (store_prep(s, "SELECT ntp_synced, maxerror, clock_offset FROM batches WHERE host=? "
 		    "ORDER BY leaf DESC LIMIT 1", &st))
 		return;
 	BLOB(st, 1, h->host_id, KEYS_SIGN_PK_LEN);
@@ -361,7 +344,7 @@ int store_hosts(struct store *s, int (*fn)(void *ctx, const struct store_host *h
 	struct store_host h;
 	int rc, ret = 0;
 
-	if (prep(s, "SELECT host, count(*), max(seq), max(received), total(nrec) FROM batches "
+	if (store_prep(s, "SELECT host, count(*), max(seq), max(received), total(nrec) FROM batches "
 		    "GROUP BY host ORDER BY host", &st))
 		return -CUSTOS_ERR_IO;
 	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -377,7 +360,7 @@ int store_hosts(struct store *s, int (*fn)(void *ctx, const struct store_host *h
 		ret = fn(ctx, &h);
 	}
 	if (!ret && rc != SQLITE_DONE)
-		ret = fail(s, "hosts");
+		ret = store_fail(s, "hosts");
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -390,12 +373,12 @@ static int build_tree(struct store *s, const struct store_query *q)
 	int ret = exec(s, "CREATE TEMP TABLE IF NOT EXISTS tree(pid INTEGER PRIMARY KEY, "
 		       "depth INTEGER);DELETE FROM tree;");
 
-	if (ret || prep(s, "INSERT OR IGNORE INTO tree VALUES(?,0)", &st))
+	if (ret || store_prep(s, "INSERT OR IGNORE INTO tree VALUES(?,0)", &st))
 		return -CUSTOS_ERR_IO;
 	I64(st, 1, q->pid);
-	ret = sqlite3_step(st) == SQLITE_DONE ? 0 : fail(s, "tree");
+	ret = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "tree");
 	sqlite3_finalize(st);
-	if (ret || prep(s, "INSERT OR IGNORE INTO tree SELECT DISTINCT pid, ?1 + 1 FROM records "
+	if (ret || store_prep(s, "INSERT OR IGNORE INTO tree SELECT DISTINCT pid, ?1 + 1 FROM records "
 		    "WHERE host=?2 AND ts_wall>=?3 AND ts_wall<?4 AND ppid IN "
 		    "(SELECT pid FROM tree WHERE depth=?1)", &st))
 		return -CUSTOS_ERR_IO;
@@ -404,7 +387,7 @@ static int build_tree(struct store *s, const struct store_query *q)
 		BLOB(st, 2, q->host_id, KEYS_SIGN_PK_LEN);
 		I64(st, 3, q->from_ns);
 		I64(st, 4, q->to_ns);
-		ret = sqlite3_step(st) == SQLITE_DONE ? 0 : fail(s, "tree");
+		ret = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "tree");
 		sqlite3_reset(st);
 		if (!ret && sqlite3_changes(s->db) == 0)
 			break;
@@ -461,7 +444,7 @@ int store_timeline(struct store *s, const struct store_query *q,
 		     q->has_pid && !q->tree ? " AND r.pid=?4" : "", q->kind ? " AND r.kind=?5" : "",
 		     q->path_glob ? " AND (r.path GLOB ?6 OR r.exe GLOB ?6)" : "",
 		     q->addr ? " AND r.addr=?7" : "");
-	if (n >= (int)sizeof(text) || prep(s, text, &st))
+	if (n >= (int)sizeof(text) || store_prep(s, text, &st))
 		return -CUSTOS_ERR_IO;
 	BLOB(st, 1, q->host_id, KEYS_SIGN_PK_LEN);
 	I64(st, 2, q->from_ns);
@@ -480,7 +463,7 @@ int store_timeline(struct store *s, const struct store_query *q,
 		ret = fn(ctx, &r);
 	}
 	if (!ret && rc != SQLITE_DONE)
-		ret = fail(s, "timeline");
+		ret = store_fail(s, "timeline");
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -492,7 +475,7 @@ int store_gaps(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN], int64_t
 	struct store_gap g;
 	int rc, ret = 0;
 
-	if (prep(s, "SELECT leaf, err, expected, got, ts_wall FROM gaps WHERE host=? AND "
+	if (store_prep(s, "SELECT leaf, err, expected, got, ts_wall FROM gaps WHERE host=? AND "
 		    "ts_wall>=? AND ts_wall<? ORDER BY leaf", &st))
 		return -CUSTOS_ERR_IO;
 	BLOB(st, 1, host_id, KEYS_SIGN_PK_LEN);
@@ -509,80 +492,7 @@ int store_gaps(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN], int64_t
 		ret = fn(ctx, &g);
 	}
 	if (!ret && rc != SQLITE_DONE)
-		ret = fail(s, "gaps");
-	sqlite3_finalize(st);
-	return ret;
-}
-
-/* --- alerts (issue 6: triage) --------------------------------------------- */
-
-int store_add_alert(struct store *s, const struct store_alert *a)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (prep(s, "INSERT OR IGNORE INTO alerts VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st))
-		return -CUSTOS_ERR_IO;
-	BLOB(st, 1, a->host_id, sizeof(a->host_id));
-	I64(st, 2, a->ts_wall_ns);
-	TEXT(st, 3, a->rule_id);
-	TEXT(st, 4, a->title);
-	I64(st, 5, a->severity);
-	TEXT(st, 6, a->category);
-	TEXT(st, 7, a->taxonomy);
-	TEXT(st, 8, a->article);
-	TEXT(st, 9, a->technique);
-	I64(st, 10, a->pid);
-	TEXT(st, 11, a->image);
-	I64(st, 12, a->leaf);
-	BLOB(st, 13, a->batch_hash, sizeof(a->batch_hash));
-	I64(st, 14, a->rec_index);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : fail(s, "adding an alert");
-}
-
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t ? (const char *)t : "";
-}
-
-int store_alerts(struct store *s, const uint8_t *host_id,
-		 int (*fn)(void *ctx, const struct store_alert *a), void *ctx)
-{
-	sqlite3_stmt *st;
-	struct store_alert a;
-	int rc, ret = 0;
-
-	if (prep(s, host_id ? "SELECT * FROM alerts WHERE host=? ORDER BY ts_wall, leaf, rec_index"
-			    : "SELECT * FROM alerts ORDER BY ts_wall, leaf, rec_index", &st))
-		return -CUSTOS_ERR_IO;
-	if (host_id)
-		BLOB(st, 1, host_id, KEYS_SIGN_PK_LEN);
-	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&a, 0, sizeof(a));
-		if (sqlite3_column_bytes(st, 0) == KEYS_SIGN_PK_LEN)
-			memcpy(a.host_id, sqlite3_column_blob(st, 0), KEYS_SIGN_PK_LEN);
-		a.ts_wall_ns = sqlite3_column_int64(st, 1);
-		a.rule_id = col_text(st, 2);
-		a.title = col_text(st, 3);
-		a.severity = sqlite3_column_int(st, 4);
-		a.category = col_text(st, 5);
-		a.taxonomy = col_text(st, 6);
-		a.article = col_text(st, 7);
-		a.technique = col_text(st, 8);
-		a.pid = (uint64_t)sqlite3_column_int64(st, 9);
-		a.image = col_text(st, 10);
-		a.leaf = (uint64_t)sqlite3_column_int64(st, 11);
-		if (sqlite3_column_bytes(st, 12) == CUSTOS_HASH_LEN)
-			memcpy(a.batch_hash, sqlite3_column_blob(st, 12), CUSTOS_HASH_LEN);
-		a.rec_index = (uint32_t)sqlite3_column_int64(st, 13);
-		ret = fn(ctx, &a);
-	}
-	if (!ret && rc != SQLITE_DONE)
-		ret = fail(s, "alerts");
+		ret = store_fail(s, "gaps");
 	sqlite3_finalize(st);
 	return ret;
 }

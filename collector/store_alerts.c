@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The triage tables of the SQLite store (issue 6): alerts, each a rule
+ * that fired with the references of the record it rests on. They are
+ * derived data: rerunning triage over the archive rebuilds them, and the
+ * primary key keeps an alert once however often its rule is rerun.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sqlite3.h>
+
+#include "error.h"
+#include "store.h"
+#include "store_sqlite_impl.h"
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS alerts(host BLOB NOT NULL, ts_wall INTEGER NOT NULL,"
+	" rule_id TEXT NOT NULL, title TEXT, severity INTEGER, category TEXT, taxonomy TEXT,"
+	" article TEXT, technique TEXT, pid INTEGER, image TEXT, leaf INTEGER NOT NULL,"
+	" batch_hash BLOB NOT NULL, rec_index INTEGER NOT NULL,"
+	" PRIMARY KEY(rule_id, leaf, rec_index)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS alerts_time ON alerts(host, ts_wall);";
+
+int store_alerts_schema(struct store *s)
+{
+	return sqlite3_exec(s->db, schema, NULL, NULL, NULL) == SQLITE_OK
+		       ? 0 : store_fail(s, "creating the alert tables");
+}
+
+int store_add_alert(struct store *s, const struct store_alert *a)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (store_prep(s, "INSERT OR IGNORE INTO alerts VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st))
+		return -CUSTOS_ERR_IO;
+	BLOB(st, 1, a->host_id, sizeof(a->host_id));
+	I64(st, 2, a->ts_wall_ns);
+	TEXT(st, 3, a->rule_id);
+	TEXT(st, 4, a->title);
+	I64(st, 5, a->severity);
+	TEXT(st, 6, a->category);
+	TEXT(st, 7, a->taxonomy);
+	TEXT(st, 8, a->article);
+	TEXT(st, 9, a->technique);
+	I64(st, 10, a->pid);
+	TEXT(st, 11, a->image);
+	I64(st, 12, a->leaf);
+	BLOB(st, 13, a->batch_hash, sizeof(a->batch_hash));
+	I64(st, 14, a->rec_index);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_fail(s, "adding an alert");
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t ? (const char *)t : "";
+}
+
+int store_alerts(struct store *s, const uint8_t *host_id,
+		 int (*fn)(void *ctx, const struct store_alert *a), void *ctx)
+{
+	sqlite3_stmt *st;
+	struct store_alert a;
+	int rc, ret = 0;
+
+	if (store_prep(s, host_id ? "SELECT * FROM alerts WHERE host=? ORDER BY ts_wall, leaf, rec_index"
+			    : "SELECT * FROM alerts ORDER BY ts_wall, leaf, rec_index", &st))
+		return -CUSTOS_ERR_IO;
+	if (host_id)
+		BLOB(st, 1, host_id, KEYS_SIGN_PK_LEN);
+	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&a, 0, sizeof(a));
+		if (sqlite3_column_bytes(st, 0) == KEYS_SIGN_PK_LEN)
+			memcpy(a.host_id, sqlite3_column_blob(st, 0), KEYS_SIGN_PK_LEN);
+		a.ts_wall_ns = sqlite3_column_int64(st, 1);
+		a.rule_id = col_text(st, 2);
+		a.title = col_text(st, 3);
+		a.severity = sqlite3_column_int(st, 4);
+		a.category = col_text(st, 5);
+		a.taxonomy = col_text(st, 6);
+		a.article = col_text(st, 7);
+		a.technique = col_text(st, 8);
+		a.pid = (uint64_t)sqlite3_column_int64(st, 9);
+		a.image = col_text(st, 10);
+		a.leaf = (uint64_t)sqlite3_column_int64(st, 11);
+		if (sqlite3_column_bytes(st, 12) == CUSTOS_HASH_LEN)
+			memcpy(a.batch_hash, sqlite3_column_blob(st, 12), CUSTOS_HASH_LEN);
+		a.rec_index = (uint32_t)sqlite3_column_int64(st, 13);
+		ret = fn(ctx, &a);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = store_fail(s, "alerts");
+	sqlite3_finalize(st);
+	return ret;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What the SQLite store's files share, and nothing else includes: the
+ * store object and the helpers that report an SQLite error with its
+ * statement. store_sqlite.c holds the evidence index (batches, records,
+ * gaps, processes); store_alerts.c the triage tables (alerts), which are
+ * derived from the index and the rules like every row.
+ */
+#ifndef CUSTOS_STORE_SQLITE_IMPL_H
+#define CUSTOS_STORE_SQLITE_IMPL_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+/* The statements store_sqlite.c prepares once at open. */
+enum {
+	Q_BATCH, Q_RECORD, Q_GAP, Q_PROC, Q_SET_INDEXED, Q_INDEXED, Q_FIND_PROC, Q_HOST_LAST,
+	Q_FIND_BATCH, Q_COUNT
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *st[Q_COUNT];
+};
+
+/* Print "custos-collector: index: WHAT: <sqlite message>" and return
+ * -CUSTOS_ERR_IO. */
+int store_fail(struct store *s, const char *what);
+
+/* Prepare q. OUT: *st. Returns 0 or -CUSTOS_ERR_IO (reported). */
+int store_prep(struct store *s, const char *q, sqlite3_stmt **st);
+
+/* Create the triage tables if missing (store_alerts.c). Returns 0 or
+ * -CUSTOS_ERR_IO. */
+int store_alerts_schema(struct store *s);
+
+#define BLOB(st, i, p, n) sqlite3_bind_blob(st, i, p, (int)(n), SQLITE_TRANSIENT)
+#define I64(st, i, v) sqlite3_bind_int64(st, i, (sqlite3_int64)(v))
+#define TEXT(st, i, v) sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT)
+
+#endif
