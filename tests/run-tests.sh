@@ -69,7 +69,11 @@ for e2e in "$@"; do
 	echo "== $e2e"
 	# Own session, output to a file: a process the script leaks can
 	# neither hold the runner's pipe open nor outlive its test.
-	setsid -w sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$sidfile" "$e2e" >"$log" 2>&1
+	# One e2e script at a time on a machine (flock): they load BPF programs,
+	# install packages and watch the whole host, so two test runs side by
+	# side (two checkouts) would see each other's activity.
+	flock /tmp/custos-e2e.lock \
+		setsid -w sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$sidfile" "$e2e" >"$log" 2>&1
 	rc=$?
 	cat "$log"
 	sid=$(cat "$sidfile")
