@@ -103,8 +103,22 @@ struct store_query {
 	const char *addr;		/* NULL: any */
 };
 
+/* One record an alert rests on: its batch (leaf, hash) and its index. */
+struct store_ref {
+	uint64_t leaf;
+	uint8_t batch_hash[CUSTOS_HASH_LEN];
+	uint32_t rec_index;
+};
+
+#define STORE_ALERT_REFS_MAX 64	/* references kept per alert (corr.h) */
+#define STORE_GROUP_MAX 128	/* an alert's group text, with its NUL */
+
 /* An alert (triage.h): a rule that fired on one record. Alerts are
- * derived from the archive and the rules run over it, like every row. */
+ * derived from the archive and the rules run over it, like every row.
+ * A threshold or sequence rule (corr.h) fires on several records: the
+ * alert's own reference (leaf, batch_hash, rec_index) is the record that
+ * completed it, and refs[0..n_refs) lists every record that made it fire,
+ * in record order, the first STORE_ALERT_REFS_MAX of ref_total. */
 struct store_alert {
 	uint8_t host_id[KEYS_SIGN_PK_LEN];
 	int64_t ts_wall_ns;
@@ -117,6 +131,10 @@ struct store_alert {
 	uint64_t leaf;
 	uint8_t batch_hash[CUSTOS_HASH_LEN];
 	uint32_t rec_index;
+	const struct store_ref *refs;	/* n_refs 0: a single-record alert */
+	size_t n_refs;			/* <= STORE_ALERT_REFS_MAX */
+	uint64_t ref_total;		/* records counted, >= n_refs */
+	const char *group;		/* what they share ("pid 42", an address); NULL or "" */
 };
 
 /* Open (creating) the store at path; readonly for queries. OUT: *s.
@@ -165,14 +183,82 @@ int store_timeline(struct store *s, const struct store_query *q,
 		   int (*fn)(void *ctx, const struct store_row *r), void *ctx);
 
 /* Add an alert, once: the same rule on the same record is kept once (a
- * rerun of triage over old evidence adds only what is new). Returns 0 or
- * -CUSTOS_ERR_IO. */
+ * rerun of triage over old evidence adds only what is new), with its
+ * references (n_refs > STORE_ALERT_REFS_MAX: the first that many). Returns
+ * 0 or -CUSTOS_ERR_IO. */
 int store_add_alert(struct store *s, const struct store_alert *a);
 
 /* Call fn for each alert (of host_id, or every host when NULL) in
- * wall-clock order. Same returns as store_hosts. */
+ * wall-clock order, with its references (valid during the call). Same
+ * returns as store_hosts. */
 int store_alerts(struct store *s, const uint8_t *host_id,
 		 int (*fn)(void *ctx, const struct store_alert *a), void *ctx);
+
+/* --- incidents (incident.h; SQLite: store_incidents.c) ---------------- */
+
+#define STORE_INCIDENT_ID_MAX 48
+#define STORE_TREE_MAX 96
+
+/* An incident: alerts of one host and one process tree close in time
+ * (docs/triage.md "Incidents"). The three sets are filled by readers
+ * only: each member alert's distinct non-empty values, sorted, joined
+ * by ", " ("" when none). */
+struct store_incident {
+	char id[STORE_INCIDENT_ID_MAX];	/* "inc-LEAF-RECORD" of its first alert */
+	uint8_t host_id[KEYS_SIGN_PK_LEN];
+	char tree[STORE_TREE_MAX];	/* the tree's key: its root's process id */
+	uint64_t root_pid;
+	int64_t first_ns, last_ns;	/* wall clock of the first and last alert */
+	int severity;			/* the highest of its alerts */
+	uint64_t alerts;
+	const char *classes, *articles, *techniques;
+};
+
+/* What the index knows of process pid of a host at wall time ts: its
+ * latest subject record at or before ts. */
+struct store_proc_info {
+	uint64_t ppid;
+	char proc_id[STORE_PROC_ID_MAX];	/* "" when unknown */
+	char comm[CUSTOS_COMM_MAX + 1];
+	char exe[CUSTOS_PATH_MAX + 1];	/* its latest exec or snapshot; "" when none */
+	int64_t ts_wall_ns;
+};
+
+/* OUT: *p. Returns 0, 1 when the index has no record of pid at or before
+ * ts, -CUSTOS_ERR_IO. */
+int store_proc_at(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN], uint64_t pid,
+		  int64_t ts, struct store_proc_info *p);
+
+/* Call fn for each alert not yet in an incident, ordered by host, wall
+ * time, leaf, record index; then mark them all grouped (fn must link
+ * each with store_incident_link). Same returns as store_hosts. */
+int store_alerts_ungrouped(struct store *s, int (*fn)(void *ctx, const struct store_alert *a),
+			   void *ctx);
+
+/* The incident of (host, tree) with the latest last alert. OUT: *inc
+ * (sets not filled). Returns 0, 1 when there is none, -CUSTOS_ERR_IO. */
+int store_incident_last(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
+			const char *tree, struct store_incident *inc);
+
+/* Insert or replace an incident (its sets are ignored), and put alert a
+ * in it. Returns 0 or -CUSTOS_ERR_IO. */
+int store_incident_link(struct store *s, const struct store_incident *inc,
+			const struct store_alert *a);
+
+/* Forget every incident: all alerts are ungrouped again (triage regroups
+ * them from scratch). Returns 0 or -CUSTOS_ERR_IO. */
+int store_incidents_reset(struct store *s);
+
+/* Call fn for each incident (of host_id, or all when NULL; only the one
+ * named id when id is not NULL), ordered by first alert time then id.
+ * Same returns as store_hosts. */
+int store_incidents(struct store *s, const uint8_t *host_id, const char *id,
+		    int (*fn)(void *ctx, const struct store_incident *inc), void *ctx);
+
+/* Call fn for each alert of incident id in wall-clock order. Same
+ * returns as store_hosts. */
+int store_incident_alerts(struct store *s, const char *id,
+			  int (*fn)(void *ctx, const struct store_alert *a), void *ctx);
 
 /* The gaps of a host in [from, to), in order. Same returns. */
 int store_gaps(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN], int64_t from,

@@ -19,12 +19,55 @@ static const char schema[] =
 	" article TEXT, technique TEXT, pid INTEGER, image TEXT, leaf INTEGER NOT NULL,"
 	" batch_hash BLOB NOT NULL, rec_index INTEGER NOT NULL,"
 	" PRIMARY KEY(rule_id, leaf, rec_index)) WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS alerts_time ON alerts(host, ts_wall);";
+	"CREATE INDEX IF NOT EXISTS alerts_time ON alerts(host, ts_wall);"
+	/* Multi-record alerts (threshold and sequence rules, corr.h): the
+	 * group and total once per alert, each reference in order. */
+	"CREATE TABLE IF NOT EXISTS alert_groups(rule_id TEXT NOT NULL, leaf INTEGER NOT NULL,"
+	" rec_index INTEGER NOT NULL, ref_total INTEGER NOT NULL, grp TEXT,"
+	" PRIMARY KEY(rule_id, leaf, rec_index)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS alert_refs(rule_id TEXT NOT NULL, leaf INTEGER NOT NULL,"
+	" rec_index INTEGER NOT NULL, ord INTEGER NOT NULL, ref_leaf INTEGER NOT NULL,"
+	" ref_hash BLOB NOT NULL, ref_index INTEGER NOT NULL,"
+	" PRIMARY KEY(rule_id, leaf, rec_index, ord)) WITHOUT ROWID;";
 
 int store_alerts_schema(struct store *s)
 {
 	return sqlite3_exec(s->db, schema, NULL, NULL, NULL) == SQLITE_OK
 		       ? 0 : store_fail(s, "creating the alert tables");
+}
+
+/* The references of a multi-record alert (alert_groups, alert_refs). */
+static int add_refs(struct store *s, const struct store_alert *a)
+{
+	size_t n = a->n_refs < STORE_ALERT_REFS_MAX ? a->n_refs : STORE_ALERT_REFS_MAX;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (store_prep(s, "INSERT OR IGNORE INTO alert_groups VALUES(?,?,?,?,?)", &st))
+		return -CUSTOS_ERR_IO;
+	TEXT(st, 1, a->rule_id);
+	I64(st, 2, a->leaf);
+	I64(st, 3, a->rec_index);
+	I64(st, 4, a->ref_total > n ? a->ref_total : n);
+	TEXT(st, 5, a->group ? a->group : "");
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE || store_prep(s, "INSERT OR IGNORE INTO alert_refs VALUES(?,?,?,?,?,?,?)",
+					    &st))
+		return rc != SQLITE_DONE ? store_fail(s, "adding an alert's group") : -CUSTOS_ERR_IO;
+	for (size_t i = 0; rc == SQLITE_DONE && i < n; i++) {
+		sqlite3_reset(st);
+		TEXT(st, 1, a->rule_id);
+		I64(st, 2, a->leaf);
+		I64(st, 3, a->rec_index);
+		I64(st, 4, i);
+		I64(st, 5, a->refs[i].leaf);
+		BLOB(st, 6, a->refs[i].batch_hash, CUSTOS_HASH_LEN);
+		I64(st, 7, a->refs[i].rec_index);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_fail(s, "adding an alert's references");
 }
 
 int store_add_alert(struct store *s, const struct store_alert *a)
@@ -50,7 +93,9 @@ int store_add_alert(struct store *s, const struct store_alert *a)
 	I64(st, 14, a->rec_index);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : store_fail(s, "adding an alert");
+	if (rc != SQLITE_DONE)
+		return store_fail(s, "adding an alert");
+	return a->n_refs ? add_refs(s, a) : 0;
 }
 
 static const char *col_text(sqlite3_stmt *st, int i)
@@ -60,9 +105,53 @@ static const char *col_text(sqlite3_stmt *st, int i)
 	return t ? (const char *)t : "";
 }
 
+/* Read a's references (none for a single-record alert). OUT: refs, grp,
+ * a->refs, n_refs, ref_total, group. */
+static int read_refs(struct store *s, struct store_alert *a, struct store_ref *refs, char *grp)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	a->refs = refs;
+	a->group = grp;
+	grp[0] = '\0';
+	if (store_prep(s, "SELECT ref_total, grp FROM alert_groups WHERE rule_id=? AND leaf=?"
+		       " AND rec_index=?", &st))
+		return -CUSTOS_ERR_IO;
+	TEXT(st, 1, a->rule_id);
+	I64(st, 2, a->leaf);
+	I64(st, 3, a->rec_index);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		a->ref_total = (uint64_t)sqlite3_column_int64(st, 0);
+		snprintf(grp, STORE_GROUP_MAX, "%s", col_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 0 : store_fail(s, "an alert's group");
+	if (store_prep(s, "SELECT ref_leaf, ref_hash, ref_index FROM alert_refs WHERE rule_id=?"
+		       " AND leaf=? AND rec_index=? ORDER BY ord", &st))
+		return -CUSTOS_ERR_IO;
+	TEXT(st, 1, a->rule_id);
+	I64(st, 2, a->leaf);
+	I64(st, 3, a->rec_index);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && a->n_refs < STORE_ALERT_REFS_MAX) {
+		struct store_ref *r = &refs[a->n_refs++];
+
+		memset(r, 0, sizeof(*r));
+		r->leaf = (uint64_t)sqlite3_column_int64(st, 0);
+		if (sqlite3_column_bytes(st, 1) == CUSTOS_HASH_LEN)
+			memcpy(r->batch_hash, sqlite3_column_blob(st, 1), CUSTOS_HASH_LEN);
+		r->rec_index = (uint32_t)sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_fail(s, "an alert's references");
+}
+
 int store_alerts(struct store *s, const uint8_t *host_id,
 		 int (*fn)(void *ctx, const struct store_alert *a), void *ctx)
 {
+	struct store_ref refs[STORE_ALERT_REFS_MAX];
+	char grp[STORE_GROUP_MAX];
 	sqlite3_stmt *st;
 	struct store_alert a;
 	int rc, ret = 0;
@@ -90,7 +179,9 @@ int store_alerts(struct store *s, const uint8_t *host_id,
 		if (sqlite3_column_bytes(st, 12) == CUSTOS_HASH_LEN)
 			memcpy(a.batch_hash, sqlite3_column_blob(st, 12), CUSTOS_HASH_LEN);
 		a.rec_index = (uint32_t)sqlite3_column_int64(st, 13);
-		ret = fn(ctx, &a);
+		ret = read_refs(s, &a, refs, grp);
+		if (!ret)
+			ret = fn(ctx, &a);
 	}
 	if (!ret && rc != SQLITE_DONE)
 		ret = store_fail(s, "alerts");

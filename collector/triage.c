@@ -377,7 +377,16 @@ static int print_alert(void *ctx, const struct store_alert *a)
 	if (a->taxonomy[0] || a->article[0] || a->technique[0])
 		printf(" taxonomy=%s article=%s technique=%s", a->taxonomy[0] ? a->taxonomy : "-",
 		       a->article[0] ? a->article : "-", a->technique[0] ? a->technique : "-");
-	printf(" ref=%llu:%s:%u\n", (unsigned long long)a->leaf, hash, a->rec_index);
+	printf(" ref=%llu:%s:%u", (unsigned long long)a->leaf, hash, a->rec_index);
+	if (a->n_refs)	/* threshold and sequence rules: every record (corr.h) */
+		printf(" group=\"%s\" records=%llu refs=", a->group ? a->group : "",
+		       (unsigned long long)a->ref_total);
+	for (size_t i = 0; i < a->n_refs; i++) {
+		sodium_bin2hex(hash, sizeof(hash), a->refs[i].batch_hash, CUSTOS_HASH_LEN);
+		printf("%s%llu:%s:%u", i ? "," : "", (unsigned long long)a->refs[i].leaf, hash,
+		       a->refs[i].rec_index);
+	}
+	printf("\n");
 	return 0;
 }
 
