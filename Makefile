@@ -2,10 +2,13 @@
 # Custos top-level build. `make` builds everything into build/, `make test`
 # runs the whole suite (unit tests plain and with ASan+UBSan, fuzz smoke
 # runs), `make deps` installs the Debian packages it needs (as root),
-# `make install` honours PREFIX and DESTDIR.
+# `make install` honours PREFIX, DESTDIR, SYSCONFDIR (/etc) and UNITDIR
+# (/lib/systemd/system).
 
 PREFIX ?= /usr/local
 DESTDIR ?=
+SYSCONFDIR ?= /etc
+UNITDIR ?= /lib/systemd/system
 BUILD ?= build
 CC ?= gcc
 CLANG ?= clang
@@ -220,6 +223,7 @@ install: all
 	$(if $(TOOL_BINS),install -m 0755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/)
 	install -m 0644 $(REL_LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 common/*.h $(DESTDIR)$(PREFIX)/include/custos/
+	packaging/install-files.sh "$(DESTDIR)" $(PREFIX) $(SYSCONFDIR) $(UNITDIR)
 
 # Debian packages custos-agent and custos-collector in $(BUILD)/deb
 # (dpkg-deb; custos-verify goes into custos-collector when built).

@@ -58,7 +58,7 @@ void config_defaults(struct agent_config *c)
 	memset(c, 0, sizeof(*c));
 	snprintf(c->collector_key, sizeof(c->collector_key), "/etc/custos/collector.pub");
 	snprintf(c->host_key, sizeof(c->host_key), "/var/lib/custos/agent/host.key");
-	snprintf(c->spool_dir, sizeof(c->spool_dir), "/var/lib/custos/agent/spool");
+	snprintf(c->spool_dir, sizeof(c->spool_dir), "/var/spool/custos");
 	c->spool_max_bytes = 1ull << 30;
 	c->batch_max_bytes = 1u << 20;
 	c->batch_max_delay_ms = 1000;

@@ -47,7 +47,7 @@ const char *coll_default_dir(void)
 {
 	const char *d = getenv("CUSTOS_COLLECTOR_DIR");
 
-	return d && *d ? d : "/var/lib/custos-collector";
+	return d && *d ? d : "/var/lib/custos/collector";
 }
 
 int coll_dir_only_options(int argc, char **argv, const char *name, const char **dir)

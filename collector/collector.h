@@ -51,7 +51,7 @@ int coll_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int coll_path(char out[COLL_PATH_MAX], const char *dir, const char *rel);
 
 /* The default state directory: $CUSTOS_COLLECTOR_DIR, else
- * /var/lib/custos-collector. Never NULL. */
+ * /var/lib/custos/collector. Never NULL. */
 const char *coll_default_dir(void);
 
 /* Options of a subcommand whose only option is --dir DIR. OUT: *dir

@@ -23,7 +23,7 @@ for p in custos-agent custos-collector; do
 	dpkg-query -W -f='${Status}' $p 2>/dev/null | grep -q installed &&
 		skip "$p is installed on this machine"
 done
-for d in /etc/custos /var/lib/custos /var/lib/custos-collector /var/spool/custos; do
+for d in /etc/custos /var/lib/custos /var/spool/custos; do
 	[ -e $d ] && skip "$d exists on this machine"
 done
 getent passwd custos >/dev/null && skip "a user custos exists on this machine"
@@ -33,7 +33,7 @@ serve_pid=""
 cleanup() {
 	[ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
 	dpkg --purge custos-agent custos-collector >/dev/null 2>&1
-	rm -rf /etc/custos /var/lib/custos /var/lib/custos-collector /var/spool/custos "$tmp"
+	rm -rf /etc/custos /var/lib/custos /var/spool/custos "$tmp"
 	getent passwd custos >/dev/null && deluser --system custos >/dev/null 2>&1
 	getent group custos >/dev/null && delgroup --system custos >/dev/null 2>&1
 }
@@ -77,14 +77,14 @@ mode_owner /usr/share/man/man5/agent.conf.5.gz 644 root:root
 mode_owner /var/lib/custos/agent 700 root:root
 mode_owner /var/spool/custos 700 root:root
 mode_owner /var/lib/custos/agent/host.key 600 root:root
-mode_owner /var/lib/custos-collector 700 custos:custos
-mode_owner /var/lib/custos-collector/collector.key 600 custos:custos
-sums=$(sha256sum /var/lib/custos/agent/host.* /var/lib/custos-collector/collector.*)
+mode_owner /var/lib/custos/collector 700 custos:custos
+mode_owner /var/lib/custos/collector/collector.key 600 custos:custos
+sums=$(sha256sum /var/lib/custos/agent/host.* /var/lib/custos/collector/collector.*)
 
 # --- reinstall: keys and a changed conffile stay ------------------------------
 echo "# local change" >>/etc/custos/agent.conf
 dpkg -i "$deb_c" "$deb_a" >"$tmp/re.log" 2>&1 || fail "reinstall: $(cat "$tmp/re.log")"
-[ "$(sha256sum /var/lib/custos/agent/host.* /var/lib/custos-collector/collector.*)" = "$sums" ] ||
+[ "$(sha256sum /var/lib/custos/agent/host.* /var/lib/custos/collector/collector.*)" = "$sums" ] ||
 	fail "a reinstall changed the keys"
 grep -q 'keeping the existing host key' "$tmp/re.log" || fail "reinstall did not say it kept the host key"
 grep -q '^# local change$' /etc/custos/agent.conf || fail "a reinstall lost a change to agent.conf"
@@ -104,7 +104,7 @@ runuser -u custos -- /usr/sbin/custos-collector enroll --name $host --key "$tmp/
 	>"$tmp/enroll.log" 2>&1 || fail "enroll: $(cat "$tmp/enroll.log")"
 fp=$(sed -n 's/^fingerprint: //p' "$tmp/ia.log")
 grep -qF "$fp" "$tmp/enroll.log" || fail "enroll shows another fingerprint than the install printed"
-runuser -u custos -- /usr/sbin/custos-collector serve --dir /var/lib/custos-collector \
+runuser -u custos -- /usr/sbin/custos-collector serve --dir /var/lib/custos/collector \
 	--listen 127.0.0.1:0 2>"$tmp/serve.log" &
 serve_pid=$!
 port=""
@@ -114,7 +114,7 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 [ -n "$port" ] || fail "the collector did not listen: $(cat "$tmp/serve.log")"
-install -m 0644 /var/lib/custos-collector/collector.pub /etc/custos/collector.pub
+install -m 0644 /var/lib/custos/collector/collector.pub /etc/custos/collector.pub
 # Every option the file lists, uncommented with its stated default, must parse.
 sed -i -e "s/^#collector: .*/collector: 127.0.0.1:$port/" -e 's/^#\([a-z_]*: \)/\1/' \
 	/etc/custos/agent.conf
@@ -140,18 +140,18 @@ dpkg --purge custos-agent custos-collector >"$tmp/purge.log" 2>&1 ||
 	fail "purge: $(cat "$tmp/purge.log")"
 for f in /usr/sbin/custos-agent /usr/sbin/custos-collector /etc/custos/agent.conf \
 	/etc/default/custos-collector /lib/systemd/system/custos-agent.service \
-	/var/lib/custos/agent/host.key /var/lib/custos; do
+	/var/lib/custos/agent; do
 	[ -e $f ] && fail "$f is still there after purge"
 done
 [ -d /var/spool/custos/acks ] || fail "purge removed the spool's receipts"
 grep -q 'keeping /var/spool/custos' "$tmp/purge.log" || fail "purge did not say it kept the spool"
-[ -f /var/lib/custos-collector/collector.key ] && [ -d /var/lib/custos-collector/archive ] ||
+[ -f /var/lib/custos/collector/collector.key ] && [ -d /var/lib/custos/collector/archive ] ||
 	fail "purge removed the collector's evidence"
 getent passwd custos >/dev/null || fail "purge removed the owner of the evidence"
-grep -q 'rm -rf /var/lib/custos-collector && deluser --system custos' "$tmp/purge.log" ||
+grep -q 'rm -rf /var/lib/custos/collector && deluser --system custos' "$tmp/purge.log" ||
 	fail "purge did not name the explicit step"
 # The documented explicit step.
-rm -rf /var/lib/custos-collector && deluser --system custos >/dev/null 2>&1 ||
+rm -rf /var/lib/custos/collector && deluser --system custos >/dev/null 2>&1 ||
 	fail "the explicit step failed"
 getent passwd custos >/dev/null && fail "the user custos is still there"
 echo "ok   packages: built, installed, keys 0600 kept on reinstall, units verify, event delivered, purge keeps the evidence"
