@@ -179,6 +179,7 @@ $(addprefix $(BUILD)/tests/,$(COLLECTOR_UNIT)): $(BUILD)/tests/%: tests/unit/%.c
 		$(REL_LIB) $(COLLECTOR_LIBS) -lcmocka
 $(addprefix $(BUILD)/asan/tests/,$(COLLECTOR_UNIT)): $(BUILD)/asan/tests/%: tests/unit/%.c \
 		$(COLLECTOR_MODS) collector/*.h tests/unit/testutil.h $(SAN_LIB) | $(BUILD)/asan/tests
+COLLECTOR_UNIT += test_incident	# incidents (collector/incident.c)
 	$(CC) $(SAN_CFLAGS) -Itests/unit -Icollector $< $(COLLECTOR_MODS) -o $@ $(SAN_LDFLAGS) \
 		$(SAN_LIB) $(COLLECTOR_LIBS) -lcmocka
 

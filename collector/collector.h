@@ -37,6 +37,8 @@ int cmd_hosts(int argc, char **argv);		/* hosts.c */
 int cmd_timeline(int argc, char **argv);	/* timeline.c */
 int cmd_triage(int argc, char **argv);		/* triage.c */
 int cmd_alerts(int argc, char **argv);		/* triage.c */
+int cmd_incidents(int argc, char **argv);	/* incident_cli.c */
+int cmd_incident(int argc, char **argv);	/* incident_cli.c */
 int cmd_checkpoint(int argc, char **argv);	/* proof.c */
 int cmd_log(int argc, char **argv);		/* proof.c */
 int cmd_proof(int argc, char **argv);		/* proof.c */

@@ -16,6 +16,7 @@
 #include "collector.h"
 #include "error.h"
 #include "indexer.h"
+#include "incident.h"
 #include "triage.h"
 
 /* Per-record scratch: the C strings a row points to. */
@@ -207,6 +208,8 @@ static int batch_rows(struct store *s, const struct batch_view *v, const struct 
 					    &alerts);
 		idx++;
 	}
+	if (!ret && indexer_triage())	/* issue 6: the new alerts into incidents */
+		ret = incident_update(s, NULL);
 out:
 	free(rec);
 	free(x);

@@ -33,6 +33,8 @@ static const struct subcommand subcommands[] = {
 	{ "export", cmd_export, "write a case's court bundle (evidence, proofs, timeline) and its tar" },
 	{ "triage", cmd_triage, "run Sigma rules over the archive; alerts go to the index" },
 	{ "alerts", cmd_alerts, "list the alerts triage raised, with their evidence references" },
+	{ "incidents", cmd_incidents, "list incidents: alerts grouped by host, process tree and time" },
+	{ "incident", cmd_incident, "incident show ID: the process tree, its events, alerts in place" },
 };
 
 #define N_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))

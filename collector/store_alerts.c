@@ -32,8 +32,9 @@ static const char schema[] =
 
 int store_alerts_schema(struct store *s)
 {
-	return sqlite3_exec(s->db, schema, NULL, NULL, NULL) == SQLITE_OK
-		       ? 0 : store_fail(s, "creating the alert tables");
+	if (sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK)
+		return store_fail(s, "creating the alert tables");
+	return store_incidents_schema(s);	/* store_incidents.c */
 }
 
 /* The references of a multi-record alert (alert_groups, alert_refs). */

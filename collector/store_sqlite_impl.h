@@ -35,6 +35,11 @@ int store_prep(struct store *s, const char *q, sqlite3_stmt **st);
  * -CUSTOS_ERR_IO. */
 int store_alerts_schema(struct store *s);
 
+/* Create the incident tables and the trigger that marks each new alert
+ * ungrouped (store_incidents.c), after the alerts table. Returns 0 or
+ * -CUSTOS_ERR_IO. */
+int store_incidents_schema(struct store *s);
+
 #define BLOB(st, i, p, n) sqlite3_bind_blob(st, i, p, (int)(n), SQLITE_TRANSIENT)
 #define I64(st, i, v) sqlite3_bind_int64(st, i, (sqlite3_int64)(v))
 #define TEXT(st, i, v) sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT)

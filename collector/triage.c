@@ -14,6 +14,7 @@
 #include "collector.h"
 #include "custody.h"
 #include "error.h"
+#include "incident.h"
 #include "keystore.h"
 #include "sigma.h"
 #include "triage.h"
@@ -242,7 +243,7 @@ int triage_record(struct triage *t, struct store *s, const struct batch_header *
 struct run {
 	const char *dir, *rules;
 	int64_t from, to;
-	uint64_t batches, records, alerts;
+	uint64_t batches, records, alerts, incidents;
 };
 
 static int triage_leaf(struct triage *t, struct store *s, struct run *r, uint64_t leaf,
@@ -322,6 +323,9 @@ static int run_triage(struct run *r)
 		printf("triage: %llu batch(es), %llu record(s) in range, %llu alert(s)\n",
 		       (unsigned long long)r->batches, (unsigned long long)r->records,
 		       (unsigned long long)r->alerts);
+	if (!ret && !(ret = incident_regroup(s, &r->incidents)))	/* incident.h */
+		printf("triage: %llu incident(s), regrouped from every alert\n",
+		       (unsigned long long)r->incidents);
 	store_close(s);
 	custody_close(&c);
 out_nolog:

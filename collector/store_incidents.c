@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The incident tables of the SQLite store (store.h "incidents"; the
+ * grouping rule is incident.c's). incidents holds one row per incident;
+ * incident_alerts puts each alert (rule id, leaf, record index: the
+ * alerts table's key) in exactly one incident; incident_pending lists the
+ * alerts not yet grouped, filled by a trigger on every alert inserted, so
+ * whatever path adds an alert (streaming, triage, threshold rules) it is
+ * grouped at the next incident_update. Like alerts, incidents are derived
+ * data: store_incidents_reset and a regroup rebuild them.
+ *
+ * Invariants:
+ *   1. An alert is in incident_pending or in incident_alerts, never both
+ *      once a grouping pass ends (store_alerts_ungrouped empties pending
+ *      after its callback linked each).
+ *   2. incidents.first/last/severity/nalerts agree with its alerts: only
+ *      store_incident_link changes them, one alert at a time.
+ * Crash: the tables change inside the caller's transaction (the batch's
+ * when streaming), so a lost transaction loses alerts and grouping alike.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sqlite3.h>
+
+#include "error.h"
+#include "store.h"
+#include "store_sqlite_impl.h"
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS incidents(id TEXT PRIMARY KEY, host BLOB NOT NULL,"
+	" tree TEXT NOT NULL, root_pid INTEGER, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL,"
+	" severity INTEGER, nalerts INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS incidents_tree ON incidents(host, tree, last_ns);"
+	"CREATE INDEX IF NOT EXISTS incidents_time ON incidents(first_ns, id);"
+	"CREATE TABLE IF NOT EXISTS incident_alerts(rule_id TEXT NOT NULL, leaf INTEGER NOT NULL,"
+	" rec_index INTEGER NOT NULL, incident TEXT NOT NULL,"
+	" PRIMARY KEY(rule_id, leaf, rec_index)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS incident_alerts_id ON incident_alerts(incident);"
+	"CREATE TABLE IF NOT EXISTS incident_pending(rule_id TEXT NOT NULL, leaf INTEGER NOT NULL,"
+	" rec_index INTEGER NOT NULL, PRIMARY KEY(rule_id, leaf, rec_index)) WITHOUT ROWID;"
+	"CREATE TRIGGER IF NOT EXISTS alerts_pending AFTER INSERT ON alerts BEGIN"
+	" INSERT OR IGNORE INTO incident_pending VALUES(NEW.rule_id, NEW.leaf, NEW.rec_index);"
+	" END;";
+
+/* The alert columns, read by alert_of. */
+#define ALERT_COLS "a.host, a.ts_wall, a.rule_id, a.title, a.severity, a.category, a.taxonomy," \
+	" a.article, a.technique, a.pid, a.image, a.leaf, a.batch_hash, a.rec_index"
+#define SAME_ALERT(x) "a.rule_id=" x ".rule_id AND a.leaf=" x ".leaf AND a.rec_index=" x \
+	".rec_index"
+
+int store_incidents_schema(struct store *s)
+{
+	return sqlite3_exec(s->db, schema, NULL, NULL, NULL) == SQLITE_OK
+		       ? 0 : store_fail(s, "creating the incident tables");
+}
+
+static const char *text_of(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t ? (const char *)t : "";
+}
+
+static void alert_of(sqlite3_stmt *st, struct store_alert *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (sqlite3_column_bytes(st, 0) == KEYS_SIGN_PK_LEN)
+		memcpy(a->host_id, sqlite3_column_blob(st, 0), KEYS_SIGN_PK_LEN);
+	a->ts_wall_ns = sqlite3_column_int64(st, 1);
+	a->rule_id = text_of(st, 2);
+	a->title = text_of(st, 3);
+	a->severity = sqlite3_column_int(st, 4);
+	a->category = text_of(st, 5);
+	a->taxonomy = text_of(st, 6);
+	a->article = text_of(st, 7);
+	a->technique = text_of(st, 8);
+	a->pid = (uint64_t)sqlite3_column_int64(st, 9);
+	a->image = text_of(st, 10);
+	a->leaf = (uint64_t)sqlite3_column_int64(st, 11);
+	if (sqlite3_column_bytes(st, 12) == CUSTOS_HASH_LEN)
+		memcpy(a->batch_hash, sqlite3_column_blob(st, 12), CUSTOS_HASH_LEN);
+	a->rec_index = (uint32_t)sqlite3_column_int64(st, 13);
+}
+
+/* Step st to its end, calling fn on each alert row. */
+static int each_alert(struct store *s, sqlite3_stmt *st, const char *what,
+		      int (*fn)(void *ctx, const struct store_alert *a), void *ctx)
+{
+	struct store_alert a;
+	int rc, ret = 0;
+
+	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		alert_of(st, &a);
+		ret = fn(ctx, &a);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = store_fail(s, what);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int store_proc_at(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN], uint64_t pid,
+		  int64_t ts, struct store_proc_info *p)
+{
+	static const char q[] =
+		"SELECT ppid, proc_id, comm, ts_wall, (SELECT exe FROM records WHERE host=?1 AND "
+		"pid=?2 AND ts_wall<=?3 AND kind IN (1,10) AND result=0 ORDER BY ts_wall DESC, "
+		"leaf DESC, rec_index DESC LIMIT 1) FROM records WHERE host=?1 AND pid=?2 AND "
+		"ts_wall<=?3 AND kind BETWEEN 1 AND 95 ORDER BY ts_wall DESC, leaf DESC, "
+		"rec_index DESC LIMIT 1";
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	if (store_prep(s, q, &st))
+		return -CUSTOS_ERR_IO;
+	BLOB(st, 1, host_id, KEYS_SIGN_PK_LEN);
+	I64(st, 2, pid);
+	I64(st, 3, ts);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		p->ppid = (uint64_t)sqlite3_column_int64(st, 0);
+		snprintf(p->proc_id, sizeof(p->proc_id), "%s", text_of(st, 1));
+		snprintf(p->comm, sizeof(p->comm), "%s", text_of(st, 2));
+		p->ts_wall_ns = sqlite3_column_int64(st, 3);
+		snprintf(p->exe, sizeof(p->exe), "%s", text_of(st, 4));
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? 1 : store_fail(s, "process at a time");
+}
+
+int store_alerts_ungrouped(struct store *s, int (*fn)(void *ctx, const struct store_alert *a),
+			   void *ctx)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	/* fn writes incidents and incident_alerts, which this query does not
+	 * read; pending is emptied after the last row. */
+	if (store_prep(s, "SELECT " ALERT_COLS " FROM incident_pending p JOIN alerts a ON "
+		       SAME_ALERT("p") " ORDER BY a.host, a.ts_wall, a.leaf, a.rec_index, a.rule_id",
+		       &st))
+		return -CUSTOS_ERR_IO;
+	ret = each_alert(s, st, "ungrouped alerts", fn, ctx);
+	if (!ret && sqlite3_exec(s->db, "DELETE FROM incident_pending", NULL, NULL, NULL) !=
+			    SQLITE_OK)
+		ret = store_fail(s, "ungrouped alerts");
+	return ret;
+}
+
+static void incident_of(sqlite3_stmt *st, struct store_incident *inc)
+{
+	memset(inc, 0, sizeof(*inc));
+	snprintf(inc->id, sizeof(inc->id), "%s", text_of(st, 0));
+	if (sqlite3_column_bytes(st, 1) == KEYS_SIGN_PK_LEN)
+		memcpy(inc->host_id, sqlite3_column_blob(st, 1), KEYS_SIGN_PK_LEN);
+	snprintf(inc->tree, sizeof(inc->tree), "%s", text_of(st, 2));
+	inc->root_pid = (uint64_t)sqlite3_column_int64(st, 3);
+	inc->first_ns = sqlite3_column_int64(st, 4);
+	inc->last_ns = sqlite3_column_int64(st, 5);
+	inc->severity = sqlite3_column_int(st, 6);
+	inc->alerts = (uint64_t)sqlite3_column_int64(st, 7);
+	inc->classes = inc->articles = inc->techniques = "";
+}
+
+#define INCIDENT_COLS "n.id, n.host, n.tree, n.root_pid, n.first_ns, n.last_ns, n.severity, " \
+	"n.nalerts"
+
+int store_incident_last(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
+			const char *tree, struct store_incident *inc)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (store_prep(s, "SELECT " INCIDENT_COLS " FROM incidents n WHERE host=? AND tree=? "
+		       "ORDER BY last_ns DESC, id DESC LIMIT 1", &st))
+		return -CUSTOS_ERR_IO;
+	BLOB(st, 1, host_id, KEYS_SIGN_PK_LEN);
+	TEXT(st, 2, tree);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		incident_of(st, inc);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? 1 : store_fail(s, "the last incident of a tree");
+}
+
+int store_incident_link(struct store *s, const struct store_incident *inc,
+			const struct store_alert *a)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (store_prep(s, "INSERT OR REPLACE INTO incidents VALUES(?,?,?,?,?,?,?,?)", &st))
+		return -CUSTOS_ERR_IO;
+	TEXT(st, 1, inc->id);
+	BLOB(st, 2, inc->host_id, KEYS_SIGN_PK_LEN);
+	TEXT(st, 3, inc->tree);
+	I64(st, 4, inc->root_pid);
+	I64(st, 5, inc->first_ns);
+	I64(st, 6, inc->last_ns);
+	I64(st, 7, inc->severity);
+	I64(st, 8, inc->alerts);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE ||
+	    store_prep(s, "INSERT OR REPLACE INTO incident_alerts VALUES(?,?,?,?)", &st))
+		return store_fail(s, "adding an incident");
+	TEXT(st, 1, a->rule_id);
+	I64(st, 2, a->leaf);
+	I64(st, 3, a->rec_index);
+	TEXT(st, 4, inc->id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_fail(s, "putting an alert in an incident");
+}
+
+int store_incidents_reset(struct store *s)
+{
+	return sqlite3_exec(s->db, "DELETE FROM incidents; DELETE FROM incident_alerts;"
+			    "INSERT OR IGNORE INTO incident_pending SELECT rule_id, leaf, rec_index "
+			    "FROM alerts;", NULL, NULL, NULL) == SQLITE_OK
+		       ? 0 : store_fail(s, "resetting the incidents");
+}
+
+/* One of an incident's sets: its alerts' distinct values of column c. */
+#define SET_OF(c) "(SELECT group_concat(v, ', ') FROM (SELECT DISTINCT a." c " v FROM " \
+	"incident_alerts i JOIN alerts a ON " SAME_ALERT("i") " WHERE i.incident=n.id AND " \
+	"a." c "<>'' ORDER BY v))"
+
+int store_incidents(struct store *s, const uint8_t *host_id, const char *id,
+		    int (*fn)(void *ctx, const struct store_incident *inc), void *ctx)
+{
+	struct store_incident inc;
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	if (store_prep(s, "SELECT " INCIDENT_COLS ", " SET_OF("taxonomy") ", " SET_OF("article")
+		       ", " SET_OF("technique") " FROM incidents n WHERE (?1 IS NULL OR n.host=?1) "
+		       "AND (?2 IS NULL OR n.id=?2) ORDER BY n.first_ns, n.id", &st))
+		return -CUSTOS_ERR_IO;
+	if (host_id)
+		BLOB(st, 1, host_id, KEYS_SIGN_PK_LEN);
+	if (id)
+		TEXT(st, 2, id);
+	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		incident_of(st, &inc);
+		inc.classes = text_of(st, 8);
+		inc.articles = text_of(st, 9);
+		inc.techniques = text_of(st, 10);
+		ret = fn(ctx, &inc);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = store_fail(s, "incidents");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int store_incident_alerts(struct store *s, const char *id,
+			  int (*fn)(void *ctx, const struct store_alert *a), void *ctx)
+{
+	sqlite3_stmt *st;
+
+	if (store_prep(s, "SELECT " ALERT_COLS " FROM incident_alerts i JOIN alerts a ON "
+		       SAME_ALERT("i") " WHERE i.incident=? ORDER BY a.ts_wall, a.leaf, "
+		       "a.rec_index, a.rule_id", &st))
+		return -CUSTOS_ERR_IO;
+	TEXT(st, 1, id);
+	return each_alert(s, st, "the alerts of an incident", fn, ctx);
+}
