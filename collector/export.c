@@ -34,6 +34,7 @@
 #include "custody.h"
 #include "error.h"
 #include "export.h"
+#include "export_obs.h"
 
 struct exp {
 	struct export_req *r;
@@ -43,6 +44,7 @@ struct exp {
 	json_t *batches, *covered;
 	uint64_t max_leaf;
 	struct bundle_derive d;
+	struct export_obs obs;	/* case.jsonld, CSIRT profile (export_obs.h) */
 	int live;		/* a collector is running: read-only on custody */
 };
 
@@ -147,6 +149,9 @@ static int select_batches(struct exp *e)
 			ret = take(e, i, &b, &v, e->r->hosts[h]);
 		if (!ret)
 			ret = bundle_derive_batch(&e->d, e->r->hosts[h], i, &v, &raw);
+		if (!ret)
+			ret = export_obs_batch(&e->obs, e->r->hosts[h], i, &b, &v, &raw);
+		export_progress(i + 1, e->cp.size, json_array_size(e->batches));
 	}
 	buf_free(&b);
 	buf_free(&raw);
@@ -377,6 +382,8 @@ static int run(struct exp *e)
 	if (!ret)
 		ret = bundle_derive_init(&e->d, e->r->from_ns, e->r->to_ns, jl, csv);
 	if (!ret)
+		ret = export_obs_init(&e->obs, e->r->from_ns, e->r->to_ns);
+	if (!ret)
 		ret = sign_now(e, &note);
 	if (!ret)
 		ret = select_batches(e);
@@ -386,6 +393,8 @@ static int run(struct exp *e)
 		ret = ret ? ret : -CUSTOS_ERR_IO;
 	if (!ret)
 		ret = derived_files(e);
+	if (!ret)
+		ret = export_more(e->r, e->ks, &e->obs);
 	if (!ret)
 		ret = write_proofs(e);
 	if (!ret)
@@ -398,6 +407,8 @@ static int run(struct exp *e)
 		ret = export_manifest(e->r, e->ks, e->covered);
 	if (!ret)
 		ret = export_tar(e->r);
+	if (!ret && e->r->csirt)
+		ret = export_csirt(e->r, e->ks->logname, &e->obs);
 	buf_free(&note);
 	return ret;
 }
@@ -447,6 +458,7 @@ static int export_with(struct export_req *r, int live)
 	json_decref(e.batches);
 	json_decref(e.covered);
 	bundle_derive_free(&e.d);
+	export_obs_free(&e.obs);
 	keystore_close(&ks);
 	return ret;
 }
@@ -455,8 +467,10 @@ static int usage(void)
 {
 	fprintf(stderr, "Usage: custos-collector export [--dir DIR] --case ID --host NAME "
 		"[--host NAME ...] --from TIME --to TIME --reason TEXT --legal-basis TEXT "
-		"--requester NAME [--tlp LEVEL] --out OUTDIR\n"
+		"--requester NAME [--tlp LEVEL] [--receipts DIR] [--profile csirt "
+		"[--pseudonym-key FILE | --no-pseudonymise]] --out OUTDIR\n"
 		"Writes OUTDIR (which must not exist) and OUTDIR.tar; docs/export.md.\n"
+		"--profile csirt also writes OUTDIR-csirt/ (STIX 2.1, MISP) for sharing.\n"
 		"TIME: ISO 8601 (2025-11-22T02:00:00Z) or Unix seconds.\n");
 	return COLL_EXIT_USAGE;
 }
@@ -470,6 +484,10 @@ int cmd_export(int argc, char **argv)
 		{ "legal-basis", required_argument, NULL, 'l' },
 		{ "requester", required_argument, NULL, 'q' }, { "tlp", required_argument, NULL, 'T' },
 		{ "out", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' },
+		{ "profile", required_argument, NULL, 'P' },
+		{ "pseudonym-key", required_argument, NULL, 'K' },
+		{ "no-pseudonymise", no_argument, NULL, 'N' },
+		{ "receipts", required_argument, NULL, 'R' },
 		{ 0, 0, 0, 0 } };
 	struct export_req r = { .dir = coll_default_dir() };
 	const char *from = NULL, *to = NULL;
@@ -493,12 +511,17 @@ int cmd_export(int argc, char **argv)
 		case 'q': r.requester = optarg; break;
 		case 'T': r.tlp = optarg; break;
 		case 'o': r.out = optarg; break;
+		case 'P': r.csirt = strcmp(optarg, "csirt") == 0; bad |= !r.csirt; break;
+		case 'K': r.pseudo_key = optarg; break;
+		case 'N': r.no_pseudonymise = 1; break;
+		case 'R': r.receipts = optarg; break;
 		default: bad = 1;
 		}
 	}
 	if (bad || optind != argc || !r.case_id || !r.nhosts || !from || !to || !r.reason ||
 	    !r.legal_basis || !r.requester || !r.out || coll_parse_time(from, 0, &r.from_ns) ||
-	    coll_parse_time(to, 0, &r.to_ns) || r.from_ns > r.to_ns || !r.case_id[0])
+	    coll_parse_time(to, 0, &r.to_ns) || r.from_ns > r.to_ns || !r.case_id[0] ||
+	    export_check_options(&r))
 		return usage();
 	r.created_ns = coll_now_ns();
 	lock = coll_lock_dir(r.dir);

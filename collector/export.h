@@ -22,7 +22,18 @@ struct export_req {
 	size_t nhosts;
 	int64_t from_ns, to_ns;
 	uint64_t created_ns;
+	/* Issue 7, second part (export_obs.h, export_extra.c). */
+	int csirt, no_pseudonymise;	/* --profile csirt, --no-pseudonymise */
+	const char *pseudo_key;		/* --pseudonym-key FILE, or NULL: one per export */
+	const char *receipts;		/* --receipts DIR, or NULL */
 };
+
+/* custody/receipts/: the agent's acknowledgements (--receipts DIR) that
+ * verify with the collector key and name an exported batch (leaf, host,
+ * seq, hash); files: the evidence files (export_obs.h). OUT: *kept.
+ * Returns 0, -CUSTOS_ERR_IO, -CUSTOS_ERR_NOMEM. */
+int export_receipts(const struct export_req *r, const uint8_t collector_pk[32], json_t *files,
+		    size_t *kept);
 
 /* Write len bytes to OUT/rel (created 0644, O_EXCL), fsynced. Returns 0 or
  * -CUSTOS_ERR_IO / -CUSTOS_ERR_INVAL / -CUSTOS_ERR_EXISTS. */

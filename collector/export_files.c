@@ -137,7 +137,7 @@ static int list_dir(const char *out, const char *sub, json_t *files)
 	snprintf(dir, sizeof(dir), "%s%s%s", out, sub[0] ? "/" : "", sub);
 	n = scandir(dir, &ents, NULL, alphasort);
 	if (n < 0)
-		return -CUSTOS_ERR_IO;
+		return errno == ENOENT && strchr(sub, '/') ? 0 : -CUSTOS_ERR_IO;	/* receipts */
 	for (int i = 0; i < n; i++) {
 		const char *name = ents[i]->d_name;
 
@@ -179,13 +179,14 @@ static json_t *manifest_doc(const struct export_req *r, const struct keystore *k
 			 "case", cs, "request", "hosts", hosts, "from", from, "to", to,
 			 "from_unix_ns", (json_int_t)r->from_ns, "to_unix_ns", (json_int_t)r->to_ns,
 			 "covered", covered, "files", files, "not_included",
-			 "case.jsonld (CASE/UCO), STIX 2.1 / MISP, alerts.json, incidents.json, "
-			 "agent acknowledgements: not produced by this version");
+			 "alerts.json, incidents.json: not produced by this version (STIX 2.1 "
+			 "and MISP: --profile csirt, beside the bundle)");
 }
 
 int export_manifest(const struct export_req *r, const struct keystore *ks, json_t *covered)
 {
-	static const char *const subs[] = { "", "custody", "evidence", "keys" };
+	static const char *const subs[] = { "", "custody", "custody/receipts", "evidence",
+					     "keys" };
 	uint8_t sig[CUSTOS_SIG_LEN];
 	char hex[2 * CUSTOS_SIG_LEN + 2], *text = NULL;
 	json_t *files = json_array(), *doc = NULL;

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * export_obs: the exported evidence files with their SHA-256 and a bounded
+ * set of process, file and network-connection observables drawn from the
+ * exported records in the requested range (export_obs.h), for case.jsonld
+ * and the CSIRT profile. Each observable is a JSON object with the raw
+ * values and the record it was first seen in (host, evidence_leaf,
+ * evidence_record); a repeat of the same process, path or connection only
+ * counts.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "bundle.h"
+#include "error.h"
+#include "export_obs.h"
+#include "record.h"
+
+int export_obs_init(struct export_obs *o, int64_t from_ns, int64_t to_ns)
+{
+	memset(o, 0, sizeof(*o));
+	o->from_ns = from_ns;
+	o->to_ns = to_ns;
+	o->files = json_array();
+	o->agent_version = json_object();
+	for (int k = 0; k < OBS_KINDS; k++) {
+		o->list[k] = json_array();
+		o->seen[k] = json_object();
+		if (!o->list[k] || !o->seen[k])
+			return -CUSTOS_ERR_NOMEM;
+	}
+	return o->files && o->agent_version ? 0 : -CUSTOS_ERR_NOMEM;
+}
+
+void export_obs_free(struct export_obs *o)
+{
+	if (!o)
+		return;
+	json_decref(o->files);
+	json_decref(o->agent_version);
+	for (int k = 0; k < OBS_KINDS; k++) {
+		json_decref(o->list[k]);
+		json_decref(o->seen[k]);
+	}
+	memset(o, 0, sizeof(*o));
+}
+
+void export_uuid(const struct export_req *r, const char *label, char out[37])
+{
+	uint8_t h[16];
+	crypto_generichash_state st;
+	uint64_t t = r->created_ns;
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(&st, (const uint8_t *)"custos-export-id", 17);
+	crypto_generichash_update(&st, (const uint8_t *)&t, sizeof(t));
+	crypto_generichash_update(&st, (const uint8_t *)r->case_id, strlen(r->case_id) + 1);
+	crypto_generichash_update(&st, (const uint8_t *)label, strlen(label));
+	crypto_generichash_final(&st, h, sizeof(h));
+	h[6] = (uint8_t)((h[6] & 0x0f) | 0x40);
+	h[8] = (uint8_t)((h[8] & 0x3f) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10], h[11], h[12],
+		 h[13], h[14], h[15]);
+}
+
+/* Printable ASCII copy of bytes (others become '?'): valid JSON text. */
+static json_t *str(const uint8_t *p, size_t n)
+{
+	char s[CUSTOS_PATH_MAX + 1];
+	size_t i;
+
+	while (n && p[n - 1] == 0)
+		n--;
+	for (i = 0; i < n && i < CUSTOS_PATH_MAX; i++)
+		s[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+	s[i] = 0;
+	return json_string(s);
+}
+
+static json_t *args(const struct custos_exec *x)
+{
+	json_t *a = json_array();
+	uint32_t start = 0;
+
+	for (uint32_t i = 0; a && i <= x->argv_len && i <= CUSTOS_ARGS_MAX; i++)
+		if (i == x->argv_len || x->argv[i] == 0) {
+			if (i > start || i < x->argv_len)
+				json_array_append_new(a, str(x->argv + start, i - start));
+			start = i + 1;
+		}
+	return a;
+}
+
+static json_t *addr(const uint8_t *p, uint32_t n)
+{
+	char s[64];
+
+	if (n == 4 || n == 16)
+		return json_string(inet_ntop(n == 4 ? AF_INET : AF_INET6, p, s, sizeof(s)) ?: "?");
+	return str(p, n);	/* a unix socket path, or nothing */
+}
+
+/* Keep o (a new reference) under key unless seen or past the bound. */
+static int keep(struct export_obs *o, int k, const char *key, json_t *obj)
+{
+	int ret = 0;
+
+	o->records[k]++;
+	if (!obj)
+		return -CUSTOS_ERR_NOMEM;
+	if (json_object_get(o->seen[k], key)) {
+		json_decref(obj);
+		return 0;
+	}
+	if (json_array_size(o->list[k]) >= EXPORT_OBS_MAX) {
+		o->omitted[k]++;
+		ret = json_object_set_new(o->seen[k], key, json_true());
+	} else if (json_object_set_new(o->seen[k], key, json_true()) ||
+		   json_array_append(o->list[k], obj)) {
+		ret = -CUSTOS_ERR_NOMEM;
+	}
+	json_decref(obj);
+	return ret ? -CUSTOS_ERR_NOMEM : 0;
+}
+
+static json_t *base(const char *host, uint64_t leaf, uint64_t idx, int64_t wall,
+		    const struct custos_record *r)
+{
+	char when[48];
+
+	bundle_fmt_time(wall, when, sizeof(when));
+	return json_pack("{s:s,s:I,s:I,s:s,s:I,s:I,s:I,s:s}", "host", host, "evidence_leaf",
+			 (json_int_t)leaf, "evidence_record", (json_int_t)idx, "datetime", when,
+			 "pid", (json_int_t)r->subj.pid, "uid", (json_int_t)r->subj.uid,
+			 "loginuid", (json_int_t)r->subj.loginuid, "op",
+			 record_kind_name(r->kind) ?: "?");
+}
+
+static int add_proc(struct export_obs *o, json_t *b, const struct custos_record *r)
+{
+	const struct custos_exec *x = &r->u.exec;
+	char key[CUSTOS_PATH_MAX + 128], hex[65];
+	json_t *exe = str(x->exe, x->exe_len);
+
+	snprintf(key, sizeof(key), "%s|%llu|%llu|%s", json_string_value(json_object_get(b, "host")),
+		 (unsigned long long)r->subj.pid, (unsigned long long)x->start_ns,
+		 json_string_value(exe) ?: "");
+	json_object_set_new(b, "exe", exe);
+	json_object_set_new(b, "args", args(x));
+	json_object_set_new(b, "cwd", str(x->cwd, x->cwd_len));
+	json_object_set_new(b, "ppid", json_integer((json_int_t)r->subj.ppid));
+	if (x->hash_status == CUSTOS_HASH_OK)
+		json_object_set_new(b, "sha256", json_string(sodium_bin2hex(hex, sizeof(hex),
+						    x->sha256, CUSTOS_HASH_LEN)));
+	return keep(o, OBS_PROC, key, b);
+}
+
+static int add_file(struct export_obs *o, json_t *b, const struct custos_record *r)
+{
+	const struct custos_file *f = &r->u.file;
+	char key[CUSTOS_PATH_MAX + 128];
+	json_t *path = str(f->path, f->path_len);
+
+	snprintf(key, sizeof(key), "%s|%s", json_string_value(json_object_get(b, "host")),
+		 json_string_value(path) ?: "");
+	json_object_set_new(b, "path", path);
+	if (f->path2_len)
+		json_object_set_new(b, "path2", str(f->path2, f->path2_len));
+	return keep(o, OBS_FILE, key, b);
+}
+
+static int add_conn(struct export_obs *o, json_t *b, const struct custos_record *r)
+{
+	const struct custos_net *n = &r->u.net;
+	char key[2 * CUSTOS_ADDR_MAX + 256];
+	json_t *la = addr(n->local_addr, n->local_addr_len);
+	json_t *ra = addr(n->remote_addr, n->remote_addr_len);
+
+	snprintf(key, sizeof(key), "%s|%s|%s|%llu|%s|%llu",
+		 json_string_value(json_object_get(b, "host")),
+		 json_string_value(json_object_get(b, "op")), json_string_value(la) ?: "",
+		 (unsigned long long)n->local_port, json_string_value(ra) ?: "",
+		 (unsigned long long)n->remote_port);
+	json_object_set_new(b, "family", json_string(n->family == 2 ? "ipv4" : n->family == 10 ?
+						     "ipv6" : n->family == 1 ? "unix" : "other"));
+	json_object_set_new(b, "protocol", json_string(n->sock_type == 1 ? "tcp" :
+						       n->sock_type == 2 ? "udp" : "other"));
+	json_object_set_new(b, "local", la);
+	json_object_set_new(b, "local_port", json_integer((json_int_t)n->local_port));
+	json_object_set_new(b, "remote", ra);
+	json_object_set_new(b, "remote_port", json_integer((json_int_t)n->remote_port));
+	json_object_set_new(b, "result", json_integer((json_int_t)n->result));
+	return keep(o, OBS_CONN, key, b);
+}
+
+static int add_record(struct export_obs *o, const char *host, uint64_t leaf, uint64_t idx,
+		      int64_t wall, const struct custos_record *r)
+{
+	json_t *b;
+
+	if (r->kind == CUSTOS_REC_AGENT_START && r->u.agent.version_len)
+		return json_object_set_new(o->agent_version, host,
+					   str(r->u.agent.version, r->u.agent.version_len)) ?
+			-CUSTOS_ERR_NOMEM : 0;
+	if (wall < o->from_ns || wall > o->to_ns)
+		return 0;
+	if (r->kind != CUSTOS_REC_EXEC && r->kind != CUSTOS_REC_SNAPSHOT &&
+	    (r->kind < CUSTOS_REC_OPEN || r->kind > CUSTOS_REC_REMOVEXATTR) &&
+	    (r->kind < CUSTOS_REC_CONNECT || r->kind > CUSTOS_REC_SEND))
+		return 0;
+	b = base(host, leaf, idx, wall, r);
+	if (!b)
+		return -CUSTOS_ERR_NOMEM;
+	if (r->kind == CUSTOS_REC_EXEC || r->kind == CUSTOS_REC_SNAPSHOT)
+		return add_proc(o, b, r);
+	if (r->kind >= CUSTOS_REC_CONNECT)
+		return add_conn(o, b, r);
+	return add_file(o, b, r);
+}
+
+static int add_file_entry(struct export_obs *o, const char *host, uint64_t leaf,
+			  const struct buf *sb, const struct batch_view *v)
+{
+	uint8_t h[crypto_hash_sha256_BYTES];
+	char hex[65], bh[65], file[96], t0[48], t1[48];
+	json_t *e;
+
+	crypto_hash_sha256(h, sb->data, sb->len);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	sodium_bin2hex(bh, sizeof(bh), v->hash, CUSTOS_HASH_LEN);
+	bundle_batch_file(leaf, file);
+	bundle_fmt_time((int64_t)v->hdr.first_ts_ns + v->hdr.clock_offset_ns, t0, sizeof(t0));
+	bundle_fmt_time((int64_t)v->hdr.last_ts_ns + v->hdr.clock_offset_ns, t1, sizeof(t1));
+	e = json_pack("{s:s,s:I,s:s,s:I,s:I,s:s,s:s,s:s,s:s}", "file", file, "leaf",
+		      (json_int_t)leaf, "host", host, "seq", (json_int_t)v->hdr.seq, "size",
+		      (json_int_t)sb->len, "sha256", hex, "batch_hash", bh, "first", t0, "last", t1);
+	return !e || json_array_append_new(o->files, e) ? -CUSTOS_ERR_NOMEM : 0;
+}
+
+int export_obs_batch(struct export_obs *o, const char *host, uint64_t leaf,
+		     const struct buf *signed_batch, const struct batch_view *v,
+		     const struct buf *raw)
+{
+	struct custos_record *r = malloc(sizeof(*r));
+	struct record_iter it;
+	uint64_t idx = 0;
+	int ret = r ? add_file_entry(o, host, leaf, signed_batch, v) : -CUSTOS_ERR_NOMEM;
+
+	record_iter_init(&it, raw, &v->hdr);
+	while (!ret && (ret = record_iter_next(&it, r)) == 1) {
+		ret = add_record(o, host, leaf, idx++,
+				 (int64_t)r->ts_ns + v->hdr.clock_offset_ns, r);
+	}
+	free(r);
+	return ret;
+}
