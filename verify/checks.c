@@ -150,7 +150,8 @@ static void unlisted(struct vr *v, json_t *files, const char *sub)
 		if (!sub[0] && e[i]->d_type == DT_DIR && strcmp(rel, ".") && strcmp(rel, "..") &&
 		    strcmp(rel, "custody") && strcmp(rel, "evidence") && strcmp(rel, "keys"))
 			vr_fail(v, rel, NULL, "manifest", "a directory the bundle layout does not have");
-		else if (sub[0] && e[i]->d_type == DT_DIR && e[i]->d_name[0] != '.')
+		else if (sub[0] && e[i]->d_type == DT_DIR && e[i]->d_name[0] != '.' &&
+			 strcmp(rel, "custody/receipts") != 0)
 			vr_fail(v, rel, NULL, "manifest", "a directory the bundle layout does not have");
 		else if (e[i]->d_name[0] != '.' && e[i]->d_type != DT_DIR &&
 		    strcmp(rel, "manifest.json") && strcmp(rel, "manifest.sig") && !listed(files, rel))
@@ -192,7 +193,7 @@ static int manifest_sig(struct vr *v, const uint8_t *m, size_t n)
 
 int vr_manifest(struct vr *v)
 {
-	static const char *const subs[] = { "", "custody", "evidence", "keys" };
+	static const char *const subs[] = { "", "custody", "custody/receipts", "evidence", "keys" };
 	const char *fmt, *name;
 	uint8_t *m;
 	size_t n, i;

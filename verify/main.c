@@ -17,7 +17,8 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "Usage: custos-verify BUNDLE_DIR --collector-key COLLECTOR.pub [--all]\n"
+	fprintf(stderr, "Usage: custos-verify BUNDLE_DIR|BUNDLE.tar --collector-key COLLECTOR.pub "
+		"[--all]\n       custos-verify BUNDLE_DIR|BUNDLE.tar COLLECTOR.pub [--all]\n"
 		"Checks a bundle written by custos-collector export (docs/export.md); the key\n"
 		"must come from the collector's operator, not from the bundle. --all reports\n"
 		"every failure instead of stopping at the first.\n");
@@ -54,9 +55,10 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 } };
 	struct vr v = { 0 };
 	struct custos_pubkey pk;
-	const char *key = NULL;
+	const char *key = NULL, *bundle;
+	char tmp[VR_PATH_MAX] = "", dir[VR_PATH_MAX], why[VR_PATH_MAX + 512];
 	struct stat st;
-	int c, line;
+	int c, line, rc;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'k')
@@ -66,25 +68,40 @@ int main(int argc, char **argv)
 		else
 			return usage();
 	}
-	if (!key || optind != argc - 1)
+	if (!key && optind == argc - 2)
+		key = argv[argc - 1];	/* custos-verify BUNDLE KEY */
+	else if (!key || optind != argc - 1)
 		return usage();
-	v.dir = argv[optind];
-	if (custos_init() != 0 || stat(v.dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "custos-verify: %s: not a directory (unpack the tar first)\n", v.dir);
+	v.dir = bundle = argv[optind];
+	if (custos_init() != 0 || stat(v.dir, &st) != 0 || (!S_ISDIR(st.st_mode) &&
+							     !S_ISREG(st.st_mode))) {
+		fprintf(stderr, "custos-verify: %s: not a bundle directory or tar archive\n", v.dir);
 		return 1;
+	}
+	if (S_ISREG(st.st_mode)) {
+		if (vr_tar_unpack(bundle, tmp, sizeof(tmp), dir, sizeof(dir), why, sizeof(why))) {
+			fprintf(stderr, "custos-verify: %s: archive refused: %s\n", bundle, why);
+			vr_tar_cleanup(tmp);
+			return 1;
+		}
+		v.dir = dir;
 	}
 	if (keys_load_public(key, &pk, &line) != 0) {
 		fprintf(stderr, "custos-verify: %s: not a public key file (line %d)\n", key, line);
+		vr_tar_cleanup(tmp);
 		return 1;
 	}
 	memcpy(v.cpk, pk.sign_pk, sizeof(v.cpk));
-	printf("custos-verify: bundle %s\n\n", v.dir);
+	printf("custos-verify: bundle %s%s\n\n", bundle, tmp[0] ? " (tar archive, read and "
+	       "checked member by member, unpacked into a private directory)" : "");
 	if (vr_manifest(&v) == 0 || v.manifest)
 		header(&v);
 	if (!v.stop && v.manifest) {
 		vr_events_keys(&v);
 		if (!v.stop)
 			vr_evidence(&v);
+		if (!v.stop)
+			vr_receipts(&v);
 	}
 	printf("\n");
 	if (v.failures == 0 && !v.stop)
@@ -96,5 +113,7 @@ int main(int argc, char **argv)
 		       v.failures == 1 ? "" : "s", v.all ? "" : "; --all reports every failure");
 	json_decref(v.manifest);
 	json_decref(v.events);
-	return v.failures ? 1 : 0;
+	rc = v.failures ? 1 : 0;
+	vr_tar_cleanup(tmp);
+	return rc;
 }

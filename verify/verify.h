@@ -58,4 +58,23 @@ int vr_manifest(struct vr *v);
 int vr_events_keys(struct vr *v);
 int vr_evidence(struct vr *v);
 
+/* custody/receipts/ (receipts.c): each file leaf-NNNNNNNN.ack an
+ * acknowledgement signed by the collector key given, for the batch
+ * evidence/leaf-NNNNNNNN.batch (leaf, host id of a verified host key, seq,
+ * batch hash). Same returns as the checks above. */
+int vr_receipts(struct vr *v);
+
+/* tar.c: the largest member accepted from an archive. */
+#define VR_TAR_MEMBER_MAX (UINT64_C(16) << 30)
+
+/* Unpack the bundle archive tar into a new private directory (tar.c).
+ * OUT: tmp (the private directory, to give vr_tar_cleanup; "" when none
+ * was made), dir (the bundle directory in it), why (the reason of a
+ * refusal). Returns 0, or -1 when the archive is unreadable or refused. */
+int vr_tar_unpack(const char *tar, char *tmp, size_t tmp_n, char *dir, size_t dir_n, char *why,
+		  size_t why_n);
+
+/* Remove the private directory and everything in it. Accepts "" and NULL. */
+void vr_tar_cleanup(const char *tmp);
+
 #endif

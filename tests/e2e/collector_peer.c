@@ -13,6 +13,9 @@
  *                         --oversized | --bad-version | --hold S | --trickle S)
  *   collector_peer offline --out FILE --host H.key --collector C.pub --state FILE
  *                         [--count N] [--framed]
+ *   (send and offline also take --path P, the open record's path instead
+ *   of /etc/shadow; send takes --acks DIR, where each verified ack is kept
+ *   as SEQ-HASH.ack like the agent's spool keeps its receipts)
  *
  * send prints "ack seq=S leaf=L" for every verified acknowledgement and
  * "closed" when the collector closes the connection instead; it exits 0
@@ -89,6 +92,9 @@ static int state_save(const char *path, const struct state *st)
 	return fclose(f) == 0 && ok ? 0 : -1;
 }
 
+static const char *open_path = "/etc/shadow";	/* --path */
+static const char *ack_dir;			/* --acks */
+
 /* Records of one batch: an exec, a file open by it, a connect, a
  * heartbeat; pids and times follow seq so that every batch differs. */
 static void make_records(struct batch_builder *b, uint64_t seq, int n, uint64_t salt)
@@ -121,8 +127,8 @@ static void make_records(struct batch_builder *b, uint64_t seq, int n, uint64_t 
 			break;
 		case 1:
 			r->kind = CUSTOS_REC_OPEN;
-			record_set_bytes(r->u.file.path, &r->u.file.path_len, CUSTOS_PATH_MAX, "/etc/shadow");
-			record_set_bytes(r->u.file.path_raw, &r->u.file.path_raw_len, CUSTOS_PATH_MAX, "/etc/shadow");
+			record_set_bytes(r->u.file.path, &r->u.file.path_len, CUSTOS_PATH_MAX, open_path);
+			record_set_bytes(r->u.file.path_raw, &r->u.file.path_raw_len, CUSTOS_PATH_MAX, open_path);
 			break;
 		case 2:
 			r->kind = CUSTOS_REC_CONNECT;
@@ -288,6 +294,16 @@ static int exchange(int fd, const struct state *st, const struct custos_pubkey *
 	if (ret || f.type != FRAME_ACK || ack_verify(f.payload, f.len, col->sign_pk, &a) != 0 ||
 	    a.seq != seq || memcmp(a.batch_hash, hash, CUSTOS_HASH_LEN) != 0)
 		return die("no valid acknowledgement for the batch");
+	if (ack_dir) {
+		char path[4096], hex[2 * CUSTOS_HASH_LEN + 1];
+		FILE *af;
+
+		snprintf(path, sizeof(path), "%s/%llu-%s.ack", ack_dir, (unsigned long long)a.seq,
+			 sodium_bin2hex(hex, sizeof(hex), a.batch_hash, CUSTOS_HASH_LEN));
+		af = fopen(path, "wb");
+		if (!af || fwrite(f.payload, 1, f.len, af) != f.len || fclose(af) != 0)
+			return die("cannot keep the ack");
+	}
 	printf("ack seq=%llu leaf=%llu\n", (unsigned long long)a.seq,
 	       (unsigned long long)a.leaf_index);
 	fflush(stdout);
@@ -456,7 +472,7 @@ int main(int argc, char **argv)
 		{ "random", 1, NULL, 'R' }, { "hold", 1, NULL, 'h' }, { "resend", 0, NULL, 'S' },
 		{ "replay", 0, NULL, 'P' }, { "forge", 0, NULL, 'F' }, { "truncated", 0, NULL, 'T' },
 		{ "oversized", 0, NULL, 'O' }, { "bad-version", 0, NULL, 'V' }, { "framed", 0, NULL, 'f' },
-		{ "trickle", 1, NULL, 't' },
+		{ "trickle", 1, NULL, 't' }, { "path", 1, NULL, 'p' }, { "acks", 1, NULL, 'a' },
 		{ 0, 0, 0, 0 } };
 	struct opts o = { .count = 1, .records = 8 };
 	int c;
@@ -487,6 +503,8 @@ int main(int argc, char **argv)
 		case 'V': o.bad_version = 1; break;
 		case 'f': o.framed = 1; break;
 		case 't': o.trickle = strtoull(optarg, NULL, 10); break;
+		case 'p': open_path = optarg; break;
+		case 'a': ack_dir = optarg; break;
 		default: return die("bad option");
 		}
 	}

@@ -1,0 +1,281 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# The second part of export (docs/export.md): case.jsonld (CASE/UCO
+# JSON-LD well-formed: JSON with @context, every node with @id and @type,
+# ids unique, every reference resolving; the classes used), the agent's
+# receipts in custody/receipts/ checked by custos-verify (and a tampered or
+# misplaced one caught), the CSIRT profile (STIX 2.1: each object's
+# required properties, the TLP 2.0 marking on every object; MISP event; no
+# raw home path, user name or internal address from the evidence unless
+# --no-pseudonymise; the key outside both), custos-verify on the tar
+# itself, and tars with path traversal, a symlink, a duplicate name or an
+# oversized member refused; progress only on a terminal.
+set -u
+name=test_export_share
+. "$(dirname "$0")/collector_lib.sh"
+verify="$root/${BUILD:-build}/custos-verify"
+[ -x "$verify" ] || { echo "$name: $verify not built (run make)"; exit 1; }
+
+d="$work/coll"
+cd "$work" || exit 1
+"$coll" init --dir "$d" >/dev/null || exit 1
+"$peer" keygen h || exit 1
+"$coll" enroll --dir "$d" --name laptop --key h.pub >/dev/null || exit 1
+mkdir rules acks
+cat >rules/cat.yml <<'EOF'
+title: cat was run (test rule)
+id: 5b0e4a52-4f3e-4d7e-9a39-0c1f2d3e4f50
+status: test
+level: medium
+custos_taxonomy: information-gathering/scanner
+custos_budapest_article: '2'
+custos_attack_technique: T1005
+logsource:
+    product: linux
+    category: process_creation
+detection:
+    selection:
+        Image|endswith: /cat
+    condition: selection
+EOF
+start_serve "$d" --rules "$work/rules"
+p="--connect 127.0.0.1:$port --collector $d/collector.pub --host h.key --state h.state --acks acks"
+"$peer" send $p --count 2 >send1.out || { echo "send failed"; exit 1; }
+"$peer" send $p --count 2 --path /home/alice/.ssh/id_rsa >send2.out || { echo "send failed"; exit 1; }
+stop_serve
+check "peer: 4 acks kept as receipts" [ "$(ls acks | wc -l)" -eq 4 ]
+
+ex() {	# ex OUT [OPTIONS...]
+	out=$1
+	shift
+	"$coll" export --dir "$d" --case CASE-9 --host laptop --from 2025-11-22T00:00:00Z \
+		--to 2025-11-22T01:00:00Z --reason "credential theft" --legal-basis "warrant 3/2025" \
+		--requester "CSIRT-GOV" "$@" --out "$out"
+}
+ex "$work/b" --receipts acks --profile csirt --tlp amber+strict >export.out 2>&1
+check "export with receipts and the CSIRT profile: succeeds" [ $? -eq 0 ]
+check "export: 4 receipts kept" grep -q '^export: 4 receipts of exported batches kept' export.out
+check "export: no progress line when stderr is not a terminal" sh -c '! grep -q "batches in the log read" export.out'
+check "export: case.jsonld and receipts in the signed manifest" python3 -c '
+import json,sys; f=[x["path"] for x in json.load(open("b/manifest.json"))["files"]]
+sys.exit(not ("case.jsonld" in f and sum(p.startswith("custody/receipts/leaf-") for p in f)==4))'
+
+# case.jsonld: JSON-LD well-formedness and the CASE/UCO classes used.
+cat >case_check.py <<'EOF'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+ctx = doc.get("@context")
+assert isinstance(ctx, dict) and isinstance(doc.get("@graph"), list), "no @context or @graph"
+for p in ("case-investigation", "uco-core", "uco-observable", "uco-action", "uco-tool"):
+    assert ctx.get(p, "").startswith("https://ontology."), "prefix " + p
+nodes, refs = {}, []
+def walk(x, top=False):
+    if isinstance(x, dict):
+        if "@value" in x:
+            assert set(x) == {"@type", "@value"}, x
+            return
+        if set(x) == {"@id"}:
+            refs.append(x["@id"]); return
+        assert "@id" in x and "@type" in x, "node without @id/@type: %r" % (x,)
+        assert x["@id"] not in nodes, "duplicate id " + x["@id"]
+        nodes[x["@id"]] = x
+        for k, v in x.items():
+            if not k.startswith("@"):
+                assert ":" in k and k.split(":")[0] in ctx, "property %s without prefix" % k
+                walk(v)
+    elif isinstance(x, list):
+        for v in x: walk(v)
+    for t in ([] if not isinstance(x, dict) else [x.get("@type")]):
+        pass
+walk(doc["@graph"])
+for r in refs:
+    assert r in nodes, "dangling reference " + r
+types = {}
+for n in nodes.values():
+    t = n["@type"]
+    assert t.split(":")[0] in ctx, "type %s without prefix" % t
+    types.setdefault(t, []).append(n)
+need = ["case-investigation:Investigation", "case-investigation:InvestigativeAction",
+        "case-investigation:ProvenanceRecord", "case-investigation:Authorization",
+        "uco-tool:Tool", "uco-identity:Identity", "uco-observable:Process",
+        "uco-observable:File", "uco-observable:NetworkConnection", "uco-types:Hash",
+        "uco-observable:ProcessFacet", "uco-observable:FileFacet",
+        "uco-observable:NetworkConnectionFacet", "uco-observable:ContentDataFacet"]
+for t in need:
+    assert t in types, "no " + t
+inv = types["case-investigation:Investigation"][0]
+assert inv["uco-core:name"] == "CASE-9" and inv["uco-core:description"] == "credential theft"
+auth = nodes[inv["case-investigation:relevantAuthorization"]["@id"]]
+assert auth["case-investigation:authorizationIdentifier"] == "warrant 3/2025"
+names = sorted(a["uco-core:name"] for a in types["case-investigation:InvestigativeAction"])
+assert names == ["collected", "exported", "preserved"], names
+for a in types["case-investigation:InvestigativeAction"]:
+    tool = nodes[a["uco-action:instrument"]["@id"]]
+    assert tool["@type"] == "uco-tool:Tool" and tool["uco-tool:version"], tool
+    assert a["uco-action:performer"]["@id"] in nodes
+ex = [p for p in types["case-investigation:ProvenanceRecord"] if "-E" in p["case-investigation:exhibitNumber"]]
+man = {f["path"]: f["sha256"] for f in json.load(open(sys.argv[2]))["files"]}
+assert len(ex) == sum(1 for p in man if p.startswith("evidence/")), "one exhibit per evidence file"
+for p in ex:
+    f = nodes[p["uco-core:object"][0]["@id"]]
+    path = [x for x in f["uco-core:hasFacet"] if x["@type"] == "uco-observable:FileFacet"][0]["uco-observable:filePath"]
+    cd = [x for x in f["uco-core:hasFacet"] if x["@type"] == "uco-observable:ContentDataFacet"][0]
+    assert cd["uco-observable:hash"][0]["uco-types:hashValue"]["@value"] == man[path], path
+print("case.jsonld: %d nodes, %d references, %d classes" % (len(nodes), len(refs), len(types)))
+EOF
+check "case.jsonld: well-formed JSON-LD, CASE/UCO classes, exhibits with the manifest's SHA-256" \
+	python3 case_check.py b/case.jsonld b/manifest.json
+
+"$verify" b --collector-key "$d/collector.pub" >v.out 2>&1
+check "verify: the bundle with receipts verifies" [ $? -eq 0 ]
+check "verify: the 4 receipts are checked" grep -q 'ok    4 agent receipts' v.out
+
+# The CSIRT profile.
+cat >stix_check.py <<'EOF'
+import json, re, sys
+b = json.load(open(sys.argv[1]))
+tlp = "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"	# TLP:AMBER+STRICT
+assert b["type"] == "bundle" and re.fullmatch(r"bundle--[0-9a-f-]{36}", b["id"])
+uuid = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+ts = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"
+sdo = {"identity": ["name"], "observed-data": ["first_observed", "last_observed", "number_observed", "object_refs"],
+       "indicator": ["pattern", "pattern_type", "valid_from"], "sighting": ["sighting_of_ref"]}
+sco = {"process": [], "file": ["name"], "directory": ["path"], "ipv4-addr": ["value"],
+       "ipv6-addr": ["value"], "network-traffic": ["protocols"], "user-account": []}
+ids = {o["id"] for o in b["objects"]}
+seen = {}
+for o in b["objects"]:
+    t = o["type"]
+    seen[t] = seen.get(t, 0) + 1
+    assert o["spec_version"] == "2.1", o
+    assert re.fullmatch(t + "--" + (uuid if t != "marking-definition" else r"[0-9a-f-]{36}"), o["id"]), o["id"]
+    if t == "marking-definition":
+        assert o["id"] == tlp and o["name"] == "TLP:AMBER+STRICT" and re.fullmatch(ts, o["created"])
+        ext = o["extensions"]["extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"]
+        assert ext == {"extension_type": "property-extension", "tlp_2_0": "amber+strict"}
+        continue
+    assert o["object_marking_refs"] == [tlp], "no TLP marking on " + o["id"]
+    if t in sdo:
+        assert re.fullmatch(ts, o["created"]) and re.fullmatch(ts, o["modified"]), o
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", o["created"]), "created in ms"
+        for p in sdo[t]:
+            assert p in o, "%s without %s" % (t, p)
+    else:
+        assert t in sco, "unexpected type " + t
+        for p in sco[t]:
+            assert p in o, "%s without %s" % (t, p)
+        assert "created" not in o
+    for k, v in o.items():
+        if k.endswith("_ref"):
+            assert v in ids, "dangling %s %s" % (k, v)
+        if k.endswith("_refs"):
+            for r in v:
+                assert r in ids, "dangling %s %s" % (k, r)
+    if t == "observed-data":
+        assert 1 <= o["number_observed"] and o["object_refs"]
+    if t == "indicator":
+        assert o["pattern_type"] == "stix" and o["pattern"].startswith("[")
+for t in ("marking-definition", "identity", "observed-data", "indicator", "sighting", "process",
+          "file", "network-traffic", "ipv4-addr", "user-account"):
+    assert t in seen, "no " + t
+m = json.load(open(sys.argv[2]))["Event"]
+assert m["Tag"] == [{"name": "tlp:amber+strict"}] and m["Attribute"], m
+for a in m["Attribute"]:
+    assert re.fullmatch(uuid, a["uuid"]) and a["type"] and a["category"] and a["value"], a
+print("stix: %s" % seen)
+EOF
+check "csirt: STIX 2.1 objects with their required properties and the TLP 2.0 marking; MISP event" \
+	python3 stix_check.py b-csirt/stix-bundle.json b-csirt/misp-event.json
+check "csirt: the evidence has the raw values (home path, internal address)" \
+	sh -c 'grep -q "/home/alice/.ssh/id_rsa" b/timeline.jsonl && grep -q "10.0.0.1" b/timeline.jsonl'
+check "csirt: no raw home path, user name or internal address in the shared files" \
+	sh -c '! grep -rlE "alice|10\.0\.0\.1|\"user_id\": \"1000\"" b-csirt'
+check "csirt: pseudonyms in their place" \
+	sh -c 'grep -q "\"path\": \"/home/u-[0-9a-f]\{16\}/.ssh\"" b-csirt/stix-bundle.json &&
+		grep -q "/home/u-[0-9a-f]\{16\}/.ssh/id_rsa" b-csirt/misp-event.json &&
+		grep -q "\"user_id\": \"user-[0-9a-f]\{32\}\"" b-csirt/stix-bundle.json &&
+		grep -q "\"value\": \"10\.[0-9.]*\"" b-csirt/stix-bundle.json'
+check "csirt: the key is beside, 0600, in neither the bundle nor the shared directory" \
+	sh -c '[ "$(stat -c %a b-csirt.key)" = 600 ] && ! grep -rqF "$(cat b-csirt.key)" b b-csirt'
+check "csirt: an alert became an indicator and a sighting" \
+	grep -q '"pattern": "\[process:image_ref.name = '"'"'cat'"'"'\]"' b-csirt/stix-bundle.json
+
+# The same key gives the same pseudonyms; --no-pseudonymise shares raw values.
+ex "$work/k" --profile csirt --pseudonym-key b-csirt.key >/dev/null 2>&1
+check "csirt: the same key gives the same pseudonyms" sh -c \
+	'[ "$(grep -o "/home/u-[0-9a-f]*" b-csirt/misp-event.json | sort -u)" = "$(grep -o "/home/u-[0-9a-f]*" k-csirt/misp-event.json | sort -u)" ]'
+check "csirt: no key file written when one is given" [ ! -e k-csirt.key ]
+ex "$work/r" --profile csirt --no-pseudonymise >/dev/null 2>&1
+check "csirt: --no-pseudonymise shares the raw values" \
+	sh -c 'grep -q "/home/alice/.ssh/id_rsa" r-csirt/misp-event.json && grep -q "10.0.0.1" r-csirt/stix-bundle.json'
+ex "$work/bad" --no-pseudonymise >/dev/null 2>&1
+check "export: --no-pseudonymise without --profile csirt is misuse (exit 2)" [ $? -eq 2 ]
+
+# Progress on a terminal (script(1) gives the export a pty).
+if command -v script >/dev/null 2>&1; then
+	script -qec "$coll export --dir $d --case CASE-9 --host laptop --from 0 --to 1900000000 \
+		--reason r --legal-basis l --requester q --out $work/tty" tty.out >/dev/null 2>&1
+	check "export: progress on a terminal" grep -q 'batches in the log read, 4 exported' tty.out
+fi
+
+# custos-verify reads the tar; hostile archives are refused.
+"$verify" b.tar "$d/collector.pub" >vt.out 2>&1
+check "verify: the tar verifies (custos-verify BUNDLE.tar KEY)" [ $? -eq 0 ]
+check "verify: the tar report names the archive" grep -q '^custos-verify: bundle b.tar (tar archive' vt.out
+check "verify: nothing left of the unpacked copy" sh -c '! ls "${TMPDIR:-/tmp}" | grep -q "^custos-verify\."'
+cat >evil.py <<'EOF'
+import io, sys, tarfile
+src = tarfile.open("b.tar")
+members = [(m, src.extractfile(m).read() if m.isfile() else None) for m in src.getmembers()]
+def write(name, extra):
+    with tarfile.open(name, "w", format=tarfile.GNU_FORMAT) as t:
+        for m, data in members:
+            t.addfile(m, io.BytesIO(data) if data is not None else None)
+        extra(t)
+def add(t, n, data=b"x", kind=tarfile.REGTYPE, link=""):
+    i = tarfile.TarInfo(n); i.type = kind; i.linkname = link
+    i.size = len(data) if kind == tarfile.REGTYPE else 0
+    t.addfile(i, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+write("evil-traversal.tar", lambda t: add(t, "b/../../etc/evil"))
+write("evil-symlink.tar", lambda t: add(t, "b/keys/link.pub", kind=tarfile.SYMTYPE, link="/etc/passwd"))
+write("evil-dup.tar", lambda t: add(t, "b/timeline.csv"))
+# oversized: a member whose size field exceeds what the archive holds
+raw = bytearray(open("b.tar", "rb").read())
+h = raw[0:512]
+off = 512 * 1
+for m, data in members:
+    pass
+i = tarfile.TarInfo("b/huge.bin"); i.size = 1 << 33
+hdr = bytearray(i.tobuf(format=tarfile.GNU_FORMAT))
+end = len(raw)
+while raw[end - 512:end] == bytes(512):
+    end -= 512
+open("evil-big.tar", "wb").write(bytes(raw[:end]) + bytes(hdr) + b"x" * 512 + bytes(1024))
+EOF
+python3 evil.py || echo "evil.py failed"
+refused() {	# refused TAR WHAT
+	"$verify" "$1" "$d/collector.pub" >"$1.out" 2>&1
+	rc=$?
+	check "verify: $1 refused (exit 1)" [ $rc -eq 1 ]
+	check "verify: $1: says why ($2)" grep -q "archive refused: .*$2" "$1.out"
+}
+refused evil-traversal.tar 'path traversal refused'
+refused evil-symlink.tar 'a symbolic link: refused'
+refused evil-dup.tar 'a second member of the same name'
+refused evil-big.tar 'oversized member'
+check "verify: a refused archive leaves nothing behind" sh -c '! ls "${TMPDIR:-/tmp}" | grep -q "^custos-verify\."'
+
+# Receipts tampered with: a flipped byte, a receipt moved to another leaf.
+cp -a b t-flip
+f=$(ls t-flip/custody/receipts | head -1)
+printf '\377' | dd of="t-flip/custody/receipts/$f" bs=1 seek=40 conv=notrunc 2>/dev/null
+"$verify" t-flip --collector-key "$d/collector.pub" --all >t-flip.out 2>&1
+check "receipts: a flipped byte fails, named" sh -c "[ $? -eq 1 ] && grep -q 'custody/receipts/$f: receipt signature' t-flip.out"
+cp -a b t-move
+set -- $(ls t-move/custody/receipts)
+cp "t-move/custody/receipts/$1" "t-move/custody/receipts/$2"
+"$verify" t-move --collector-key "$d/collector.pub" --all >t-move.out 2>&1
+check "receipts: a receipt of another batch fails, named" sh -c "[ $? -eq 1 ] && grep -q 'custody/receipts/$2 (leaf [0-9]*): receipt: the acknowledgement is for leaf' t-move.out"
+
+echo "$name: $fails failed"
+[ "$fails" -eq 0 ]
