@@ -19,6 +19,7 @@ DEB_PACKAGES := build-essential clang llvm libclang-rt-14-dev pkg-config \
 	libbpf-dev bpftool libelf-dev libdw-dev libsodium-dev zlib1g-dev libcbor-dev \
 	libsqlite3-dev libyaml-dev libjansson-dev libcmocka-dev iproute2 procps python3
 DEB_PACKAGES += dpkg-dev libcap2-bin	# make deb (dpkg-shlibdeps), test_packages (capsh)
+DEB_PACKAGES += tcpdump	# test_triage_scenarios: the packet-capture scenario
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wshadow -Wvla
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection \
