@@ -393,6 +393,8 @@ static int run(struct exp *e)
 		ret = ret ? ret : -CUSTOS_ERR_IO;
 	if (!ret)
 		ret = derived_files(e);
+	if (!ret)	/* alerts.json, incidents.json (export_findings.c) */
+		ret = export_findings(e->r, e->ks);
 	if (!ret)
 		ret = export_more(e->r, e->ks, &e->obs);
 	if (!ret)

@@ -39,6 +39,11 @@ int export_receipts(const struct export_req *r, const uint8_t collector_pk[32], 
  * -CUSTOS_ERR_IO / -CUSTOS_ERR_INVAL / -CUSTOS_ERR_EXISTS. */
 int export_write(const char *out, const char *rel, const void *p, size_t len);
 
+/* alerts.json and incidents.json: triage's findings for the requested
+ * hosts and range, from the index (export_findings.c). Returns 0,
+ * -CUSTOS_ERR_IO, -CUSTOS_ERR_NOMEM or the errors of export_write. */
+int export_findings(const struct export_req *r, const struct keystore *ks);
+
 /* keys/: collector.pub and each requested host's public key file.
  * Returns 0 or the errors of keys_save_public. */
 int export_keys(const struct export_req *r, const struct keystore *ks);

@@ -179,8 +179,7 @@ static json_t *manifest_doc(const struct export_req *r, const struct keystore *k
 			 "case", cs, "request", "hosts", hosts, "from", from, "to", to,
 			 "from_unix_ns", (json_int_t)r->from_ns, "to_unix_ns", (json_int_t)r->to_ns,
 			 "covered", covered, "files", files, "not_included",
-			 "alerts.json, incidents.json: not produced by this version (STIX 2.1 "
-			 "and MISP: --profile csirt, beside the bundle)");
+			 "STIX 2.1 and MISP: --profile csirt, beside the bundle");
 }
 
 int export_manifest(const struct export_req *r, const struct keystore *ks, json_t *covered)

@@ -275,6 +275,8 @@ int vr_evidence(struct vr *v)
 		consistency(&e);
 	if (!v->stop)
 		derived(&e);
+	if (!v->stop)
+		vr_findings(v, &e.p);	/* alerts.json, incidents.json (findings.c) */
 	if (e.jlf)
 		fclose(e.jlf);
 	if (e.csvf)

@@ -58,6 +58,10 @@ int vr_manifest(struct vr *v);
 int vr_events_keys(struct vr *v);
 int vr_evidence(struct vr *v);
 
+/* alerts.json and incidents.json point at the bundle's evidence
+ * (findings.c); failures are counted in v. */
+void vr_findings(struct vr *v, const struct bundle_proofs *p);
+
 /* custody/receipts/ (receipts.c): each file leaf-NNNNNNNN.ack an
  * acknowledgement signed by the collector key given, for the batch
  * evidence/leaf-NNNNNNNN.batch (leaf, host id of a verified host key, seq,

@@ -288,6 +288,39 @@ else
 	bad "triage over the archive changed the incidents"
 	diff "$work/inc.streamed" "$work/inc1.jsonl" | head -n 10
 fi
+# the court bundle carries them: alerts.json and incidents.json, in the
+# signed manifest, each alert pointing at a record of an exported batch
+"$coll" export --dir "$C" --case SCEN-1 --host victim --from 2000-01-01T00:00:00Z \
+	--to 2100-01-01T00:00:00Z --reason "triage scenarios" --legal-basis test --requester ci \
+	--out "$work/bundle" >"$work/export.out" 2>&1 || fail "export: $(cat "$work/export.out")"
+verify="$root/${BUILD:-build}/custos-verify"
+if [ -x "$verify" ]; then
+	"$verify" "$work/bundle" --collector-key "$C/collector.pub" >"$work/verify.out" 2>&1
+	[ $? -eq 0 ] && grep -q 'ok    alerts.json: [1-9][0-9]* alert(s), each pointing at a record' \
+		"$work/verify.out" && ok "export: the bundle verifies, alerts.json checked against evidence/" ||
+		{ bad "export: custos-verify"; cat "$work/verify.out"; }
+fi
+"$py" - "$work/bundle" "$work/inc1.jsonl" <<'PY' && ok "export: alerts.json and incidents.json have every scenario's alert, classified, in its incident, listed in the manifest" || bad "export: alerts.json / incidents.json"
+import json, sys
+b = sys.argv[1]
+al = json.load(open(b + "/alerts.json"))["alerts"]
+inc = json.load(open(b + "/incidents.json"))["incidents"]
+files = {f["path"] for f in json.load(open(b + "/manifest.json"))["files"]}
+ids = {o["id"] for o in inc}
+want = {"0001": "malicious-code/infected-system", "0002": "intrusions/unprivileged-account-compromise",
+        "0003": "information-content-security/unauthorised-information-access",
+        "0004": "intrusions/privileged-account-compromise",
+        "0005": "intrusions/privileged-account-compromise",
+        "0006": "information-content-security/unauthorised-information-modification"}
+for k, cls in want.items():
+    a = [x for x in al if x["rule_id"].endswith("-6b1f0e0a" + k)]
+    assert a and all(x["taxonomy"] == cls and x["budapest_article"] and x["attack_technique"]
+                     and x["incident"] in ids and x["evidence"]["batch_hash"] for x in a), k
+streamed = {json.loads(l)["id"] for l in open(sys.argv[2])}
+assert ids == streamed, (ids, streamed)
+assert {"alerts.json", "incidents.json"} <= files
+PY
+
 "$coll" incident --dir "$C" show inc-does-not-exist >"$work/unknown.out" 2>&1
 [ $? -eq 1 ] && grep -q "no incident 'inc-does-not-exist'" "$work/unknown.out" &&
 	ok "incident show of an unknown id: a clear error" || bad "incident show of an unknown id"
