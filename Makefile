@@ -169,7 +169,7 @@ COLLECTOR_LIBS := -lsodium -lcbor -lz -ljansson -lsqlite3
 COLLECTOR_LIBS += -lyaml	# issue 6: Sigma rules (collector/sigma_*.c)
 COLLECTOR_MODS := $(filter-out collector/main.c,$(COLLECTOR_SRCS))
 COLLECTOR_UNIT := test_custody test_ingest test_store
-COLLECTOR_UNIT += test_sigma test_triage test_sigma_pack
+COLLECTOR_UNIT += test_sigma test_triage test_sigma_pack test_corr
 $(BUILD)/collector/%.o: collector/%.c | $(BUILD)/collector
 	$(CC) $(REL_CFLAGS) -Icollector -c $< -o $@
 $(COLLECTOR): $(COLLECTOR_OBJS) $(REL_LIB)

@@ -67,7 +67,9 @@ struct sigma_rule;	/* opaque, sigma_load.c */
  * on success; else reason (a sentence, SIGMA_REASON_MAX) and *cat, the
  * rule's category when known (SIGMA_CAT_OTHER otherwise). Returns 0,
  * 1 when refused (unsupported, not YAML or not a Sigma rule: reason says
- * why), or -CUSTOS_ERR_NOMEM. */
+ * why), 2 when the file is a Custos correlation rule (a top-level
+ * custos_threshold or custos_sequence: corr.h loads and counts it), or
+ * -CUSTOS_ERR_NOMEM. */
 int sigma_rule_load(const char *text, size_t len, const char *name, struct sigma_rule **rule,
 		    enum sigma_category *cat, char reason[SIGMA_REASON_MAX]);
 void sigma_rule_free(struct sigma_rule *r);	/* accepts NULL */

@@ -2,12 +2,14 @@
 /*
  * The inside of a compiled Sigma rule, shared by sigma_load.c (which
  * builds it) and sigma_match.c (which compiles values and matches them).
- * Not for other modules: they use sigma.h.
+ * Not for other modules: they use sigma.h (corr_load.c, which compiles
+ * the stages of correlation rules, uses sigma_stage_load).
  */
 #ifndef CUSTOS_COLL_SIGMA_IMPL_H
 #define CUSTOS_COLL_SIGMA_IMPL_H
 
 #include <regex.h>
+#include <yaml.h>
 
 #include "sigma.h"
 
@@ -56,6 +58,12 @@ int sigma_item_compile(struct sigma_item *it, const char *key, const char *const
 		       size_t n, char reason[SIGMA_REASON_MAX]);
 void sigma_item_free(struct sigma_item *it);
 int sigma_item_match(const struct sigma_item *it, const struct sigma_event *ev);
+
+/* Compile a Sigma detection map of a correlation rule's stage (corr.h),
+ * node of doc, as a rule of category cat with no metadata. OUT: *rule.
+ * Returns 0, 1 refused (reason), -CUSTOS_ERR_NOMEM. */
+int sigma_stage_load(yaml_document_t *doc, yaml_node_t *detection, enum sigma_category cat,
+		     struct sigma_rule **rule, char reason[SIGMA_REASON_MAX]);
 
 /* Case-insensitive glob (sigma_value GLOB patterns). 1 on match. */
 int sigma_glob(const char *pat, const char *s);

@@ -306,6 +306,10 @@ int sigma_rule_load(const char *text, size_t len, const char *name, struct sigma
 		snprintf(reason, SIGMA_REASON_MAX, "not a YAML map");
 		goto out;
 	}
+	if (get(&l, root, "custos_threshold") || get(&l, root, "custos_sequence")) {
+		ret = 2;	/* a correlation rule: corr_load.c loads it */
+		goto out;
+	}
 	if (yaml_parser_load(&parser, &extra)) {
 		int more = yaml_document_get_root_node(&extra) != NULL;
 		yaml_document_delete(&extra);
@@ -329,6 +333,29 @@ out:
 		*rule = l.r;
 	yaml_document_delete(&l.doc);
 	yaml_parser_delete(&parser);
+	return ret;
+}
+
+int sigma_stage_load(yaml_document_t *doc, yaml_node_t *detection, enum sigma_category cat,
+		     struct sigma_rule **rule, char reason[SIGMA_REASON_MAX])
+{
+	struct ld l = { .doc = *doc, .reason = reason };	/* read only: never deleted here */
+	int ret;
+
+	*rule = NULL;
+	reason[0] = '\0';
+	l.r = calloc(1, sizeof(*l.r));
+	if (!l.r)
+		return -CUSTOS_ERR_NOMEM;
+	l.r->cat = cat;
+	l.r->level = SIGMA_LEVEL_MEDIUM;
+	l.r->id = strdup("");
+	l.r->title = strdup("");
+	ret = l.r->id && l.r->title ? load_detection(&l, detection) : -CUSTOS_ERR_NOMEM;
+	if (ret)
+		sigma_rule_free(l.r);
+	else
+		*rule = l.r;
 	return ret;
 }
 

@@ -68,6 +68,8 @@ static int load_one(struct sigma_set *s, const char *path, report_fn report, voi
 		ret = sigma_rule_load(text, len, path, &r, &cat, reason);
 	}
 	free(text);
+	if (ret == 2)		/* a correlation rule: corr_set_load_dir counts it */
+		return 0;
 	if (ret == 1) {
 		s->refused[cat]++;
 		if (report)

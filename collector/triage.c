@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "corr.h"
 #include "custody.h"
 #include "error.h"
 #include "incident.h"
@@ -28,6 +29,8 @@ struct proc {
 
 struct triage {
 	struct sigma_set rules;
+	struct corr_set corr_rules;	/* threshold and sequence rules (corr.h) */
+	struct corr *corr;
 	struct proc *procs;	/* TRIAGE_PROCS slots */
 	uint64_t stamp;
 	struct sigma_event_buf buf;
@@ -52,6 +55,12 @@ static void refused(void *ctx, const char *path, enum sigma_category cat, const 
 	coll_log("rules: %s (%s): refused: %s", path, sigma_category_name(cat), reason);
 }
 
+static void corr_refused(void *ctx, const char *path, const char *reason)
+{
+	(void)ctx;
+	coll_log("rules: %s (correlation): refused: %s", path, reason);
+}
+
 int triage_open(const char *rules_dir, struct triage **out)
 {
 	struct triage *t = calloc(1, sizeof(*t));
@@ -72,6 +81,17 @@ int triage_open(const char *rules_dir, struct triage **out)
 		if (t->rules.loaded[c] || t->rules.refused[c])
 			coll_log("rules: %s: %u loaded, %u refused", sigma_category_name(c),
 				 t->rules.loaded[c], t->rules.refused[c]);
+	ret = corr_set_load_dir(&t->corr_rules, rules_dir, corr_refused, NULL);
+	for (int k = 0; !ret && k < CORR_KINDS; k++)
+		if (t->corr_rules.loaded[k] || t->corr_rules.refused[k])
+			coll_log("rules: %s: %u loaded, %u refused", corr_kind_name(k),
+				 t->corr_rules.loaded[k], t->corr_rules.refused[k]);
+	if (!ret)
+		ret = corr_open(&t->corr_rules, &t->corr);
+	if (ret) {
+		triage_close(t);
+		return ret;
+	}
 	*out = t;
 	return 0;
 }
@@ -85,6 +105,8 @@ void triage_close(struct triage *t)
 		free(t->procs[i].cmdline);
 	}
 	free(t->procs);
+	corr_close(t->corr);
+	corr_set_free(&t->corr_rules);
 	sigma_set_free(&t->rules);
 	free(t);
 }
@@ -223,18 +245,27 @@ int triage_record(struct triage *t, struct store *s, const struct batch_header *
 		  const struct custos_record *rec, uint64_t *alerts)
 {
 	struct sigma_parent parent = { NULL, NULL };
+	struct corr_at at = { h, hash, leaf, idx };
 	struct sigma_event ev;
 	const char *image;
-	int ret = track(t, h, rec, &parent, &image);
+	int ret = track(t, h, rec, &parent, &image), mapped;
 
-	if (ret || !sigma_event_from_record(rec, parent.image ? &parent : NULL, image, &ev, &t->buf))
+	if (ret)
 		return ret;
-	for (size_t i = 0; !ret && i < t->rules.n; i++)
+	mapped = sigma_event_from_record(rec, parent.image ? &parent : NULL, image, &ev, &t->buf);
+	for (size_t i = 0; mapped && !ret && i < t->rules.n; i++)
 		if (sigma_rule_match(t->rules.rules[i], &ev)) {
 			ret = add_alert(s, t->rules.rules[i], h, hash, leaf, idx, rec, &ev);
 			if (!ret)
 				(*alerts)++;
 		}
+	if (!ret && t->corr_rules.n) {	/* threshold and sequence rules: every record */
+		struct proc *p = rec->kind == CUSTOS_REC_FORK ? find(t, h, rec->subj.pid) : NULL;
+
+		ret = corr_record(t->corr, s, &at, rec, mapped ? &ev : NULL,
+				  p ? p->image : rec->kind == CUSTOS_REC_EXEC ? ev.f[SIGMA_F_IMAGE]
+									: image, alerts);
+	}
 	return ret;
 }
 

@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Evaluating correlation rules (corr.h, invariants there): per threshold
+ * rule a table of groups (sliding-window counts or distinct values, with
+ * the references of the records counted), per sequence rule a table of
+ * first-stage matches waiting for their second stage, and one process
+ * table (parent, "has connected since exec") for process trees. All three
+ * are fixed-size open-addressing tables sharing one probe-and-evict
+ * routine. Keys are 64-bit FNV-1a hashes beside the full host id.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "corr.h"
+#include "error.h"
+
+/* The head every table entry starts with. */
+struct slot {
+	uint8_t host[KEYS_SIGN_PK_LEN];
+	uint64_t key, stamp;
+	int used;
+};
+
+struct ref {
+	int64_t ts;
+	struct store_ref r;
+};
+
+struct group {
+	struct slot h;
+	int64_t last, fired_at;
+	int fired;
+	uint64_t cur;			/* current sub-window number */
+	uint32_t sub[CORR_SUBWIN];	/* counts of the last CORR_SUBWIN sub-windows */
+	uint32_t n_distinct, n_refs;
+	struct { uint64_t v; int64_t ts; } distinct[CORR_DISTINCT_MAX];
+	struct ref refs[CORR_REFS];
+	char label[STORE_GROUP_MAX];
+};
+
+struct pending {
+	struct slot h;
+	struct ref ref;
+	char label[STORE_GROUP_MAX];
+};
+
+struct proc {
+	struct slot h;
+	uint64_t ppid, root;	/* root: the tree's top below pid 1; 0 unset */
+	int connected;
+};
+
+struct corr {
+	const struct corr_set *set;
+	void **tables;			/* per rule: groups or pendings */
+	struct proc *procs;
+	uint64_t stamp, suppressed, evicted;
+	struct sigma_event_buf buf;
+};
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h;
+}
+
+#define FNV0 1469598103934665603ull
+
+static uint64_t key_pid(const uint8_t *boot, uint64_t pid)
+{
+	return fnv(fnv(FNV0, boot, CUSTOS_BOOT_ID_LEN), &pid, sizeof(pid));
+}
+
+/* The entry for (host, key) in a table of n entries of size sz: found,
+ * else (create) a free or the least recently used one of its probe run,
+ * cleared (invariant 1). Returns NULL when absent and !create. */
+static struct slot *slot_get(struct corr *c, void *base, size_t sz, size_t n, const uint8_t *host,
+			     uint64_t key, int create)
+{
+	struct slot *lru = NULL, *free_s = NULL;
+
+	for (size_t i = 0; i < CORR_PROBE; i++) {
+		struct slot *s = (struct slot *)((char *)base + ((key + i) % n) * sz);
+
+		if (s->used && s->key == key && !memcmp(s->host, host, sizeof(s->host))) {
+			s->stamp = ++c->stamp;
+			return s;
+		}
+		if (!s->used && !free_s)
+			free_s = s;
+		if (s->used && (!lru || s->stamp < lru->stamp))
+			lru = s;
+	}
+	if (!create)
+		return NULL;
+	if (!free_s) {
+		free_s = lru;
+		c->evicted++;
+	}
+	memset(free_s, 0, sz);
+	memcpy(free_s->host, host, sizeof(free_s->host));
+	free_s->key = key;
+	free_s->used = 1;
+	free_s->stamp = ++c->stamp;
+	return free_s;
+}
+
+int corr_open(const struct corr_set *set, struct corr **out)
+{
+	struct corr *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (!c)
+		return -CUSTOS_ERR_NOMEM;
+	c->set = set;
+	c->tables = calloc(set->n ? set->n : 1, sizeof(*c->tables));
+	c->procs = calloc(CORR_PROCS, sizeof(*c->procs));
+	for (size_t i = 0; c->tables && c->procs && i < set->n; i++) {
+		int th = set->rules[i]->kind == CORR_THRESHOLD;
+
+		c->tables[i] = calloc(th ? CORR_GROUPS : CORR_PENDING,
+				      th ? sizeof(struct group) : sizeof(struct pending));
+		if (!c->tables[i])
+			break;
+	}
+	if (!c->tables || !c->procs || (set->n && !c->tables[set->n - 1])) {
+		corr_close(c);
+		return -CUSTOS_ERR_NOMEM;
+	}
+	*out = c;
+	return 0;
+}
+
+void corr_close(struct corr *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; c->tables && i < c->set->n; i++)
+		free(c->tables[i]);
+	free(c->tables);
+	free(c->procs);
+	free(c);
+}
+
+void corr_stats(const struct corr *c, uint64_t *suppressed, uint64_t *evicted)
+{
+	*suppressed = c->suppressed;
+	*evicted = c->evicted;
+}
+
+/* --- the process table ------------------------------------------------------ */
+
+static struct proc *proc_get(struct corr *c, const struct batch_header *h, uint64_t pid,
+			     int create)
+{
+	return (struct proc *)slot_get(c, c->procs, sizeof(struct proc), CORR_PROCS, h->host_id,
+				       key_pid(h->boot_id, pid), create);
+}
+
+/* The root of a process with this parent: the parent's root, the
+ * process itself below pid 1, the parent when it is unknown. Kept per
+ * entry so a deep tree (a fork bomb) costs one lookup. */
+static uint64_t root_for(struct corr *c, const struct batch_header *h, uint64_t pid,
+			 uint64_t ppid)
+{
+	struct proc *q;
+
+	if (ppid <= 1 || ppid == pid)
+		return pid;
+	q = proc_get(c, h, ppid, 0);
+	return q && q->root ? q->root : ppid;
+}
+
+/* Keep parents, roots and the "connected" flag current (every record
+ * with a subject: kinds 1-95). */
+static void track(struct corr *c, const struct batch_header *h, const struct custos_record *rec)
+{
+	const struct custos_net *n = &rec->u.net;
+	struct proc *p;
+	uint64_t root;
+
+	if (rec->kind < 1 || rec->kind > 95)
+		return;
+	p = proc_get(c, h, rec->subj.pid, 1);
+	if (!p->root || p->ppid != rec->subj.ppid) {
+		p->root = root_for(c, h, rec->subj.pid, rec->subj.ppid);	/* never evicts */
+	}
+	p->ppid = rec->subj.ppid;
+	if (rec->kind == CUSTOS_REC_EXEC && rec->u.exec.result == 0)
+		p->connected = 0;
+	if (rec->kind == CUSTOS_REC_CONNECT && (n->family == AF_INET || n->family == AF_INET6) &&
+	    (n->result == 0 || n->result == -EINPROGRESS))
+		p->connected = 1;
+	if (rec->kind == CUSTOS_REC_FORK && rec->u.fork.child_pid != rec->subj.pid) {
+		root = p->root;
+		p = proc_get(c, h, rec->u.fork.child_pid, 1);
+		p->ppid = rec->subj.pid;
+		p->root = root;
+		p->connected = 0;
+	}
+}
+
+/* The root of pid's tree (root_for), pid itself when unknown. */
+static uint64_t tree_root(struct corr *c, const struct batch_header *h, uint64_t pid)
+{
+	struct proc *p = proc_get(c, h, pid, 0);
+
+	return p && p->root ? p->root : pid;
+}
+
+/* --- alerts ------------------------------------------------------------------ */
+
+static int fire(struct corr *c, struct store *s, const struct corr_rule *r,
+		const struct corr_at *at, const struct custos_record *rec,
+		const struct sigma_event *ev, const struct ref *refs, size_t n, uint64_t total,
+		const char *label, int64_t t, uint64_t *alerts)
+{
+	struct store_ref sr[STORE_ALERT_REFS_MAX];
+	struct store_alert a = {
+		.ts_wall_ns = t, .rule_id = r->id, .title = r->title, .severity = (int)r->level,
+		.category = corr_kind_name(r->kind), .taxonomy = r->taxonomy,
+		.article = r->article, .technique = r->technique, .pid = rec->subj.pid,
+		.image = ev->f[SIGMA_F_IMAGE] ? ev->f[SIGMA_F_IMAGE] : "", .leaf = at->leaf,
+		.rec_index = at->idx, .refs = sr, .ref_total = total, .group = label,
+	};
+	int ret;
+
+	(void)c;
+	for (size_t i = 0; i < n && a.n_refs < STORE_ALERT_REFS_MAX; i++)
+		sr[a.n_refs++] = refs[i].r;
+	memcpy(a.host_id, at->h->host_id, sizeof(a.host_id));
+	memcpy(a.batch_hash, at->hash, sizeof(a.batch_hash));
+	ret = store_add_alert(s, &a);
+	if (!ret)
+		(*alerts)++;
+	return ret;
+}
+
+static void ref_of(struct ref *out, const struct corr_at *at, int64_t t)
+{
+	out->ts = t;
+	out->r.leaf = at->leaf;
+	out->r.rec_index = at->idx;
+	memcpy(out->r.batch_hash, at->hash, CUSTOS_HASH_LEN);
+}
+
+/* --- threshold rules ------------------------------------------------------- */
+
+/* The group key and its label. Returns 0 when the record has no value. */
+static int group_key(struct corr *c, const struct corr_rule *r, const struct batch_header *h,
+		     const struct custos_record *rec, const struct sigma_event *ev,
+		     uint64_t *key, char *label)
+{
+	const char *v;
+	uint64_t root;
+
+	switch (r->group) {
+	case CORR_BY_PROCESS:
+		*key = key_pid(h->boot_id, rec->subj.pid);
+		snprintf(label, STORE_GROUP_MAX, "pid %llu", (unsigned long long)rec->subj.pid);
+		return 1;
+	case CORR_BY_TREE:
+		root = tree_root(c, h, rec->subj.pid);
+		*key = fnv(key_pid(h->boot_id, root), &rec->subj.sessionid,
+			   sizeof(rec->subj.sessionid));
+		snprintf(label, STORE_GROUP_MAX, "tree of pid %llu, session %llu",
+			 (unsigned long long)root, (unsigned long long)rec->subj.sessionid);
+		return 1;
+	default:
+		v = ev->f[r->group_field];
+		if (!v)
+			return 0;
+		*key = fnv(FNV0, v, strlen(v));
+		snprintf(label, STORE_GROUP_MAX, "%.120s", v);
+		return 1;
+	}
+}
+
+/* Count the record in g (invariants 2, 3). OUT: *count, *keep (the record
+ * is worth a reference: a plain count, or a new distinct value). */
+static void count_in(struct group *g, const struct corr_rule *r, const struct sigma_event *ev,
+		     int64_t t, uint64_t *count, int *keep)
+{
+	int64_t w = (int64_t)r->window_ns;
+	size_t k = 0;
+
+	while (k < g->n_refs && g->refs[k].ts + w <= t)
+		k++;
+	memmove(g->refs, g->refs + k, (g->n_refs - k) * sizeof(g->refs[0]));
+	g->n_refs -= (uint32_t)k;
+	if (r->distinct >= 0) {
+		const char *v = ev->f[r->distinct];
+		uint64_t hv = fnv(FNV0, v, strlen(v));
+		uint32_t j = 0, found = 0;
+
+		for (uint32_t i = 0; i < g->n_distinct; i++)	/* expire, exactly */
+			if (g->distinct[i].ts + w > t)
+				g->distinct[j++] = g->distinct[i];
+		g->n_distinct = j;
+		for (uint32_t i = 0; i < g->n_distinct && !found; i++)
+			if (g->distinct[i].v == hv) {
+				g->distinct[i].ts = t;
+				found = 1;
+			}
+		if (!found && g->n_distinct < CORR_DISTINCT_MAX) {
+			g->distinct[g->n_distinct].v = hv;
+			g->distinct[g->n_distinct++].ts = t;
+		}
+		*keep = !found;
+		*count = g->n_distinct;
+		return;
+	}
+	/* Plain count: CORR_SUBWIN sub-windows cover the last 7/8 to 8/8 of
+	 * the window, so a record counts for at most the window's length. */
+	uint64_t sw = r->window_ns / CORR_SUBWIN, b = (uint64_t)(t > 0 ? t : 0) / sw;
+
+	for (uint64_t x = g->cur + 1; x <= b && x <= g->cur + CORR_SUBWIN; x++)
+		g->sub[x % CORR_SUBWIN] = 0;
+	if (b > g->cur)
+		g->cur = b;
+	g->sub[g->cur % CORR_SUBWIN]++;
+	*count = 0;
+	for (int i = 0; i < CORR_SUBWIN; i++)
+		*count += g->sub[i];
+	*keep = 1;
+}
+
+static int threshold(struct corr *c, size_t ri, struct store *s, const struct corr_at *at,
+		     const struct custos_record *rec, const struct sigma_event *ev, int64_t t,
+		     uint64_t *alerts)
+{
+	const struct corr_rule *r = c->set->rules[ri];
+	char label[STORE_GROUP_MAX];
+	struct group *g;
+	uint64_t key, count;
+	int keep, created, ret = 0;
+
+	if ((r->distinct >= 0 && !ev->f[r->distinct]) ||
+	    !group_key(c, r, at->h, rec, ev, &key, label))
+		return 0;	/* no value to count or group by: the record does not count */
+	g = (struct group *)slot_get(c, c->tables[ri], sizeof(*g), CORR_GROUPS, at->h->host_id,
+				     key, 0);
+	created = !g;
+	if (!g)
+		g = (struct group *)slot_get(c, c->tables[ri], sizeof(*g), CORR_GROUPS,
+					     at->h->host_id, key, 1);
+	if (created) {
+		g->last = t;
+		g->cur = (uint64_t)(t > 0 ? t : 0) / (r->window_ns / CORR_SUBWIN);
+		snprintf(g->label, sizeof(g->label), "%s", label);
+	}
+	t = t < g->last ? g->last : t;
+	g->last = t;
+	if (g->fired && t < g->fired_at + (int64_t)r->window_ns) {
+		c->suppressed++;
+		return 0;
+	}
+	g->fired = 0;
+	count_in(g, r, ev, t, &count, &keep);
+	if (keep && g->n_refs < CORR_REFS)
+		ref_of(&g->refs[g->n_refs++], at, t);
+	if (count < r->count)
+		return 0;
+	ret = fire(c, s, r, at, rec, ev, g->refs, g->n_refs, count, g->label, t, alerts);
+	memset(g->sub, 0, sizeof(g->sub));
+	g->n_distinct = g->n_refs = 0;
+	g->fired = 1;
+	g->fired_at = t;
+	return ret;
+}
+
+/* --- sequence rules ---------------------------------------------------------- */
+
+static uint64_t path_key(const char *p)
+{
+	return fnv(FNV0 ^ 0x5a, p, strlen(p));
+}
+
+static int sequence_then(struct corr *c, size_t ri, struct store *s, const struct corr_at *at,
+			 const struct custos_record *rec, const struct sigma_event *ev, int64_t t,
+			 uint64_t *alerts)
+{
+	const struct corr_rule *r = c->set->rules[ri];
+	struct pending *e = NULL;
+	uint64_t pid = rec->subj.pid;
+	struct ref both[2];
+	char label[STORE_GROUP_MAX];
+
+	if (r->scope == CORR_SCOPE_FILE && ev->f[SIGMA_F_IMAGE])
+		e = (struct pending *)slot_get(c, c->tables[ri], sizeof(*e), CORR_PENDING,
+					       at->h->host_id, path_key(ev->f[SIGMA_F_IMAGE]), 0);
+	/* Same process tree: B's process or one of its ancestors was A's. */
+	for (int d = 0; r->scope == CORR_SCOPE_TREE && d < CORR_TREE_DEPTH; d++) {
+		struct proc *p;
+
+		e = (struct pending *)slot_get(c, c->tables[ri], sizeof(*e), CORR_PENDING,
+					       at->h->host_id, key_pid(at->h->boot_id, pid), 0);
+		if (e && e->ref.ts <= t && t - e->ref.ts <= (int64_t)r->window_ns)
+			break;
+		e = NULL;
+		p = proc_get(c, at->h, pid, 0);
+		if (!p || p->ppid == 0 || p->ppid == pid)
+			break;
+		pid = p->ppid;
+	}
+	if (!e || e->ref.ts > t || t - e->ref.ts > (int64_t)r->window_ns)
+		return 0;
+	both[0] = e->ref;
+	ref_of(&both[1], at, t);
+	snprintf(label, sizeof(label), "%s", e->label);
+	e->h.used = 0;		/* invariant 4 */
+	return fire(c, s, r, at, rec, ev, both, 2, 2, label, t, alerts);
+}
+
+static void sequence_first(struct corr *c, size_t ri, const struct corr_at *at,
+			   const struct custos_record *rec, const struct sigma_event *ev, int64_t t)
+{
+	const struct corr_rule *r = c->set->rules[ri];
+	const char *path = ev->f[SIGMA_F_TARGETFILENAME];
+	uint64_t key;
+	struct pending *e;
+
+	if (r->scope == CORR_SCOPE_FILE && !path)
+		return;
+	key = r->scope == CORR_SCOPE_FILE ? path_key(path) : key_pid(at->h->boot_id, rec->subj.pid);
+	e = (struct pending *)slot_get(c, c->tables[ri], sizeof(*e), CORR_PENDING, at->h->host_id,
+				       key, 1);
+	if (e->ref.ts && e->ref.ts <= t && t - e->ref.ts <= (int64_t)r->window_ns)
+		return;		/* an earlier first stage still waits: keep it */
+	ref_of(&e->ref, at, t);
+	if (r->scope == CORR_SCOPE_FILE)
+		snprintf(e->label, sizeof(e->label), "file %.100s", path);
+	else
+		snprintf(e->label, sizeof(e->label), "tree of pid %llu",
+			 (unsigned long long)rec->subj.pid);
+}
+
+/* --- records ------------------------------------------------------------------ */
+
+static int stage_match(struct corr *c, const struct corr_stage *st, const struct batch_header *h,
+		       const struct custos_record *rec, const struct sigma_event *sev,
+		       const char *image, struct sigma_event *ev)
+{
+	struct proc *p;
+
+	if (!corr_event(st->cat, rec, sev, image, ev, &c->buf) || !sigma_rule_match(st->sel, ev))
+		return 0;
+	if (!st->connected)
+		return 1;
+	p = proc_get(c, h, rec->subj.pid, 0);
+	return p && p->connected;
+}
+
+int corr_record(struct corr *c, struct store *s, const struct corr_at *at,
+		const struct custos_record *rec, const struct sigma_event *ev, const char *image,
+		uint64_t *alerts)
+{
+	int64_t t = (int64_t)rec->ts_ns + at->h->clock_offset_ns;
+	struct sigma_event sev;
+	int ret = 0;
+
+	track(c, at->h, rec);
+	if (rec->kind < 1 || rec->kind > 95)
+		return 0;
+	for (size_t i = 0; !ret && i < c->set->n; i++) {
+		const struct corr_rule *r = c->set->rules[i];
+
+		if (r->kind == CORR_THRESHOLD) {
+			if (stage_match(c, &r->stage[0], at->h, rec, ev, image, &sev))
+				ret = threshold(c, i, s, at, rec, &sev, t, alerts);
+			continue;
+		}
+		if (stage_match(c, &r->stage[1], at->h, rec, ev, image, &sev))
+			ret = sequence_then(c, i, s, at, rec, &sev, t, alerts);
+		if (!ret && stage_match(c, &r->stage[0], at->h, rec, ev, image, &sev))
+			sequence_first(c, i, at, rec, &sev, t);
+	}
+	return ret;
+}

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * corr: Custos's own correlation rules beside Sigma (docs/triage.md,
+ * "Threshold and sequence rules"). A rule file is YAML with a top-level
+ * `custos_threshold:` block (count the records a Sigma-style selection
+ * matches, grouped by process, process tree or a field, over a sliding
+ * window of record time; optionally count distinct values of a field) or
+ * a `custos_sequence:` block ("first A, then B within T" in the same
+ * process tree, or B executing the file A wrote). corr_load.c loads and
+ * refuses rules (every refusal with its file and reason, counted);
+ * corr.c evaluates them on each record and adds multi-record alerts
+ * (store.h, struct store_ref) naming every record that made them fire.
+ *
+ * Invariants of the evaluator (struct corr):
+ *   1. Memory is fixed at corr_open: per threshold rule CORR_GROUPS groups,
+ *      per sequence rule CORR_PENDING waiting first-stage matches, and one
+ *      process table of CORR_PROCS entries; each is an open-addressing
+ *      table probed CORR_PROBE slots from the key's hash, and a full probe
+ *      run evicts its least recently used entry (a group or match evicted
+ *      starts again from nothing: eviction can delay or lose an alert,
+ *      never invent one).
+ *   2. Windows are per host (groups and matches are keyed by host id) and
+ *      in record time (the batch's wall clock: ts_ns + clock offset); a
+ *      group's clock never goes back (an older record counts as the
+ *      group's latest time).
+ *   3. A threshold group fires at most once per window: when it fires its
+ *      counts and references are cleared and records of that group in the
+ *      next window length are counted as suppressed, not kept.
+ *   4. A sequence's first-stage match fires at most once (it is removed).
+ * Crash: the tables live in memory and start empty at each start of
+ * `serve` or `triage`; alerts are index rows written in the batch's
+ * transaction like Sigma alerts (triage.h).
+ */
+#ifndef CUSTOS_COLL_CORR_H
+#define CUSTOS_COLL_CORR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "batch.h"
+#include "record.h"
+#include "sigma.h"
+#include "store.h"
+
+#define CORR_GROUPS 1024	/* per threshold rule */
+#define CORR_PENDING 4096	/* per sequence rule */
+#define CORR_PROCS 16384	/* process table (parents, "has connected") */
+#define CORR_PROBE 8
+#define CORR_DISTINCT_MAX 64	/* distinct values kept per group; bounds `count` with `distinct` */
+#define CORR_REFS 32		/* references kept per threshold group */
+#define CORR_SUBWIN 8		/* sub-windows of a plain count */
+#define CORR_COUNT_MAX 1000000
+#define CORR_WINDOW_MAX_NS (24ull * 3600 * 1000000000ull)
+#define CORR_TREE_DEPTH 32	/* ancestors walked */
+
+enum corr_kind { CORR_THRESHOLD = 0, CORR_SEQUENCE = 1, CORR_KINDS = 2 };
+
+/* What a stage matches: Sigma's three categories (Sigma's mapping), and
+ * three of ours: every open (reads of sensitive files too), every connect
+ * whatever its result (refused ones too) and accept, every fork. */
+enum corr_cat {
+	CORR_CAT_PROCESS_CREATION, CORR_CAT_FILE_EVENT, CORR_CAT_NETWORK_CONNECTION,
+	CORR_CAT_FILE_OPEN, CORR_CAT_NETWORK_ATTEMPT, CORR_CAT_PROCESS_FORK, CORR_CAT_COUNT
+};
+
+enum corr_group { CORR_BY_PROCESS, CORR_BY_TREE, CORR_BY_FIELD };
+enum corr_scope { CORR_SCOPE_TREE, CORR_SCOPE_FILE };
+
+struct corr_stage {
+	enum corr_cat cat;
+	struct sigma_rule *sel;	/* the selection and condition */
+	int connected;		/* 1: the acting process has connected since its exec */
+};
+
+struct corr_rule {
+	char *id, *title, *taxonomy, *article, *technique;
+	enum sigma_level level;
+	enum corr_kind kind;
+	struct corr_stage stage[2];	/* threshold: [0]; sequence: first, then */
+	uint64_t window_ns;		/* threshold: window; sequence: within */
+	uint64_t count;			/* threshold: fires at >= count */
+	enum corr_group group;
+	int group_field, distinct;	/* Sigma fields; distinct -1: none */
+	enum corr_scope scope;		/* sequence */
+};
+
+/* Load one rule from YAML text. OUT: *rule, *kind (when known). Returns 0,
+ * 1 refused (reason: what and the line), 2 not a correlation rule (no
+ * custos_threshold/custos_sequence: a Sigma rule; or not YAML at all,
+ * which sigma_set_load_dir refuses and counts), -CUSTOS_ERR_NOMEM. */
+int corr_rule_load(const char *text, size_t len, struct corr_rule **rule, enum corr_kind *kind,
+		   char reason[SIGMA_REASON_MAX]);
+void corr_rule_free(struct corr_rule *r);	/* accepts NULL */
+const char *corr_kind_name(enum corr_kind k);
+
+struct corr_set {
+	struct corr_rule **rules;
+	size_t n;
+	unsigned loaded[CORR_KINDS], refused[CORR_KINDS];
+};
+
+/* Load the correlation rules among *.yml / *.yaml under dir (recursively,
+ * in name order; Sigma rules are left to sigma_set_load_dir) into s (zero
+ * it first). Each refusal goes to report(ctx, path, reason) and is
+ * counted. Returns 0, -CUSTOS_ERR_IO (dir unreadable), -CUSTOS_ERR_NOMEM. */
+int corr_set_load_dir(struct corr_set *s, const char *dir,
+		      void (*report)(void *ctx, const char *path, const char *reason), void *ctx);
+void corr_set_free(struct corr_set *s);
+
+/* --- corr.c: evaluation -------------------------------------------------- */
+struct corr;
+
+/* Where a record is: its batch (header, hash, leaf) and its index. */
+struct corr_at {
+	const struct batch_header *h;
+	const uint8_t *hash;
+	uint64_t leaf;
+	uint32_t idx;
+};
+
+/* An evaluator for set (which must outlive it). OUT: *c. Returns 0 or
+ * -CUSTOS_ERR_NOMEM. */
+int corr_open(const struct corr_set *set, struct corr **c);
+void corr_close(struct corr *c);	/* accepts NULL */
+
+/* Feed one record (every kind: forks and exits keep the process table).
+ * ev: its Sigma event when it maps to one, else NULL; image: the acting
+ * process's executable when known. Adds an alert to s per rule that
+ * fires. OUT: *alerts incremented. Returns 0, -CUSTOS_ERR_IO. */
+int corr_record(struct corr *c, struct store *s, const struct corr_at *at,
+		const struct custos_record *rec, const struct sigma_event *ev, const char *image,
+		uint64_t *alerts);
+
+/* Records of threshold groups suppressed after firing (invariant 3) and
+ * entries evicted (invariant 1), since corr_open. */
+void corr_stats(const struct corr *c, uint64_t *suppressed, uint64_t *evicted);
+
+/* --- corr_event.c: the events of our stage categories ------------------- */
+/* The event of rec for category cat (docs/triage.md): for Sigma's
+ * categories, sigma_ev when of that category; for ours, built into b.
+ * OUT: *ev. Returns 1 when rec maps, else 0. */
+int corr_event(enum corr_cat cat, const struct custos_record *rec,
+	       const struct sigma_event *sigma_ev, const char *image, struct sigma_event *ev,
+	       struct sigma_event_buf *b);
+
+#endif

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The events a correlation rule's stage sees (corr.h, docs/triage.md):
+ * Sigma's three categories as sigma_event.c maps them, and our own:
+ * file_open (every successful open, reads of sensitive files included),
+ * network_attempt (every IPv4/IPv6 connect whatever its result, refused
+ * ones included, and accept), process_fork (every fork). Our categories
+ * carry Sigma's field names so that a stage's selection reads like Sigma.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "corr.h"
+
+static const char *cstr(char *out, size_t cap, const uint8_t *p, uint32_t n)
+{
+	snprintf(out, cap, "%.*s", (int)n, (const char *)p);
+	return out;
+}
+
+static const char *ip(char *out, size_t cap, uint64_t family, const uint8_t *a, uint32_t n)
+{
+	if (n != (family == AF_INET ? 4u : 16u) || !inet_ntop((int)family, a, out, (socklen_t)cap))
+		return NULL;
+	return out;
+}
+
+static int attempt(const struct custos_record *rec, struct sigma_event *ev,
+		   struct sigma_event_buf *b)
+{
+	const struct custos_net *n = &rec->u.net;
+	int out = rec->kind == CUSTOS_REC_CONNECT;
+	const char *local, *remote;
+
+	if ((n->family != AF_INET && n->family != AF_INET6) ||
+	    (rec->kind != CUSTOS_REC_CONNECT && rec->kind != CUSTOS_REC_ACCEPT) ||
+	    (!out && n->result < 0))
+		return 0;
+	local = ip(out ? b->sip : b->dip, sizeof(b->sip), n->family, n->local_addr,
+		   n->local_addr_len);
+	remote = ip(out ? b->dip : b->sip, sizeof(b->dip), n->family, n->remote_addr,
+		    n->remote_addr_len);
+	snprintf(out ? b->sport : b->dport, sizeof(b->sport), "%llu",
+		 (unsigned long long)n->local_port);
+	snprintf(out ? b->dport : b->sport, sizeof(b->dport), "%llu",
+		 (unsigned long long)n->remote_port);
+	ev->cat = SIGMA_CAT_NETWORK_CONNECTION;
+	ev->f[SIGMA_F_SOURCEIP] = out ? local : remote;
+	ev->f[SIGMA_F_DESTINATIONIP] = out ? remote : local;
+	ev->f[SIGMA_F_SOURCEPORT] = b->sport;
+	ev->f[SIGMA_F_DESTINATIONPORT] = b->dport;
+	ev->f[SIGMA_F_INITIATED] = out ? "true" : "false";
+	return 1;
+}
+
+static int ours(enum corr_cat cat, const struct custos_record *rec, struct sigma_event *ev,
+		struct sigma_event_buf *b)
+{
+	const struct custos_file *f = &rec->u.file;
+
+	switch (cat) {
+	case CORR_CAT_FILE_OPEN:
+		if (rec->kind != CUSTOS_REC_OPEN || f->result < 0)
+			return 0;
+		ev->cat = SIGMA_CAT_FILE_EVENT;
+		ev->f[SIGMA_F_TARGETFILENAME] =
+			f->path_len ? cstr(b->target, sizeof(b->target), f->path, f->path_len)
+				    : cstr(b->target, sizeof(b->target), f->path_raw, f->path_raw_len);
+		return 1;
+	case CORR_CAT_NETWORK_ATTEMPT:
+		return attempt(rec, ev, b);
+	case CORR_CAT_PROCESS_FORK:
+		ev->cat = SIGMA_CAT_PROCESS_CREATION;
+		return rec->kind == CUSTOS_REC_FORK;
+	default:
+		return 0;
+	}
+}
+
+int corr_event(enum corr_cat cat, const struct custos_record *rec,
+	       const struct sigma_event *sigma_ev, const char *image, struct sigma_event *ev,
+	       struct sigma_event_buf *b)
+{
+	static const enum sigma_category sig[3] = { SIGMA_CAT_PROCESS_CREATION,
+		SIGMA_CAT_FILE_EVENT, SIGMA_CAT_NETWORK_CONNECTION };
+	const struct custos_subject *s = &rec->subj;
+
+	if (cat < CORR_CAT_FILE_OPEN) {
+		if (!sigma_ev || sigma_ev->cat != sig[cat])
+			return 0;
+		*ev = *sigma_ev;
+		return 1;
+	}
+	memset(ev, 0, sizeof(*ev));
+	if (!ours(cat, rec, ev, b))
+		return 0;
+	ev->f[SIGMA_F_IMAGE] = image;
+	if (s->uid == 0)
+		snprintf(b->user, sizeof(b->user), "root");
+	else
+		snprintf(b->user, sizeof(b->user), "%llu", (unsigned long long)s->uid);
+	snprintf(b->logonid, sizeof(b->logonid), "%llu", (unsigned long long)s->loginuid);
+	snprintf(b->pid, sizeof(b->pid), "%llu", (unsigned long long)s->pid);
+	snprintf(b->ppid, sizeof(b->ppid), "%llu", (unsigned long long)s->ppid);
+	ev->f[SIGMA_F_USER] = b->user;
+	ev->f[SIGMA_F_LOGONID] = b->logonid;
+	ev->f[SIGMA_F_PROCESSID] = b->pid;
+	ev->f[SIGMA_F_PARENTPROCESSID] = b->ppid;
+	return 1;
+}

@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Loading Custos correlation rules (corr.h): one YAML document with the
+ * Sigma-style metadata at the top level and one `custos_threshold:` or
+ * `custos_sequence:` block, whose stages hold a Sigma detection compiled
+ * by sigma_stage_load. Every key is known or the rule is refused with the
+ * key and its line; numbers and durations are parsed with strtoull and
+ * range-checked. The directory walk mirrors sigma_set.c's.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#include "corr.h"
+#include "error.h"
+#include "sigma_impl.h"
+
+struct cl {
+	yaml_document_t doc;
+	struct corr_rule *r;
+	char *reason;
+};
+
+static const char *const cat_names[CORR_CAT_COUNT] = {
+	"process_creation", "file_event", "network_connection", "file_open", "network_attempt",
+	"process_fork" };
+/* The Sigma category a stage's selection is compiled for. */
+static const enum sigma_category cat_sigma[CORR_CAT_COUNT] = {
+	SIGMA_CAT_PROCESS_CREATION, SIGMA_CAT_FILE_EVENT, SIGMA_CAT_NETWORK_CONNECTION,
+	SIGMA_CAT_FILE_EVENT, SIGMA_CAT_NETWORK_CONNECTION, SIGMA_CAT_PROCESS_CREATION };
+
+const char *corr_kind_name(enum corr_kind k)
+{
+	return k == CORR_THRESHOLD ? "threshold" : k == CORR_SEQUENCE ? "sequence" : "?";
+}
+
+static int refuse(struct cl *l, yaml_node_t *at, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int refuse(struct cl *l, yaml_node_t *at, const char *fmt, ...)
+{
+	char what[SIGMA_REASON_MAX - 32];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (at)
+		snprintf(l->reason, SIGMA_REASON_MAX, "line %zu: %s", at->start_mark.line + 1, what);
+	else
+		snprintf(l->reason, SIGMA_REASON_MAX, "%s", what);
+	return 1;
+}
+
+static const char *scalar(yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static yaml_node_t *get(struct cl *l, yaml_node_t *m, const char *key)
+{
+	if (!m || m->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+		const char *k = scalar(yaml_document_get_node(&l->doc, p->key));
+		if (k && strcmp(k, key) == 0)
+			return yaml_document_get_node(&l->doc, p->value);
+	}
+	return NULL;
+}
+
+/* Refuse any key of map m not in known (NULL-terminated). */
+static int only_keys(struct cl *l, yaml_node_t *m, const char *where, const char *const *known)
+{
+	if (!m || m->type != YAML_MAPPING_NODE)
+		return refuse(l, m, "%s is not a map", where);
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(&l->doc, p->key);
+		const char *k = scalar(kn);
+		size_t i = 0;
+
+		while (k && known[i] && strcmp(k, known[i]))
+			i++;
+		if (!k || !known[i])
+			return refuse(l, kn, "unknown key '%.64s' in %s", k ? k : "?", where);
+	}
+	return 0;
+}
+
+/* A positive integer in [1, max]: digits only. */
+static int number(struct cl *l, yaml_node_t *n, const char *what, uint64_t max, uint64_t *out)
+{
+	const char *s = scalar(n);
+	char *end;
+
+	if (!s)
+		return refuse(l, n, "%s is missing or not a number", what);
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end || errno || *out < 1 || *out > max)
+		return refuse(l, n, "%s '%.32s' is not a number from 1 to %llu", what, s,
+			      (unsigned long long)max);
+	return 0;
+}
+
+/* A duration: digits then ms, s, m or h; 1 ms to 24 h. */
+static int duration(struct cl *l, yaml_node_t *n, const char *what, uint64_t *ns)
+{
+	static const struct { const char *unit; uint64_t ns; } units[] = {
+		{ "ms", 1000000ull }, { "s", 1000000000ull }, { "m", 60000000000ull },
+		{ "h", 3600000000000ull } };
+	const char *s = scalar(n);
+	char *end;
+	uint64_t v;
+
+	if (!s)
+		return refuse(l, n, "%s is missing (a duration such as 10s, 5m)", what);
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	for (size_t i = 0; s[0] >= '0' && s[0] <= '9' && !errno && i < 4; i++)
+		if (strcmp(end, units[i].unit) == 0 && v <= CORR_WINDOW_MAX_NS / units[i].ns) {
+			*ns = v * units[i].ns;
+			if (*ns >= 1000000ull && *ns <= CORR_WINDOW_MAX_NS)
+				return 0;
+		}
+	return refuse(l, n, "%s '%.32s' is not a duration from 1ms to 24h (ms, s, m, h)", what, s);
+}
+
+static int field(struct cl *l, yaml_node_t *n, const char *what, int *f)
+{
+	const char *s = scalar(n);
+
+	*f = s ? sigma_field_by_name(s) : -1;
+	if (*f < 0)
+		return refuse(l, n, "%s '%.64s' is not a Sigma field we map", what, s ? s : "");
+	return 0;
+}
+
+/* A stage: category, detection, process_connected (keys checked by the
+ * caller when check is 0: a threshold's stage shares its block). */
+static int load_stage(struct cl *l, yaml_node_t *n, const char *where, int check,
+		      struct corr_stage *st)
+{
+	static const char *const keys[] = { "category", "detection", "process_connected", NULL };
+	char reason[SIGMA_REASON_MAX];
+	const char *cat, *conn;
+	int ret = check ? only_keys(l, n, where, keys) : 0;
+
+	if (ret)
+		return ret;
+	cat = scalar(get(l, n, "category"));
+	st->cat = CORR_CAT_COUNT;
+	for (int c = 0; cat && c < CORR_CAT_COUNT; c++)
+		if (strcmp(cat, cat_names[c]) == 0)
+			st->cat = (enum corr_cat)c;
+	if (st->cat == CORR_CAT_COUNT)
+		return refuse(l, n, "%s: category '%.64s' is not one of process_creation, file_event, "
+			      "network_connection, file_open, network_attempt, process_fork", where,
+			      cat ? cat : "");
+	conn = scalar(get(l, n, "process_connected"));
+	if (conn && strcmp(conn, "true") && strcmp(conn, "false"))
+		return refuse(l, get(l, n, "process_connected"), "process_connected is not true/false");
+	st->connected = conn && strcmp(conn, "true") == 0;
+	if (st->connected && st->cat != CORR_CAT_FILE_EVENT && st->cat != CORR_CAT_FILE_OPEN)
+		return refuse(l, n, "%s: process_connected applies to file stages only", where);
+	ret = sigma_stage_load(&l->doc, get(l, n, "detection"), cat_sigma[st->cat], &st->sel, reason);
+	if (ret == 1)
+		return refuse(l, n, "%s: %s", where, reason);
+	return ret;
+}
+
+static int load_threshold(struct cl *l, yaml_node_t *n)
+{
+	static const char *const keys[] = { "category", "detection", "group_by", "count", "window",
+					    "distinct", "process_connected", NULL };
+	struct corr_rule *r = l->r;
+	yaml_node_t *g = get(l, n, "group_by"), *d = get(l, n, "distinct");
+	const char *gs = scalar(g);
+	int ret = only_keys(l, n, "custos_threshold", keys);
+
+	if (!ret)
+		ret = duration(l, get(l, n, "window"), "window", &r->window_ns);
+	r->distinct = -1;
+	if (!ret && d)
+		ret = field(l, d, "distinct", &r->distinct);
+	if (!ret)
+		ret = number(l, get(l, n, "count"), "count",
+			     d ? CORR_DISTINCT_MAX : CORR_COUNT_MAX, &r->count);
+	if (!ret && !gs)
+		ret = refuse(l, n, "%s", "group_by is missing (process, process_tree or a field)");
+	if (!ret && strcmp(gs, "process") == 0)
+		r->group = CORR_BY_PROCESS;
+	else if (!ret && strcmp(gs, "process_tree") == 0)
+		r->group = CORR_BY_TREE;
+	else if (!ret) {
+		r->group = CORR_BY_FIELD;
+		ret = field(l, g, "group_by", &r->group_field);
+	}
+	/* The stage keys sit beside the threshold's own (one stage). */
+	return ret ? ret : load_stage(l, n, "custos_threshold", 0, &r->stage[0]);
+}
+
+static int load_sequence(struct cl *l, yaml_node_t *n)
+{
+	static const char *const keys[] = { "scope", "within", "first", "then", NULL };
+	struct corr_rule *r = l->r;
+	const char *scope = scalar(get(l, n, "scope"));
+	int ret = only_keys(l, n, "custos_sequence", keys);
+
+	if (!ret)
+		ret = duration(l, get(l, n, "within"), "within", &r->window_ns);
+	if (!ret && scope && strcmp(scope, "process_tree") == 0)
+		r->scope = CORR_SCOPE_TREE;
+	else if (!ret && scope && strcmp(scope, "same_file") == 0)
+		r->scope = CORR_SCOPE_FILE;
+	else if (!ret)
+		ret = refuse(l, n, "scope '%.32s' is not process_tree or same_file",
+			     scope ? scope : "");
+	if (!ret)
+		ret = load_stage(l, get(l, n, "first"), "first", 1, &r->stage[0]);
+	if (!ret)
+		ret = load_stage(l, get(l, n, "then"), "then", 1, &r->stage[1]);
+	if (!ret && r->scope == CORR_SCOPE_FILE &&
+	    ((r->stage[0].cat != CORR_CAT_FILE_EVENT && r->stage[0].cat != CORR_CAT_FILE_OPEN) ||
+	     r->stage[1].cat != CORR_CAT_PROCESS_CREATION))
+		ret = refuse(l, n, "%s", "scope same_file needs a file stage first and "
+			     "process_creation then");
+	return ret;
+}
+
+static int meta(struct cl *l, yaml_node_t *root, const char *key, int required, char **out)
+{
+	yaml_node_t *n = get(l, root, key);
+	const char *s = scalar(n);
+
+	if (n && !s)
+		return refuse(l, n, "%s is not a scalar", key);
+	if (!s && required)
+		return refuse(l, NULL, "%s is missing", key);
+	*out = strdup(s ? s : "");
+	return *out ? 0 : -CUSTOS_ERR_NOMEM;
+}
+
+static int load_root(struct cl *l, yaml_node_t *root)
+{
+	static const char *const keys[] = {
+		"title", "id", "level", "status", "description", "author", "date", "modified",
+		"references", "tags", "falsepositives", "custos_taxonomy", "custos_budapest_article",
+		"custos_attack_technique", "custos_threshold", "custos_sequence", NULL };
+	static const char *const levels[] = { "informational", "low", "medium", "high",
+					      "critical" };
+	struct corr_rule *r = l->r;
+	yaml_node_t *th = get(l, root, "custos_threshold"), *sq = get(l, root, "custos_sequence");
+	const char *level = scalar(get(l, root, "level"));
+	int lv = -1, ret = only_keys(l, root, "the rule (logsource and detection belong in a stage)", keys);
+
+	if (!ret && th && sq)
+		ret = refuse(l, sq, "%s", "custos_threshold and custos_sequence in one rule");
+	r->kind = th ? CORR_THRESHOLD : CORR_SEQUENCE;
+	if (!ret)
+		ret = meta(l, root, "id", 1, &r->id);
+	if (!ret)
+		ret = meta(l, root, "title", 1, &r->title);
+	if (!ret)
+		ret = meta(l, root, "custos_taxonomy", 0, &r->taxonomy);
+	if (!ret)
+		ret = meta(l, root, "custos_budapest_article", 0, &r->article);
+	if (!ret)
+		ret = meta(l, root, "custos_attack_technique", 0, &r->technique);
+	for (int v = 0; level && v <= SIGMA_LEVEL_CRITICAL; v++)
+		if (strcmp(level, levels[v]) == 0)
+			lv = v;
+	r->level = lv < 0 ? SIGMA_LEVEL_MEDIUM : (enum sigma_level)lv;
+	if (!ret && lv < 0)
+		ret = refuse(l, get(l, root, "level"), "level '%.32s' is not informational, low, "
+			     "medium, high or critical", level ? level : "");
+	if (!ret)
+		ret = th ? load_threshold(l, th) : load_sequence(l, sq);
+	return ret;
+}
+
+int corr_rule_load(const char *text, size_t len, struct corr_rule **rule, enum corr_kind *kind,
+		   char reason[SIGMA_REASON_MAX])
+{
+	struct cl l = { .reason = reason };
+	yaml_parser_t parser;
+	yaml_document_t extra;
+	yaml_node_t *root;
+	int ret = 1;
+
+	*rule = NULL;
+	*kind = CORR_THRESHOLD;
+	reason[0] = '\0';
+	if (!yaml_parser_initialize(&parser))
+		return -CUSTOS_ERR_NOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &l.doc)) {	/* sigma_set refuses it, with the line */
+		yaml_parser_delete(&parser);
+		return 2;
+	}
+	root = yaml_document_get_root_node(&l.doc);
+	if (!get(&l, root, "custos_threshold") && !get(&l, root, "custos_sequence")) {
+		ret = 2;
+		goto out;
+	}
+	*kind = get(&l, root, "custos_threshold") ? CORR_THRESHOLD : CORR_SEQUENCE;
+	if (yaml_parser_load(&parser, &extra)) {
+		int more = yaml_document_get_root_node(&extra) != NULL;
+
+		yaml_document_delete(&extra);
+		if (more) {
+			snprintf(reason, SIGMA_REASON_MAX, "multi-document rule files are not supported");
+			goto out;
+		}
+	}
+	l.r = calloc(1, sizeof(*l.r));
+	ret = l.r ? load_root(&l, root) : -CUSTOS_ERR_NOMEM;
+out:
+	if (ret)
+		corr_rule_free(l.r);
+	else
+		*rule = l.r;
+	yaml_document_delete(&l.doc);
+	yaml_parser_delete(&parser);
+	return ret;
+}
+
+void corr_rule_free(struct corr_rule *r)
+{
+	if (!r)
+		return;
+	sigma_rule_free(r->stage[0].sel);
+	sigma_rule_free(r->stage[1].sel);
+	free(r->id);
+	free(r->title);
+	free(r->taxonomy);
+	free(r->article);
+	free(r->technique);
+	free(r);
+}
+
+/* --- a directory of rules ------------------------------------------------ */
+
+typedef void (*report_fn)(void *ctx, const char *path, const char *reason);
+
+static int load_file(struct corr_set *s, const char *path, report_fn report, void *ctx)
+{
+	char reason[SIGMA_REASON_MAX], *text = malloc(SIGMA_FILE_MAX + 1);
+	struct corr_rule *r = NULL, **nr;
+	enum corr_kind kind = CORR_THRESHOLD;
+	FILE *f = text ? fopen(path, "rb") : NULL;
+	size_t n = 0;
+	int ret = text ? 2 : -CUSTOS_ERR_NOMEM;
+
+	/* Unreadable or too large: sigma_set_load_dir refuses and counts it. */
+	if (f) {
+		n = fread(text, 1, SIGMA_FILE_MAX + 1, f);
+		if (!ferror(f) && n <= SIGMA_FILE_MAX) {
+			text[n] = '\0';
+			ret = corr_rule_load(text, n, &r, &kind, reason);
+		}
+		fclose(f);
+	}
+	free(text);
+	if (ret == 1) {
+		s->refused[kind]++;
+		if (report)
+			report(ctx, path, reason);
+	}
+	if (ret)
+		return ret > 0 ? 0 : ret;
+	nr = realloc(s->rules, (s->n + 1) * sizeof(*nr));
+	if (!nr) {
+		corr_rule_free(r);
+		return -CUSTOS_ERR_NOMEM;
+	}
+	s->rules = nr;
+	s->rules[s->n++] = r;
+	s->loaded[kind]++;
+	return 0;
+}
+
+static int has_ext(const char *name)
+{
+	size_t n = strlen(name);
+
+	return (n > 4 && strcmp(name + n - 4, ".yml") == 0) ||
+	       (n > 5 && strcmp(name + n - 5, ".yaml") == 0);
+}
+
+static int load_dir(struct corr_set *s, const char *dir, int depth, report_fn report, void *ctx)
+{
+	struct dirent **ents = NULL;
+	int n = scandir(dir, &ents, NULL, alphasort), ret = 0;
+
+	if (n < 0)
+		return -CUSTOS_ERR_IO;
+	for (int i = 0; i < n; i++) {
+		char path[4096];
+		struct stat st;
+		const char *name = ents[i]->d_name;
+
+		if (!ret && name[0] != '.' &&
+		    snprintf(path, sizeof(path), "%s/%s", dir, name) < (int)sizeof(path) &&
+		    stat(path, &st) == 0) {
+			if (S_ISDIR(st.st_mode) && depth < SIGMA_DIR_DEPTH_MAX)
+				ret = load_dir(s, path, depth + 1, report, ctx);
+			else if (S_ISREG(st.st_mode) && has_ext(name))
+				ret = load_file(s, path, report, ctx);
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	return ret;
+}
+
+int corr_set_load_dir(struct corr_set *s, const char *dir, report_fn report, void *ctx)
+{
+	return load_dir(s, dir, 0, report, ctx);
+}
+
+void corr_set_free(struct corr_set *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		corr_rule_free(s->rules[i]);
+	free(s->rules);
+	memset(s, 0, sizeof(*s));
+}
