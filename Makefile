@@ -110,9 +110,19 @@ $(BENCH_PIPELINE): bench/bench_pipeline.c $(BENCH_PIPELINE_SRCS) $(REL_LIB)
 	mkdir -p $(BUILD)/bench
 	$(CC) $(REL_CFLAGS) -Iagent $< $(BENCH_PIPELINE_SRCS) -o $@ \
 		$(REL_LDFLAGS) $(REL_LIB) $(LIBS) -lpthread
+# Issue 3's benchmark: what the capture costs the processes it watches
+# (as root; results and method in docs/performance.md).
+BENCH_CAPTURE := $(BUILD)/bench/bench_capture
+all: $(BENCH_CAPTURE)
+$(BENCH_CAPTURE): bench/bench_capture.c bench/bench_run.c bench/bench_floor.c bench/bench_run.h \
+		bench/bench_floor.h $(BPF_SKELS)
+	mkdir -p $(BUILD)/bench
+	$(CC) $(REL_CFLAGS) -Ibench -I$(BUILD)/bpf bench/bench_capture.c bench/bench_run.c \
+		bench/bench_floor.c -o $@ $(REL_LDFLAGS) -lbpf -lelf -lz
 .PHONY: bench
-bench: $(BENCH_PIPELINE)
+bench: $(BENCH_PIPELINE) $(BENCH_CAPTURE) $(AGENT)
 	taskset -c 0 $(BENCH_PIPELINE) 2000000
+	$(BENCH_CAPTURE) --agent $(AGENT)
 
 # The agent's e2e tests check its output with a stand-in collector.
 all: $(BUILD)/tests/custos_peer

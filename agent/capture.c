@@ -159,12 +159,12 @@ static int prepare_family(struct capture *c, struct bpf_object *obj, const char 
 			continue;
 		if (!tracepoint_exists(sec)) {
 			bpf_program__set_autoload(prog, false);
-			if (strstr(sec, "sys_enter_"))
+			if (strstr(sec, "sys_exit_"))
 				describe(c, "%s%s", absent++ ? "," : "absent:",
-					 strstr(sec, "sys_enter_") + strlen("sys_enter_"));
+					 strstr(sec, "sys_exit_") + strlen("sys_exit_"));
 			continue;
 		}
-		syscalls += strstr(sec, "sys_enter_") != NULL;
+		syscalls += strstr(sec, "sys_exit_") != NULL;
 	}
 	describe(c, "%s%d syscalls)", absent ? " " : "", syscalls);
 	return 0;

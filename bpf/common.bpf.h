@@ -120,89 +120,61 @@ static __always_inline void fill_hdr(struct custos_ev_hdr *h, __u32 kind)
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
+/* bpf_rdonly_cast (kfunc, Linux 6.4): a scalar kernel address seen as a
+ * read-only BTF pointer, so that fields are read by plain loads (the
+ * verifier turns them into faulting-safe loads) instead of one
+ * bpf_probe_read_kernel helper call each. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
 /* The struct file behind descriptor fd of the current task, NULL when
- * there is none (a closed or out-of-range fd). */
+ * there is none (a closed or out-of-range fd). The returned pointer is a
+ * BTF pointer: its fields can be read directly. */
 static __always_inline struct file *custos_fd_file(long fd)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	unsigned int max = BPF_CORE_READ(fdt, max_fds);
-	struct file **fds;
+	struct fdtable *fdt = t->files->fdt;
+	struct file **fds = fdt->fd;
 	struct file *f = NULL;
 
-	if (fd < 0 || fd >= max)
+	if (fd < 0 || fd >= fdt->max_fds)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	return f;
+	if (!f)
+		return NULL;
+	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
 }
 
-/* Syscall enter/exit pairing: the arguments seen at sys_enter, by thread,
- * for the sys_exit handler, which needs the result. */
-struct custos_pending {
+/* A system call's number and arguments, as its sys_exit handler sees
+ * them. */
+struct custos_args {
 	__u64 nr;
 	__u64 args[6];
 };
 
-/* LRU: a thread killed inside a call never reaches sys_exit, and its entry
- * must not stay until the map is full (the oldest is evicted instead). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct custos_pending);
-} pending SEC(".maps");
-
-/* sys_enter: remember the arguments unless the caller is filtered out.
- * Only the call's nargs arguments are read: the kernel refuses to attach
- * a program that reads past the end of its tracepoint's record (EACCES). */
-static __always_inline int custos_stash(struct trace_event_raw_sys_enter *ctx, int nargs)
+/* sys_exit: the call's arguments, read from the task's saved user
+ * registers (x86-64: di, si, dx, r10, r8, r9), which no hooked call
+ * changes before it returns. There is no sys_enter program and no map
+ * pairing enter with exit, so nothing can be lost between the two and a
+ * call that is not recorded costs one program run. The syscall
+ * tracepoints ignore 32-bit (compat) calls on x86-64, so the registers are
+ * always the 64-bit convention. Returns false when the caller is filtered
+ * out (custos_skip). */
+static __always_inline bool custos_take(struct trace_event_raw_sys_exit *ctx,
+					struct custos_args *out)
 {
-	struct custos_pending p;
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pt_regs *regs;
 
 	if (custos_skip())
-		return 0;
-	__builtin_memset(&p, 0, sizeof(p));
-	p.nr = (__u32)ctx->id;	/* an int in the record: the upper half is padding */
-	if (nargs > 0)
-		p.args[0] = ctx->args[0];
-	if (nargs > 1)
-		p.args[1] = ctx->args[1];
-	if (nargs > 2)
-		p.args[2] = ctx->args[2];
-	if (nargs > 3)
-		p.args[3] = ctx->args[3];
-	if (nargs > 4)
-		p.args[4] = ctx->args[4];
-	if (nargs > 5)
-		p.args[5] = ctx->args[5];
-	bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
-	return 0;
-}
-
-/* sys_exit: take this thread's arguments (copied out, entry removed).
- * Returns false when the entry was not stashed (filtered, or the program
- * attached between enter and exit) or belongs to another call. */
-static __always_inline bool custos_take(struct trace_event_raw_sys_exit *ctx,
-					struct custos_pending *out)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct custos_pending *p = bpf_map_lookup_elem(&pending, &tid);
-
-	if (!p)
 		return false;
-	*out = *p;
-	bpf_map_delete_elem(&pending, &tid);
-	return out->nr == (__u32)ctx->id;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	out->nr = (__u32)ctx->id;	/* an int in the record: the upper half is padding */
+	out->args[0] = regs->di;
+	out->args[1] = regs->si;
+	out->args[2] = regs->dx;
+	out->args[3] = regs->r10;
+	out->args[4] = regs->r8;
+	out->args[5] = regs->r9;
+	return true;
 }
-
-/* The sys_enter program of a call with nargs arguments. */
-#define CUSTOS_ENTER(sc, nargs)                                                    \
-	SEC("tracepoint/syscalls/sys_enter_" #sc)                                  \
-	int enter_##sc(struct trace_event_raw_sys_enter *ctx)                      \
-	{                                                                          \
-		return custos_stash(ctx, nargs);                                   \
-	}
 
 #endif

@@ -59,7 +59,7 @@ struct fspec {
 	.xargs = -1,                                                                       \
 	.path2_resolve = 1, __VA_ARGS__ })
 
-static __always_inline __u64 arg(const struct custos_pending *p, int i)
+static __always_inline __u64 arg(const struct custos_args *p, int i)
 {
 	return i >= 0 && i < 6 ? p->args[i & 7] : 0;
 }
@@ -111,7 +111,7 @@ static __always_inline void fill_path(struct custos_ev_file *e, struct custos_ev
 	}
 }
 
-static __always_inline void fill_args(struct custos_ev_file *e, const struct custos_pending *p,
+static __always_inline void fill_args(struct custos_ev_file *e, const struct custos_args *p,
 				      struct fspec s)
 {
 	e->flags = s.flags >= 0 ? arg(p, s.flags) : 0;
@@ -137,7 +137,7 @@ static __always_inline void fill_args(struct custos_ev_file *e, const struct cus
 static __always_inline int file_exit(struct trace_event_raw_sys_exit *ctx, __u32 kind,
 				     struct fspec s)
 {
-	struct custos_pending p;
+	struct custos_args p;
 	struct custos_ev_file *e;
 	struct file *obj = NULL;
 	long dfd;
@@ -193,29 +193,31 @@ static __always_inline int file_exit(struct trace_event_raw_sys_exit *ctx, __u32
 }
 
 /* Is the file at dentry d (on mount m) on the sensitive list: its name in
- * its directory, or one of its ancestors up to the mount's root? */
+ * its directory, or one of its ancestors up to the mount's root? d and m
+ * are BTF pointers (from custos_fd_file): the walk is plain loads, one
+ * string copy and at most SENS_DEPTH + 1 hash lookups. */
 static __always_inline bool sensitive_file(struct dentry *d, struct vfsmount *m)
 {
-	struct dentry *root = BPF_CORE_READ(m, mnt_root);
+	struct dentry *root = m->mnt_root;
 	struct custos_ev_sens_key k;
-	struct dentry *parent = BPF_CORE_READ(d, d_parent);
-	struct inode *ino = BPF_CORE_READ(parent, d_inode);
+	struct inode *ino = d->d_parent->d_inode;
 	int i;
 
 	__builtin_memset(&k, 0, sizeof(k));
-	k.dev = BPF_CORE_READ(ino, i_sb, s_dev);
-	k.ino = BPF_CORE_READ(ino, i_ino);
-	bpf_probe_read_kernel_str(k.name, sizeof(k.name), BPF_CORE_READ(d, d_name.name));
+	k.dev = ino->i_sb->s_dev;
+	k.ino = ino->i_ino;
+	bpf_probe_read_kernel_str(k.name, sizeof(k.name), d->d_name.name);
 	if (bpf_map_lookup_elem(&sensitive, &k))
 		return true;
 	__builtin_memset(k.name, 0, sizeof(k.name));
 	for (i = 0; i < SENS_DEPTH; i++) {
-		ino = BPF_CORE_READ(d, d_inode);
-		k.dev = BPF_CORE_READ(ino, i_sb, s_dev);
-		k.ino = BPF_CORE_READ(ino, i_ino);
+		struct dentry *parent = d->d_parent;
+
+		ino = d->d_inode;
+		k.dev = ino->i_sb->s_dev;
+		k.ino = ino->i_ino;
 		if (bpf_map_lookup_elem(&sensitive, &k))
 			return true;
-		parent = BPF_CORE_READ(d, d_parent);
 		if (d == root || d == parent)
 			break;
 		d = parent;
@@ -226,11 +228,15 @@ static __always_inline bool sensitive_file(struct dentry *d, struct vfsmount *m)
 /* open, creat, openat, openat2: kept when the flags say write, create or
  * truncate, or when a read is of a sensitive file. A refused read
  * (EACCES, EPERM) cannot be matched here (no struct file): it is sent
- * with user_check set, and the agent matches its joined path. */
+ * with user_check set, and the agent matches its joined path. The
+ * decision comes first and costs register loads (flags) and, for a read
+ * that succeeded, the sensitive-list check: a read-only open that is not
+ * kept touches no other map. */
 static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, struct fspec s,
 				     bool how2)
 {
-	struct custos_pending p;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct custos_args p;
 	struct custos_ev_file *e;
 	struct file *obj = NULL;
 	__u64 flags = 0, mode = 0;
@@ -238,15 +244,19 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, struc
 	bool write;
 	__u8 check = 0;
 
-	if (!custos_take(ctx, &p))
-		return 0;
 	if (how2) {
 		/* openat2(dfd, path, struct open_how *how, size): flags, mode. */
-		bpf_probe_read_user(&flags, sizeof(flags), (const void *)p.args[2]);
-		bpf_probe_read_user(&mode, sizeof(mode), (const void *)(p.args[2] + 8));
+		bpf_probe_read_user(&flags, sizeof(flags), (const void *)regs->dx);
+		bpf_probe_read_user(&mode, sizeof(mode), (const void *)(regs->dx + 8));
+	} else if (s.flags == 1) {
+		flags = regs->si;
+		mode = regs->dx;
+	} else if (s.flags == 2) {
+		flags = regs->dx;
+		mode = regs->r10;
 	} else {
-		flags = s.flags >= 0 ? arg(&p, s.flags) : (O_CREAT | O_TRUNC | 1);
-		mode = arg(&p, s.mode);
+		flags = O_CREAT | O_TRUNC | 1;	/* creat(path, mode) */
+		mode = regs->si;
 	}
 	write = (flags & O_ACCMODE) || (flags & (O_CREAT | O_TRUNC));
 	if (flags & O_PATH)
@@ -255,8 +265,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, struc
 		obj = custos_fd_file(ret);
 	if (!write) {
 		if (ret >= 0) {
-			if (!obj || !sensitive_file(BPF_CORE_READ(obj, f_path.dentry),
-						    BPF_CORE_READ(obj, f_path.mnt)))
+			if (!obj || !sensitive_file(obj->f_path.dentry, obj->f_path.mnt))
 				return 0;
 		} else if (ret == -EACCES || ret == -EPERM) {
 			check = 1;
@@ -264,6 +273,8 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, struc
 			return 0;
 		}
 	}
+	if (!custos_take(ctx, &p))
+		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_loss(CUSTOS_EV_OPEN);
@@ -290,7 +301,6 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, struc
 }
 
 #define FILE_EXIT(sc, nargs, kind, ...)                                                   \
-	CUSTOS_ENTER(sc, nargs)                                                    \
 	SEC("tracepoint/syscalls/sys_exit_" #sc)                                   \
 	int exit_##sc(struct trace_event_raw_sys_exit *ctx)                        \
 	{                                                                          \
@@ -298,7 +308,6 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, struc
 	}
 
 #define OPEN_EXIT(sc, nargs, how2, ...)                                                   \
-	CUSTOS_ENTER(sc, nargs)                                                    \
 	SEC("tracepoint/syscalls/sys_exit_" #sc)                                   \
 	int exit_##sc(struct trace_event_raw_sys_exit *ctx)                        \
 	{                                                                          \
@@ -315,14 +324,12 @@ FILE_EXIT(unlink, 1, CUSTOS_EV_UNLINK, .path = 0)
 FILE_EXIT(rmdir, 1, CUSTOS_EV_RMDIR, .path = 0)
 
 /* unlinkat with AT_REMOVEDIR is an rmdir. */
-CUSTOS_ENTER(unlinkat, 3)
 SEC("tracepoint/syscalls/sys_exit_unlinkat")
 int exit_unlinkat(struct trace_event_raw_sys_exit *ctx)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct custos_pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
-	if (p && (p->args[2] & AT_REMOVEDIR))
+	if (regs->dx & AT_REMOVEDIR)
 		return file_exit(ctx, CUSTOS_EV_RMDIR, SPEC(.dfd = 0, .path = 1));
 	return file_exit(ctx, CUSTOS_EV_UNLINK, SPEC(.dfd = 0, .path = 1, .flags = 2));
 }

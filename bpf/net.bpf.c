@@ -139,7 +139,7 @@ struct nspec {
 static __always_inline int net_exit(struct trace_event_raw_sys_exit *ctx, __u32 kind,
 				    struct nspec s, __u64 uaddr, __u64 addrlen)
 {
-	struct custos_pending p;
+	struct custos_args p;
 	struct custos_ev_net *e;
 	struct sock *sk;
 	long ret = ctx->ret;
@@ -193,25 +193,20 @@ static __always_inline int net_exit(struct trace_event_raw_sys_exit *ctx, __u32 
 		return net_exit(ctx, kind, NSPEC(__VA_ARGS__), 0, 0);              \
 	}
 
-CUSTOS_ENTER(connect, 3)
 NET_EXIT(connect, CUSTOS_EV_CONNECT, .uaddr = 1, .addrlen = 2)
-CUSTOS_ENTER(accept, 3)
 NET_EXIT(accept, CUSTOS_EV_ACCEPT, .accept = 1)
-CUSTOS_ENTER(accept4, 4)
 NET_EXIT(accept4, CUSTOS_EV_ACCEPT, .accept = 1)
-CUSTOS_ENTER(bind, 3)
 NET_EXIT(bind, CUSTOS_EV_BIND, .uaddr = 1, .addrlen = 2)
-CUSTOS_ENTER(listen, 2)
 NET_EXIT(listen, CUSTOS_EV_LISTEN, .backlog = 1)
 
 /* Datagram sends: kept only for an IPv4/IPv6 datagram socket and a named
- * destination, decided at sys_enter so other sends cost no stash. */
+ * destination; other sends cost one check at exit. */
 static __always_inline bool udp_dest(long fd, __u64 uaddr)
 {
 	struct sock *sk;
 	__u16 fam;
 
-	if (!uaddr || custos_skip())
+	if (!uaddr)
 		return false;
 	sk = fd_sock(fd);
 	if (!sk || BPF_CORE_READ(sk, sk_type) != SOCK_DGRAM)
@@ -232,33 +227,29 @@ static __always_inline void msg_name(__u64 msg, __u64 *name, __u64 *len)
 	*len = n;
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int enter_sendto(struct trace_event_raw_sys_enter *ctx)
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int exit_sendto(struct trace_event_raw_sys_exit *ctx)
 {
-	return udp_dest(ctx->args[0], ctx->args[4]) ? custos_stash(ctx, 6) : 0;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	if (!udp_dest(regs->di, regs->r8))
+		return 0;
+	return net_exit(ctx, CUSTOS_EV_SEND, NSPEC(.uaddr = 4, .addrlen = 5), 0, 0);
 }
 
-NET_EXIT(sendto, CUSTOS_EV_SEND, .uaddr = 4, .addrlen = 5)
-
-#define MSG_SEND(sc, nargs)                                                               \
-	SEC("tracepoint/syscalls/sys_enter_" #sc)                                  \
-	int enter_##sc(struct trace_event_raw_sys_enter *ctx)                      \
-	{                                                                          \
-		__u64 name, len;                                                   \
-		msg_name(ctx->args[1], &name, &len);                               \
-		return udp_dest(ctx->args[0], name) ? custos_stash(ctx, nargs) : 0; \
-	}                                                                          \
+#define MSG_SEND(sc)                                                               \
 	SEC("tracepoint/syscalls/sys_exit_" #sc)                                   \
 	int exit_##sc(struct trace_event_raw_sys_exit *ctx)                        \
 	{                                                                          \
-		__u32 tid = (__u32)bpf_get_current_pid_tgid();                     \
-		struct custos_pending *p = bpf_map_lookup_elem(&pending, &tid);    \
+		struct pt_regs *regs =                                             \
+			(struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()); \
 		__u64 name = 0, len = 0;                                           \
-		if (p)                                                             \
-			msg_name(p->args[1], &name, &len);                         \
+		msg_name(regs->si, &name, &len);                                   \
+		if (!udp_dest(regs->di, name))                                     \
+			return 0;                                                  \
 		return net_exit(ctx, CUSTOS_EV_SEND, NSPEC(), name, len);          \
 	}
 
 /* sendmmsg: the destination of the first message. */
-MSG_SEND(sendmsg, 3)
-MSG_SEND(sendmmsg, 4)
+MSG_SEND(sendmsg)
+MSG_SEND(sendmmsg)

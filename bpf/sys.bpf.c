@@ -35,13 +35,13 @@ struct sspec {
 #define SSPEC(...) ((struct sspec){ .op = -1, .a0 = -1, .a1 = -1, .a2 = -1, .name = -1, \
 	__VA_ARGS__ })
 
-static __always_inline __u64 sarg(const struct custos_pending *p, int i)
+static __always_inline __u64 sarg(const struct custos_args *p, int i)
 {
 	return i >= 0 && i < 6 ? p->args[i & 7] : 0;
 }
 
 static __always_inline struct custos_ev_sys *sys_begin(struct trace_event_raw_sys_exit *ctx,
-						       __u32 kind, struct custos_pending *p)
+						       __u32 kind, struct custos_args *p)
 {
 	struct custos_ev_sys *e;
 
@@ -66,7 +66,7 @@ static __always_inline struct custos_ev_sys *sys_begin(struct trace_event_raw_sy
 static __always_inline int sys_exit(struct trace_event_raw_sys_exit *ctx, __u32 kind,
 				    struct sspec s)
 {
-	struct custos_pending p;
+	struct custos_args p;
 	struct custos_ev_sys *e = sys_begin(ctx, kind, &p);
 
 	if (!e)
@@ -88,7 +88,6 @@ static __always_inline int sys_exit(struct trace_event_raw_sys_exit *ctx, __u32 
 }
 
 #define SYS_EXIT(sc, nargs, kind, ...)                                                    \
-	CUSTOS_ENTER(sc, nargs)                                                    \
 	SEC("tracepoint/syscalls/sys_exit_" #sc)                                   \
 	int exit_##sc(struct trace_event_raw_sys_exit *ctx)                        \
 	{                                                                          \
@@ -107,11 +106,10 @@ SYS_EXIT(setfsgid, 1, CUSTOS_EV_CRED, .a0 = 0)
 
 /* capset(header, data): the first 32-bit word of the effective,
  * permitted and inheritable sets (struct __user_cap_data_struct). */
-CUSTOS_ENTER(capset, 2)
 SEC("tracepoint/syscalls/sys_exit_capset")
 int exit_capset(struct trace_event_raw_sys_exit *ctx)
 {
-	struct custos_pending p;
+	struct custos_args p;
 	struct custos_ev_sys *e = sys_begin(ctx, CUSTOS_EV_CRED, &p);
 	__u32 d[3] = { 0, 0, 0 };
 
@@ -127,24 +125,31 @@ int exit_capset(struct trace_event_raw_sys_exit *ctx)
 }
 
 /* ptrace: requests that attach or write; reads are debugger routine. */
-SEC("tracepoint/syscalls/sys_enter_ptrace")
-int enter_ptrace(struct trace_event_raw_sys_enter *ctx)
+static __always_inline bool ptrace_kept(__u64 request)
 {
-	switch (ctx->args[0]) {
+	switch (request) {
 	case 0:		/* PTRACE_TRACEME */
 	case 4: case 5: case 6:		/* POKETEXT, POKEDATA, POKEUSER */
 	case 13: case 15:		/* SETREGS, SETFPREGS */
 	case 16:	/* PTRACE_ATTACH */
 	case 0x4205:	/* PTRACE_SETREGSET */
 	case 0x4206:	/* PTRACE_SEIZE */
-		return custos_stash(ctx, 4);
+		return true;
 	}
-	return 0;
+	return false;
+}
+
+/* The current task's saved user registers: the call's arguments. */
+static __always_inline struct pt_regs *user_regs(void)
+{
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
 SEC("tracepoint/syscalls/sys_exit_ptrace")
 int exit_ptrace(struct trace_event_raw_sys_exit *ctx)
 {
+	if (!ptrace_kept(user_regs()->di))
+		return 0;
 	return sys_exit(ctx, CUSTOS_EV_PTRACE, SSPEC(.op = 0, .a0 = 1, .a1 = 2));
 }
 
@@ -159,20 +164,17 @@ SYS_EXIT(memfd_create, 2, CUSTOS_EV_MEMFD, .op = OP_ZERO, .a0 = 1, .name = 0)
 
 /* bpf(BPF_PROG_LOAD, attr, size): prog_type, insn_cnt and prog_name are
  * at offsets 0, 4 and 48 of union bpf_attr. */
-SEC("tracepoint/syscalls/sys_enter_bpf")
-int enter_bpf(struct trace_event_raw_sys_enter *ctx)
-{
-	return ctx->args[0] == BPF_PROG_LOAD_CMD ? custos_stash(ctx, 3) : 0;
-}
-
 SEC("tracepoint/syscalls/sys_exit_bpf")
 int exit_bpf(struct trace_event_raw_sys_exit *ctx)
 {
-	struct custos_pending p;
-	struct custos_ev_sys *e = sys_begin(ctx, CUSTOS_EV_BPF, &p);
+	struct custos_args p;
+	struct custos_ev_sys *e;
 	__u32 head[2] = { 0, 0 };
 	long n;
 
+	if (user_regs()->di != BPF_PROG_LOAD_CMD)
+		return 0;
+	e = sys_begin(ctx, CUSTOS_EV_BPF, &p);
 	if (!e)
 		return 0;
 	e->op = p.args[0];
@@ -197,11 +199,10 @@ static __always_inline __u64 timespec_ns(__u64 uptr, bool usec)
 	return (__u64)(ts[0] * 1000000000ll + ts[1] * (usec ? 1000 : 1));
 }
 
-CUSTOS_ENTER(clock_settime, 2)
 SEC("tracepoint/syscalls/sys_exit_clock_settime")
 int exit_clock_settime(struct trace_event_raw_sys_exit *ctx)
 {
-	struct custos_pending p;
+	struct custos_args p;
 	struct custos_ev_sys *e = sys_begin(ctx, CUSTOS_EV_CLOCK_SET, &p);
 
 	if (!e)
@@ -213,18 +214,15 @@ int exit_clock_settime(struct trace_event_raw_sys_exit *ctx)
 }
 
 /* settimeofday(NULL, tz) sets only the time zone: not a clock change. */
-SEC("tracepoint/syscalls/sys_enter_settimeofday")
-int enter_settimeofday(struct trace_event_raw_sys_enter *ctx)
-{
-	return ctx->args[0] ? custos_stash(ctx, 2) : 0;
-}
-
 SEC("tracepoint/syscalls/sys_exit_settimeofday")
 int exit_settimeofday(struct trace_event_raw_sys_exit *ctx)
 {
-	struct custos_pending p;
-	struct custos_ev_sys *e = sys_begin(ctx, CUSTOS_EV_CLOCK_SET, &p);
+	struct custos_args p;
+	struct custos_ev_sys *e;
 
+	if (!user_regs()->di)
+		return 0;
+	e = sys_begin(ctx, CUSTOS_EV_CLOCK_SET, &p);
 	if (!e)
 		return 0;
 	e->arg0 = CLOCK_REALTIME;
@@ -249,14 +247,17 @@ static __always_inline bool timex_sets(__u64 utimex)
 static __always_inline int timex_exit(struct trace_event_raw_sys_exit *ctx, int clock_arg,
 				      int timex_arg)
 {
-	struct custos_pending p;
-	struct custos_ev_sys *e = sys_begin(ctx, CUSTOS_EV_CLOCK_SET, &p);
-	__u64 utimex;
+	struct custos_args p;
+	struct pt_regs *regs = user_regs();
+	struct custos_ev_sys *e;
+	__u64 utimex = timex_arg == 0 ? regs->di : regs->si;
 	__u32 modes = 0;
 
+	if (!timex_sets(utimex))
+		return 0;
+	e = sys_begin(ctx, CUSTOS_EV_CLOCK_SET, &p);
 	if (!e)
 		return 0;
-	utimex = sarg(&p, timex_arg);
 	bpf_probe_read_user(&modes, sizeof(modes), (const void *)utimex);
 	e->arg0 = clock_arg >= 0 ? sarg(&p, clock_arg) : CLOCK_REALTIME;
 	e->arg1 = modes;
@@ -266,22 +267,10 @@ static __always_inline int timex_exit(struct trace_event_raw_sys_exit *ctx, int 
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_adjtimex")
-int enter_adjtimex(struct trace_event_raw_sys_enter *ctx)
-{
-	return timex_sets(ctx->args[0]) ? custos_stash(ctx, 1) : 0;
-}
-
 SEC("tracepoint/syscalls/sys_exit_adjtimex")
 int exit_adjtimex(struct trace_event_raw_sys_exit *ctx)
 {
 	return timex_exit(ctx, -1, 0);
-}
-
-SEC("tracepoint/syscalls/sys_enter_clock_adjtime")
-int enter_clock_adjtime(struct trace_event_raw_sys_enter *ctx)
-{
-	return timex_sets(ctx->args[1]) ? custos_stash(ctx, 2) : 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_clock_adjtime")

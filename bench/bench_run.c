@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The capture benchmark's conditions (bench_run.h): the floor's empty
+ * programs, an agent started with `print` (JSON lines to /dev/null) and
+ * waited for until it says it is capturing, and auditd (Debian's, run in
+ * the foreground by the benchmark) with rules equivalent to the capture
+ * with every open recorded: execve/execveat, open/openat/openat2/creat,
+ * connect/accept/accept4/bind/listen, all 64-bit calls. Audit is touched
+ * only when no auditd is already running on the host.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench_floor.h"
+#include "bench_run.h"
+
+#define AUDIT_LOG "/var/log/audit/audit.log"
+
+static const char *const audit_rules[] = {
+	"-a always,exit -F arch=b64 -S execve,execveat -k custos-bench",
+	"-a always,exit -F arch=b64 -S open,openat,openat2,creat -k custos-bench",
+	"-a always,exit -F arch=b64 -S connect,accept,accept4,bind,listen -k custos-bench",
+};
+
+int bench_conditions(struct bench_opts *o, struct bench_cond conds[BENCH_COND_MAX])
+{
+	int n = 0;
+
+	memset(conds, 0, BENCH_COND_MAX * sizeof(conds[0]));
+	conds[n++] = (struct bench_cond){ .name = "none", .kind = BENCH_NONE };
+	conds[n++] = (struct bench_cond){ .name = "floor", .kind = BENCH_FLOOR };
+	conds[n++] = (struct bench_cond){ .name = "custos", .kind = BENCH_AGENT, .agent = o->agent };
+	conds[n++] = (struct bench_cond){ .name = "all-opens", .kind = BENCH_AGENT,
+					  .agent = o->agent, .extra = "--sensitive",
+					  .extra_arg = "/" };
+	if (o->before)
+		conds[n++] = (struct bench_cond){ .name = "before", .kind = BENCH_AGENT,
+						  .agent = o->before };
+	if (o->auditd)
+		conds[n++] = (struct bench_cond){ .name = "auditd", .kind = BENCH_AUDITD };
+	return n;
+}
+
+/* Run a command line through the shell, quietly. Returns its exit status
+ * or -1. */
+static int sh(const char *cmd)
+{
+	char line[512];
+	int st;
+
+	snprintf(line, sizeof(line), "%s >/dev/null 2>&1", cmd);
+	st = system(line);
+	return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int audit_state(const char *why)
+{
+	if (sh("auditctl -D") || sh("auditctl -a never,task") || sh("auditctl -e 0")) {
+		fprintf(stderr, "bench_capture: auditctl failed %s\n", why);
+		return -1;
+	}
+	return 0;
+}
+
+int bench_audit_prepare(struct bench_opts *o)
+{
+	if (sh("command -v auditctl")) {
+		printf("audit state: auditctl not installed; audit untouched (if audit ran in this "
+		       "boot, every condition carries its per-process context)\n");
+		if (o->auditd)
+			printf("auditd: not installed (apt-get install auditd), condition left out\n");
+		o->auditd = false;
+		return 0;
+	}
+	if (sh("auditctl -s | grep -q '^pid [1-9]'") == 0) {
+		printf("audit state: an auditd is already running; audit untouched, auditd "
+		       "condition left out\n");
+		o->auditd = false;
+		return 0;
+	}
+	o->audit_state = true;
+	printf("audit state: rule '-a never,task' and audit disabled for every condition but "
+	       "auditd: workload processes start without an audit context\n");
+	return audit_state("preparing the audit state");
+}
+
+void bench_audit_finish(const struct bench_opts *o)
+{
+	if (o->audit_state)
+		audit_state("restoring the audit state");
+}
+
+/* Start argv with stdout on /dev/null; OUT: *err_fd, its stderr. */
+static pid_t spawn(char *const argv[], int *err_fd)
+{
+	int pfd[2];
+	pid_t pid;
+
+	if (pipe(pfd) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(pfd[1], 2);
+		close(pfd[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	if (pid < 0) {
+		close(pfd[0]);
+		return -1;
+	}
+	*err_fd = pfd[0];
+	return pid;
+}
+
+/* Read fd until a line starting with want, at most timeout_s. Returns 0
+ * when seen. Everything read is kept in buf (cut at its end). */
+static int wait_line(int fd, const char *want, int timeout_s, char *buf, size_t cap)
+{
+	size_t used = strlen(buf);
+	time_t end = time(NULL) + timeout_s;
+
+	while (time(NULL) < end) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 1000) <= 0)
+			continue;
+		n = read(fd, buf + used, cap - 1 - used);
+		if (n <= 0)
+			return -1;
+		used += (size_t)n;
+		buf[used] = 0;
+		if (strstr(buf, want))
+			return 0;
+		if (used == cap - 1)
+			used = 0;	/* keep looking in fresh output */
+	}
+	return -1;
+}
+
+static int agent_start(struct bench_cond *c)
+{
+	char *argv[] = { (char *)c->agent, "print", (char *)c->extra, (char *)c->extra_arg,
+			 NULL };
+	char buf[4096] = "";
+
+	c->pid = spawn(argv, &c->err_fd);
+	if (c->pid < 0 || wait_line(c->err_fd, "custos-agent: capturing", 120, buf,
+				    sizeof(buf))) {
+		fprintf(stderr, "bench_capture: %s did not start capturing:\n%s\n", c->agent, buf);
+		if (c->pid > 0)
+			kill(c->pid, SIGKILL);
+		return -1;
+	}
+	return 0;
+}
+
+static int agent_stop(struct bench_cond *c)
+{
+	char buf[8192] = "";
+	char *line;
+	int st = 0;
+	ssize_t n;
+	size_t used = 0;
+
+	kill(c->pid, SIGINT);
+	while ((n = read(c->err_fd, buf + used, sizeof(buf) - 1 - used)) > 0) {
+		used += (size_t)n;
+		if (used == sizeof(buf) - 1)
+			used = 0;
+	}
+	buf[used] = 0;
+	close(c->err_fd);
+	waitpid(c->pid, &st, 0);
+	line = strstr(buf, " records printed; lost");
+	if (line) {
+		char *start = line, *end = strchr(line, '\n');
+
+		while (start > buf && start[-1] != ' ')
+			start--;
+		snprintf(c->note, sizeof(c->note), "last round: %.*s", (int)(end ? end - start :
+									 (long)strlen(start)),
+			 start);
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		fprintf(stderr, "bench_capture: %s exited with status %d:\n%s\n", c->agent, st, buf);
+		return -1;
+	}
+	return 0;
+}
+
+static long long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long long)st.st_size : 0;
+}
+
+static int auditd_start(struct bench_cond *c)
+{
+	char *argv[] = { "/usr/sbin/auditd", "-n", NULL };
+	int i;
+
+	c->pid = spawn(argv, &c->err_fd);
+	for (i = 0; c->pid > 0 && i < 100; i++) {
+		if (sh("auditctl -s | grep -q '^pid [1-9]'") == 0)
+			break;
+		usleep(100000);
+	}
+	if (c->pid < 0 || i == 100) {
+		fprintf(stderr, "bench_capture: auditd did not start\n");
+		if (c->pid > 0)
+			kill(c->pid, SIGKILL);
+		return -1;
+	}
+	if (sh("auditctl -D"))
+		return -1;
+	for (size_t r = 0; r < sizeof(audit_rules) / sizeof(audit_rules[0]); r++) {
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "auditctl %s", audit_rules[r]);
+		if (sh(cmd)) {
+			fprintf(stderr, "bench_capture: %s failed\n", cmd);
+			return -1;
+		}
+	}
+	c->log_start = file_size(AUDIT_LOG);
+	return sh("auditctl -e 1") ? -1 : 0;
+}
+
+static int auditd_stop(const struct bench_opts *o, struct bench_cond *c)
+{
+	long long bytes;
+	uint64_t ops = 0;
+	int st;
+
+	sh("auditctl -e 0");
+	bytes = file_size(AUDIT_LOG) - c->log_start;
+	for (int w = 0; w < BENCH_WORKLOADS; w++)
+		if (o->want[w])
+			ops += o->ops[w] + o->ops[w] / 10 + 1;
+	snprintf(c->note, sizeof(c->note),
+		 "last round: %lld bytes of %s for %llu operations (warm-up included)", bytes,
+		 AUDIT_LOG, (unsigned long long)ops);
+	kill(c->pid, SIGTERM);
+	waitpid(c->pid, &st, 0);
+	close(c->err_fd);
+	return audit_state("after the auditd condition");
+}
+
+int bench_cond_start(const struct bench_opts *o, struct bench_cond *c)
+{
+	int hooks = 0;
+
+	(void)o;
+	switch (c->kind) {
+	case BENCH_NONE:
+		return 0;
+	case BENCH_FLOOR:
+		if (bench_floor_attach(&c->floor, &hooks))
+			return -1;
+		snprintf(c->note, sizeof(c->note), "%d hooks with an empty program", hooks);
+		return 0;
+	case BENCH_AGENT:
+		return agent_start(c);
+	case BENCH_AUDITD:
+		return auditd_start(c);
+	}
+	return -1;
+}
+
+int bench_cond_stop(const struct bench_opts *o, struct bench_cond *c)
+{
+	switch (c->kind) {
+	case BENCH_NONE:
+		return 0;
+	case BENCH_FLOOR:
+		bench_floor_detach(c->floor);
+		c->floor = NULL;
+		return 0;
+	case BENCH_AGENT:
+		return agent_stop(c);
+	case BENCH_AUDITD:
+		return auditd_stop(o, c);
+	}
+	return -1;
+}
