@@ -31,7 +31,8 @@ stop() {
 	trap - INT TERM HUP EXIT
 	trap '' PIPE
 	[ -n "$agent_pid" ] && kill -TERM "$agent_pid" 2>/dev/null && wait "$agent_pid"
-	[ -n "$serve_pid" ] && kill -TERM "$serve_pid" 2>/dev/null && wait "$serve_pid"
+	[ -n "$serve_pid" ] && kill -TERM "$serve_pid" 2>/dev/null && wait "$serve_pid" &&
+		incidents 2>/dev/null
 	cat <<MSG 2>/dev/null
 
 custos demo: stopped; collector and agent are no longer running.
@@ -42,11 +43,25 @@ and index). Query what was recorded:
   $coll timeline --dir $dir/collector --host $host --kind exec --format jsonl
   $coll timeline --dir $dir/collector --host $host --pid PID --tree
   $coll alerts --dir $dir/collector --host $host
+  $coll incidents --dir $dir/collector --host $host
+  $coll incident --dir $dir/collector show ID   (the process tree, its events, alerts in place)
   $coll log --dir $dir/collector          (the custody log: one leaf per batch)
   $coll proof --help                      (RFC 9162 inclusion and consistency proofs)
   $coll export --help                     (a court bundle; check it with custos-verify)
 Remove it all with: rm -rf $dir
 MSG
+}
+# The alerts grouped into incidents, and the story of the last one (its
+# header and each alert after the event it rests on).
+incidents() {
+	echo
+	echo "custos demo: incidents (alerts grouped by host, process tree and time):"
+	"$coll" incidents --dir "$dir/collector" --host "$host" | cut -c1-200
+	id=$("$coll" incidents --dir "$dir/collector" --host "$host" | tail -n 1 | cut -d' ' -f1)
+	[ -n "$id" ] || return 0
+	echo "custos demo: $coll incident show $id (abridged: the alerts in place):"
+	"$coll" incident --dir "$dir/collector" show "$id" >"$dir/incident" &&
+		{ head -n 4 "$dir/incident"; grep -B1 '>>> ALERT' "$dir/incident"; } | cut -c1-200
 }
 trap stop EXIT
 trap 'exit 0' INT TERM HUP PIPE
