@@ -88,9 +88,9 @@ $(BUILD)/asan/tests/test_decode: tests/unit/test_decode.c agent/decode.c tests/u
 # Issue 4's unit tests link the agent's pipeline modules (no eBPF needed).
 AGENT_PIPE_SRCS := agent/config.c agent/clock.c agent/spool.c agent/batcher.c agent/outfile.c \
 	agent/snapshot.c agent/exehash.c agent/spool_io.c \
-	agent/forward.c
+	agent/forward.c agent/hashq.c agent/proctab.c
 AGENT_PIPE_TESTS := $(filter $(UNIT_NAMES),test_config test_clock test_spool test_batcher \
-	test_snapshot test_exehash test_forward)
+	test_snapshot test_exehash test_forward test_hashq test_proctab)
 AGENT_PIPE_LIBS := -lyaml -lelf -lpthread -lcmocka
 $(addprefix $(BUILD)/tests/,$(AGENT_PIPE_TESTS)): $(BUILD)/tests/%: tests/unit/%.c \
 		$(AGENT_PIPE_SRCS) tests/unit/testutil.h $(REL_LIB) | $(BUILD)/tests

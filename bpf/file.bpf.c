@@ -29,6 +29,7 @@
 #define O_PATH 010000000
 #define MS_BIND 4096
 #define MS_MOVE 8192
+#define NR_MOUNT 165		/* x86-64 */
 #define EPERM 1
 #define EACCES 13
 #define SENS_DEPTH 12		/* ancestors checked against the sensitive map */
@@ -49,6 +50,8 @@ struct fspec {
 	int xargs;			/* setxattrat: struct xattr_args (size, flags) */
 	int two;			/* record with a second path */
 	int path2_resolve;		/* resolve path2 (not symlink's target text) */
+	int no_path;			/* mount(2) of a device, fsopen, fsconfig: the
+					   string is not a path (kept raw only) */
 };
 
 /* SPEC(.path = 1) starts from "none" for every field and overrides some:
@@ -56,7 +59,7 @@ struct fspec {
 #pragma clang diagnostic ignored "-Winitializer-overrides"
 #define SPEC(...) ((struct fspec){ .dfd = -1, .path = -1, .fd = -1, .dfd2 = -1, .path2 = -1, \
 	.flags = -1, .mode = -1, .uid = -1, .gid = -1, .size = -1, .name = -1, .two = 0,   \
-	.xargs = -1,                                                                       \
+	.xargs = -1, .no_path = 0,                                                         \
 	.path2_resolve = 1, __VA_ARGS__ })
 
 static __always_inline __u64 arg(const struct custos_args *p, int i)
@@ -166,7 +169,7 @@ static __always_inline int file_exit(struct trace_event_raw_sys_exit *ctx, __u32
 		obj = custos_fd_file((int)arg(&p, s.fd));
 	else if (s.path >= 0 && e->raw_len == 0 && !e->raw_truncated && s.dfd >= 0)
 		obj = custos_fd_file((int)dfd);		/* AT_EMPTY_PATH */
-	if (kind == CUSTOS_EV_MOUNT && !(e->flags & (MS_BIND | MS_MOVE)) && !obj) {
+	if (s.no_path || (p.nr == NR_MOUNT && !(e->flags & (MS_BIND | MS_MOVE)) && !obj)) {
 		/* The source of a new mount is a device or a name, not a path. */
 		e->path.off = 0;
 		e->path.len = 0;
@@ -357,6 +360,27 @@ FILE_EXIT(mkdir, 2, CUSTOS_EV_MKDIR, .path = 0, .mode = 1)
 FILE_EXIT(mkdirat, 3, CUSTOS_EV_MKDIR, .dfd = 0, .path = 1, .mode = 2)
 FILE_EXIT(mount, 5, CUSTOS_EV_MOUNT, .path = 0, .path2 = 1, .name = 2, .flags = 3, .two = 1)
 FILE_EXIT(umount, 2, CUSTOS_EV_UMOUNT, .path = 0, .flags = 1)
+/* The mount API of Linux 5.2, as mount records told apart by nr:
+ * open_tree(dfd, path, flags): path the tree (OPEN_TREE_CLONE: a bind
+ * mount's source); move_mount(from_dfd, from_path, to_dfd, to_path,
+ * flags): path the source (a detached mount's fd resolves to "/"), path2
+ * the mount point; fsopen(fs_name, flags): name the fs type; fsconfig(fd,
+ * cmd, key, value, aux): flags the command, name the key, path_raw the
+ * value (a string, e.g. the source device); fsmount(fs_fd, flags,
+ * attr_flags): flags (the mount record has no field for attr_flags);
+ * mount_setattr(dfd, path, flags, attr, size): path the mount. */
+FILE_EXIT(open_tree, 3, CUSTOS_EV_MOUNT, .dfd = 0, .path = 1, .flags = 2, .two = 1,
+	  .path2_resolve = 0)
+FILE_EXIT(move_mount, 5, CUSTOS_EV_MOUNT, .dfd = 0, .path = 1, .dfd2 = 2, .path2 = 3, .flags = 4,
+	  .two = 1)
+FILE_EXIT(fsopen, 2, CUSTOS_EV_MOUNT, .name = 0, .flags = 1, .two = 1, .path2_resolve = 0,
+	  .no_path = 1)
+FILE_EXIT(fsconfig, 5, CUSTOS_EV_MOUNT, .flags = 1, .name = 2, .path = 3, .two = 1,
+	  .path2_resolve = 0, .no_path = 1)
+FILE_EXIT(fsmount, 3, CUSTOS_EV_MOUNT, .flags = 1, .two = 1, .path2_resolve = 0,
+	  .no_path = 1)
+FILE_EXIT(mount_setattr, 5, CUSTOS_EV_MOUNT, .dfd = 0, .path = 1, .flags = 2, .two = 1,
+	  .path2_resolve = 0)
 FILE_EXIT(setxattr, 5, CUSTOS_EV_SETXATTR, .path = 0, .name = 1, .size = 3, .flags = 4)
 FILE_EXIT(lsetxattr, 5, CUSTOS_EV_SETXATTR, .path = 0, .name = 1, .size = 3, .flags = 4)
 FILE_EXIT(fsetxattr, 5, CUSTOS_EV_SETXATTR, .fd = 0, .name = 1, .size = 3, .flags = 4)

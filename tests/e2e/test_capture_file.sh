@@ -9,7 +9,7 @@
 # events but keeps its exec.
 . "$(dirname "$0")/capture_lib.sh"
 
-mkdir -p "$work/a/b" "$work/m" "$work/ign"
+mkdir -p "$work/a/b" "$work/m" "$work/m2" "$work/ign"
 cp "$(command -v touch)" "$work/ign/touch"
 start_agent --ignore-exe "$work/ign/"
 
@@ -75,7 +75,25 @@ libc = ctypes.CDLL(None, use_errno=True)
 MS_BIND = 4096
 r1 = libc.mount((work + "/a/b").encode(), (work + "/m").encode(), None, MS_BIND, None)
 r2 = libc.umount2((work + "/m").encode(), 0)
-json.dump({"pid": os.getpid(), "mount": r1, "umount": r2}, sys.stdout)
+# The mount API (x86-64 numbers): a tmpfs built with fsopen, fsconfig and
+# fsmount, attached by move_mount; a bind of a/b taken with open_tree.
+libc.syscall.restype = ctypes.c_long
+def sc(*a):
+    r = libc.syscall(*[ctypes.c_long(x) if isinstance(x, int) else x for x in a])
+    return r if r >= 0 else -ctypes.get_errno()
+AT_FDCWD, EMPTY_PATH = -100, 4                          # MOVE_MOUNT_F_EMPTY_PATH
+fs = sc(430, b"tmpfs", 1)                               # fsopen, FSOPEN_CLOEXEC
+cfg = sc(431, fs, 1, b"size", b"1m", 0)                 # fsconfig, FSCONFIG_SET_STRING
+create = sc(431, fs, 6, None, None, 0)                  # FSCONFIG_CMD_CREATE
+mfd = sc(432, fs, 1, 4)                                 # fsmount, CLOEXEC, MOUNT_ATTR_NODEV
+mv = sc(429, mfd, b"", AT_FDCWD, (work + "/m").encode(), EMPTY_PATH)
+tree = sc(428, AT_FDCWD, (work + "/a/b").encode(), 1 | 0o2000000)   # OPEN_TREE_CLONE|CLOEXEC
+mv2 = sc(429, tree, b"", AT_FDCWD, (work + "/m2").encode(), EMPTY_PATH)
+libc.umount2((work + "/m2").encode(), 0)
+libc.umount2((work + "/m").encode(), 0)
+json.dump({"pid": os.getpid(), "mount": r1, "umount": r2, "fsopen": fs, "fsconfig": cfg,
+           "create": create, "fsmount": mfd, "move_mount": mv, "open_tree": tree,
+           "move_mount2": mv2}, sys.stdout)
 EOF_PY
 [ $? -eq 0 ] || { echo "test_capture_file: the mount scenario failed"; exit 1; }
 
@@ -145,6 +163,17 @@ r = one("bind mount", "mount", q, path=b, path2=work + "/m", result=mnt["mount"]
 if r:
     check("mount flags have MS_BIND", r["flags"] & 4096)
 one("umount", "umount", q, path=work + "/m", result=mnt["umount"])
+check("the mount API calls succeeded", all(mnt[k] >= 0 for k in
+      ("fsopen", "fsconfig", "create", "fsmount", "move_mount", "open_tree", "move_mount2")))
+one("fsopen", "mount", q, name="tmpfs", flags=1, path="", path_raw="", result=mnt["fsopen"])
+one("fsconfig size", "mount", q, name="size", path_raw="1m", path="", flags=1, result=0)
+one("fsconfig create", "mount", q, name="", path_raw="", flags=6, result=0)
+one("fsmount", "mount", q, flags=1, path="", path_raw="", name="", result=mnt["fsmount"])
+# At exit the moved mount is attached: its fd resolves to the mount point.
+one("move_mount of the new tmpfs", "mount", q, path=work + "/m", path_raw="", path2=work + "/m",
+    path2_raw=work + "/m", flags=4, result=0)
+one("open_tree", "mount", q, path=b, path_raw=b, flags=1 | 0o2000000, result=mnt["open_tree"])
+one("move_mount of the tree", "mount", q, path2=work + "/m2", flags=4, result=0)
 
 cats = [x["pid"] for x in records if x["kind"] == "exec" and x["argv"] == ["cat", "/etc/shadow"]]
 shadow = [x for x in records if x["kind"] == "open" and x["pid"] in cats and x["path"] == "/etc/shadow"]
