@@ -40,8 +40,35 @@ struct capture_filter {
 	char **sensitive;
 	size_t n_sensitive;
 	int tgids_fd;
+	int cgroups_fd, sensitive_fd;	/* for capture_filter_reload */
 	struct custos_record rec;	/* scratch for refused reads */
 };
+
+/* The filter of the process's capture (capture_filter_current). */
+static struct capture_filter *current_filter;
+
+/* Keys a reload keeps in a map (the others are deleted). */
+struct keyset {
+	void *keys;
+	size_t n, cap, size;
+};
+
+static int keyset_add(struct keyset *ks, const void *key)
+{
+	if (!ks)
+		return 0;
+	if (ks->n == ks->cap) {
+		size_t cap = ks->cap ? ks->cap * 2 : 64;
+		void *k = realloc(ks->keys, cap * ks->size);
+
+		if (!k)
+			return -ENOMEM;
+		ks->keys = k;
+		ks->cap = cap;
+	}
+	memcpy((uint8_t *)ks->keys + ks->n++ * ks->size, key, ks->size);
+	return 0;
+}
 
 static char **copy_strings(const char *const *v, size_t n)
 {
@@ -117,8 +144,9 @@ static void mark_running(const struct capture_filter *f)
 	closedir(d);
 }
 
-/* One key for path: a directory, or a name in its directory. */
-static int add_sensitive(int fd, const char *path)
+/* One key for path: a directory, or a name in its directory; also into
+ * keep (may be NULL). */
+static int add_sensitive(int fd, const char *path, struct keyset *keep)
 {
 	struct custos_ev_sens_key k;
 	char dir[PATH_MAX], base[PATH_MAX];
@@ -146,12 +174,12 @@ static int add_sensitive(int fd, const char *path)
 	}
 	if (bpf_map_update_elem(fd, &k, &one, BPF_ANY) != 0)
 		return -errno;
-	return 0;
+	return keyset_add(keep, &k);
 }
 
 /* Expand the patterns into the kernel's map. A pattern that matches
  * nothing still names a file to watch for when it has no wildcard. */
-static int fill_sensitive(const struct capture_filter *f, int fd)
+static int fill_sensitive(const struct capture_filter *f, int fd, struct keyset *keep)
 {
 	int ret = 0;
 
@@ -165,11 +193,11 @@ static int fill_sensitive(const struct capture_filter *f, int fd)
 		}
 		if (glob(p, GLOB_NOSORT, NULL, &g) != 0) {
 			if (!strpbrk(p, "*?["))
-				ret = add_sensitive(fd, p);
+				ret = add_sensitive(fd, p, keep);
 			continue;
 		}
 		for (size_t j = 0; j < g.gl_pathc && !ret; j++)
-			ret = add_sensitive(fd, g.gl_pathv[j]);
+			ret = add_sensitive(fd, g.gl_pathv[j], keep);
 		globfree(&g);
 		if (ret)
 			fprintf(stderr, "custos-agent: sensitive path '%s': %s\n", p, strerror(-ret));
@@ -177,7 +205,7 @@ static int fill_sensitive(const struct capture_filter *f, int fd)
 	return ret;
 }
 
-static int fill_cgroups(const struct capture_opts *opts, int fd)
+static int fill_cgroups(const struct capture_opts *opts, int fd, struct keyset *keep)
 {
 	uint8_t one = 1;
 
@@ -189,6 +217,8 @@ static int fill_cgroups(const struct capture_opts *opts, int fd)
 				(unsigned long long)opts->ignore_cgroups[i], strerror(err));
 			return -err;
 		}
+		if (keyset_add(keep, &opts->ignore_cgroups[i]))
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -214,13 +244,16 @@ int capture_filter_open(const struct capture_opts *opts, int tgids_fd, int cgrou
 		goto out;
 	f->n_ignore_exe = opts->n_ignore_exe;
 	f->n_sensitive = n_sens;
-	ret = fill_cgroups(opts, cgroups_fd);
+	f->cgroups_fd = cgroups_fd;
+	f->sensitive_fd = sensitive_fd;
+	ret = fill_cgroups(opts, cgroups_fd, NULL);
 	if (!ret)
-		ret = fill_sensitive(f, sensitive_fd);
+		ret = fill_sensitive(f, sensitive_fd, NULL);
 	if (ret)
 		goto out;
 	if (f->n_ignore_exe)
 		mark_running(f);
+	current_filter = f;
 	*out = f;
 	f = NULL;
 out:
@@ -286,7 +319,130 @@ void capture_filter_close(struct capture_filter *f)
 {
 	if (!f)
 		return;
+	if (current_filter == f)
+		current_filter = NULL;
 	free_strings(f->ignore_exe, f->n_ignore_exe);
 	free_strings(f->sensitive, f->n_sensitive);
 	free(f);
+}
+
+/* --- Reload (SIGHUP in custos-agent run) ------------------------------ */
+
+#define KEY_MAX 512
+
+struct capture_filter *capture_filter_current(void)
+{
+	return current_filter;
+}
+
+bool capture_filter_mark_exe(struct capture_filter *f, uint32_t tgid, const char *exe, size_t len)
+{
+	bool ignored = exe_ignored(f, exe, len);
+
+	mark(f, tgid, ignored);
+	return ignored;
+}
+
+static bool keyset_has(const struct keyset *ks, const void *key)
+{
+	for (size_t i = 0; i < ks->n; i++)
+		if (memcmp((const uint8_t *)ks->keys + i * ks->size, key, ks->size) == 0)
+			return true;
+	return false;
+}
+
+/* Delete from the map every key that is not in keep. */
+static int prune(int fd, const struct keyset *keep)
+{
+	struct keyset gone = { .size = keep->size };
+	uint8_t key[KEY_MAX], next[KEY_MAX];
+	void *prev = NULL;
+	int ret = 0;
+
+	if (keep->size > KEY_MAX)
+		return -EINVAL;
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		if (!keyset_has(keep, next) && (ret = keyset_add(&gone, next)))
+			break;
+		memcpy(key, next, keep->size);
+		prev = key;
+	}
+	for (size_t i = 0; i < gone.n; i++)
+		bpf_map_delete_elem(fd, (uint8_t *)gone.keys + i * gone.size);
+	free(gone.keys);
+	return ret;
+}
+
+/* Unmark the processes that are gone or whose executable (as far as
+ * /proc tells) is no longer ignored. One whose link cannot be read stays
+ * marked: the caller decides with capture_filter_mark_exe. */
+static void unmark_stale(const struct capture_filter *f)
+{
+	struct keyset gone = { .size = sizeof(uint32_t) };
+	uint32_t key, next;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(f->tgids_fd, prev, &next) == 0) {
+		char link[64], exe[PATH_MAX];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/%u/exe", next);
+		n = readlink(link, exe, sizeof(exe));
+		if ((n > 0 && !exe_ignored(f, exe, (size_t)n)) || (n < 0 && errno == ENOENT))
+			if (keyset_add(&gone, &next))
+				break;
+		key = next;
+		prev = &key;
+	}
+	for (size_t i = 0; i < gone.n; i++)
+		bpf_map_delete_elem(f->tgids_fd, (uint32_t *)gone.keys + i);
+	free(gone.keys);
+}
+
+int capture_filter_reload(struct capture_filter *f, const struct capture_opts *opts)
+{
+	const char *const *sens = opts->sensitive ? opts->sensitive : capture_default_sensitive;
+	size_t n_sens = opts->sensitive ? opts->n_sensitive : 0;
+	struct keyset ks = { .size = sizeof(struct custos_ev_sens_key) };
+	struct keyset kc = { .size = sizeof(uint64_t) };
+	char **ig, **se;
+	int ret;
+
+	if (!opts->sensitive)
+		while (sens[n_sens])
+			n_sens++;
+	for (size_t i = 0; i < n_sens; i++)
+		if (sens[i][0] != '/') {
+			fprintf(stderr, "custos-agent: sensitive path '%s': not an absolute path\n",
+				sens[i]);
+			return -EINVAL;
+		}
+	ig = copy_strings(opts->ignore_exe, opts->n_ignore_exe);
+	se = copy_strings(sens, n_sens);
+	if (!ig || !se) {
+		free_strings(ig, ig ? opts->n_ignore_exe : 0);
+		free_strings(se, se ? n_sens : 0);
+		return -ENOMEM;
+	}
+	free_strings(f->ignore_exe, f->n_ignore_exe);
+	free_strings(f->sensitive, f->n_sensitive);
+	f->ignore_exe = ig;
+	f->n_ignore_exe = opts->n_ignore_exe;
+	f->sensitive = se;
+	f->n_sensitive = n_sens;
+	/* New keys first, then the old ones go: what stays is never missing. */
+	ret = fill_cgroups(opts, f->cgroups_fd, &kc);
+	if (!ret)
+		ret = prune(f->cgroups_fd, &kc);
+	if (!ret)
+		ret = fill_sensitive(f, f->sensitive_fd, &ks);
+	if (!ret)
+		ret = prune(f->sensitive_fd, &ks);
+	if (!ret) {
+		mark_running(f);
+		unmark_stale(f);
+	}
+	free(ks.keys);
+	free(kc.keys);
+	return ret;
 }

@@ -32,4 +32,22 @@ bool capture_filter_drop(struct capture_filter *f, const void *data, size_t size
 /* Free. Accepts NULL. */
 void capture_filter_close(struct capture_filter *f);
 
+/* The filter the last capture_open() set up and not yet closed (a
+ * process has one capture), or NULL. */
+struct capture_filter *capture_filter_current(void);
+
+/* Replace the executable prefixes, ignored cgroups and sensitive list
+ * with opts' on a running capture (SIGHUP). Nothing changes when a
+ * sensitive path is not absolute (-EINVAL). New keys enter the kernel's
+ * maps before old ones leave, so an entry on both lists is never missing.
+ * Processes are marked again from /proc where the exe link is readable;
+ * the others keep their mark until capture_filter_mark_exe decides.
+ * Failures are reported on stderr. Returns 0 or a negative errno (the
+ * lists may then be partly applied). */
+int capture_filter_reload(struct capture_filter *f, const struct capture_opts *opts);
+
+/* Mark or unmark one running process by its executable against the
+ * current prefixes. Returns whether it is ignored. */
+bool capture_filter_mark_exe(struct capture_filter *f, uint32_t tgid, const char *exe, size_t len);
+
 #endif

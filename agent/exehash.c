@@ -7,13 +7,17 @@
  *      regular file, or unreadable: ERROR.
  *   3. Cache lookup by (dev, ino, mtime, size, ctime): a hit copies the
  *      earlier result.
- *   4. Larger than max_bytes: TOO_LARGE. Otherwise SHA-256 streamed with
- *      crypto_hash_sha256_update in 64 KiB reads, abandoned (ERROR) past
- *      max_ms; the file must still have its fstat size at the end.
+ *   4. Larger than max_bytes: TOO_LARGE (cached). Otherwise SHA-256
+ *      streamed with crypto_hash_sha256_update in 64 KiB reads, abandoned
+ *      (TIMEOUT) past the deadline; the file must still have its fstat
+ *      size at the end (else ERROR).
  *   5. The build-id: the first NT_GNU_BUILD_ID note in a PT_NOTE segment
  *      (libelf, read through the same descriptor); none: empty.
- * The cache is direct-mapped: one slot per key hash, replaced on
- * collision, so its memory is fixed.
+ * Steps 1-4's decisions are exehash_begin (no file content read); the
+ * reading is exehash_compute, which shares nothing and may run on a
+ * worker thread (agent/hashq.c). The cache is direct-mapped: one slot per
+ * key hash, replaced on collision, so its memory is fixed; it is touched
+ * by one thread only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,16 +33,12 @@
 #include "error.h"
 #include "exehash.h"
 
-#define CHUNK (64 * 1024)
+#define CHUNK EXEHASH_CHUNK
 
 struct slot {
 	int used;
-	uint64_t dev, ino, size;
-	int64_t mtime_ns, ctime_ns;
-	uint8_t sha256[CUSTOS_HASH_LEN];
-	uint8_t build_id[CUSTOS_BUILD_ID_MAX];
-	uint32_t build_id_len;
-	uint64_t status;
+	struct exehash_key key;
+	struct exehash_result res;
 };
 
 struct exehash {
@@ -79,7 +79,13 @@ void exehash_get_stats(const struct exehash *h, struct exehash_stats *st)
 	*st = h->st;
 }
 
-static uint64_t now_ms(void)
+
+uint64_t exehash_max_ms(const struct exehash *h)
+{
+	return h->max_ms;
+}
+
+uint64_t exehash_now_ms(void)
 {
 	struct timespec t;
 
@@ -92,38 +98,49 @@ static int64_t ts_ns(const struct timespec *t)
 	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
 }
 
-static struct slot *slot_for(struct exehash *h, const struct stat *st)
+static void key_of(const struct stat *st, struct exehash_key *k)
 {
-	uint64_t k = (uint64_t)st->st_dev * 0x9e3779b97f4a7c15ull ^ (uint64_t)st->st_ino;
+	memset(k, 0, sizeof(*k));
+	k->dev = (uint64_t)st->st_dev;
+	k->ino = (uint64_t)st->st_ino;
+	k->size = (uint64_t)st->st_size;
+	k->mtime_ns = ts_ns(&st->st_mtim);
+	k->ctime_ns = ts_ns(&st->st_ctim);
+}
+
+static struct slot *slot_for(struct exehash *h, const struct exehash_key *key)
+{
+	uint64_t k = key->dev * 0x9e3779b97f4a7c15ull ^ key->ino;
 
 	return &h->slots[(k ^ (k >> 29)) % EXEHASH_CACHE_SLOTS];
 }
 
-static int slot_matches(const struct slot *s, const struct stat *st)
+static int slot_matches(const struct slot *s, const struct exehash_key *k)
 {
-	return s->used && s->dev == (uint64_t)st->st_dev && s->ino == (uint64_t)st->st_ino &&
-	       s->size == (uint64_t)st->st_size && s->mtime_ns == ts_ns(&st->st_mtim) &&
-	       s->ctime_ns == ts_ns(&st->st_ctim);
+	return s->used && memcmp(&s->key, k, sizeof(*k)) == 0;
 }
 
-/* SHA-256 of the whole file, within the time bound. Returns 0 or -1. */
-static int sha256_file(struct exehash *h, int fd, uint64_t size, uint8_t out[CUSTOS_HASH_LEN])
+/* SHA-256 of the whole file, until the deadline. Returns the status. */
+static uint64_t sha256_file(int fd, uint64_t size, uint64_t deadline_ms, uint8_t *chunk,
+			    uint8_t out[CUSTOS_HASH_LEN])
 {
 	crypto_hash_sha256_state s;
-	uint64_t done = 0, deadline = now_ms() + h->max_ms;
+	uint64_t done = 0;
 	ssize_t n;
 
 	crypto_hash_sha256_init(&s);
-	while ((n = pread(fd, h->chunk, CHUNK, (off_t)done)) != 0) {
+	while ((n = pread(fd, chunk, CHUNK, (off_t)done)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 || now_ms() > deadline)
-			return -1;
-		crypto_hash_sha256_update(&s, h->chunk, (unsigned long long)n);
+		if (n < 0)
+			return CUSTOS_HASH_ERROR;
+		if (exehash_now_ms() > deadline_ms)
+			return CUSTOS_HASH_TIMEOUT;
+		crypto_hash_sha256_update(&s, chunk, (unsigned long long)n);
 		done += (uint64_t)n;
 	}
 	crypto_hash_sha256_final(&s, out);
-	return done == size ? 0 : -1;
+	return done == size ? CUSTOS_HASH_OK : CUSTOS_HASH_ERROR;
 }
 
 /* The GNU build-id from the PT_NOTE segments, if any. */
@@ -159,66 +176,119 @@ static void build_id(int fd, uint8_t *out, uint32_t *len)
 	elf_end(e);
 }
 
-static void take(struct exehash *h, int fd, const struct stat *st, struct custos_exec *x)
+void exehash_compute(int fd, const struct exehash_key *key, uint64_t deadline_ms, uint8_t *chunk,
+		     struct exehash_result *res)
 {
-	struct slot *s = slot_for(h, st);
+	memset(res, 0, sizeof(*res));
+	res->status = sha256_file(fd, key->size, deadline_ms, chunk, res->sha256);
+	if (res->status == CUSTOS_HASH_OK)
+		build_id(fd, res->build_id, &res->build_id_len);
+	else
+		memset(res->sha256, 0, sizeof(res->sha256));
+}
 
-	if (slot_matches(s, st)) {
-		h->st.cache_hits++;
+void exehash_store(struct exehash *h, const struct exehash_key *key,
+		   const struct exehash_result *res)
+{
+	struct slot *s = slot_for(h, key);
+
+	if (res->status == CUSTOS_HASH_OK)
+		h->st.hashed++;
+	if (res->status != CUSTOS_HASH_OK && res->status != CUSTOS_HASH_TOO_LARGE)
+		return;		/* errors and time-outs: try again next time */
+	s->used = 1;
+	s->key = *key;
+	s->res = *res;
+}
+
+void exehash_apply(struct exehash *h, struct custos_record *rec, const struct exehash_result *res)
+{
+	struct custos_exec *x = &rec->u.exec;
+
+	x->hash_status = res->status;
+	memset(x->sha256, 0, sizeof(x->sha256));
+	x->build_id_len = 0;
+	if (res->status == CUSTOS_HASH_OK) {
+		memcpy(x->sha256, res->sha256, CUSTOS_HASH_LEN);
+		memcpy(x->build_id, res->build_id, res->build_id_len);
+		x->build_id_len = res->build_id_len;
 	} else {
-		memset(s, 0, sizeof(*s));
-		s->status = CUSTOS_HASH_TOO_LARGE;
-		if ((uint64_t)st->st_size <= h->max_bytes) {
-			s->status = sha256_file(h, fd, (uint64_t)st->st_size, s->sha256)
-					    ? CUSTOS_HASH_ERROR : CUSTOS_HASH_OK;
-			if (s->status == CUSTOS_HASH_OK)
-				build_id(fd, s->build_id, &s->build_id_len);
-			else
-				memset(s->sha256, 0, sizeof(s->sha256));
-		}
-		s->used = s->status != CUSTOS_HASH_ERROR;	/* retry errors */
-		s->dev = (uint64_t)st->st_dev;
-		s->ino = (uint64_t)st->st_ino;
-		s->size = (uint64_t)st->st_size;
-		s->mtime_ns = ts_ns(&st->st_mtim);
-		s->ctime_ns = ts_ns(&st->st_ctim);
-		if (s->status == CUSTOS_HASH_OK)
-			h->st.hashed++;
+		h->st.not_taken++;
 	}
-	x->hash_status = s->status;
-	memcpy(x->sha256, s->sha256, CUSTOS_HASH_LEN);
-	memcpy(x->build_id, s->build_id, s->build_id_len);
-	x->build_id_len = s->build_id_len;
+}
+
+/* Steps 1 and 2: the file, or a status. Returns fd or -1 (status set). */
+static int open_exe(const struct custos_exec *x, uint64_t *status, struct stat *st)
+{
+	char path[CUSTOS_PATH_MAX + 1];
+	int fd;
+
+	memcpy(path, x->exe, x->exe_len);
+	path[x->exe_len] = '\0';
+	*status = CUSTOS_HASH_ERROR;
+	if (strncmp(path, "/memfd:", 7) == 0) {
+		*status = CUSTOS_HASH_MEMFD;
+		return -1;
+	}
+	if (x->exe_len == 0 || x->exe_truncated || strlen(path) != x->exe_len)
+		return -1;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			*status = CUSTOS_HASH_DELETED;
+		return -1;
+	}
+	if (fstat(fd, st) == 0 && S_ISREG(st->st_mode)) {
+		if ((uint64_t)st->st_dev == x->exe_dev && (uint64_t)st->st_ino == x->exe_ino)
+			return fd;
+		*status = CUSTOS_HASH_DELETED;	/* another file has the name */
+	}
+	close(fd);
+	return -1;
+}
+
+int exehash_begin(struct exehash *h, struct custos_record *rec, int *fd, struct exehash_key *key)
+{
+	struct exehash_result res;
+	struct slot *s;
+	struct stat st;
+
+	*fd = -1;
+	if (rec->kind != CUSTOS_REC_EXEC && rec->kind != CUSTOS_REC_SNAPSHOT)
+		return 0;
+	memset(&res, 0, sizeof(res));
+	*fd = open_exe(&rec->u.exec, &res.status, &st);
+	if (*fd < 0) {
+		exehash_apply(h, rec, &res);
+		return 0;
+	}
+	key_of(&st, key);
+	s = slot_for(h, key);
+	if (slot_matches(s, key)) {
+		h->st.cache_hits++;
+		res = s->res;
+	} else if (key->size > h->max_bytes) {
+		res.status = CUSTOS_HASH_TOO_LARGE;
+		exehash_store(h, key, &res);
+	} else {
+		return 1;
+	}
+	close(*fd);
+	*fd = -1;
+	exehash_apply(h, rec, &res);
+	return 0;
 }
 
 void exehash_fill(struct exehash *h, struct custos_record *rec)
 {
-	struct custos_exec *x = &rec->u.exec;
-	char path[CUSTOS_PATH_MAX + 1];
-	struct stat st;
+	struct exehash_result res;
+	struct exehash_key key;
 	int fd;
 
-	if (rec->kind != CUSTOS_REC_EXEC && rec->kind != CUSTOS_REC_SNAPSHOT)
+	if (exehash_begin(h, rec, &fd, &key) == 0)
 		return;
-	memset(x->sha256, 0, sizeof(x->sha256));
-	x->build_id_len = 0;
-	memcpy(path, x->exe, x->exe_len);
-	path[x->exe_len] = '\0';
-	if (strncmp(path, "/memfd:", 7) == 0) {
-		x->hash_status = CUSTOS_HASH_MEMFD;
-	} else if (x->exe_len == 0 || x->exe_truncated || strlen(path) != x->exe_len) {
-		x->hash_status = CUSTOS_HASH_ERROR;
-	} else if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0) {
-		x->hash_status = errno == ENOENT ? CUSTOS_HASH_DELETED : CUSTOS_HASH_ERROR;
-	} else {
-		if (fstat(fd, &st) || !S_ISREG(st.st_mode))
-			x->hash_status = CUSTOS_HASH_ERROR;
-		else if ((uint64_t)st.st_dev != x->exe_dev || (uint64_t)st.st_ino != x->exe_ino)
-			x->hash_status = CUSTOS_HASH_DELETED;	/* another file has the name */
-		else
-			take(h, fd, &st, x);
-		close(fd);
-	}
-	if (x->hash_status != CUSTOS_HASH_OK)
-		h->st.not_taken++;
+	exehash_compute(fd, &key, exehash_now_ms() + h->max_ms, h->chunk, &res);
+	close(fd);
+	exehash_store(h, &key, &res);
+	exehash_apply(h, rec, &res);
 }

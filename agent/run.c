@@ -23,6 +23,7 @@
 #include "capture.h"
 #include "commands.h"
 #include "error.h"
+#include "hashq.h"
 #include "privs.h"
 #include "run.h"
 #include "snapshot.h"
@@ -98,13 +99,15 @@ static int on_event(void *ctx, const void *data, size_t size)
 				"bytes: %s\n", kind, size, custos_strerror(ret));
 		return 0;
 	}
+	proctab_enrich(rs->pt, &rs->rec);	/* exec: the parent's start */
+	proctab_update(rs->pt, &rs->rec);
 	if (run_is_noise(&rs->cfg, &rs->rec)) {
 		rs->filtered++;
 		return 0;
 	}
 	rs->events++;
-	exehash_fill(rs->eh, &rs->rec);	/* exec records: cached, bounded */
-	return emit(rs, &rs->rec) ? -EIO : 0;
+	/* exec records wait (complete) for their hash on the worker */
+	return hashq_add(rs->hq, &rs->rec, 0) ? -EIO : 0;
 }
 
 /* Kernel loss counters -> one loss record per kind that grew. */
@@ -162,8 +165,10 @@ static int heartbeat(struct run_state *rs, uint64_t now)
 static int periodic(struct run_state *rs)
 {
 	uint64_t now = clock_boot_ns(), moved;
-	int ret = 0;
+	int ret = hashq_release(rs->hq);
 
+	if (ret)
+		return ret;
 	if (now >= rs->next_second_ns) {
 		rs->next_second_ns = now + 1000000000ull;
 		if ((ret = check_clock(rs)) || (ret = check_losses(rs, now)))
@@ -191,12 +196,7 @@ static int start_capture(struct run_state *rs, uint64_t ringbuf_kb)
 	opts.ringbuf_bytes = (uint32_t)(ringbuf_kb * 1024);
 	opts.on_event = on_event;
 	opts.ctx = rs;
-	opts.ignore_exe = (const char *const *)rs->cfg.ignore_exe;
-	opts.n_ignore_exe = rs->cfg.n_ignore_exe;
-	if (rs->cfg.n_sensitive) {	/* none configured: capture's default list */
-		opts.sensitive = (const char *const *)rs->cfg.sensitive_paths;
-		opts.n_sensitive = rs->cfg.n_sensitive;
-	}
+	run_capture_opts(&rs->cfg, &opts);
 	ret = capture_open(&opts, &rs->cap);
 	if (ret)
 		return ret;
@@ -209,8 +209,36 @@ static int emit_snapshot(void *ctx, const struct custos_record *r)
 	struct run_state *rs = ctx;
 
 	rs->rec = *r;
-	exehash_fill(rs->eh, &rs->rec);
-	return emit(rs, &rs->rec);
+	proctab_enrich(rs->pt, &rs->rec);
+	proctab_update(rs->pt, &rs->rec);
+	return hashq_add(rs->hq, &rs->rec, 1);	/* waits for room, never QUEUE_FULL */
+}
+
+/* The snapshot's first pass: every running process into the table, so
+ * that the second gives each record its parent's start time. */
+static int table_snapshot(void *ctx, const struct custos_record *r)
+{
+	proctab_update(((struct run_state *)ctx)->pt, r);
+	return 0;
+}
+
+/* hashq's output: a record complete with its hash. */
+static int emit_hashed(void *ctx, const struct custos_record *r)
+{
+	return emit(ctx, r);
+}
+
+static int start_hashing(struct run_state *rs)
+{
+	int ret = hashq_open(rs->eh, HASHQ_JOBS_DEFAULT, HASHQ_HOLD_DEFAULT, emit_hashed, rs,
+			     &rs->hq);
+
+	if (!ret && (ret = proctab_open(PROCTAB_MAX_DEFAULT, &rs->pt)))
+		fprintf(stderr, "custos-agent: process table: %s\n", custos_strerror(ret));
+	else if (ret)
+		fprintf(stderr, "custos-agent: executable hashing worker: %s\n",
+			custos_strerror(ret));
+	return ret;
 }
 
 /* The processes already running, then the capabilities no longer needed:
@@ -219,8 +247,11 @@ static int emit_snapshot(void *ctx, const struct custos_record *r)
  * to read any file (CAP_DAC_READ_SEARCH). */
 static int snapshot_then_drop(struct run_state *rs)
 {
-	uint64_t n;
-	int ret = snapshot_walk("/proc", clock_boot_ns(), emit_snapshot, rs, &n);
+	uint64_t n, now = clock_boot_ns();
+	int ret = snapshot_walk("/proc", now, table_snapshot, rs, &n);
+
+	if (!ret)
+		ret = snapshot_walk("/proc", now, emit_snapshot, rs, &n);
 
 	if (ret)
 		return ret;
@@ -229,6 +260,24 @@ static int snapshot_then_drop(struct run_state *rs)
 		fprintf(stderr, "custos-agent: dropping capabilities failed: %s (going on with "
 			"the full set)\n", strerror(errno));
 	return 0;
+}
+
+/* The counters of the process table and of hashing, at stop. */
+static void log_tables(const struct run_state *rs)
+{
+	struct proctab_stats p;
+	struct hashq_stats q;
+
+	proctab_get_stats(rs->pt, &p);
+	hashq_get_stats(rs->hq, &q);
+	fprintf(stderr, "custos-agent: process table: %llu live, %llu added, %llu ended, %llu "
+		"evicted, %llu pid reuses; hashing: %llu files, %llu timed out, %llu queue full, "
+		"%llu records held, %llu passed\n", (unsigned long long)p.entries,
+		(unsigned long long)p.added, (unsigned long long)p.removed,
+		(unsigned long long)p.evicted, (unsigned long long)p.reused,
+		(unsigned long long)q.jobs, (unsigned long long)q.timed_out,
+		(unsigned long long)q.queue_full, (unsigned long long)q.held,
+		(unsigned long long)q.passed);
 }
 
 /* The run after set-up: records, loop, stop. */
@@ -260,6 +309,8 @@ static int main_loop(struct run_state *rs, uint64_t duration)
 	ret = capture_drain(rs->cap);
 	if (ret < 0 && ret != -EINTR)
 		return ret;
+	if ((ret = hashq_drain(rs->hq)))
+		return ret;
 	if (stop_signal)
 		reason = stop_signal == SIGTERM ? "SIGTERM" : "SIGINT";
 	check_losses(rs, clock_boot_ns());
@@ -270,6 +321,7 @@ static int main_loop(struct run_state *rs, uint64_t duration)
 	fprintf(stderr, "custos-agent: stopped by %s; %llu events, %llu lost, %llu batches spooled\n",
 		reason, (unsigned long long)rs->events, (unsigned long long)batcher_losses(&rs->b),
 		(unsigned long long)rs->b.batches);
+	log_tables(rs);
 	return 0;
 }
 
@@ -332,6 +384,8 @@ int cmd_run(int argc, char **argv)
 		return AGENT_EXIT_FAIL;
 	}
 	ret = run_setup(rs, &a);
+	if (ret == 0)
+		ret = start_hashing(rs);
 	if (ret == 0)
 		ret = start_capture(rs, a.ringbuf_kb);
 	if (ret == 0)

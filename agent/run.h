@@ -15,8 +15,10 @@
 #include "events.h"
 #include "exehash.h"
 #include "forward.h"
+#include "hashq.h"
 #include "keys.h"
 #include "outfile.h"
+#include "proctab.h"
 #include "spool.h"
 
 struct capture;
@@ -42,6 +44,8 @@ struct run_state {
 	struct outfile *of;
 	struct capture *cap;
 	struct exehash *eh;
+	struct hashq *hq;		/* exec records waiting for their hash */
+	struct proctab *pt;		/* live processes */
 	struct clock_sample last_clock;
 	uint64_t lost_prev[CUSTOS_EV_KIND_MAX];
 	uint64_t kernel_lost;
@@ -62,6 +66,10 @@ int run_setup(struct run_state *rs, const struct run_args *a);
  * threshold) and record it (config record); on failure keep the old one
  * and say why. Returns 0, or an error that must stop the agent. */
 int run_reload(struct run_state *rs);
+
+/* The capture options the configuration c gives (pointers into c). */
+struct capture_opts;
+void run_capture_opts(const struct agent_config *c, struct capture_opts *o);
 
 /* Records of a noisy process (a comm in noise_comms) are dropped. */
 int run_is_noise(const struct agent_config *c, const struct custos_record *r);

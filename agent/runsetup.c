@@ -12,6 +12,7 @@
 
 #include "agentrec.h"
 #include "capture.h"
+#include "capture_filter.h"
 #include "error.h"
 #include "run.h"
 
@@ -136,6 +137,52 @@ int run_setup(struct run_state *rs, const struct run_args *a)
 	return a->output ? 0 : start_forward(rs);
 }
 
+void run_capture_opts(const struct agent_config *c, struct capture_opts *o)
+{
+	o->ignore_exe = (const char *const *)c->ignore_exe;
+	o->n_ignore_exe = c->n_ignore_exe;
+	o->sensitive = NULL;	/* none configured: capture's default list */
+	o->n_sensitive = 0;
+	if (c->n_sensitive) {
+		o->sensitive = (const char *const *)c->sensitive_paths;
+		o->n_sensitive = c->n_sensitive;
+	}
+}
+
+static void mark_one(void *ctx, const struct proctab_entry *e)
+{
+	if (e->exe_len && e->pid <= UINT32_MAX)
+		capture_filter_mark_exe(ctx, (uint32_t)e->pid, e->exe, e->exe_len);
+}
+
+/* The kernel filters of next, on the running capture, before the config
+ * record that says so. Returns 0, -EINVAL (refused, nothing changed: the
+ * running configuration stays), or an error that stops the agent. */
+static int reload_filters(struct run_state *rs, const struct agent_config *next)
+{
+	struct capture_filter *f = capture_filter_current();
+	struct capture_opts o = { 0 };
+	int ret;
+
+	if (!f)
+		return 0;
+	run_capture_opts(next, &o);
+	ret = capture_filter_reload(f, &o);
+	if (ret == -EINVAL) {
+		fprintf(stderr, "custos-agent: SIGHUP: keeping the running configuration: its "
+			"filters were refused\n");
+		return ret;
+	}
+	if (ret == -ENOMEM)
+		return -CUSTOS_ERR_NOMEM;
+	if (ret)
+		fprintf(stderr, "custos-agent: SIGHUP: the kernel filters were applied in part: "
+			"%s\n", strerror(-ret));
+	if (rs->pt)	/* what /proc no longer shows us (no CAP_SYS_PTRACE) */
+		proctab_each(rs->pt, mark_one, f);
+	return 0;
+}
+
 int run_reload(struct run_state *rs)
 {
 	struct agent_config next;
@@ -153,9 +200,10 @@ int run_reload(struct run_state *rs)
 	    strcmp(next.host_key, rs->cfg.host_key) || strcmp(next.collector_key, rs->cfg.collector_key))
 		fprintf(stderr, "custos-agent: SIGHUP: collector, keys and spool take effect at the "
 			"next start\n");
-	if (next.n_sensitive != rs->cfg.n_sensitive || next.n_ignore_exe != rs->cfg.n_ignore_exe)
-		fprintf(stderr, "custos-agent: SIGHUP: sensitive_paths and ignore_exe (kernel "
-			"filters) take effect at the next start\n");
+	if ((ret = reload_filters(rs, &next))) {
+		config_free(&next);
+		return ret == -EINVAL ? 0 : ret;
+	}
 	/* Keep what the running pipeline is bound to. */
 	memcpy(next.collector, rs->cfg.collector, sizeof(next.collector));
 	memcpy(next.spool_dir, rs->cfg.spool_dir, sizeof(next.spool_dir));
@@ -202,6 +250,8 @@ void run_teardown(struct run_state *rs, unsigned grace_ms)
 		forward_stop(rs->fw);
 	}
 	outfile_close(rs->of);
+	hashq_close(rs->hq);
+	proctab_close(rs->pt);
 	exehash_close(rs->eh);
 	if (rs->batcher_ready)
 		batcher_free(&rs->b);

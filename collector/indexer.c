@@ -17,6 +17,7 @@
 #include "error.h"
 #include "indexer.h"
 #include "incident.h"
+#include "procid.h"
 #include "triage.h"
 
 /* Per-record scratch: the C strings a row points to. */
@@ -142,10 +143,8 @@ static int record_row(struct store *s, const struct batch_view *v, uint64_t leaf
 		ret = 0;
 	if (ret < 0)
 		return ret;
-	if (start)
-		snprintf(row.proc_id, sizeof(row.proc_id), "%02x%02x%02x%02x-%llu-%llu",
-			 h->boot_id[0], h->boot_id[1], h->boot_id[2], h->boot_id[3],
-			 (unsigned long long)start, (unsigned long long)rec->subj.pid);
+	if (start)	/* the stable process id, docs/format.md 2.5 */
+		procid_format(row.proc_id, sizeof(row.proc_id), h->boot_id, start, rec->subj.pid);
 	return store_add_record(s, &row);
 }
 

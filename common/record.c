@@ -34,7 +34,7 @@ static const struct schema_field exec_f[] = {
 	U(22, u.exec.argv_truncated), B(23, u.exec.cwd), U(24, u.exec.cwd_truncated),
 	U(25, u.exec.exe_dev), U(26, u.exec.exe_ino), U(27, u.exec.exe_mode),
 	U(28, u.exec.start_ns), X(29, u.exec.sha256), B(30, u.exec.build_id),
-	U(31, u.exec.hash_status),
+	U(31, u.exec.hash_status), U(32, u.exec.parent_start_ns),
 };
 
 static const struct schema_field fork_f[] = {

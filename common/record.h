@@ -82,6 +82,8 @@ enum custos_hash_status {
 	CUSTOS_HASH_MEMFD = 3,
 	CUSTOS_HASH_TOO_LARGE = 4,
 	CUSTOS_HASH_ERROR = 5,
+	CUSTOS_HASH_TIMEOUT = 6,	/* not finished within the time bound */
+	CUSTOS_HASH_QUEUE_FULL = 7,	/* the hashing queue was full: not tried */
 };
 
 /* Who acted: the task, its credentials and its containers. */
@@ -120,6 +122,7 @@ struct custos_exec {
 	uint8_t build_id[CUSTOS_BUILD_ID_MAX];
 	uint32_t build_id_len;
 	uint64_t hash_status;			/* enum custos_hash_status */
+	uint64_t parent_start_ns;		/* the parent's start_ns, 0 unknown */
 };
 
 struct custos_fork {

@@ -4,8 +4,11 @@
 # kernel:
 #   - every run describes a process started before it (snapshot records);
 #   - a first run sees a marker command and a read of a file configured in
-#     sensitive_paths, reloads its configuration at SIGHUP (config record),
-#     and stops at SIGTERM (stop record with signal 15);
+#     sensitive_paths, reloads its configuration at SIGHUP (config record)
+#     and applies its kernel filters at once: a program newly under
+#     ignore_exe has its file events recorded before and not after, a file
+#     newly in sensitive_paths has its read recorded after and not before;
+#     it stops at SIGTERM (stop record with signal 15);
 #     while it runs, it holds only CAP_BPF and CAP_DAC_READ_SEARCH; the
 #     executables of exec and snapshot records are hashed;
 #   - a second run is killed with SIGKILL in the middle of an exec flood
@@ -55,6 +58,10 @@ batch_max_delay_ms: 200
 sensitive_paths: [$work/secret*]
 CONF
 echo "not for reading" >"$work/secret.txt"
+echo "secret once reloaded" >"$work/hupsecret.txt"
+mkdir "$work/ign"
+cp /usr/bin/touch "$work/ign/touch"
+real=$(cd "$work" && pwd -P)
 out="$work/evidence.csts"
 
 start_agent() {	# $1: log name, $2...: extra options
@@ -79,8 +86,22 @@ start_agent agent1.err
 marker="custos-offline-marker-$$"
 /bin/echo "$marker" >/dev/null
 cat "$work/secret.txt" >/dev/null
-echo "# reloaded at SIGHUP" >>"$work/agent.conf"
+"$work/ign/touch" "$work/before-hup.txt"
+cat "$work/hupsecret.txt" >/dev/null
+sed -i "s|^sensitive_paths: .*|sensitive_paths: [$work/secret*, $work/hupsecret.txt]|" \
+	"$work/agent.conf"
+printf '# reloaded at SIGHUP\nignore_exe: [%s/ign/]\n' "$real" >>"$work/agent.conf"
+sleep 0.5	# let the records before the reload be read first
 kill -HUP "$agent_pid"
+i=0
+until grep -qs 'SIGHUP: configuration .* reloaded' "$work/agent1.err"; do
+	i=$((i + 1))
+	[ "$i" -gt 50 ] && fail "SIGHUP was not applied within 5 s"
+	sleep 0.1
+done
+"$work/ign/touch" "$work/after-hup.txt"
+touch "$work/control-after-hup.txt"
+cat "$work/hupsecret.txt" >/dev/null
 capeff=$(sed -n 's/^CapEff:[[:space:]]*//p' "/proc/$agent_pid/status")
 [ "$capeff" = "0000008000000004" ] ||
 	fail "CapEff after loading is $capeff, expected CAP_BPF and CAP_DAC_READ_SEARCH only"
@@ -117,12 +138,12 @@ grep -q '^batches waiting: 0 ' "$work/status" || fail "batches left in the spool
 
 echo_sha=$(sha256sum "$(readlink -f /bin/echo)" | cut -d' ' -f1)
 sleep_sha=$(sha256sum "$(readlink -f /bin/sleep)" | cut -d' ' -f1)
-python3 - "$work/records.jsonl" "$marker" "$(cd "$work" && pwd -P)/secret.txt" "$pre_pid" \
-	"$echo_sha" "$sleep_sha" <<'PY'
+python3 - "$work/records.jsonl" "$marker" "$real/secret.txt" "$pre_pid" \
+	"$echo_sha" "$sleep_sha" "$real" <<'PY'
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
 marker, secret, pre_pid = sys.argv[2], sys.argv[3], int(sys.argv[4])
-echo_sha, sleep_sha = sys.argv[5:7]
+echo_sha, sleep_sha, real = sys.argv[5:8]
 failures = []
 def text(r):  # a text with newlines is shown as hex (common/record_json.h)
     t = r["text"]
@@ -164,6 +185,23 @@ check(f"a snapshot record per run for the process started before the agent (pid 
                               and r["sha256"]["hex"] == sleep_sha for r in snaps))
 check("the read of the configured sensitive file was recorded",
       any(r["kind"] == "open" and r["path"] == secret for r in recs))
+def opens(name):
+    return [r for r in recs if r["kind"] == "open" and r["path"] == f"{real}/{name}"]
+check("before SIGHUP, the soon ignored program's file event was recorded",
+      len(opens("before-hup.txt")) == 1)
+check("after SIGHUP, ignore_exe drops that program's file events (none recorded)",
+      len(opens("after-hup.txt")) == 0)
+check("after SIGHUP, another program's file event is still recorded",
+      len(opens("control-after-hup.txt")) == 1)
+hup = [r for r in configs if "reloaded" in text(r)]
+reads = opens("hupsecret.txt")
+check("the file added to sensitive_paths: its read recorded after SIGHUP only",
+      len(hup) >= 1 and len(reads) == 1 and reads[0]["ts_ns"] > hup[0]["ts_ns"])
+ex = {r["pid"]: r for r in recs if r["kind"] in ("exec", "snapshot")}
+m_parent = ex.get(m[0]["ppid"]) if m else None
+check("the marker's exec carries its parent's start time (parent_start_ns)",
+      len(m) == 1 and m[0]["parent_start_ns"] > 0
+      and (m_parent is None or m_parent["start_ns"] <= m[0]["parent_start_ns"]))
 check("the flood's execs were recorded",
       sum(1 for r in recs if r["kind"] == "exec" and r.get("argv") == ["/bin/true"]) > 100)
 sys.exit(1 if failures else 0)

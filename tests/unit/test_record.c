@@ -211,7 +211,7 @@ static void test_decode_types_and_bounds(void **state)
 	/* an exec whose comm (key 10) is one byte past its capacity */
 	buf_reset(&b);
 	memset(big, 'c', sizeof(big));
-	cbw_map(&b, 2 + 12 + 16);
+	cbw_map(&b, 2 + 12 + 17);
 	cbw_uint(&b, 0); cbw_uint(&b, CUSTOS_REC_EXEC);
 	cbw_uint(&b, 1); cbw_uint(&b, 1);
 	for (uint64_t k = 2; k < 10; k++) {

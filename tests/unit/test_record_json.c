@@ -45,7 +45,7 @@ static void test_exec_fields(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_object_get(obj, "sha256"), "hex")),
 			    "0000000000000000000000000000000000000000000000000000000000000000");
 	/* The numeric kind is not repeated: "kind" is the name. */
-	assert_int_equal(json_object_size(obj), 2 + 12 + 16);	/* envelope, subject, body */
+	assert_int_equal(json_object_size(obj), 2 + 12 + 17);	/* envelope, subject, body */
 	json_decref(obj);
 }
 

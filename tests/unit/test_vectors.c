@@ -46,6 +46,7 @@ static void vector_records(struct custos_record *exec, struct custos_record *hb)
 {
 	tu_exec(exec, 4242, 5000000000ull);
 	memset(exec->u.exec.sha256, 0, CUSTOS_HASH_LEN);
+	exec->u.exec.parent_start_ns = 1500000000ull;
 	memset(hb, 0, sizeof(*hb));
 	hb->kind = CUSTOS_REC_HEARTBEAT;
 	hb->ts_ns = 5000000100ull;
