@@ -194,6 +194,20 @@ COLLECTOR_UNIT += test_incident	# incidents (collector/incident.c)
 	$(CC) $(SAN_CFLAGS) -Itests/unit -Icollector $< $(COLLECTOR_MODS) -o $@ $(SAN_LDFLAGS) \
 		$(SAN_LIB) $(COLLECTOR_LIBS) -lcmocka
 
+# Issue 6's benchmark: rules evaluated per second (SigmaHQ's linux set read
+# from ../shared/sigma, and our pack) against decoding the same records
+# alone (`make bench`; docs/performance.md).
+BENCH_TRIAGE := $(BUILD)/bench/bench_triage
+all: $(BENCH_TRIAGE)
+$(BENCH_TRIAGE): bench/bench_triage.c $(COLLECTOR_MODS) collector/*.h $(REL_LIB)
+	mkdir -p $(BUILD)/bench
+	$(CC) $(REL_CFLAGS) -Icollector $< $(COLLECTOR_MODS) -o $@ $(REL_LDFLAGS) \
+		$(REL_LIB) $(COLLECTOR_LIBS)
+.PHONY: bench-triage
+bench: bench-triage
+bench-triage: $(BENCH_TRIAGE)
+	taskset -c 0 $(BENCH_TRIAGE) --sigma ../shared/sigma --rules collector/rules
+
 # The agent side of the collector's e2e tests (tests/e2e/test_collector_*.sh).
 COLLECTOR_PEER := $(BUILD)/tests/collector_peer
 all: $(COLLECTOR_PEER)
