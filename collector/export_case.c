@@ -319,8 +319,8 @@ static int case_observables(struct cg *g, const struct export_obs *o, json_t *ex
 	set_s(pr, "case-investigation:exhibitNumber", ebuf);
 	snprintf(desc, sizeof(desc), "process, file and network-connection observables of the "
 		 "exported records in the requested range: %llu, %llu and %llu records; the first "
-		 "%d distinct of each kind are described here (%llu, %llu and %llu more are not); "
-		 "timeline.jsonl holds every record",
+		 "%d distinct of each kind are described here (%llu, %llu and %llu records came "
+		 "after that bound and are only counted); timeline.jsonl holds every record",
 		 (unsigned long long)o->records[OBS_PROC], (unsigned long long)o->records[OBS_FILE],
 		 (unsigned long long)o->records[OBS_CONN], EXPORT_OBS_MAX,
 		 (unsigned long long)o->omitted[OBS_PROC], (unsigned long long)o->omitted[OBS_FILE],

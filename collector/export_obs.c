@@ -104,27 +104,34 @@ static json_t *addr(const uint8_t *p, uint32_t n)
 	return str(p, n);	/* a unix socket path, or nothing */
 }
 
-/* Keep o (a new reference) under key unless seen or past the bound. */
-static int keep(struct export_obs *o, int k, const char *key, json_t *obj)
+/* The dedupe key of an observable: BLAKE2b-128 over what makes it the
+ * same process (host, pid, start, executable), file (host, path) or
+ * connection (host, kind, both ends). OUT: out (hex). */
+static void obs_key(int k, const char *host, const struct custos_record *r, char out[33])
 {
-	int ret = 0;
+	crypto_generichash_state st;
+	uint8_t h[16];
 
-	o->records[k]++;
-	if (!obj)
-		return -CUSTOS_ERR_NOMEM;
-	if (json_object_get(o->seen[k], key)) {
-		json_decref(obj);
-		return 0;
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(&st, (const uint8_t *)host, strlen(host) + 1);
+	if (k == OBS_PROC) {
+		crypto_generichash_update(&st, (const uint8_t *)&r->subj.pid, 8);
+		crypto_generichash_update(&st, (const uint8_t *)&r->u.exec.start_ns, 8);
+		crypto_generichash_update(&st, r->u.exec.exe, r->u.exec.exe_len);
+	} else if (k == OBS_FILE) {
+		crypto_generichash_update(&st, r->u.file.path, r->u.file.path_len);
+	} else {
+		const struct custos_net *n = &r->u.net;
+
+		crypto_generichash_update(&st, (const uint8_t *)&r->kind, 8);
+		crypto_generichash_update(&st, (const uint8_t *)&n->local_port, 8);
+		crypto_generichash_update(&st, (const uint8_t *)&n->remote_port, 8);
+		crypto_generichash_update(&st, (const uint8_t *)&n->local_addr_len, 4);
+		crypto_generichash_update(&st, n->local_addr, n->local_addr_len);
+		crypto_generichash_update(&st, n->remote_addr, n->remote_addr_len);
 	}
-	if (json_array_size(o->list[k]) >= EXPORT_OBS_MAX) {
-		o->omitted[k]++;
-		ret = json_object_set_new(o->seen[k], key, json_true());
-	} else if (json_object_set_new(o->seen[k], key, json_true()) ||
-		   json_array_append(o->list[k], obj)) {
-		ret = -CUSTOS_ERR_NOMEM;
-	}
-	json_decref(obj);
-	return ret ? -CUSTOS_ERR_NOMEM : 0;
+	crypto_generichash_final(&st, h, sizeof(h));
+	sodium_bin2hex(out, 33, h, sizeof(h));
 }
 
 static json_t *base(const char *host, uint64_t leaf, uint64_t idx, int64_t wall,
@@ -140,67 +147,50 @@ static json_t *base(const char *host, uint64_t leaf, uint64_t idx, int64_t wall,
 			 record_kind_name(r->kind) ?: "?");
 }
 
-static int add_proc(struct export_obs *o, json_t *b, const struct custos_record *r)
+static void fill_proc(json_t *b, const struct custos_record *r)
 {
 	const struct custos_exec *x = &r->u.exec;
-	char key[CUSTOS_PATH_MAX + 128], hex[65];
-	json_t *exe = str(x->exe, x->exe_len);
+	char hex[65];
 
-	snprintf(key, sizeof(key), "%s|%llu|%llu|%s", json_string_value(json_object_get(b, "host")),
-		 (unsigned long long)r->subj.pid, (unsigned long long)x->start_ns,
-		 json_string_value(exe) ?: "");
-	json_object_set_new(b, "exe", exe);
+	json_object_set_new(b, "exe", str(x->exe, x->exe_len));
 	json_object_set_new(b, "args", args(x));
 	json_object_set_new(b, "cwd", str(x->cwd, x->cwd_len));
 	json_object_set_new(b, "ppid", json_integer((json_int_t)r->subj.ppid));
 	if (x->hash_status == CUSTOS_HASH_OK)
 		json_object_set_new(b, "sha256", json_string(sodium_bin2hex(hex, sizeof(hex),
 						    x->sha256, CUSTOS_HASH_LEN)));
-	return keep(o, OBS_PROC, key, b);
 }
 
-static int add_file(struct export_obs *o, json_t *b, const struct custos_record *r)
+static void fill_file(json_t *b, const struct custos_record *r)
 {
 	const struct custos_file *f = &r->u.file;
-	char key[CUSTOS_PATH_MAX + 128];
-	json_t *path = str(f->path, f->path_len);
 
-	snprintf(key, sizeof(key), "%s|%s", json_string_value(json_object_get(b, "host")),
-		 json_string_value(path) ?: "");
-	json_object_set_new(b, "path", path);
+	json_object_set_new(b, "path", str(f->path, f->path_len));
 	if (f->path2_len)
 		json_object_set_new(b, "path2", str(f->path2, f->path2_len));
-	return keep(o, OBS_FILE, key, b);
 }
 
-static int add_conn(struct export_obs *o, json_t *b, const struct custos_record *r)
+static void fill_conn(json_t *b, const struct custos_record *r)
 {
 	const struct custos_net *n = &r->u.net;
-	char key[2 * CUSTOS_ADDR_MAX + 256];
-	json_t *la = addr(n->local_addr, n->local_addr_len);
-	json_t *ra = addr(n->remote_addr, n->remote_addr_len);
 
-	snprintf(key, sizeof(key), "%s|%s|%s|%llu|%s|%llu",
-		 json_string_value(json_object_get(b, "host")),
-		 json_string_value(json_object_get(b, "op")), json_string_value(la) ?: "",
-		 (unsigned long long)n->local_port, json_string_value(ra) ?: "",
-		 (unsigned long long)n->remote_port);
 	json_object_set_new(b, "family", json_string(n->family == 2 ? "ipv4" : n->family == 10 ?
 						     "ipv6" : n->family == 1 ? "unix" : "other"));
 	json_object_set_new(b, "protocol", json_string(n->sock_type == 1 ? "tcp" :
 						       n->sock_type == 2 ? "udp" : "other"));
-	json_object_set_new(b, "local", la);
+	json_object_set_new(b, "local", addr(n->local_addr, n->local_addr_len));
 	json_object_set_new(b, "local_port", json_integer((json_int_t)n->local_port));
-	json_object_set_new(b, "remote", ra);
+	json_object_set_new(b, "remote", addr(n->remote_addr, n->remote_addr_len));
 	json_object_set_new(b, "remote_port", json_integer((json_int_t)n->remote_port));
 	json_object_set_new(b, "result", json_integer((json_int_t)n->result));
-	return keep(o, OBS_CONN, key, b);
 }
 
 static int add_record(struct export_obs *o, const char *host, uint64_t leaf, uint64_t idx,
 		      int64_t wall, const struct custos_record *r)
 {
+	char key[33];
 	json_t *b;
+	int k;
 
 	if (r->kind == CUSTOS_REC_AGENT_START && r->u.agent.version_len)
 		return json_object_set_new(o->agent_version, host,
@@ -208,18 +198,34 @@ static int add_record(struct export_obs *o, const char *host, uint64_t leaf, uin
 			-CUSTOS_ERR_NOMEM : 0;
 	if (wall < o->from_ns || wall > o->to_ns)
 		return 0;
-	if (r->kind != CUSTOS_REC_EXEC && r->kind != CUSTOS_REC_SNAPSHOT &&
-	    (r->kind < CUSTOS_REC_OPEN || r->kind > CUSTOS_REC_REMOVEXATTR) &&
-	    (r->kind < CUSTOS_REC_CONNECT || r->kind > CUSTOS_REC_SEND))
+	if (r->kind == CUSTOS_REC_EXEC || r->kind == CUSTOS_REC_SNAPSHOT)
+		k = OBS_PROC;
+	else if (r->kind >= CUSTOS_REC_OPEN && r->kind <= CUSTOS_REC_REMOVEXATTR)
+		k = OBS_FILE;
+	else if (r->kind >= CUSTOS_REC_CONNECT && r->kind <= CUSTOS_REC_SEND)
+		k = OBS_CONN;
+	else
 		return 0;
+	o->records[k]++;
+	if (json_array_size(o->list[k]) >= EXPORT_OBS_MAX) {
+		o->omitted[k]++;	/* past the bound: only counted, the set stays small */
+		return 0;
+	}
+	obs_key(k, host, r, key);
+	if (json_object_get(o->seen[k], key))
+		return 0;	/* seen: only counted */
+	if (json_object_set_new(o->seen[k], key, json_true()))
+		return -CUSTOS_ERR_NOMEM;
 	b = base(host, leaf, idx, wall, r);
 	if (!b)
 		return -CUSTOS_ERR_NOMEM;
-	if (r->kind == CUSTOS_REC_EXEC || r->kind == CUSTOS_REC_SNAPSHOT)
-		return add_proc(o, b, r);
-	if (r->kind >= CUSTOS_REC_CONNECT)
-		return add_conn(o, b, r);
-	return add_file(o, b, r);
+	if (k == OBS_PROC)
+		fill_proc(b, r);
+	else if (k == OBS_FILE)
+		fill_file(b, r);
+	else
+		fill_conn(b, r);
+	return json_array_append_new(o->list[k], b) ? -CUSTOS_ERR_NOMEM : 0;
 }
 
 static int add_file_entry(struct export_obs *o, const char *host, uint64_t leaf,

@@ -6,7 +6,8 @@
  * process, file and network-connection observables taken from the records
  * in the requested range (docs/export.md "case.jsonld"). Bounds: the first
  * EXPORT_OBS_MAX distinct observables of each kind in timeline order are
- * kept; the others are only counted (timeline.jsonl holds every record).
+ * kept; the records of that kind after the bound was reached are only
+ * counted (timeline.jsonl holds every record).
  * Values are kept raw here; pseudonymisation is the writers' job
  * (pseudo.c).
  */
@@ -31,7 +32,7 @@ struct export_obs {
 	json_t *list[OBS_KINDS];	/* kept observables, in timeline order */
 	json_t *seen[OBS_KINDS];	/* dedupe keys -> index in list */
 	uint64_t records[OBS_KINDS];	/* records of each kind in range */
-	uint64_t omitted[OBS_KINDS];	/* distinct observables not kept */
+	uint64_t omitted[OBS_KINDS];	/* records once the bound was reached */
 	json_t *agent_version;		/* host -> agent version (agent_start records) */
 };
 

@@ -84,6 +84,35 @@ out:
 	return ret;
 }
 
+int vr_sha256(const struct vr *v, const char *rel, uint8_t h[32], uint64_t *n)
+{
+	char path[VR_PATH_MAX];
+	crypto_hash_sha256_state st;
+	uint8_t buf[1 << 16];
+	struct stat sb;
+	ssize_t k = 0;
+	int fd;
+
+	*n = 0;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", v->dir, rel) >= sizeof(path))
+		return -CUSTOS_ERR_INVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -CUSTOS_ERR_IO;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return -CUSTOS_ERR_IO;
+	}
+	crypto_hash_sha256_init(&st);
+	while ((k = read(fd, buf, sizeof(buf))) > 0) {
+		crypto_hash_sha256_update(&st, buf, (size_t)k);
+		*n += (uint64_t)k;
+	}
+	close(fd);
+	crypto_hash_sha256_final(&st, h);
+	return k < 0 ? -CUSTOS_ERR_IO : 0;
+}
+
 /* A manifest path: relative, [A-Za-z0-9._/-], no empty, "." or ".." part. */
 static int path_ok(const char *s)
 {
@@ -102,23 +131,22 @@ static void check_file(struct vr *v, json_t *f)
 	const char *rel = json_string_value(json_object_get(f, "path"));
 	const char *want = json_string_value(json_object_get(f, "sha256"));
 	json_t *js = json_object_get(f, "size");
-	uint8_t *p, h[crypto_hash_sha256_BYTES];
+	uint8_t h[crypto_hash_sha256_BYTES];
 	char hex[65];
-	size_t n;
+	uint64_t n;
 
 	if (!path_ok(rel) || !want || !json_is_integer(js)) {
 		vr_fail(v, "manifest.json", NULL, "file list", "an entry is not {path, size, sha256}");
 		return;
 	}
-	if (vr_read(v, rel, UINT32_MAX, &p, &n)) {
+	if (vr_sha256(v, rel, h, &n)) {
 		vr_fail(v, rel, NULL, "manifest", "listed in the manifest but missing or unreadable");
 		return;
 	}
-	crypto_hash_sha256(h, p, n);
-	free(p);
 	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
 	if ((json_int_t)n != json_integer_value(js))
-		vr_fail(v, rel, NULL, "manifest size", "%zu bytes, the manifest says %lld", n,
+		vr_fail(v, rel, NULL, "manifest size", "%llu bytes, the manifest says %lld",
+			(unsigned long long)n,
 			(long long)json_integer_value(js));
 	else if (strcmp(hex, want) != 0)
 		vr_fail(v, rel, NULL, "manifest SHA-256", "the file's SHA-256 is %s, the manifest "

@@ -51,6 +51,10 @@ void vr_fail(struct vr *v, const char *file, const char *batch, const char *chec
  * -CUSTOS_ERR_OVERSIZED. */
 int vr_read(const struct vr *v, const char *rel, size_t max, uint8_t **p, size_t *n);
 
+/* SHA-256 of DIR/rel read in pieces (a regular file, no symlink). OUT: h,
+ * *n (its size). Returns 0, -CUSTOS_ERR_IO, -CUSTOS_ERR_INVAL. */
+int vr_sha256(const struct vr *v, const char *rel, uint8_t h[32], uint64_t *n);
+
 /* The checks, in the order the report shows them (checks.c, evidence.c).
  * Each returns 0 when it could run to its end (failures are counted in v),
  * -1 when a failure makes the later checks meaningless. */
