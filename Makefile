@@ -221,6 +221,20 @@ all: $(VERIFY)
 $(VERIFY): $(VERIFY_SRCS) verify/verify.h $(REL_LIB)
 	$(CC) $(REL_CFLAGS) -Iverify $(VERIFY_SRCS) -o $@ $(REL_LDFLAGS) $(REL_LIB) $(LIBS)
 
+# Issue 7's benchmark: export and custos-verify of one million records on
+# one core (`make bench`; docs/performance.md).
+BENCH_EXPORT := $(BUILD)/bench/bench_export
+BENCH_EXPORT_OBJS := $(filter-out $(BUILD)/collector/main.o,$(COLLECTOR_OBJS))
+all: $(BENCH_EXPORT)
+$(BENCH_EXPORT): bench/bench_export.c $(BENCH_EXPORT_OBJS) $(REL_LIB)
+	mkdir -p $(BUILD)/bench
+	$(CC) $(REL_CFLAGS) -Icollector $< $(BENCH_EXPORT_OBJS) -o $@ $(REL_LDFLAGS) \
+		$(REL_LIB) $(COLLECTOR_LIBS)
+.PHONY: bench-export
+bench: bench-export
+bench-export: $(BENCH_EXPORT) $(VERIFY)
+	taskset -c 0 $(BENCH_EXPORT) 1000000
+
 $(BUILD)/common $(BUILD)/asan/common $(BUILD)/tests $(BUILD)/asan/tests $(BUILD)/fuzz \
 $(BUILD)/bpf $(BUILD)/agent $(BUILD)/collector:
 	mkdir -p $@
