@@ -159,13 +159,28 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return remove(path);
 }
 
+/* Run a collector subcommand in this process, its report on stdout sent
+ * to /dev/null (its errors stay on stderr). */
 static int run(int (*cmd)(int, char **), char **argv)
 {
-	int argc = 0;
+	int argc = 0, saved, null, ret;
 
 	while (argv[argc])
 		argc++;
-	return cmd(argc, argv);
+	fflush(stdout);
+	saved = dup(1);
+	null = open("/dev/null", O_WRONLY);
+	if (saved >= 0 && null >= 0)
+		dup2(null, 1);
+	ret = cmd(argc, argv);
+	fflush(stdout);
+	if (saved >= 0) {
+		dup2(saved, 1);
+		close(saved);
+	}
+	if (null >= 0)
+		close(null);
+	return ret;
 }
 
 /* The baseline: read every evidence file. OUT: *bytes. */

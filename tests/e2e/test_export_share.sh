@@ -208,6 +208,20 @@ check "csirt: no key file written when one is given" [ ! -e k-csirt.key ]
 ex "$work/r" --profile csirt --no-pseudonymise >/dev/null 2>&1
 check "csirt: --no-pseudonymise shares the raw values" \
 	sh -c 'grep -q "/home/alice/.ssh/id_rsa" r-csirt/misp-event.json && grep -q "10.0.0.1" r-csirt/stix-bundle.json'
+# The documented construction (docs/export.md, test vector): the key
+# 00 01 .. 1f; python's BLAKE2b computes the pseudonyms independently.
+python3 -c 'print(bytes(range(32)).hex())' >vec.key
+ex "$work/vec" --profile csirt --pseudonym-key vec.key >/dev/null 2>&1
+check "csirt: pseudonyms follow the documented construction (test vector)" python3 -c '
+import hashlib, json, sys
+k = bytes(range(32))
+def t(c, v): return hashlib.blake2b(b"custos-pseudonym-v1\0" + c.encode() + b"\0" + v.encode(), key=k, digest_size=16).hexdigest()
+h, u, i = t("home", "alice"), t("user", "1000"), bytes.fromhex(t("ipv4", "10.0.0.1"))
+assert (h[:16], "user-" + u, "10.%d.%d.%d" % (i[0], i[1], i[2])) == ("714ee77f76e0f3e5", "user-1fa7f8c9d350cb85e25c714b8ee33bc3", "10.210.213.66")
+s = open("vec-csirt/stix-bundle.json").read() + open("vec-csirt/misp-event.json").read()
+for want in ("/home/u-" + h[:16] + "/.ssh", "\"user-" + u + "\"", "\"10.%d.%d.%d\"" % (i[0], i[1], i[2])):
+    assert want in s, want
+'
 ex "$work/bad" --no-pseudonymise >/dev/null 2>&1
 check "export: --no-pseudonymise without --profile csirt is misuse (exit 2)" [ $? -eq 2 ]
 
