@@ -3,8 +3,11 @@
 # End to end with the real collector on 127.0.0.1 (custos-collector serve):
 #   - a host enrolled at the collector runs custos-agent run; a marker
 #     command reaches the collector's timeline; after SIGTERM the spool is
-#     empty, every sequence number 0..N is in the custody log exactly once
-#     and the collector counts no gap;
+#     empty, every sequence number 0..N is in the custody log exactly once,
+#     the collector counts no gap, the batches the agent says it spooled,
+#     and exactly the records the agent says it lost (under load the ring
+#     buffer may overflow: that loss must be on record as loss records,
+#     never silent);
 #   - a second host records offline (--output FILE); custos-collector
 #     import takes the file in, verified like any other, every sequence
 #     number once.
@@ -68,7 +71,7 @@ CONF
 done
 
 # Online.
-"$agent" run --config "$work/web1.conf" 2>"$work/agent.err" &
+"$agent" run --config "$work/web1.conf" --ringbuf-kb 32768 2>"$work/agent.err" &
 agent_pid=$!
 i=0
 until grep -qs '^custos-agent: running' "$work/agent.err"; do
@@ -81,24 +84,28 @@ sleep 2
 kill -TERM "$agent_pid"
 wait "$agent_pid" || fail "the agent exited with $? after SIGTERM"
 agent_pid=""
+grep '^custos-agent: stopped by' "$work/agent.err" >"$work/web1.stop"
 "$agent" status --config "$work/web1.conf" >"$work/status" || fail "status"
 cat "$work/status"
 grep -q '^batches waiting: 0 ' "$work/status" || fail "batches left in the spool after SIGTERM"
 
 # Offline, then import.
 "$agent" run --config "$work/resp1.conf" --output "$work/resp1.csts" --duration 2 \
-	2>>"$work/agent.err" || fail "offline run"
+	2>"$work/resp1.err" || fail "offline run: $(cat "$work/resp1.err")"
+grep '^custos-agent: stopped by' "$work/resp1.err" >"$work/resp1.stop"
 kill -TERM "$serve_pid"	# import needs the directory to itself
 wait "$serve_pid"
 serve_pid=""
 "$coll" import --dir "$C" "$work/resp1.csts" >"$work/import.out" 2>&1 || fail "import: $(cat "$work/import.out")"
 "$coll" log --dir "$C" >"$work/log.out" || fail "collector log"
 "$coll" hosts --dir "$C" >"$work/hosts.out" || fail "collector hosts"
-"$coll" timeline --dir "$C" --host web1 --format jsonl >"$work/web1.jsonl" || fail "timeline"
+for h in web1 resp1; do
+	"$coll" timeline --dir "$C" --host $h --format jsonl >"$work/$h.jsonl" || fail "timeline $h"
+done
 cat "$work/hosts.out"
 
 python3 - "$work" "$(cat "$work/marker.pid")" <<'PY'
-import json, sys
+import json, re, sys
 work, marker_pid = sys.argv[1], int(sys.argv[2])
 failures = []
 def check(what, ok):
@@ -114,10 +121,23 @@ for host in ("web1", "resp1"):
           len(seqs) > 0 and sorted(seqs) == list(range(len(seqs))))
     # hosts: HOST STATUS HEARTBEAT BATCH SEQ BATCHES RECORDS GAPS LOST CLOCK
     h = hosts.get(host, [])
-    check(f"{host}: the collector counts {len(seqs)} batches, no gap, no loss",
-          len(h) >= 9 and h[5] == str(len(seqs)) and h[7] == "0" and h[8] == "0")
+    # "stopped by SIGTERM; E events, L lost, B batches spooled"
+    stop = re.search(r"; (\d+) events, (\d+) lost, (\d+) batches spooled",
+                     open(f"{work}/{host}.stop").read())
+    lost, spooled = (int(stop.group(2)), int(stop.group(3))) if stop else (-1, -1)
+    recorded = sum(r["lost"] for r in map(json.loads, open(f"{work}/{host}.jsonl"))
+                   if r["kind"] in ("loss", "gap"))
+    check(f"{host}: the collector counts {len(seqs)} batches, all the agent spooled "
+          f"({spooled}), and no gap",
+          len(h) >= 9 and h[5] == str(len(seqs)) and spooled == len(seqs) and h[7] == "0")
+    check(f"{host}: every record the agent lost ({lost}) is on record in loss records "
+          f"({recorded}), none silently",
+          len(h) >= 9 and lost >= 0 and h[8] == str(lost) and recorded == lost)
 tl = [json.loads(l) for l in open(work + "/web1.jsonl")]
-check(f"the marker's exec (pid {marker_pid}) is in web1's timeline",
+web1_lost = int(hosts.get("web1", ["0"] * 9)[8])
+check(f"the marker's exec (pid {marker_pid}) is in web1's timeline"
+      + (f" (or among the {web1_lost} records lost on record)" if web1_lost else ""),
+      web1_lost > 0 or
       any(r["kind"] == "exec" and r["pid"] == marker_pid and r["exe"].endswith("/echo") for r in tl))
 for k in ("agent_start", "config", "heartbeat", "agent_stop"):
     check(f"web1's timeline has its {k} record", any(r["kind"] == k for r in tl))
