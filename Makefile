@@ -221,6 +221,11 @@ all: $(VERIFY)
 $(VERIFY): $(VERIFY_SRCS) verify/verify.h $(REL_LIB)
 	$(CC) $(REL_CFLAGS) -Iverify $(VERIFY_SRCS) -o $@ $(REL_LDFLAGS) $(REL_LIB) $(LIBS)
 
+# fuzz_tar fuzzes custos-verify's tar reader (verify/tar.c).
+$(BUILD)/fuzz/fuzz_tar: tests/fuzz/fuzz_tar.c verify/tar.c verify/verify.h $(COMMON_SRCS) | $(BUILD)/fuzz
+	$(CLANG) -std=gnu11 -g -O1 -Icommon -Iverify -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all $< verify/tar.c $(COMMON_SRCS) -o $@ $(LIBS)
+
 # Issue 7's benchmark: export and custos-verify of one million records on
 # one core (`make bench`; docs/performance.md).
 BENCH_EXPORT := $(BUILD)/bench/bench_export
