@@ -194,6 +194,20 @@ COLLECTOR_UNIT += test_incident	# incidents (collector/incident.c)
 	$(CC) $(SAN_CFLAGS) -Itests/unit -Icollector $< $(COLLECTOR_MODS) -o $@ $(SAN_LDFLAGS) \
 		$(SAN_LIB) $(COLLECTOR_LIBS) -lcmocka
 
+# Issue 5's benchmark (and issue 6's triage cost): collector ingest and
+# timeline queries on one core (`make bench`; docs/performance.md).
+BENCH_COLLECTOR := $(BUILD)/bench/bench_collector
+BENCH_COLLECTOR_SRCS := $(filter-out collector/export% collector/incident_cli.c,$(COLLECTOR_MODS))
+all: $(BENCH_COLLECTOR)
+$(BENCH_COLLECTOR): bench/bench_collector.c $(BENCH_COLLECTOR_SRCS) collector/*.h $(REL_LIB)
+	mkdir -p $(BUILD)/bench
+	$(CC) $(REL_CFLAGS) -Icollector $< $(BENCH_COLLECTOR_SRCS) -o $@ $(REL_LDFLAGS) \
+		$(REL_LIB) $(COLLECTOR_LIBS)
+.PHONY: bench-collector
+bench: bench-collector
+bench-collector: $(BENCH_COLLECTOR)
+	taskset -c 0 $(BENCH_COLLECTOR) --rules collector/rules
+
 # Issue 6's benchmark: rules evaluated per second (SigmaHQ's linux set read
 # from ../shared/sigma, and our pack) against decoding the same records
 # alone (`make bench`; docs/performance.md).

@@ -293,9 +293,11 @@ bool capture_filter_drop(struct capture_filter *f, const void *data, size_t size
 	if (!f || size < sizeof(*h))
 		return false;
 	if (h->kind == CUSTOS_EV_EXEC && size == sizeof(struct custos_ev_exec)) {
-		const struct custos_ev_path *exe = &((const struct custos_ev_exec *)data)->exe;
+		const struct custos_ev_exec *x = data;
+		const struct custos_ev_path *exe = &x->exe;
 
-		if (f->n_ignore_exe && exe->len <= CUSTOS_EV_PATH_MAX &&
+		/* A failed exec leaves the process running its program. */
+		if (f->n_ignore_exe && x->result == 0 && exe->len <= CUSTOS_EV_PATH_MAX &&
 		    exe->off <= sizeof(exe->buf) - exe->len)
 			mark(f, h->pid, exe_ignored(f, exe->buf + exe->off, exe->len));
 		return false;

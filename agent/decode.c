@@ -135,7 +135,7 @@ static int decode_exec(const struct custos_ev_exec *e, struct custos_record *rec
 	if (e->filename_len > sizeof(e->filename))
 		return -CUSTOS_ERR_MALFORMED;
 	decode_hdr(&e->hdr, rec);
-	x->result = 0;	/* the tracepoint fires only for an exec that succeeded */
+	x->result = e->result;	/* 0, or a failed attempt's -errno */
 	memcpy(x->filename, e->filename, e->filename_len);
 	x->filename_len = e->filename_len;
 	ret = decode_path(&e->exe, x->exe, &x->exe_len, &x->exe_truncated);

@@ -92,7 +92,9 @@ struct custos_ev_path {
 	char buf[CUSTOS_EV_PATH_BUF];
 };
 
-/* sched_process_exec: a successful execve/execveat. */
+/* sched_process_exec: a successful execve/execveat; sys_exit_execve(at):
+ * a failed one (result < 0: no executable, so exe is empty and exe_dev,
+ * exe_ino, exe_mode are 0; filename and argv are read from the caller). */
 struct custos_ev_exec {
 	struct custos_ev_hdr hdr;
 	__u64 start_ns;		/* the process's start, boot-time ns */
@@ -103,8 +105,9 @@ struct custos_ev_exec {
 	__u32 argv_len;		/* bytes in argv, NULs included */
 	__u32 filename_len;	/* bytes in filename, no NUL */
 	__u8 argv_truncated;	/* argument area longer than ARGS_MAX, or unreadable */
-	__u8 pad[7];
-	struct custos_ev_path exe;	/* from bprm->file */
+	__u8 pad[3];
+	__s32 result;		/* 0, or -errno of a failed execve/execveat */
+	struct custos_ev_path exe;	/* from bprm->file; empty for a failed exec */
 	struct custos_ev_path cwd;	/* from fs->pwd */
 	char filename[CUSTOS_EV_PATH_MAX];	/* bprm->filename, as passed */
 	char argv[CUSTOS_EV_ARGS_MAX];		/* mm->arg_start .. arg_end */

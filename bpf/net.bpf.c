@@ -178,7 +178,7 @@ static __always_inline int net_exit(struct trace_event_raw_sys_exit *ctx, __u32 
 	} else if (kind == CUSTOS_EV_CONNECT || kind == CUSTOS_EV_SEND) {
 		user_addr(uaddr, addrlen, e->family, e->remote, &e->remote_len, &e->remote_port);
 	}
-	bpf_ringbuf_submit(e, 0);
+	custos_submit(e);
 	return 0;
 }
 
@@ -201,14 +201,11 @@ NET_EXIT(listen, CUSTOS_EV_LISTEN, .backlog = 1)
 
 /* Datagram sends: kept only for an IPv4/IPv6 datagram socket and a named
  * destination; other sends cost one check at exit. */
-static __always_inline bool udp_dest(long fd, __u64 uaddr)
+static __always_inline bool udp_sock(long fd)
 {
-	struct sock *sk;
+	struct sock *sk = fd_sock(fd);
 	__u16 fam;
 
-	if (!uaddr)
-		return false;
-	sk = fd_sock(fd);
 	if (!sk || BPF_CORE_READ(sk, sk_type) != SOCK_DGRAM)
 		return false;
 	fam = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -232,24 +229,46 @@ int exit_sendto(struct trace_event_raw_sys_exit *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
-	if (!udp_dest(regs->di, regs->r8))
+	if (!regs->r8 || !udp_sock(regs->di))
 		return 0;
 	return net_exit(ctx, CUSTOS_EV_SEND, NSPEC(.uaddr = 4, .addrlen = 5), 0, 0);
 }
 
-#define MSG_SEND(sc)                                                               \
-	SEC("tracepoint/syscalls/sys_exit_" #sc)                                   \
-	int exit_##sc(struct trace_event_raw_sys_exit *ctx)                        \
-	{                                                                          \
-		struct pt_regs *regs =                                             \
-			(struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()); \
-		__u64 name = 0, len = 0;                                           \
-		msg_name(regs->si, &name, &len);                                   \
-		if (!udp_dest(regs->di, name))                                     \
-			return 0;                                                  \
-		return net_exit(ctx, CUSTOS_EV_SEND, NSPEC(), name, len);          \
-	}
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	__u64 name = 0, len = 0;
 
-/* sendmmsg: the destination of the first message. */
-MSG_SEND(sendmsg)
-MSG_SEND(sendmmsg)
+	msg_name(regs->si, &name, &len);
+	if (!name || !udp_sock(regs->di))
+		return 0;
+	return net_exit(ctx, CUSTOS_EV_SEND, NSPEC(), name, len);
+}
+
+#define MMSG_MAX 8		/* messages of one sendmmsg recorded */
+#define MMSGHDR_SIZE 64		/* sizeof(struct mmsghdr) on x86-64 */
+
+/* sendmmsg(fd, msgvec, vlen, flags): one send record per message sent
+ * (the result is how many were) that names a destination, for the first
+ * MMSG_MAX; when the call failed, the first message's. Each record's
+ * result is the call's. */
+SEC("tracepoint/syscalls/sys_exit_sendmmsg")
+int exit_sendmmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	long sent = ctx->ret > 0 ? ctx->ret : 1;
+	__u64 vec = regs->si;
+	int i;
+
+	if (!udp_sock(regs->di))
+		return 0;
+	for (i = 0; i < MMSG_MAX && i < sent; i++) {
+		__u64 name = 0, len = 0;
+
+		msg_name(vec + (__u64)i * MMSGHDR_SIZE, &name, &len);
+		if (name)
+			net_exit(ctx, CUSTOS_EV_SEND, NSPEC(), name, len);
+	}
+	return 0;
+}

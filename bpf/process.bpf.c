@@ -54,6 +54,7 @@ int BPF_PROG(custos_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	e->exe_mode = BPF_CORE_READ(inode, i_mode);
 	e->argc = BPF_CORE_READ(bprm, argc);
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	e->result = 0;
 	custos_path_resolve(&file->f_path, &e->exe);
 	fs = BPF_CORE_READ(p, fs);
 	custos_path_resolve(&fs->pwd, &e->cwd);
@@ -78,8 +79,114 @@ int BPF_PROG(custos_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	}
 	e->argv_len = n;
 
-	bpf_ringbuf_submit(e, 0);
+	custos_submit(e);
 	return 0;
+}
+
+/* Failed exec attempts (a missing or non-executable file, E2BIG, ...):
+ * sched_process_exec fires only for an exec that succeeded, so these come
+ * from the syscall tracepoints, with what the caller passed. The argument
+ * strings are gathered in a per-CPU scratch twice ARGS_MAX long, so that
+ * a string read at any offset below ARGS_MAX stays inside it (the
+ * verifier's bound), then copied whole into the record. */
+#define ARGV_PTRS_MAX 4096	/* argv pointers counted at most */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, char[2 * CUSTOS_EV_ARGS_MAX]);
+} argv_scratch SEC(".maps");
+
+struct argv_walk {
+	__u64 uargv;		/* the caller's char *argv[] */
+	char *buf;		/* argv_scratch */
+	__u32 off, argc;
+	__u8 truncated;
+};
+
+static long argv_step(__u64 i, void *ctx)
+{
+	struct argv_walk *w = ctx;
+	__u64 ptr = 0;
+	long n;
+
+	if (bpf_probe_read_user(&ptr, sizeof(ptr), (const void *)(w->uargv + i * 8)) < 0 || !ptr)
+		return 1;
+	w->argc++;
+	if (w->off >= CUSTOS_EV_ARGS_MAX) {
+		w->truncated = 1;	/* counted, not kept */
+		return 0;
+	}
+	n = bpf_probe_read_user_str(w->buf + (w->off & (CUSTOS_EV_ARGS_MAX - 1)),
+				    CUSTOS_EV_ARGS_MAX, (const void *)ptr);
+	if (n <= 0) {
+		w->truncated = 1;
+		return 1;
+	}
+	w->off += n;
+	return 0;
+}
+
+static __always_inline int exec_failed(struct trace_event_raw_sys_exit *ctx, bool at)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	struct argv_walk w = { .off = 0, .argc = 0, .truncated = 0 };
+	struct custos_ev_exec *e;
+	__u32 zero = 0;
+	long n;
+
+	if (ctx->ret >= 0 || custos_skip())
+		return 0;
+	w.buf = bpf_map_lookup_elem(&argv_scratch, &zero);
+	if (!w.buf)
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_loss(CUSTOS_EV_EXEC);
+		return 0;
+	}
+	fill_hdr(&e->hdr, CUSTOS_EV_EXEC);
+	e->result = ctx->ret;
+	e->start_ns = BPF_CORE_READ(t, group_leader, start_boottime);
+	e->exe_dev = 0;
+	e->exe_ino = 0;
+	e->exe_mode = 0;
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	e->exe.off = 0;
+	e->exe.len = 0;
+	e->exe.truncated = 0;
+	custos_path_resolve(&t->fs->pwd, &e->cwd);
+	/* execve(filename, argv, envp); execveat(dfd, filename, argv, envp, flags) */
+	n = bpf_probe_read_user_str(e->filename, sizeof(e->filename),
+				    (const void *)(at ? regs->si : regs->di));
+	e->filename_len = n > 0 ? n - 1 : 0;
+	w.uargv = at ? regs->dx : regs->si;
+	if (w.uargv)
+		bpf_loop(ARGV_PTRS_MAX, argv_step, &w, 0);
+	if (w.off > CUSTOS_EV_ARGS_MAX) {
+		w.off = CUSTOS_EV_ARGS_MAX;	/* the last string was cut */
+		w.truncated = 1;
+	}
+	bpf_probe_read_kernel(e->argv, sizeof(e->argv), w.buf);
+	e->argv_len = w.off;
+	e->argc = w.argc;
+	e->argv_truncated = w.truncated;
+	custos_submit(e);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_execve")
+int exit_execve(struct trace_event_raw_sys_exit *ctx)
+{
+	return exec_failed(ctx, false);
+}
+
+SEC("tracepoint/syscalls/sys_exit_execveat")
+int exit_execveat(struct trace_event_raw_sys_exit *ctx)
+{
+	return exec_failed(ctx, true);
 }
 
 /* The clone flags of the system call that is creating a task, read from
@@ -144,7 +251,7 @@ int BPF_PROG(custos_fork, struct task_struct *parent, struct task_struct *child)
 	e->child_tid = BPF_CORE_READ(child, pid);
 	e->clone_flags = clone_flags_of_current();
 	e->child_start_ns = BPF_CORE_READ(child, start_boottime);
-	bpf_ringbuf_submit(e, 0);
+	custos_submit(e);
 	return 0;
 }
 
@@ -174,7 +281,7 @@ static __always_inline int emit_exit(struct task_struct *p)
 		e->status = BPF_CORE_READ(p, group_leader, exit_code);
 	e->pad = 0;
 	e->start_ns = BPF_CORE_READ(p, group_leader, start_boottime);
-	bpf_ringbuf_submit(e, 0);
+	custos_submit(e);
 	return 0;
 }
 

@@ -36,6 +36,20 @@ facts["closed_port"] = closed
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.sendto(b"x", ("127.0.0.1", 9))
 u.sendmsg([b"y"], [], 0, ("127.0.0.1", 7))
+# sendmmsg (no Python wrapper): three messages to three ports, one call.
+import ctypes, struct
+libc = ctypes.CDLL(None, use_errno=True)
+keep = []
+vec = ctypes.create_string_buffer(64 * 3)
+for i, port in enumerate((10001, 10002, 10003)):
+    sa = ctypes.create_string_buffer(struct.pack("!HH4s8x", 0, port, socket.inet_aton("127.0.0.1")))
+    sa[0:2] = struct.pack("<H", socket.AF_INET)
+    data = ctypes.create_string_buffer(b"m")
+    iov = ctypes.create_string_buffer(struct.pack("<QQ", ctypes.addressof(data), 1))
+    keep += [sa, data, iov]
+    struct.pack_into("<QI4xQQQQi4xI4x", vec, 64 * i, ctypes.addressof(sa), 16,
+                     ctypes.addressof(iov), 1, 0, 0, 0, 0)
+facts["sendmmsg"] = libc.sendmmsg(u.fileno(), vec, 3, 0)
 uc = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 uc.connect(("127.0.0.1", 19))
 uc.send(b"z")
@@ -85,6 +99,10 @@ one("refused connect to ::1", "connect", family=AF_INET6, remote_addr="::1", rem
     result=-111)
 one("UDP sendto", "send", family=AF_INET, sock_type=DGRAM, remote_addr="127.0.0.1", remote_port=9, op=44, result=1)
 one("UDP sendmsg", "send", family=AF_INET, sock_type=DGRAM, remote_addr="127.0.0.1", remote_port=7, op=46, result=1)
+for port in (10001, 10002, 10003):
+    one(f"UDP sendmmsg, message to {port}", "send", family=AF_INET, sock_type=DGRAM,
+        remote_addr="127.0.0.1", remote_port=port, op=307, result=f["sendmmsg"])
+check("sendmmsg sent 3 messages", f["sendmmsg"] == 3)
 check("a connected UDP send is not a send record",
       not [r for r in records if r["kind"] == "send" and r["pid"] == f["pid"] and r["remote_port"] == 19])
 one("UDP connect", "connect", family=AF_INET, sock_type=DGRAM, remote_addr="127.0.0.1", remote_port=19, result=0)

@@ -14,9 +14,11 @@ start_agent
 sleep 30 </dev/null >/dev/null 2>&1 &
 target=$!
 
-python3 - "$target" >"$work/facts.json" <<'EOF_PY'
+printf '#!/bin/sh\n' >"$work/noexec.sh"	# no execute permission
+chmod 644 "$work/noexec.sh"
+python3 - "$target" "$work" >"$work/facts.json" <<'EOF_PY'
 import ctypes, json, os, struct, sys
-target = int(sys.argv[1])
+target, work = int(sys.argv[1]), sys.argv[2]
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
 
@@ -35,6 +37,13 @@ facts["bpf"] = sc(321, 5, attr, 128)                          # BPF_PROG_LOAD wi
 ts = ctypes.create_string_buffer(struct.pack("<qq", 0, 0))
 facts["clock"] = sc(227, 12345, ts)                           # clock_settime(12345, ...)
 facts["finit_module"] = sc(313, -1, ctypes.c_char_p(b""), 0)  # bad fd: nothing is loaded
+os.chdir(work)
+facts["cwd"] = os.getcwd()
+for key, prog in (("exec_missing", "/nonexistent/custos-prog"), ("exec_noexec", "./noexec.sh")):
+    try:
+        os.execv(prog, [prog, "an arg with spaces", 'a "quoted" one'])
+    except OSError as e:                                      # failed attempts: still evidence
+        facts[key] = -e.errno
 pid = os.fork()
 if pid == 0:
     r = [sc(106, 65534), sc(105, 65534), sc(105, 0)]          # setgid, setuid, then a refused setuid
@@ -88,6 +97,11 @@ one("memfd_create", "memfd", p, op=0, arg0=1, name="custos-memfd", result=f["mem
 one("refused bpf program load", "bpf", p, op=5, arg0=1, arg1=0, name="custos_t", result=f["bpf"])
 check("the bpf load was refused", f["bpf"] < 0)
 one("clock_settime on an invalid clock", "clock_set", p, op=227, arg0=12345, arg2=0, result=-22)
+for key, prog in (("exec_missing", "/nonexistent/custos-prog"), ("exec_noexec", "./noexec.sh")):
+    one(f"failed exec ({key})", "exec", p, result=f[key], filename=prog, exe="", exe_ino=0, argc=3,
+        argv=[prog, "an arg with spaces", 'a "quoted" one'], argv_truncated=0, cwd=f["cwd"])
+check("the failed execs failed with ENOENT and EACCES",
+      (f["exec_missing"], f["exec_noexec"]) == (-2, -13))
 capturing = [l for l in open(err) if l.startswith("custos-agent: capturing")][0]
 if "absent:init_module,finit_module" in capturing:
     check("no module tracepoints: the absence is stated and no module record appears",
