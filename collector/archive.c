@@ -103,13 +103,29 @@ void archive_close(struct archive *a)
 	}
 }
 
-/* Pick the segment this record goes to (invariant 1). */
+int archive_sync(struct archive *a)
+{
+	if (!a->dirty)
+		return 0;
+	if (a->fd < 0 || fdatasync(a->fd) != 0) {
+		coll_log("archive: segment %u: fsync failed: %s", a->seg, strerror(errno));
+		a->torn = 1;
+		return -CUSTOS_ERR_IO;
+	}
+	a->dirty = 0;
+	return 0;
+}
+
+/* Pick the segment this record goes to (invariant 1); records written and
+ * not yet synced in the current segment are synced before it is left. */
 static int seg_for(struct archive *a, size_t rec)
 {
 	uint32_t next = a->seg + (a->fd >= 0 || a->torn ? 1 : 0);
 
 	if (a->fd >= 0 && !a->torn && (a->off == 0 || a->off + rec <= a->seg_max))
 		return 0;
+	if (archive_sync(a))
+		return -CUSTOS_ERR_IO;
 	if (a->fd < 0 && !a->torn) {
 		char path[COLL_PATH_MAX];
 		struct stat st;
@@ -126,8 +142,8 @@ static int seg_for(struct archive *a, size_t rec)
 	return 0;
 }
 
-int archive_append(struct archive *a, const uint8_t *batch, size_t n, uint64_t received_ns,
-		   struct archive_loc *loc, uint8_t leaf[MERKLE_HASH_LEN])
+int archive_write(struct archive *a, const uint8_t *batch, size_t n, uint64_t received_ns,
+		  struct archive_loc *loc, uint8_t leaf[MERKLE_HASH_LEN])
 {
 	uint8_t head[ARCHIVE_HEAD_LEN];
 	struct iovec iov[3];
@@ -149,17 +165,26 @@ int archive_append(struct archive *a, const uint8_t *batch, size_t n, uint64_t r
 	iov[1] = (struct iovec){ (void *)batch, n };
 	iov[2] = (struct iovec){ leaf, MERKLE_HASH_LEN };
 	w = pwritev(a->fd, iov, 3, (off_t)a->off);
-	if (w != (ssize_t)rec || fdatasync(a->fd) != 0) {
-		coll_log("archive: segment %u at %llu: write or fsync failed: %s", a->seg,
+	if (w != (ssize_t)rec) {
+		coll_log("archive: segment %u at %llu: write failed: %s", a->seg,
 			 (unsigned long long)a->off, w < 0 ? strerror(errno) : "short write");
 		a->torn = 1;
 		return -CUSTOS_ERR_IO;
 	}
+	a->dirty = 1;
 	loc->seg = a->seg;
 	loc->off = a->off;
 	loc->len = (uint32_t)n;
 	a->off += rec;
 	return 0;
+}
+
+int archive_append(struct archive *a, const uint8_t *batch, size_t n, uint64_t received_ns,
+		   struct archive_loc *loc, uint8_t leaf[MERKLE_HASH_LEN])
+{
+	int ret = archive_write(a, batch, n, received_ns, loc, leaf);
+
+	return ret ? ret : archive_sync(a);
 }
 
 int archive_read(const char *dir, uint32_t seg, uint64_t off, struct buf *out,

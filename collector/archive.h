@@ -18,12 +18,17 @@
  *      nothing is ever written after bytes of unknown state).
  *   2. archive_append returns only after the record and (for a new
  *      segment) the directory entry are on stable storage (fsync).
+ *      archive_write + archive_sync is the same in two steps, so that
+ *      several records share one fsync (group commit): a record is on
+ *      stable storage once an archive_sync after its write returned
+ *      (leaving a segment syncs it first).
  *   3. Which records are part of the log is decided by custody.c (its
  *      leaves file), not here: a complete record that no leaf names yet is
  *      adopted by custody recovery, a torn one is left alone and skipped.
- * Crash: at any instant, every record archive_append returned for is
- * complete on disk; at most the last record of the last segment is
- * incomplete (torn), and it never was acknowledged.
+ * Crash: at any instant, every record archive_append (or archive_sync
+ * after its write) returned for is complete on disk; only records
+ * written after the last sync can be incomplete (torn), at the end of the
+ * last segment, and none of them was acknowledged.
  */
 #ifndef CUSTOS_COLL_ARCHIVE_H
 #define CUSTOS_COLL_ARCHIVE_H
@@ -46,6 +51,7 @@ struct archive {
 	uint64_t off;		/* where the next record goes */
 	int torn;		/* the next append must start a new segment */
 	uint64_t seg_max;	/* ARCHIVE_SEGMENT_MAX; tests lower it */
+	int dirty;		/* records written since the last sync */
 };
 
 /* Where one record sits. */
@@ -68,6 +74,14 @@ void archive_close(struct archive *a);
  * (the archive is then marked torn). */
 int archive_append(struct archive *a, const uint8_t *batch, size_t n, uint64_t received_ns,
 		   struct archive_loc *loc, uint8_t leaf[MERKLE_HASH_LEN]);
+
+/* archive_append in two steps: write one record without syncing, then
+ * sync every record written so far. Same OUT and returns as
+ * archive_append (archive_sync: 0 or -CUSTOS_ERR_IO, the archive then
+ * marked torn). Nothing written is acknowledged before archive_sync. */
+int archive_write(struct archive *a, const uint8_t *batch, size_t n, uint64_t received_ns,
+		  struct archive_loc *loc, uint8_t leaf[MERKLE_HASH_LEN]);
+int archive_sync(struct archive *a);
 
 /* Read the record at (seg, off) of dir's archive and check it. OUT: out
  * (the signed batch, emptied first), *received_ns, leaf, *rec_len (the

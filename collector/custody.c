@@ -43,7 +43,7 @@ static int grow(struct custody *c)
 	uint64_t cap = c->cap ? 2 * c->cap : 1024;
 	void *h, *l;
 
-	if (c->size < c->cap)
+	if (c->size + c->pending < c->cap)
 		return 0;
 	h = realloc(c->hash, cap * MERKLE_HASH_LEN);
 	if (h)
@@ -207,24 +207,69 @@ void custody_close(struct custody *c)
 	c->size = c->cap = 0;
 }
 
-int custody_append(struct custody *c, const uint8_t *batch, size_t n, uint64_t received_ns,
-		   uint64_t *leaf)
+int custody_stage(struct custody *c, const uint8_t *batch, size_t n, uint64_t received_ns,
+		  uint64_t *leaf)
 {
-	uint8_t hash[MERKLE_HASH_LEN];
-	struct archive_loc l;
+	uint64_t i = c->size + c->pending;
 	int ret;
 
 	if (c->failed)
 		return -CUSTOS_ERR_IO;
-	ret = archive_append(&c->ar, batch, n, received_ns, &l, hash);
+	if (grow(c))
+		return -CUSTOS_ERR_NOMEM;
+	ret = archive_write(&c->ar, batch, n, received_ns, &c->loc[i], c->hash[i]);
 	if (ret) {
 		c->failed = 1;
 		return ret;
 	}
-	ret = entry_append(c, hash, &l);
-	if (!ret)
-		*leaf = c->size - 1;
-	return ret;
+	c->pending++;
+	*leaf = i;
+	return 0;
+}
+
+/* The staged entries, in one write after their records are synced
+ * (invariant 1), then synced themselves (invariant 3). */
+int custody_sync(struct custody *c)
+{
+	uint8_t *e;
+	size_t len = (size_t)c->pending * CUSTODY_ENTRY_LEN;
+	int ret = 0;
+
+	if (c->failed)
+		return -CUSTOS_ERR_IO;
+	if (!c->pending)
+		return 0;
+	e = malloc(len);
+	if (!e)
+		return -CUSTOS_ERR_NOMEM;
+	for (uint64_t k = 0; k < c->pending; k++)
+		entry_encode(e + k * CUSTODY_ENTRY_LEN, c->hash[c->size + k], &c->loc[c->size + k]);
+	if (archive_sync(&c->ar) != 0) {
+		ret = -CUSTOS_ERR_IO;
+	} else if (pwrite(c->fd, e, len, (off_t)(c->size * CUSTODY_ENTRY_LEN)) != (ssize_t)len ||
+		   fdatasync(c->fd) != 0) {
+		coll_log("custody/leaves: writing leaves %llu-%llu failed: %s; no more batches are "
+			 "accepted until a restart recovers the log", (unsigned long long)c->size,
+			 (unsigned long long)(c->size + c->pending - 1), strerror(errno));
+		ret = -CUSTOS_ERR_IO;
+	}
+	free(e);
+	if (ret) {
+		c->failed = 1;
+		c->pending = 0;
+		return ret;
+	}
+	c->size += c->pending;
+	c->pending = 0;
+	return 0;
+}
+
+int custody_append(struct custody *c, const uint8_t *batch, size_t n, uint64_t received_ns,
+		   uint64_t *leaf)
+{
+	int ret = custody_stage(c, batch, n, received_ns, leaf);
+
+	return ret ? ret : custody_sync(c);
 }
 
 int custody_read(const struct custody *c, uint64_t i, struct buf *out, uint64_t *received_ns)
@@ -233,7 +278,7 @@ int custody_read(const struct custody *c, uint64_t i, struct buf *out, uint64_t 
 	uint64_t rec_len;
 	int missing, ret;
 
-	if (i >= c->size)
+	if (i >= c->size + c->pending)
 		return -CUSTOS_ERR_INVAL;
 	ret = archive_read(c->dir, c->loc[i].seg, c->loc[i].off, out, received_ns, leaf, &rec_len,
 			   &missing);

@@ -16,14 +16,25 @@
  *      leaves file never names bytes that are not there.
  *   2. The log grows only: a leaf is never changed or removed, so every
  *      checkpoint extends the previous one (docs/custody.md 4.4).
- *   3. A batch is acknowledged only after custody_append returned, i.e.
- *      after its record and its entry are both fsynced.
+ *   3. A batch is acknowledged only after custody_append (or
+ *      custody_sync after its custody_stage) returned, i.e. after its
+ *      record and its entry are both fsynced.
+ *   4. Group commit: custody_stage writes a batch's record without
+ *      syncing and gives it the next leaf index, pending; custody_sync
+ *      syncs the archive, then writes the entries of every pending leaf
+ *      in one write and syncs the leaves file: one fsync of each file for
+ *      the whole group. Pending leaves are not part of the log (size,
+ *      checkpoints, proofs) until custody_sync returned; they can be read
+ *      back (custody_read) meanwhile.
  * Crash and recovery (custody_open): an entry cut short (file length not
  * a multiple of 48) was never acknowledged and is cut off; then every
  * complete archive record after the last entry's record (a crash between
  * archive fsync and entry fsync) is adopted as the next leaf, in archive
  * order, so a batch is never in the archive twice (the agent's resend is
- * acknowledged as a duplicate); a torn record ends the scan and the
+ * acknowledged as a duplicate); a torn record ends the scan (with group
+ * commit, complete records of the group after a torn one stay in the
+ * segment unreferenced, like the torn one: they were never acknowledged
+ * and are not in the log) and the
  * archive continues in a new segment. After any failed write the log
  * refuses further appends (fail-stop) until the next open recovers it.
  */
@@ -47,6 +58,7 @@ struct custody {
 	uint8_t (*hash)[MERKLE_HASH_LEN];	/* leaf hashes, in memory */
 	struct archive_loc *loc;
 	uint64_t size, cap;
+	uint64_t pending;		/* staged leaves size..size+pending-1 (invariant 4) */
 	struct archive ar;
 	int failed;			/* fail-stop after a write error */
 	uint64_t signed_size;		/* size of the latest checkpoint, or UINT64_MAX */
@@ -67,7 +79,16 @@ void custody_close(struct custody *c);
 int custody_append(struct custody *c, const uint8_t *batch, size_t n, uint64_t received_ns,
 		   uint64_t *leaf);
 
-/* Read leaf i back from the archive (checked against its leaf hash).
+/* custody_append in two steps (invariant 4): stage one batch (OUT: *leaf,
+ * its leaf index once synced; returns as custody_append, nothing synced),
+ * then sync every staged batch (returns 0, -CUSTOS_ERR_IO or
+ * -CUSTOS_ERR_NOMEM; after an error the log is failed and none of the
+ * staged leaves is in it). */
+int custody_stage(struct custody *c, const uint8_t *batch, size_t n, uint64_t received_ns,
+		  uint64_t *leaf);
+int custody_sync(struct custody *c);
+
+/* Read leaf i (or a staged one) back from the archive (checked against its leaf hash).
  * OUT: out (the signed batch), *received_ns. Returns 0, -CUSTOS_ERR_INVAL
  * (no such leaf), -CUSTOS_ERR_MALFORMED (it does not match), or the
  * errors of archive_read. */

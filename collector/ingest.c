@@ -193,23 +193,8 @@ static int verify(struct ingest *g, const uint8_t *env, size_t n, struct batch_v
 	return ret;
 }
 
-static void index_now(struct ingest *g, uint64_t leaf, uint64_t received)
-{
-	uint64_t next = 0, done;
-	int ret = store_indexed(g->store, &next);
-
-	if (!ret && next == leaf)
-		ret = indexer_batch(g->store, leaf, g->signed_batch.data, g->signed_batch.len,
-				    received);
-	else if (!ret)
-		ret = indexer_catch_up(g->store, &g->log, &done);
-	if (ret)
-		coll_log("index: leaf %llu: %s (archived and logged; the index catches up "
-			 "later)", (unsigned long long)leaf, custos_strerror(ret));
-}
-
-int ingest_envelope(struct ingest *g, const uint8_t *env, size_t n, struct buf *ack, char *why,
-		    size_t why_len)
+int ingest_stage(struct ingest *g, const uint8_t *env, size_t n, struct buf *ack, char *why,
+		 size_t why_len)
 {
 	struct batch_view v;
 	struct ingest_host *h;
@@ -240,7 +225,7 @@ int ingest_envelope(struct ingest *g, const uint8_t *env, size_t n, struct buf *
 	if (ret)
 		goto refused;
 	received = coll_now_ns();
-	ret = custody_append(&g->log, g->signed_batch.data, g->signed_batch.len, received, &leaf);
+	ret = custody_stage(&g->log, g->signed_batch.data, g->signed_batch.len, received, &leaf);
 	if (ret) {
 		snprintf(why, why_len, "batch not stored: archive or custody log write failed");
 		goto refused;
@@ -252,11 +237,45 @@ int ingest_envelope(struct ingest *g, const uint8_t *env, size_t n, struct buf *
 	chain_advance(&h->chain, &v.hdr, v.hash);
 	h->last_leaf = leaf;
 	g->accepted++;
-	ret = sign_ack(g, &v, leaf, received, ack);
-	index_now(g, leaf, received);
-	return ret;
+	return sign_ack(g, &v, leaf, received, ack);
 refused:
 	g->refused++;
+	return ret;
+}
+
+int ingest_commit(struct ingest *g)
+{
+	uint64_t done;
+	int ret = custody_sync(&g->log), iret;
+
+	if (ret) {
+		coll_log("custody log: the group of batches could not be synced: %s; none of them "
+			 "is acknowledged", custos_strerror(ret));
+		return ret;
+	}
+	iret = store_group_begin(g->store);
+	if (!iret)
+		iret = indexer_catch_up(g->store, &g->log, &done);
+	if (!iret)
+		iret = store_group_end(g->store);
+	else
+		store_group_end(g->store);	/* keeps the batches indexed before the error */
+	if (iret)
+		coll_log("index: %s (archived and logged; the index catches up later)",
+			 custos_strerror(iret));
+	return 0;
+}
+
+int ingest_envelope(struct ingest *g, const uint8_t *env, size_t n, struct buf *ack, char *why,
+		    size_t why_len)
+{
+	int ret = ingest_stage(g, env, n, ack, why, why_len);
+
+	if (ret >= 0 && ingest_commit(g) != 0) {
+		buf_reset(ack);
+		snprintf(why, why_len, "batch not stored: archive or custody log write failed");
+		return -CUSTOS_ERR_IO;
+	}
 	return ret;
 }
 

@@ -8,8 +8,13 @@
  * Used by serve (server.c) and import (import.c) alike.
  *
  * Invariants:
- *   1. A batch is acknowledged only after custody_append returned (its
- *      bytes and its leaf are on stable storage).
+ *   1. A batch is acknowledged only after custody_sync returned (its
+ *      bytes and its leaf are on stable storage). Group commit:
+ *      ingest_stage checks and archives a batch without syncing and signs
+ *      its ack, which the caller holds; ingest_commit syncs every staged
+ *      batch at once (one fsync of the archive and one of the leaves
+ *      file), and only then may the held acks go out. A caller sends no
+ *      ack of a group whose ingest_commit failed.
  *   2. Per host, the accepted sequence numbers strictly increase: a batch
  *      whose sequence was already accepted is refused (REPLAY) unless it
  *      is byte for byte the batch already accepted, which is answered
@@ -66,6 +71,16 @@ void ingest_close(struct ingest *g);
  * appended), or the first check's -CUSTOS_ERR_* (nothing stored). */
 int ingest_envelope(struct ingest *g, const uint8_t *env, size_t n, struct buf *ack, char *why,
 		    size_t why_len);
+
+/* ingest_envelope in two steps (invariant 1): ingest_stage returns as
+ * ingest_envelope, but the ack it appends must be held until
+ * ingest_commit returned 0 (also the ack of a resend, whose leaf may be in
+ * the group); ingest_commit syncs the staged batches, then indexes them
+ * in one store transaction. Returns 0, or -CUSTOS_ERR_IO (the log is
+ * failed: no ack of the group may be sent). */
+int ingest_stage(struct ingest *g, const uint8_t *env, size_t n, struct buf *ack, char *why,
+		 size_t why_len);
+int ingest_commit(struct ingest *g);
 
 /* Sign a checkpoint if the log grew (custody_checkpoint). Returns its
  * result. */

@@ -23,6 +23,15 @@
  * logged; pending acks are flushed, nothing more is read) -> DEAD (freed
  * at the end of the wakeup). Crash behaviour is that of ingest.h: an ack
  * is only ever queued after its batch is archived and logged.
+ *
+ * Group commit (invariant): the batches of all connections read in one
+ * epoll wakeup are staged (ingest_stage: archived, not yet synced) and
+ * their answers are held in each connection's `held` buffer, in order;
+ * after the wakeup's events, one ingest_commit syncs them all (one fsync
+ * of the archive, one of the custody leaves), and only then are the held
+ * frames moved to the output. An ack therefore never leaves before the
+ * fsync that covers its batch; if the commit fails, the held frames are
+ * dropped and those connections are closed (the log is then fail-stop).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -67,6 +76,7 @@ struct conn {
 	uint64_t id;
 	char peer[80];
 	struct buf in, out;
+	struct buf held;	/* frames answering this wakeup's batches (group commit) */
 	size_t out_off;
 	uint64_t last_frame_ms;
 	uint64_t closing_ms;	/* when CLOSING began */
@@ -85,6 +95,7 @@ struct server {
 	uint32_t max_frame;
 	uint64_t idle_ms, checkpoint_ms, last_checkpoint_ms;
 	int stop;
+	int staged;		/* batches staged in this wakeup, not yet committed */
 };
 
 static uint64_t mono_ms(void)
@@ -107,7 +118,7 @@ static void conn_fail(struct conn *c, const char *fmt, ...)
 	va_end(ap);
 	if (c->state == CONN_OPEN)
 		coll_log("conn #%llu %s: closed: %s", (unsigned long long)c->id, c->peer, why);
-	c->state = c->out.len > c->out_off ? CONN_CLOSING : CONN_DEAD;
+	c->state = c->out.len > c->out_off || c->held.len ? CONN_CLOSING : CONN_DEAD;
 	c->closing_ms = mono_ms();
 }
 
@@ -151,7 +162,7 @@ static void conn_flush(struct conn *c)
 	}
 }
 
-/* One complete frame. */
+/* One complete frame: its answer is held until the wakeup's commit. */
 static void conn_frame(struct server *s, struct conn *c, const struct frame *f)
 {
 	char why[512];
@@ -163,17 +174,19 @@ static void conn_frame(struct server *s, struct conn *c, const struct frame *f)
 		return;
 	}
 	buf_init(&ack, ACK_MAX);
-	ret = ingest_envelope(&s->g, f->payload, f->len, &ack, why, sizeof(why));
-	if (ret >= 0)
-		ret = frame_write(&c->out, FRAME_ACK, ack.data, ack.len);
+	ret = ingest_stage(&s->g, f->payload, f->len, &ack, why, sizeof(why));
+	if (ret >= 0) {
+		s->staged = 1;
+		ret = frame_write(&c->held, FRAME_ACK, ack.data, ack.len);
+	}
 	buf_free(&ack);
 	if (ret < 0) {
 		conn_fail(c, "%s", why[0] ? why : custos_strerror(ret));
 		return;
 	}
-	if (c->out.len - c->out_off > OUT_MAX)
+	if (c->out.len - c->out_off + c->held.len > OUT_MAX)
 		conn_fail(c, "%zu bytes of acknowledgements unread: the peer does not read",
-			  c->out.len - c->out_off);
+			  c->out.len - c->out_off + c->held.len);
 	c->last_frame_ms = mono_ms();
 }
 
@@ -251,6 +264,7 @@ static void conn_free(struct conn *c)
 	close(c->fd);
 	buf_free(&c->in);
 	buf_free(&c->out);
+	buf_free(&c->held);
 	free(c);
 }
 
@@ -282,7 +296,8 @@ static void on_accept(struct server *s)
 		c->id = ++s->next_id;
 		snprintf(c->peer, sizeof(c->peer), "%s:%s", host, port);
 		buf_init(&c->in, FRAME_HEADER_LEN + (size_t)s->max_frame);
-		buf_init(&c->out, OUT_MAX + FRAME_HEADER_LEN + ACK_MAX);
+		buf_init(&c->out, 2 * (OUT_MAX + FRAME_HEADER_LEN + ACK_MAX));
+		buf_init(&c->held, OUT_MAX + FRAME_HEADER_LEN + ACK_MAX);
 		c->last_frame_ms = mono_ms();
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
@@ -338,6 +353,35 @@ static void on_signal(struct server *s)
 	if (read(s->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		coll_log("signal %u: stopping", si.ssi_signo);
 		s->stop = 1;
+	}
+}
+
+/* After the wakeup's events: one commit for every batch staged in it,
+ * then the held answers go out (group commit, see the top). */
+static void release(struct server *s)
+{
+	int ret = s->staged ? ingest_commit(&s->g) : 0;
+
+	s->staged = 0;
+	for (struct conn *c = s->conns; c; c = c->next) {
+		int bad = ret;
+		if (!c->held.len)
+			continue;
+		if (c->state != CONN_DEAD && !bad && buf_put(&c->out, c->held.data, c->held.len))
+			bad = -CUSTOS_ERR_NOMEM;
+		buf_reset(&c->held);
+		if (c->state == CONN_DEAD)
+			continue;
+		if (bad) {
+			conn_fail(c, "%s", ret ? "batch not stored: archive or custody log write failed"
+					       : "out of memory for acknowledgements");
+			if (c->out.len <= c->out_off)
+				c->state = CONN_DEAD;
+			continue;
+		}
+		conn_flush(c);
+		if (c->state != CONN_DEAD)
+			conn_interest(s, c);
 	}
 }
 
@@ -477,6 +521,7 @@ static void run(struct server *s)
 			else
 				on_conn(s, (struct conn *)src, evs[i].events);
 		}
+		release(s);
 		reap(s);
 	}
 }

@@ -147,6 +147,16 @@ int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
 
+/* A group of batch transactions committed as one (fewer commits, each
+ * page written once per group): between store_group_begin and
+ * store_group_end, store_begin/commit/rollback act on one batch inside
+ * the group (a rolled back batch leaves the others). A crash before
+ * store_group_end loses the whole group, which catch-up redoes, so
+ * invariant 1 holds. Return 0 or -CUSTOS_ERR_IO (store_group_end: the
+ * group is rolled back). */
+int store_group_begin(struct store *s);
+int store_group_end(struct store *s);
+
 /* Row writers, inside a transaction. Return 0 or -CUSTOS_ERR_IO. */
 int store_add_batch(struct store *s, const struct store_batch *b);
 int store_add_record(struct store *s, const struct store_row *r);

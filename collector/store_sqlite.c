@@ -5,6 +5,17 @@
  * lost to a power cut leaves the index at an earlier consistent state,
  * which catch-up at the next start repairs (store.h invariant 1), so the
  * index never needs the archive's fsync per batch.
+ *
+ * Ingest speed (docs/performance.md): a 64 MiB page cache; groups of batch
+ * transactions committed as one (store_group_begin: savepoints inside one
+ * transaction); and a cache of process starts, because every record asks
+ * for the start of its process (store_find_proc). The cache is
+ * direct-mapped, PROC_SLOTS entries keyed by (host, boot, pid), and keeps
+ * the invariant: a used slot holds the row of procs with the greatest ts
+ * for its key, or says that procs has no row for it. Only this writer
+ * adds rows, each add updates its slot, and a rollback empties the cache
+ * (so it never holds a row that is not in the database). A query for a
+ * time before the cached row's ts goes to SQLite.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,11 +37,23 @@ static const char *const sql[Q_COUNT] = {
 			"ORDER BY ts DESC LIMIT 1",
 	[Q_HOST_LAST] = "SELECT seq, hash, leaf FROM batches WHERE host=? ORDER BY leaf DESC LIMIT 1",
 	[Q_FIND_BATCH] = "SELECT leaf FROM batches WHERE hash=?",
+	[Q_PROC_LAST] = "SELECT start_ns, ts FROM procs WHERE host=? AND boot=? AND pid=? "
+			"ORDER BY ts DESC LIMIT 1",
+};
+
+#define PROC_SLOTS 65536u
+
+struct store_proc_slot {
+	uint8_t host[KEYS_SIGN_PK_LEN], boot[16];
+	uint64_t pid, start_ns, ts;
+	uint8_t used, has;		/* has = 0: procs has no row for the key */
 };
 
 static const char schema[] =
 	"PRAGMA journal_mode=WAL;"
 	"PRAGMA synchronous=NORMAL;"
+	"PRAGMA cache_size=-65536;"
+	"PRAGMA temp_store=MEMORY;"
 	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS batches(leaf INTEGER PRIMARY KEY, host BLOB NOT NULL,"
 	" boot BLOB NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL UNIQUE,"
@@ -87,6 +110,10 @@ int store_open(const char *path, int readonly, struct store **out)
 			return -CUSTOS_ERR_IO;
 		}
 	}
+	if (!readonly && !(s->procs = calloc(PROC_SLOTS, sizeof(*s->procs)))) {
+		store_close(s);
+		return -CUSTOS_ERR_NOMEM;
+	}
 	*out = s;
 	return 0;
 }
@@ -95,6 +122,7 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
+	free(s->procs);
 	for (int i = 0; i < Q_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
@@ -108,17 +136,51 @@ static int exec(struct store *s, const char *q)
 
 int store_begin(struct store *s)
 {
-	return exec(s, "BEGIN IMMEDIATE");
+	return exec(s, s->group ? "SAVEPOINT batch" : "BEGIN IMMEDIATE");
 }
 
 int store_commit(struct store *s)
 {
-	return exec(s, "COMMIT");
+	return exec(s, s->group ? "RELEASE batch" : "COMMIT");
+}
+
+static void proc_cache_clear(struct store *s)
+{
+	if (s->procs)
+		memset(s->procs, 0, PROC_SLOTS * sizeof(*s->procs));
 }
 
 void store_rollback(struct store *s)
 {
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (s->group)
+		sqlite3_exec(s->db, "ROLLBACK TO batch; RELEASE batch", NULL, NULL, NULL);
+	else
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	proc_cache_clear(s);
+}
+
+int store_group_begin(struct store *s)
+{
+	int ret = s->group ? 0 : exec(s, "BEGIN IMMEDIATE");
+
+	if (!ret)
+		s->group = 1;
+	return ret;
+}
+
+int store_group_end(struct store *s)
+{
+	int ret;
+
+	if (!s->group)
+		return 0;
+	s->group = 0;
+	ret = exec(s, "COMMIT");
+	if (ret) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		proc_cache_clear(s);
+	}
+	return ret;
 }
 
 /* Run a prepared insert whose parameters are bound; reset it. */
@@ -190,17 +252,80 @@ int store_add_gap(struct store *s, const struct store_gap *g)
 	return run(s, Q_GAP);
 }
 
+static struct store_proc_slot *proc_slot(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
+				  const uint8_t boot_id[16], uint64_t pid)
+{
+	uint64_t h = pid * 0x9e3779b97f4a7c15ull, a, b;
+
+	memcpy(&a, host_id, sizeof(a));
+	memcpy(&b, boot_id, sizeof(b));
+	h ^= (a ^ b) * 0xff51afd7ed558ccdull;
+	return &s->procs[(h ^ h >> 29) % PROC_SLOTS];
+}
+
+static int proc_slot_is(const struct store_proc_slot *e, const uint8_t host_id[KEYS_SIGN_PK_LEN],
+			const uint8_t boot_id[16], uint64_t pid)
+{
+	return e->used && e->pid == pid && memcmp(e->host, host_id, KEYS_SIGN_PK_LEN) == 0 &&
+	       memcmp(e->boot, boot_id, 16) == 0;
+}
+
+static int one(struct store *s, int q);
+static void done(struct store *s, int q);
+
+/* Fill e with the key's latest row from procs (the cache invariant). */
+static int proc_slot_load(struct store *s, struct store_proc_slot *e,
+			  const uint8_t host_id[KEYS_SIGN_PK_LEN], const uint8_t boot_id[16],
+			  uint64_t pid)
+{
+	sqlite3_stmt *st = s->st[Q_PROC_LAST];
+	int ret;
+
+	memset(e, 0, sizeof(*e));
+	BLOB(st, 1, host_id, KEYS_SIGN_PK_LEN);
+	BLOB(st, 2, boot_id, 16);
+	I64(st, 3, pid);
+	ret = one(s, Q_PROC_LAST);
+	if (ret < 0)
+		return ret;
+	if (ret == 0) {
+		e->has = 1;
+		e->start_ns = (uint64_t)sqlite3_column_int64(st, 0);
+		e->ts = (uint64_t)sqlite3_column_int64(st, 1);
+		done(s, Q_PROC_LAST);
+	}
+	memcpy(e->host, host_id, KEYS_SIGN_PK_LEN);
+	memcpy(e->boot, boot_id, 16);
+	e->pid = pid;
+	e->used = 1;
+	return 0;
+}
+
 int store_add_proc(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
 		   const uint8_t boot_id[16], uint64_t pid, uint64_t start_ns, uint64_t ts)
 {
 	sqlite3_stmt *st = s->st[Q_PROC];
+	struct store_proc_slot *e = proc_slot(s, host_id, boot_id, pid);
+	int ret;
 
 	BLOB(st, 1, host_id, KEYS_SIGN_PK_LEN);
 	BLOB(st, 2, boot_id, 16);
 	I64(st, 3, pid);
 	I64(st, 4, start_ns);
 	I64(st, 5, ts);
-	return run(s, Q_PROC);
+	ret = run(s, Q_PROC);
+	if (ret || sqlite3_changes(s->db) == 0)	/* a row already there: kept as it was */
+		return ret;
+	if (!proc_slot_is(e, host_id, boot_id, pid))
+		return proc_slot_load(s, e, host_id, boot_id, pid);
+	if (!e->has || ts > e->ts) {	/* ties: the row SQLite keeps is not known */
+		e->has = 1;
+		e->start_ns = start_ns;
+		e->ts = ts;
+	} else if (ts == e->ts && start_ns != e->start_ns) {
+		return proc_slot_load(s, e, host_id, boot_id, pid);
+	}
+	return 0;
 }
 
 int store_set_indexed(struct store *s, uint64_t n)
@@ -240,8 +365,8 @@ int store_indexed(struct store *s, uint64_t *n)
 	return 0;
 }
 
-int store_find_proc(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
-		    const uint8_t boot_id[16], uint64_t pid, uint64_t ts, uint64_t *start_ns)
+static int find_proc_sql(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
+			 const uint8_t boot_id[16], uint64_t pid, uint64_t ts, uint64_t *start_ns)
 {
 	sqlite3_stmt *st = s->st[Q_FIND_PROC];
 	int ret;
@@ -255,6 +380,26 @@ int store_find_proc(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
 		return ret;
 	*start_ns = (uint64_t)sqlite3_column_int64(st, 0);
 	done(s, Q_FIND_PROC);
+	return 0;
+}
+
+int store_find_proc(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
+		    const uint8_t boot_id[16], uint64_t pid, uint64_t ts, uint64_t *start_ns)
+{
+	struct store_proc_slot *e;
+	int ret;
+
+	if (!s->procs)
+		return find_proc_sql(s, host_id, boot_id, pid, ts, start_ns);
+	e = proc_slot(s, host_id, boot_id, pid);
+	if (!proc_slot_is(e, host_id, boot_id, pid) &&
+	    (ret = proc_slot_load(s, e, host_id, boot_id, pid)))
+		return ret;
+	if (!e->has)
+		return 1;
+	if (e->ts > ts)
+		return find_proc_sql(s, host_id, boot_id, pid, ts, start_ns);
+	*start_ns = e->start_ns;
 	return 0;
 }
 

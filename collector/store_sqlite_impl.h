@@ -16,12 +16,16 @@
 /* The statements store_sqlite.c prepares once at open. */
 enum {
 	Q_BATCH, Q_RECORD, Q_GAP, Q_PROC, Q_SET_INDEXED, Q_INDEXED, Q_FIND_PROC, Q_HOST_LAST,
-	Q_FIND_BATCH, Q_COUNT
+	Q_FIND_BATCH, Q_PROC_LAST, Q_COUNT
 };
+
+struct store_proc_slot;
 
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[Q_COUNT];
+	int group;			/* inside store_group_begin/end */
+	struct store_proc_slot *procs;	/* store_sqlite.c: process-start cache */
 };
 
 /* Print "custos-collector: index: WHAT: <sqlite message>" and return

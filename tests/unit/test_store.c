@@ -6,7 +6,8 @@
  * pid; from exec/fork/exit or the process's earlier start), addresses as
  * text; timeline filters (kind, pid, path glob, address, process tree with
  * depths); chain gaps; per-host summary; leaves are indexed once, in
- * order.
+ * order. The process-start cache answers as SQLite does (latest start at
+ * or before ts, across reopen, rollback and groups of transactions).
  */
 #include <stdlib.h>
 #include <unistd.h>
@@ -246,11 +247,70 @@ static void test_times(void **state)
 	assert_string_equal(coll_fmt_time(-1, 0, out, sizeof(out)), "1969-12-31T23:59:59.999999999Z");
 }
 
+/* store_find_proc against the rows of procs, through the cache. */
+static void test_proc_cache(void **state)
+{
+	char p[96];
+	struct store *s;
+	uint8_t host[KEYS_SIGN_PK_LEN], boot[16];
+	uint64_t st = 0;
+
+	(void)state;
+	snprintf(p, sizeof(p), "/tmp/custos-test-procs.%d.sqlite", (int)getpid());
+	memset(host, 7, sizeof(host));
+	memset(boot, 9, sizeof(boot));
+	assert_int_equal(store_open(p, 0, &s), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_find_proc(s, host, boot, 42, 100, &st), 1);	/* none yet */
+	assert_int_equal(store_add_proc(s, host, boot, 42, 90, 100), 0);
+	assert_int_equal(store_find_proc(s, host, boot, 42, 100, &st), 0);
+	assert_int_equal(st, 90);
+	assert_int_equal(store_find_proc(s, host, boot, 42, 99, &st), 1);	/* before it */
+	assert_int_equal(store_add_proc(s, host, boot, 42, 500, 600), 0);	/* pid reused */
+	assert_int_equal(store_find_proc(s, host, boot, 42, 700, &st), 0);
+	assert_int_equal(st, 500);
+	assert_int_equal(store_find_proc(s, host, boot, 42, 599, &st), 0);	/* from SQLite */
+	assert_int_equal(st, 90);
+	assert_int_equal(store_add_proc(s, host, boot, 42, 90, 650), 0);	/* same start: kept */
+	assert_int_equal(store_find_proc(s, host, boot, 42, 640, &st), 0);
+	assert_int_equal(st, 500);
+	assert_int_equal(store_commit(s), 0);
+	/* a rolled back add leaves no trace, in a group or not */
+	assert_int_equal(store_group_begin(s), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_add_proc(s, host, boot, 43, 800, 800), 0);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_add_proc(s, host, boot, 42, 900, 900), 0);
+	assert_int_equal(store_find_proc(s, host, boot, 42, 950, &st), 0);
+	assert_int_equal(st, 900);
+	store_rollback(s);
+	assert_int_equal(store_find_proc(s, host, boot, 42, 950, &st), 0);
+	assert_int_equal(st, 500);
+	assert_int_equal(store_group_end(s), 0);
+	store_close(s);
+	assert_int_equal(store_open(p, 0, &s), 0);	/* a new writer: from the rows */
+	assert_int_equal(store_find_proc(s, host, boot, 43, 801, &st), 0);
+	assert_int_equal(st, 800);
+	assert_int_equal(store_find_proc(s, host, boot, 42, 950, &st), 0);
+	assert_int_equal(st, 500);
+	boot[0] = 1;	/* another boot: unknown */
+	assert_int_equal(store_find_proc(s, host, boot, 42, 950, &st), 1);
+	store_close(s);
+	unlink(p);
+	snprintf(p + strlen(p), sizeof(p) - strlen(p), "-wal");
+	unlink(p);
+	p[strlen(p) - 4] = '\0';
+	snprintf(p + strlen(p), sizeof(p) - strlen(p), "-shm");
+	unlink(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_index_and_query),
 		cmocka_unit_test(test_times),
+		cmocka_unit_test(test_proc_cache),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);

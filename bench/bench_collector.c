@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bench_collector: issue 5's benchmark (and issue 6's triage cost). It
+ * makes synthetic sealed batches with libcustos (a real host key, real
+ * signatures, sealed to a real collector key), then measures on one
+ * thread, in one run:
+ *
+ *   1. verify only: open the seal, check the signature and the payload,
+ *      decode every record (what ingest must do before it stores
+ *      anything): the baseline;
+ *   2. ingest with triage off: ingest_envelope, i.e. verify + archive and
+ *      custody leaf (fsynced) + acknowledgement + index, on a state
+ *      directory made by the real init and enroll;
+ *   3. the same with triage on (the rule pack given by --rules);
+ *   4. a store of --query-records records (one host, one hour), built by
+ *      the same ingest, then the first page (100 rows) of a timeline of a
+ *      ten-minute window, and of one process tree in that window.
+ *
+ *   bench_collector [--batches N] [--records R] [--query-records M]
+ *                   [--group G] [--rules DIR] [--dir DIR] [--skip-query]
+ *
+ * Ingest commits every G batches (default 32: serve commits once per
+ * epoll wakeup, i.e. the batches of the agents that sent in it); triage
+ * off is measured once with one batch per commit (half the batches) and
+ * once with G (the other half).
+ *
+ * Run it pinned to one core (taskset -c 0). It prints rates and the
+ * ratios between the phases of the same run; the state directories go
+ * under --dir (default: a new directory in $TMPDIR or /tmp, removed at
+ * the end), which should be on the disk the collector would use, since
+ * the archive's fsyncs are part of what is measured.
+ */
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "collector.h"
+#include "error.h"
+#include "indexer.h"
+#include "ingest.h"
+#include "keys.h"
+#include "record.h"
+#include "seal.h"
+#include "store.h"
+#include "triage.h"
+
+#define HOUR_NS 3600000000000ull
+#define OFFSET_NS 1763769600000000000ll	/* 2025-11-22T00:00:00Z - boot */
+#define PAGE 100
+
+struct opts {
+	uint64_t batches, records, query_records, group;
+	const char *rules, *dir;
+	int skip_query;
+};
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "bench_collector: %s: %s\n", what, custos_strerror(err));
+	exit(1);
+}
+
+/* Record i of a stream spread over span_ns: per 20 records, 5 fork, 5
+ * exit, 5 exec, 4 open, 1 connect. Process trees: 50 roots (pids
+ * 900-949), each the parent of the pids 1000 + j with j % 50 its index,
+ * and those the parents of pid + 100000 (two generations). */
+static void make_record(struct custos_record *r, uint64_t i, uint64_t n, uint64_t span_ns)
+{
+	static const char argv[] = "/usr/bin/grep\0-r\0needle\0/var/log\0";
+	uint64_t ts = 1000000000ull + (n ? i * (span_ns / n) : i);
+	uint64_t j = i % 5000;
+	unsigned k = (unsigned)(i % 20);
+	char path[64];
+
+	memset(r, 0, sizeof(*r));
+	r->ts_ns = ts;
+	r->subj.pid = (i / 5000) % 2 ? 100000 + 1000 + j : 1000 + j;
+	r->subj.ppid = (i / 5000) % 2 ? 1000 + j : 900 + j % 50;
+	r->subj.tid = r->subj.pid;
+	r->subj.uid = 1000;
+	r->subj.loginuid = 1000;
+	record_set_bytes(r->subj.comm, &r->subj.comm_len, CUSTOS_COMM_MAX, "bash");
+	if (k < 5) {
+		r->kind = CUSTOS_REC_FORK;
+		r->u.fork.child_pid = r->u.fork.child_tid = r->subj.pid + 100000;
+		r->u.fork.child_start_ns = ts;
+	} else if (k < 10) {
+		r->kind = CUSTOS_REC_EXIT;
+		r->u.exit.start_ns = ts > 1000000 ? ts - 1000000 : 1;
+	} else if (k < 15) {
+		r->kind = CUSTOS_REC_EXEC;
+		record_set_bytes(r->u.exec.filename, &r->u.exec.filename_len, CUSTOS_PATH_MAX, "grep");
+		record_set_bytes(r->u.exec.exe, &r->u.exec.exe_len, CUSTOS_PATH_MAX, "/usr/bin/grep");
+		memcpy(r->u.exec.argv, argv, sizeof(argv) - 1);
+		r->u.exec.argv_len = sizeof(argv) - 1;
+		r->u.exec.argc = r->u.exec.argv_count = 4;
+		record_set_bytes(r->u.exec.cwd, &r->u.exec.cwd_len, CUSTOS_PATH_MAX, "/home/alice");
+		r->u.exec.start_ns = ts - 500;
+		r->u.exec.hash_status = CUSTOS_HASH_OK;
+		memset(r->u.exec.sha256, 0x5a, CUSTOS_HASH_LEN);
+	} else if (k < 19) {
+		r->kind = CUSTOS_REC_OPEN;
+		snprintf(path, sizeof(path), "/var/log/app/%llu.log", (unsigned long long)(i % 97));
+		record_set_bytes(r->u.file.path, &r->u.file.path_len, CUSTOS_PATH_MAX, path);
+		r->u.file.flags = 0101;
+		r->u.file.result = 3;
+	} else {
+		r->kind = CUSTOS_REC_CONNECT;
+		r->u.net.family = 2;
+		r->u.net.sock_type = 1;
+		r->u.net.protocol = 6;
+		r->u.net.remote_addr_len = 4;
+		memcpy(r->u.net.remote_addr, "\x0a\x00\x00\x07", 4);
+		r->u.net.remote_port = 443;
+	}
+}
+
+/* The sealed batches of one host: records [first, first + count) of a
+ * stream of total records over span_ns. */
+struct gen {
+	struct custos_keypair host;
+	struct custos_pubkey coll;
+	struct batch_builder bb;
+	struct custos_record *r;
+	uint8_t prev[CUSTOS_HASH_LEN];
+	uint64_t seq;
+};
+
+static void gen_batch(struct gen *g, uint64_t first, uint64_t count, uint64_t total,
+		      uint64_t span_ns, struct buf *env)
+{
+	struct batch_header h;
+	struct buf sb;
+	int ret;
+
+	buf_init(&sb, CUSTOS_SIGNED_MAX);
+	for (uint64_t i = first; i < first + count; i++) {
+		make_record(g->r, i, total, span_ns);
+		ret = batch_builder_add(&g->bb, g->r);
+		if (ret)
+			die("batch_builder_add", ret);
+	}
+	memset(&h, 0, sizeof(h));
+	memset(h.boot_id, 0xb0, sizeof(h.boot_id));
+	h.seq = g->seq;
+	memcpy(h.prev_hash, g->prev, CUSTOS_HASH_LEN);
+	h.clock_offset_ns = OFFSET_NS;
+	h.sealed_boot_ns = g->bb.last_ts_ns + 1;
+	h.ntp_synced = 1;
+	h.ntp_maxerror_us = 16000;
+	ret = batch_sign(&g->bb, &h, &g->host, &sb, g->prev);
+	if (!ret)
+		ret = seal_batch(sb.data, sb.len, &g->coll, env);
+	if (ret)
+		die("sign and seal", ret);
+	g->seq++;
+	buf_free(&sb);
+}
+
+/* A state directory made by the real init and enroll (their output,
+ * which names keys and fingerprints, is not the benchmark's). */
+static void make_state(const char *dir, const struct custos_keypair *host, const char *work)
+{
+	char pub[4200];
+	char *init[] = { "init", "--dir", (char *)dir, "--name", "bench/log", NULL };
+	char *enroll[] = { "enroll", "--dir", (char *)dir, "--name", "web1", "--key", pub, NULL };
+	int saved = dup(1), null = open("/dev/null", O_WRONLY | O_CLOEXEC), ret;
+
+	snprintf(pub, sizeof(pub), "%s.host.pub", dir);
+	(void)work;
+	fflush(stdout);
+	if (saved < 0 || null < 0 || dup2(null, 1) < 0)
+		die("stdout", -CUSTOS_ERR_IO);
+	ret = keys_save_public(pub, &host->pub) || cmd_init(5, init) || cmd_enroll(7, enroll);
+	fflush(stdout);
+	if (dup2(saved, 1) < 0 || ret)
+		die(dir, -CUSTOS_ERR_IO);
+	close(saved);
+	close(null);
+}
+
+static int lookup(void *ctx, const uint8_t host_id[KEYS_SIGN_PK_LEN])
+{
+	const struct custos_keypair *host = ctx;
+
+	return memcmp(host_id, host->pub.sign_pk, KEYS_SIGN_PK_LEN) ? -CUSTOS_ERR_UNKNOWN_HOST : 0;
+}
+
+/* Phase 1: what ingest checks before storing anything. */
+static double verify_only(struct buf *envs, uint64_t n, const struct custos_keypair *coll,
+			  const struct custos_keypair *host)
+{
+	struct buf sb, raw;
+	struct batch_view v;
+	struct record_iter it;
+	struct custos_record *r = malloc(sizeof(*r));
+	double t0 = now_s();
+	int ret = 0;
+
+	buf_init(&sb, CUSTOS_SIGNED_MAX);
+	buf_init(&raw, CUSTOS_RAW_MAX);
+	for (uint64_t i = 0; r && i < n && !ret; i++) {
+		buf_reset(&sb);
+		ret = seal_open(envs[i].data, envs[i].len, coll, &sb);
+		if (!ret)
+			ret = batch_verify(sb.data, sb.len, lookup, (void *)host, &v, &raw);
+		if (!ret) {
+			record_iter_init(&it, &raw, &v.hdr);
+			while ((ret = record_iter_next(&it, r)) == 1)
+				;
+		}
+	}
+	if (!r || ret)
+		die("verify", r ? ret : -CUSTOS_ERR_NOMEM);
+	t0 = now_s() - t0;
+	buf_free(&sb);
+	buf_free(&raw);
+	free(r);
+	return t0;
+}
+
+/* Ingest envs[0..n) into g, committing every `group` batches (what serve
+ * does once per epoll wakeup); returns the seconds it took. */
+static double ingest_all(struct ingest *g, struct buf *envs, uint64_t n, uint64_t group)
+{
+	char why[512];
+	struct buf ack;
+	double t0 = now_s();
+	int ret;
+
+	buf_init(&ack, 512);
+	for (uint64_t i = 0; i < n; i++) {
+		buf_reset(&ack);
+		ret = ingest_stage(g, envs[i].data, envs[i].len, &ack, why, sizeof(why));
+		if (ret == 0 && ((i + 1) % group == 0 || i + 1 == n))
+			ret = ingest_commit(g);
+		if (ret != 0) {
+			fprintf(stderr, "bench_collector: batch %llu: %s\n", (unsigned long long)i,
+				why[0] ? why : custos_strerror(ret));
+			exit(1);
+		}
+	}
+	buf_free(&ack);
+	return now_s() - t0;
+}
+
+struct page {
+	unsigned rows;
+};
+
+static int count_row(void *ctx, const struct store_row *r)
+{
+	struct page *p = ctx;
+
+	(void)r;
+	return ++p->rows >= PAGE;
+}
+
+/* Median of k timings of the first page of q. */
+static double first_page(struct store *s, const struct store_query *q, unsigned *rows)
+{
+	double t[7], tmp;
+	struct page p;
+
+	for (int i = 0; i < 7; i++) {
+		p.rows = 0;
+		t[i] = now_s();
+		if (store_timeline(s, q, count_row, &p) < 0)
+			die("timeline", -CUSTOS_ERR_IO);
+		t[i] = now_s() - t[i];
+		*rows = p.rows;
+	}
+	for (int i = 0; i < 7; i++)
+		for (int j = i + 1; j < 7; j++)
+			if (t[j] < t[i])
+				tmp = t[i], t[i] = t[j], t[j] = tmp;
+	return t[3];
+}
+
+static void query_phase(const char *work, struct gen *gen, const struct opts *o)
+{
+	char dir[4200], path[4300];
+	struct ingest g;
+	struct store *s;
+	struct store_query q;
+	struct buf env;
+	uint64_t total = o->query_records, per = o->records, done = 0;
+	double t0 = now_s(), ting = 0, tq;
+	unsigned rows;
+	int ret;
+
+	snprintf(dir, sizeof(dir), "%s/query", work);
+	make_state(dir, &gen->host, work);
+	ret = ingest_open(&g, dir);
+	if (ret)
+		die(dir, ret);
+	gen->coll = g.ks.kp.pub;
+	gen->seq = 0;
+	memset(gen->prev, 0, sizeof(gen->prev));
+	buf_init(&env, CUSTOS_SEALED_MAX);
+	while (done < total) {
+		uint64_t c = total - done < per ? total - done : per;
+		buf_reset(&env);
+		gen_batch(gen, done, c, total, HOUR_NS, &env);
+		ting -= now_s();
+		ingest_all(&g, &env, 1, 1);
+		ting += now_s();
+		done += c;
+	}
+	buf_free(&env);
+	ingest_close(&g);
+	printf("query store: %llu records (one host, one hour) built in %.1f s (ingest %.1f s, "
+	       "the rest making the batches)\n", (unsigned long long)total, now_s() - t0, ting);
+	snprintf(path, sizeof(path), "%s/index.sqlite", dir);
+	if ((ret = store_open(path, 1, &s)))
+		die(path, ret);
+	memset(&q, 0, sizeof(q));
+	memcpy(q.host_id, gen->host.pub.sign_pk, KEYS_SIGN_PK_LEN);
+	q.from_ns = OFFSET_NS + 1000000000ll + (int64_t)(HOUR_NS / 2);
+	q.to_ns = q.from_ns + 600000000000ll;
+	tq = first_page(s, &q, &rows);
+	printf("timeline, ten-minute window: first page (%u rows) in %.2f ms (median of 7)\n", rows,
+	       tq * 1e3);
+	q.has_pid = q.tree = 1;
+	q.pid = 907;
+	tq = first_page(s, &q, &rows);
+	printf("timeline, process tree of pid %llu in that window: first page (%u rows) in %.2f ms "
+	       "(median of 7)\n", (unsigned long long)q.pid, rows, tq * 1e3);
+	store_close(s);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "Usage: bench_collector [--batches N] [--records R] [--query-records M] "
+		"[--group G] [--rules DIR] [--dir DIR] [--skip-query]\n");
+	exit(2);
+}
+
+static void parse(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "batches", required_argument, NULL, 'b' }, { "records", required_argument, NULL, 'r' },
+		{ "query-records", required_argument, NULL, 'q' },
+		{ "rules", required_argument, NULL, 'R' }, { "dir", required_argument, NULL, 'd' },
+		{ "skip-query", no_argument, NULL, 's' }, { "group", required_argument, NULL, 'g' },
+		{ 0, 0, 0, 0 } };
+	uint64_t *v;
+	char *end;
+	int c;
+
+	*o = (struct opts){ 500, 1000, 10000000, 32, "collector/rules", NULL, 0 };
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		v = c == 'b' ? &o->batches : c == 'r' ? &o->records : c == 'q' ? &o->query_records
+			: c == 'g' ? &o->group : NULL;
+		if (v) {
+			if (optarg[0] < '0' || optarg[0] > '9')
+				usage();
+			*v = strtoull(optarg, &end, 10);
+			if (*end || !*v || *v > 100000000000ull)
+				usage();
+		} else if (c == 'R') {
+			o->rules = optarg;
+		} else if (c == 'd') {
+			o->dir = optarg;
+		} else if (c == 's') {
+			o->skip_query = 1;
+		} else {
+			usage();
+		}
+	}
+	if (optind != argc || o->records > 100000 || o->batches < 2)
+		usage();
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	struct gen gen;
+	struct custos_keypair coll;
+	struct triage *tri = NULL;
+	struct buf *envs;
+	char work[4096], cmd[4200];
+	double tv, t1, toff, ton, tgen;
+	uint64_t recs;
+
+	parse(argc, argv, &o);
+	recs = o.batches * o.records;
+	if (custos_init())
+		return 1;
+	snprintf(work, sizeof(work), "%s/custos-bench-coll.XXXXXX",
+		 o.dir ? o.dir : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(work))
+		die(work, -CUSTOS_ERR_IO);
+	memset(&gen, 0, sizeof(gen));
+	gen.r = malloc(sizeof(*gen.r));
+	envs = calloc(o.batches, sizeof(*envs));
+	if (!gen.r || !envs)
+		die("memory", -CUSTOS_ERR_NOMEM);
+	batch_builder_init(&gen.bb);
+	keys_generate(&gen.host);
+
+	/* One directory's collector key seals every batch: make it first. */
+	{
+		char d[4200];
+		struct ingest g;
+		snprintf(d, sizeof(d), "%s/off", work);
+		make_state(d, &gen.host, work);
+		if (ingest_open(&g, d))
+			die(d, -CUSTOS_ERR_IO);
+		coll = g.ks.kp;
+		ingest_close(&g);
+	}
+	if (triage_open(o.rules, &tri))
+		die(o.rules, -CUSTOS_ERR_IO);
+	gen.coll = coll.pub;
+	tgen = now_s();
+	for (uint64_t i = 0; i < o.batches; i++) {
+		buf_init(&envs[i], CUSTOS_SEALED_MAX);
+		gen_batch(&gen, i * o.records, o.records, recs, HOUR_NS / 10, &envs[i]);
+	}
+	tgen = now_s() - tgen;
+	printf("batches: %llu of %llu records, %.1f sealed bytes per record (made in %.1f s)\n",
+	       (unsigned long long)o.batches, (unsigned long long)o.records,
+	       (double)envs[0].len / (double)o.records, tgen);
+	tv = verify_only(envs, o.batches, &coll, &gen.host);
+	printf("verify only (baseline):                   %6.0f batches/s %9.0f records/s\n",
+	       o.batches / tv, recs / tv);
+	{	/* triage off: the directory whose key sealed the batches */
+		struct ingest g;
+		char d[4200];
+		snprintf(d, sizeof(d), "%s/off", work);
+		if (ingest_open(&g, d))
+			die(d, -CUSTOS_ERR_IO);
+		t1 = ingest_all(&g, envs, o.batches / 2, 1);
+		toff = ingest_all(&g, envs + o.batches / 2, o.batches - o.batches / 2, o.group);
+		ingest_close(&g);
+	}
+	t1 /= (double)(o.batches / 2) / (double)o.batches;
+	toff /= (double)(o.batches - o.batches / 2) / (double)o.batches;
+	printf("ingest, triage off, one batch per commit: %6.0f batches/s %9.0f records/s  "
+	       "(%.2f x the baseline's time)\n", o.batches / t1, recs / t1, t1 / tv);
+	printf("ingest, triage off, %3llu batches per commit: %6.0f batches/s %9.0f records/s  "
+	       "(%.2f x the baseline's time)\n", (unsigned long long)o.group, o.batches / toff,
+	       recs / toff, toff / tv);
+	{	/* triage on: a second directory, the batches sealed to its key */
+		char d[4200];
+		struct ingest g;
+		struct buf sb;
+		snprintf(d, sizeof(d), "%s/on", work);
+		make_state(d, &gen.host, work);
+		if (ingest_open(&g, d))
+			die(d, -CUSTOS_ERR_IO);
+		buf_init(&sb, CUSTOS_SIGNED_MAX);
+		for (uint64_t i = 0; i < o.batches; i++) {
+			buf_reset(&sb);
+			if (seal_open(envs[i].data, envs[i].len, &coll, &sb) ||
+			    (buf_reset(&envs[i]), seal_batch(sb.data, sb.len, &g.ks.kp.pub, &envs[i])))
+				die("reseal", -CUSTOS_ERR_SEAL);
+		}
+		buf_free(&sb);
+		indexer_set_triage(tri);
+		ton = ingest_all(&g, envs, o.batches, o.group);
+		indexer_set_triage(NULL);
+		ingest_close(&g);
+	}
+	printf("ingest, triage on,  %3llu batches per commit: %6.0f batches/s %9.0f records/s  "
+	       "(%.2f x the baseline's time)\n", (unsigned long long)o.group, o.batches / ton,
+	       recs / ton, ton / tv);
+	printf("triage on / off throughput: %.2f (cost of triage: %.0f %% of ingest throughput)\n",
+	       toff / ton, 100.0 * (1.0 - toff / ton));
+	for (uint64_t i = 0; i < o.batches; i++)
+		buf_free(&envs[i]);
+	free(envs);
+	if (!o.skip_query)
+		query_phase(work, &gen, &o);
+	triage_close(tri);
+	batch_builder_free(&gen.bb);
+	free(gen.r);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", work);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench_collector: could not remove %s\n", work);
+	return 0;
+}
