@@ -296,12 +296,14 @@ static void query_phase(const char *work, struct gen *gen, const struct opts *o)
 	struct ingest g;
 	struct store *s;
 	struct store_query q;
-	struct buf env;
+	struct buf *env = calloc(o->group, sizeof(*env));
 	uint64_t total = o->query_records, per = o->records, done = 0;
 	double t0 = now_s(), ting = 0, tq;
 	unsigned rows;
 	int ret;
 
+	if (!env)
+		die("memory", -CUSTOS_ERR_NOMEM);
 	snprintf(dir, sizeof(dir), "%s/query", work);
 	make_state(dir, &gen->host, work);
 	ret = ingest_open(&g, dir);
@@ -310,20 +312,27 @@ static void query_phase(const char *work, struct gen *gen, const struct opts *o)
 	gen->coll = g.ks.kp.pub;
 	gen->seq = 0;
 	memset(gen->prev, 0, sizeof(gen->prev));
-	buf_init(&env, CUSTOS_SEALED_MAX);
+	for (uint64_t k = 0; k < o->group; k++)
+		buf_init(&env[k], CUSTOS_SEALED_MAX);
 	while (done < total) {
-		uint64_t c = total - done < per ? total - done : per;
-		buf_reset(&env);
-		gen_batch(gen, done, c, total, HOUR_NS, &env);
+		uint64_t k = 0;
+		for (; k < o->group && done < total; k++) {
+			uint64_t c = total - done < per ? total - done : per;
+			buf_reset(&env[k]);
+			gen_batch(gen, done, c, total, HOUR_NS, &env[k]);
+			done += c;
+		}
 		ting -= now_s();
-		ingest_all(&g, &env, 1, 1);
+		ingest_all(&g, env, k, o->group);
 		ting += now_s();
-		done += c;
 	}
-	buf_free(&env);
+	for (uint64_t k = 0; k < o->group; k++)
+		buf_free(&env[k]);
+	free(env);
 	ingest_close(&g);
 	printf("query store: %llu records (one host, one hour) built in %.1f s (ingest %.1f s, "
-	       "the rest making the batches)\n", (unsigned long long)total, now_s() - t0, ting);
+	       "%.0f records/s; the rest making the batches)\n", (unsigned long long)total,
+	       now_s() - t0, ting, (double)total / ting);
 	snprintf(path, sizeof(path), "%s/index.sqlite", dir);
 	if ((ret = store_open(path, 1, &s)))
 		die(path, ret);

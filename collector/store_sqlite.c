@@ -54,6 +54,7 @@ static const char schema[] =
 	"PRAGMA synchronous=NORMAL;"
 	"PRAGMA cache_size=-65536;"
 	"PRAGMA temp_store=MEMORY;"
+	"PRAGMA wal_autocheckpoint=16384;"
 	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS batches(leaf INTEGER PRIMARY KEY, host BLOB NOT NULL,"
 	" boot BLOB NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL UNIQUE,"
@@ -70,10 +71,11 @@ static const char schema[] =
 	"CREATE INDEX IF NOT EXISTS records_pid ON records(host, pid, ts_wall);"
 	"CREATE TABLE IF NOT EXISTS gaps(host BLOB NOT NULL, leaf INTEGER PRIMARY KEY,"
 	" err INTEGER NOT NULL, expected INTEGER, got INTEGER, ts_wall INTEGER);"
+	"CREATE INDEX IF NOT EXISTS records_tree ON records(host, ppid, ts_wall, pid);"
 	"CREATE TABLE IF NOT EXISTS procs(host BLOB NOT NULL, boot BLOB NOT NULL,"
 	" pid INTEGER NOT NULL, start_ns INTEGER NOT NULL, ts INTEGER NOT NULL,"
-	" PRIMARY KEY(host, boot, pid, start_ns));"
-	"CREATE INDEX IF NOT EXISTS procs_ts ON procs(host, boot, pid, ts);";
+	" PRIMARY KEY(host, boot, pid, start_ns)) WITHOUT ROWID;"
+	"DROP INDEX IF EXISTS procs_ts;";
 
 int store_fail(struct store *s, const char *what)
 {
