@@ -7,6 +7,9 @@
  * then spool_ack() keeps it as a receipt and deletes the batch. Any
  * protocol error, forged or mismatched ack, or ack timeout closes the
  * connection; unacknowledged batches are simply sent again on the next.
+ * A NACK (the collector refused a batch and closes) is logged, noted in
+ * the spool for `status`, and handled like a closed connection: the batch
+ * stays, the back-off keeps growing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,7 +46,8 @@ struct forward {
 	struct spool_entry inflight[FORWARD_INFLIGHT_MAX];
 	unsigned n_inflight;
 	uint64_t next_from;		/* next sequence number to send */
-	uint8_t rbuf[FRAME_HEADER_LEN + ACK_MAX];
+	uint8_t rbuf[FRAME_HEADER_LEN + (ACK_MAX > FRAME_NACK_MAX ? ACK_MAX : FRAME_NACK_MAX)];
+	int refusal_noted;		/* the spool may hold a refusal note to clear */
 	size_t rlen;
 	uint64_t progress_ms;		/* last send into an empty window, or ack */
 	unsigned backoff_ms;
@@ -70,6 +74,12 @@ static void st_refused(struct forward_stats *s, uint64_t v) { (void)v; s->refuse
 static void st_connected(struct forward_stats *s, uint64_t v) { s->connected = (int)v; if (v) s->connects++; }
 static void st_conn_fail(struct forward_stats *s, uint64_t v) { (void)v; s->connect_failures++; }
 static void st_acked(struct forward_stats *s, uint64_t seq) { s->acked++; s->last_ack_seq = seq; }
+static void st_nack(struct forward_stats *s, uint64_t err)
+{
+	s->refusals++;
+	s->last_refusal_error = err;
+	s->last_refusal_permanent = frame_nack_permanent(err);
+}
 
 /* Sleep ms, waking early when asked to stop. */
 static void nap(struct forward *f, unsigned ms)
@@ -218,7 +228,50 @@ static int take_ack(struct forward *f, const uint8_t *p, size_t n, const char **
 	f->progress_ms = now_ms();
 	f->backoff_ms = f->o.backoff_min_ms;
 	stat_update(f, st_acked, a.seq);
+	if (f->refusal_noted && spool_note_refusal(f->o.spool, NULL) == 0)
+		f->refusal_noted = 0;
 	return 0;
+}
+
+/* A NACK: which batch, why, permanent or not; logged and noted for
+ * `status`. The batch stays spooled. Returns -1 with *why set (the
+ * collector closes the connection after a NACK). */
+static int take_nack(struct forward *f, const uint8_t *p, size_t n, const char **why)
+{
+	char reason[FRAME_NACK_REASON_MAX + 1], line[SPOOL_REFUSAL_MAX], when[32];
+	struct frame_nack k;
+	struct tm tm;
+	time_t t = time(NULL);
+	unsigned i = 0;
+	int perm;
+
+	*why = "the collector refused a batch (logged above)";
+	if (frame_nack_decode(p, n, &k)) {
+		*why = "a malformed NACK frame";
+		return -1;
+	}
+	for (uint32_t j = 0; j < k.reason_len; j++)	/* printable in a log line */
+		reason[j] = k.reason[j] < 0x20 || k.reason[j] == 0x7f ? '?' : (char)k.reason[j];
+	reason[k.reason_len] = '\0';
+	while (k.batch_hash_len && i < f->n_inflight &&
+	       sodium_memcmp(f->inflight[i].hash, k.batch_hash, CUSTOS_HASH_LEN) != 0)
+		i++;
+	if (i == f->n_inflight)
+		i = 0;	/* no hash: the oldest batch not yet acknowledged */
+	perm = frame_nack_permanent(k.error);
+	if (!gmtime_r(&t, &tm) || !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(when, sizeof(when), "?");
+	snprintf(line, sizeof(line), "%s: batch seq %llu refused, %s (%s): %s", when,
+		 f->n_inflight ? (unsigned long long)f->inflight[i].seq : 0ull,
+		 custos_strerror((int)(k.error > INT32_MAX ? 0 : k.error)),
+		 perm ? "permanent: it is refused again until the collector's operator acts"
+		      : "transient", reason);
+	fprintf(stderr, "custos-agent: forward: %s:%u: %s; the batch stays spooled\n", f->o.host,
+		f->o.port, line);
+	if (spool_note_refusal(f->o.spool, line) == 0)
+		f->refusal_noted = 1;
+	stat_update(f, st_nack, k.error);
+	return -1;
 }
 
 /* Read what the collector sent and handle whole frames. Returns 0 or -1. */
@@ -240,8 +293,10 @@ static int read_acks(struct forward *f, const char **why)
 	if (r > 0)
 		f->rlen += (size_t)r;
 	while ((ret = frame_parse(f->rbuf, f->rlen, &fr, &used)) == 0) {
+		if (fr.type == FRAME_NACK)
+			return take_nack(f, fr.payload, fr.len, why);
 		if (fr.type != FRAME_ACK) {
-			*why = "a frame other than ACK";
+			*why = "a frame other than ACK or NACK";
 			return -1;
 		}
 		if (take_ack(f, fr.payload, fr.len, why))
@@ -298,6 +353,7 @@ int forward_start(const struct forward_opts *o, struct forward **out)
 	f->o = *o;
 	f->fd = -1;
 	f->backoff_ms = o->backoff_min_ms;
+	f->refusal_noted = 1;	/* a note from an earlier run goes at the first ack */
 	buf_init(&f->sealed, CUSTOS_SEALED_MAX);
 	buf_init(&f->framed, CUSTOS_SEALED_MAX + FRAME_HEADER_LEN);
 	pthread_mutex_init(&f->mu, NULL);

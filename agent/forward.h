@@ -8,6 +8,13 @@
  * mismatched acknowledgement closes the connection; the batch stays
  * spooled and is sent again. Runs in its own thread; reconnects with
  * exponential back-off and jitter.
+ *
+ * A NACK frame (docs/protocol.md 4) says why the collector refused a
+ * batch: the forwarder logs it, telling a permanent refusal (the same
+ * batch will be refused again: UNKNOWN_HOST, BAD_SIGNATURE,
+ * NOT_SEALED_TO_US, REPLAY, a malformed batch) from a transient one, keeps
+ * it in the spool's refusal note for `custos-agent status`, and keeps the
+ * batch (unacknowledged evidence is never deleted) and backing off.
  */
 #ifndef CUSTOS_AGENT_FORWARD_H
 #define CUSTOS_AGENT_FORWARD_H
@@ -34,6 +41,9 @@ struct forward_stats {
 	uint64_t sent, acked, refused_acks, connects, connect_failures;
 	uint64_t last_ack_seq;		/* valid when acked > 0 */
 	int connected;
+	uint64_t refusals;		/* NACK frames received */
+	uint64_t last_refusal_error;	/* CUSTOS_ERR_* number, valid when refusals > 0 */
+	int last_refusal_permanent;
 };
 
 struct forward;

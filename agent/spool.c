@@ -603,6 +603,23 @@ static int inspect_dir(const char *dir, const char *sub, struct spool_status *st
 	return 0;
 }
 
+/* D/refusal's first line into out ("" when there is none). */
+static void read_refusal(const char *dir, char *out, size_t n)
+{
+	char path[PATH_LEN];
+	FILE *f;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "%s/refusal", dir);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (!fgets(out, (int)n, f))
+		out[0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	fclose(f);
+}
+
 int spool_inspect(const char *dir, struct spool_status *st)
 {
 	struct spool_statefile s;
@@ -617,5 +634,24 @@ int spool_inspect(const char *dir, struct spool_status *st)
 	st->gap = s.gap;
 	if ((ret = inspect_dir(dir, "batches", st, 1)) || (ret = inspect_dir(dir, "acks", st, 0)))
 		return ret;
+	read_refusal(dir, st->refusal, sizeof(st->refusal));
 	return 0;
+}
+
+int spool_note_refusal(struct spool *sp, const char *line)
+{
+	char path[PATH_LEN], tmp[PATH_LEN];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/refusal", sp->dir);
+	snprintf(tmp, sizeof(tmp), "%s/refusal.tmp", sp->dir);
+	if (!line)
+		return unlink(path) == 0 || errno == ENOENT ? 0 : -CUSTOS_ERR_IO;
+	f = fopen(tmp, "we");
+	if (!f)
+		return -CUSTOS_ERR_IO;
+	ok = fprintf(f, "%s\n", line) > 0;
+	ok = fclose(f) == 0 && ok;
+	return ok && rename(tmp, path) == 0 ? 0 : -CUSTOS_ERR_IO;
 }

@@ -34,6 +34,8 @@ struct spool_gap {
 };
 
 /* What `custos-agent status` shows, read without opening the spool. */
+#define SPOOL_REFUSAL_MAX 512
+
 struct spool_status {
 	uint64_t next_seq;
 	uint64_t batches, bytes;
@@ -43,6 +45,7 @@ struct spool_status {
 	int64_t last_ack_mtime;		/* Unix seconds the receipt was written */
 	uint64_t lost;			/* records lost, as of the last state written */
 	struct spool_gap gap;		/* a loss not yet on record */
+	char refusal[SPOOL_REFUSAL_MAX];	/* the collector's last refusal, "" none */
 };
 
 /* Fault injection for the crash tests: when set, called after each step of
@@ -129,5 +132,11 @@ void spool_depth(struct spool *sp, uint64_t *batches, uint64_t *bytes);
 /* Read-only inspection for `status`: no lock, no change. OUT: *st.
  * Returns 0, -CUSTOS_ERR_IO (no spool there), -CUSTOS_ERR_MALFORMED. */
 int spool_inspect(const char *dir, struct spool_status *st);
+
+/* Keep the collector's last refusal (one line, from the forwarder's NACK
+ * handling) in D/refusal for `status`, replacing the previous one; NULL
+ * removes it (a batch was acknowledged since). Informational only: it is
+ * not fsynced. Returns 0 or -CUSTOS_ERR_IO. */
+int spool_note_refusal(struct spool *sp, const char *line);
 
 #endif

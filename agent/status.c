@@ -2,7 +2,8 @@
 /*
  * custos-agent status: what an operator asks first: how many batches wait
  * in the spool and since which sequence number, when the collector last
- * acknowledged one, and how many records were lost. Read from the spool's
+ * acknowledged one, how many records were lost, and the collector's last
+ * refusal (NACK) if no batch was acknowledged since. Read from the spool's
  * files and state (spool_inspect), so it needs no connection to a running
  * agent and works when none runs.
  */
@@ -43,6 +44,8 @@ static void print_status(const char *dir, const struct spool_status *st)
 	else
 		printf("last acknowledged: never\n");
 	printf("records lost: %" PRIu64 "\n", st->lost);
+	if (st->refusal[0])
+		printf("last refusal by the collector: %s\n", st->refusal);
 	if (st->gap.batches)
 		printf("pending gap (spool was full; its gap record is not yet written): %" PRIu64
 		       " records in %" PRIu64 " batches\n", st->gap.lost, st->gap.batches);

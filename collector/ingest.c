@@ -203,6 +203,7 @@ int ingest_stage(struct ingest *g, const uint8_t *env, size_t n, struct buf *ack
 	int ret, link;
 
 	why[0] = '\0';
+	g->refused_hash_set = 0;
 	ret = verify(g, env, n, &v, why, why_len);
 	if (ret)
 		goto refused;
@@ -240,6 +241,10 @@ int ingest_stage(struct ingest *g, const uint8_t *env, size_t n, struct buf *ack
 	return sign_ack(g, &v, leaf, received, ack);
 refused:
 	g->refused++;
+	g->refused_hash_set = g->signed_batch.len && batch_parse(g->signed_batch.data,
+								 g->signed_batch.len, &v) == 0;
+	if (g->refused_hash_set)
+		memcpy(g->refused_hash, v.hash, CUSTOS_HASH_LEN);
 	return ret;
 }
 

@@ -56,6 +56,8 @@ struct ingest {
 	struct buf signed_batch, raw, old;	/* scratch */
 	struct custos_record *rec;
 	uint64_t accepted, duplicates, refused;
+	uint8_t refused_hash[CUSTOS_HASH_LEN];	/* the last refused batch's hash... */
+	int refused_hash_set;			/* ...when its envelope opened and parsed */
 };
 
 /* Open dir: keys and enrolments, the custody log (recovering it), the
@@ -66,7 +68,8 @@ int ingest_open(struct ingest *g, const char *dir);
 void ingest_close(struct ingest *g);
 
 /* Ingest one sealed envelope. OUT: ack (the signed acknowledgement is
- * appended on success), why (a one-line reason on failure). Returns 0
+ * appended on success), why (a one-line reason on failure), and on
+ * failure g->refused_hash(_set) (for the NACK frame). Returns 0
  * (accepted), 1 (a resend of an accepted batch: the original ack is
  * appended), or the first check's -CUSTOS_ERR_* (nothing stored). */
 int ingest_envelope(struct ingest *g, const uint8_t *env, size_t n, struct buf *ack, char *why,

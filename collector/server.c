@@ -4,7 +4,8 @@
  * Each connection carries frames (docs/format.md 5): the agent sends
  * BATCH frames, the collector answers each accepted batch with an ACK
  * frame, in order. Refused input is logged with its reason and closes
- * that connection only.
+ * that connection only; a refused batch is first answered with a NACK
+ * frame giving the reason.
  *
  * Budgets per connection, so that slow, silent or hostile peers cannot
  * hurt the others: the frame header is checked before any payload is
@@ -23,6 +24,16 @@
  * logged; pending acks are flushed, nothing more is read) -> DEAD (freed
  * at the end of the wakeup). Crash behaviour is that of ingest.h: an ack
  * is only ever queued after its batch is archived and logged.
+ *
+ * Input budget across connections (--max-buffered): a connection reads
+ * a frame's payload only after reserving header + length bytes of the
+ * budget, and without a reservation reads no further than the next
+ * header; a frame that does not fit waits (the connection is paused: no
+ * EPOLLIN, its idle clock stopped) until frames of others complete. A
+ * reserved frame can always complete, so nothing deadlocks; unparsed
+ * input is at most the budget plus 8 bytes per connection (allocations
+ * at most twice that: buffers grow by doubling and are freed past 1 MiB
+ * once their frame is handled).
  *
  * Group commit (invariant): the batches of all connections read in one
  * epoll wakeup are staged (ingest_stage: archived, not yet synced) and
@@ -61,6 +72,7 @@
 #define OUT_MAX (1u << 20)
 #define TICK_MS 250
 #define CLOSING_MS 5000		/* time to flush acks before a close */
+#define SERVE_BUFFERED_DEFAULT (256ull << 20)	/* --max-buffered */
 
 enum src_type { SRC_LISTEN, SRC_TIMER, SRC_SIGNAL, SRC_CONN };
 enum conn_state { CONN_OPEN, CONN_CLOSING, CONN_DEAD };
@@ -81,6 +93,9 @@ struct conn {
 	uint64_t last_frame_ms;
 	uint64_t closing_ms;	/* when CLOSING began */
 	int want_out;
+	int want_in;		/* EPOLLIN registered */
+	int paused;		/* waiting for input budget */
+	size_t reserved;	/* input budget held for the frame being read */
 	struct conn *next;
 };
 
@@ -93,6 +108,7 @@ struct server {
 	size_t nconns, max_conns;
 	uint64_t next_id;
 	uint32_t max_frame;
+	uint64_t max_buffered, reserved;	/* input budget, and what is reserved of it */
 	uint64_t idle_ms, checkpoint_ms, last_checkpoint_ms;
 	int stop;
 	int staged;		/* batches staged in this wakeup, not yet committed */
@@ -124,15 +140,16 @@ static void conn_fail(struct conn *c, const char *fmt, ...)
 
 static void conn_interest(struct server *s, struct conn *c)
 {
-	int want = c->out.len > c->out_off;
-	struct epoll_event ev = { .events = (c->state == CONN_OPEN ? EPOLLIN : 0) |
-					    (want ? EPOLLOUT : 0), .data.ptr = c };
+	int want = c->out.len > c->out_off, in = c->state == CONN_OPEN && !c->paused;
+	struct epoll_event ev = { .events = (in ? EPOLLIN : 0) | (want ? EPOLLOUT : 0),
+				  .data.ptr = c };
 
 	if (c->state == CONN_DEAD)
 		return;
 	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0)
 		conn_fail(c, "epoll: %s", strerror(errno));
 	c->want_out = want;
+	c->want_in = in;
 }
 
 static void conn_flush(struct conn *c)
@@ -162,6 +179,21 @@ static void conn_flush(struct conn *c)
 	}
 }
 
+/* A refused batch: a NACK frame with the reason (docs/protocol.md 4),
+ * after the answers already held, then the connection closes. */
+static void refuse(struct server *s, struct conn *c, int err, const char *why)
+{
+	struct frame_nack n;
+	struct buf p;
+
+	buf_init(&p, FRAME_NACK_MAX);
+	frame_nack_set(&n, err, s->g.refused_hash_set ? s->g.refused_hash : NULL, why);
+	if (frame_nack_encode(&p, &n) == 0)
+		frame_write(&c->held, FRAME_NACK, p.data, p.len);
+	buf_free(&p);
+	conn_fail(c, "%s", why);
+}
+
 /* One complete frame: its answer is held until the wakeup's commit. */
 static void conn_frame(struct server *s, struct conn *c, const struct frame *f)
 {
@@ -181,7 +213,7 @@ static void conn_frame(struct server *s, struct conn *c, const struct frame *f)
 	}
 	buf_free(&ack);
 	if (ret < 0) {
-		conn_fail(c, "%s", why[0] ? why : custos_strerror(ret));
+		refuse(s, c, ret, why[0] ? why : custos_strerror(ret));
 		return;
 	}
 	if (c->out.len - c->out_off + c->held.len > OUT_MAX)
@@ -219,7 +251,38 @@ static void conn_parse(struct server *s, struct conn *c)
 	if (used) {
 		memmove(c->in.data, c->in.data + used, c->in.len - used);
 		c->in.len -= used;
+		s->reserved -= c->reserved;	/* only whole frames are reserved */
+		c->reserved = 0;
+		if (!c->in.len && c->in.cap > (1u << 20))
+			buf_free(&c->in);
 	}
+}
+
+/* How many bytes c may read now (the input budget, see the top): up to
+ * the end of its reserved frame, or of the next header; 0 and paused when
+ * the frame whose header is read does not fit in the budget. */
+static size_t conn_room(struct server *s, struct conn *c)
+{
+	size_t need;
+
+	if (c->reserved)
+		return c->reserved - c->in.len;
+	if (c->in.len < FRAME_HEADER_LEN)
+		return FRAME_HEADER_LEN - c->in.len;
+	need = FRAME_HEADER_LEN + (size_t)load_be32(c->in.data + 4);	/* checked by conn_parse */
+	if (s->reserved + need > s->max_buffered) {
+		if (!c->paused)
+			coll_log("conn #%llu %s: paused: a frame of %zu bytes waits for the input "
+				 "budget (%llu of %llu bytes reserved)", (unsigned long long)c->id,
+				 c->peer, need, (unsigned long long)s->reserved,
+				 (unsigned long long)s->max_buffered);
+		c->paused = 1;
+		return 0;
+	}
+	s->reserved += need;
+	c->reserved = need;
+	c->paused = 0;
+	return need - c->in.len;
 }
 
 static void conn_read(struct server *s, struct conn *c)
@@ -228,11 +291,13 @@ static void conn_read(struct server *s, struct conn *c)
 	ssize_t r;
 
 	while (c->state == CONN_OPEN && budget > 0) {
-		room = c->in.max - c->in.len;
-		if (room == 0) {
+		if (c->in.len >= c->in.max) {
 			conn_fail(c, "more than %zu bytes of unparsed input", c->in.max);
 			return;
 		}
+		room = conn_room(s, c);
+		if (room == 0)
+			return;	/* paused */
 		if (room > 65536)
 			room = 65536;
 		if (buf_reserve(&c->in, room) != 0) {
@@ -259,8 +324,9 @@ static void conn_read(struct server *s, struct conn *c)
 	}
 }
 
-static void conn_free(struct conn *c)
+static void conn_free(struct server *s, struct conn *c)
 {
+	s->reserved -= c->reserved;
 	close(c->fd);
 	buf_free(&c->in);
 	buf_free(&c->out);
@@ -301,9 +367,10 @@ static void on_accept(struct server *s)
 		c->last_frame_ms = mono_ms();
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-			conn_free(c);
+			conn_free(s, c);
 			continue;
 		}
+		c->want_in = 1;
 		c->next = s->conns;
 		s->conns = c;
 		s->nconns++;
@@ -333,6 +400,8 @@ static void on_tick(struct server *s)
 	if (read(s->tfd, &expirations, sizeof(expirations)) < 0)
 		return;
 	for (struct conn *c = s->conns; c; c = c->next) {
+		if (c->paused)	/* waiting for us, not idle */
+			c->last_frame_ms = now;
 		if (c->state == CONN_OPEN && now - c->last_frame_ms > s->idle_ms)
 			conn_fail(c, "no complete frame for %llu s (idle or too slow)",
 				  (unsigned long long)(s->idle_ms / 1000));
@@ -385,6 +454,17 @@ static void release(struct server *s)
 	}
 }
 
+/* Paused connections whose frame now fits in the budget read again. */
+static void resume(struct server *s)
+{
+	for (struct conn *c = s->conns; c && s->reserved < s->max_buffered; c = c->next) {
+		if (c->state != CONN_OPEN || !c->paused || !conn_room(s, c))
+			continue;
+		coll_log("conn #%llu %s: resumed", (unsigned long long)c->id, c->peer);
+		conn_interest(s, c);
+	}
+}
+
 /* Free the connections marked dead during this wakeup. */
 static void reap(struct server *s)
 {
@@ -395,7 +475,7 @@ static void reap(struct server *s)
 		if (c->state == CONN_DEAD) {
 			*pp = c->next;
 			epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-			conn_free(c);
+			conn_free(s, c);
 			s->nconns--;
 		} else {
 			pp = &c->next;
@@ -407,11 +487,14 @@ static void on_conn(struct server *s, struct conn *c, uint32_t events)
 {
 	if (c->state == CONN_DEAD)
 		return;
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+	if (c->paused && (events & (EPOLLHUP | EPOLLERR)))	/* reported even without EPOLLIN */
+		conn_fail(c, "peer gone while its frame waited for the input budget");
+	else if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		conn_read(s, c);
 	if (c->state != CONN_DEAD)
 		conn_flush(c);
 	if (c->state != CONN_DEAD && (c->want_out != (c->out.len > c->out_off) ||
+				      c->want_in != (c->state == CONN_OPEN && !c->paused) ||
 				      c->state == CONN_CLOSING))
 		conn_interest(s, c);
 }
@@ -523,6 +606,7 @@ static void run(struct server *s)
 		}
 		release(s);
 		reap(s);
+		resume(s);
 	}
 }
 
@@ -580,12 +664,15 @@ int cmd_serve(int argc, char **argv)
 		{ "checkpoint-interval", required_argument, NULL, 'c' },
 		{ "max-conns", required_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' },
 		{ "rules", required_argument, NULL, 'r' },	/* issue 6: triage */
+		{ "max-buffered", required_argument, NULL, 'b' },
 		{ 0, 0, 0, 0 } };
 	const char *u = "[--dir DIR] --listen ADDR:PORT [--max-frame BYTES] "
-			"[--idle-timeout S] [--checkpoint-interval S] [--max-conns N] [--rules DIR]";
+			"[--idle-timeout S] [--checkpoint-interval S] [--max-conns N] [--rules DIR] "
+			"[--max-buffered BYTES]";
 	const char *dir = coll_default_dir(), *listen_spec = NULL, *rules = NULL;
 	struct triage *tri = NULL;
 	uint64_t max_frame = FRAME_PAYLOAD_MAX, idle = 120, cpi = 60, conns = 4096;
+	uint64_t max_buffered = SERVE_BUFFERED_DEFAULT;
 	struct server s = { .epfd = -1, .lfd = -1, .tfd = -1, .sfd = -1 };
 	int c, bad = 0;
 
@@ -605,6 +692,8 @@ int cmd_serve(int argc, char **argv)
 			bad |= coll_parse_u64(optarg, 1, 1000000, &conns);
 		else if (c == 'r')
 			rules = optarg;
+		else if (c == 'b')
+			bad |= coll_parse_u64(optarg, FRAME_HEADER_LEN + 64, 1ull << 40, &max_buffered);
 		else
 			bad = 1;
 	}
@@ -612,6 +701,13 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "Usage: custos-collector serve %s\n", u);
 		return COLL_EXIT_USAGE;
 	}
+	if (max_buffered < FRAME_HEADER_LEN + max_frame) {
+		fprintf(stderr, "custos-collector: serve: --max-buffered %llu is less than one "
+			"frame (8 + --max-frame %llu bytes)\n", (unsigned long long)max_buffered,
+			(unsigned long long)max_frame);
+		return COLL_EXIT_USAGE;
+	}
+	s.max_buffered = max_buffered;
 	s.max_frame = (uint32_t)max_frame;
 	s.idle_ms = idle * 1000;
 	s.checkpoint_ms = cpi * 1000;

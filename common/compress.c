@@ -20,7 +20,7 @@ int compress_payload(const uint8_t *in, size_t n, struct buf *out)
 	if (ret)
 		return ret;
 	dst_len = bound;
-	ret = compress2(out->data + out->len, &dst_len, in, (uLong)n, Z_DEFAULT_COMPRESSION);
+	ret = compress2(out->data + out->len, &dst_len, in, (uLong)n, COMPRESS_LEVEL);
 	if (ret == Z_MEM_ERROR)
 		return -CUSTOS_ERR_NOMEM;
 	if (ret != Z_OK)

@@ -13,7 +13,11 @@
 
 #include "buf.h"
 
-/* Append the zlib stream of in[0..n) to out. Returns 0,
+/* The zlib level batches are compressed at (any zlib stream is valid in
+ * the format; docs/agent.md "Compression level" says why this one). */
+#define COMPRESS_LEVEL 1
+
+/* Append the zlib stream of in[0..n) to out (at COMPRESS_LEVEL). Returns 0,
  * -CUSTOS_ERR_OVERSIZED past out->max, -CUSTOS_ERR_NOMEM. */
 int compress_payload(const uint8_t *in, size_t n, struct buf *out);
 

@@ -17,8 +17,10 @@
  *   of /etc/shadow; send takes --acks DIR, where each verified ack is kept
  *   as SEQ-HASH.ack like the agent's spool keeps its receipts)
  *
- * send prints "ack seq=S leaf=L" for every verified acknowledgement and
- * "closed" when the collector closes the connection instead; it exits 0
+ * send prints "ack seq=S leaf=L" for every verified acknowledgement,
+ * "refused error=E (TEXT) permanent=0|1 hash=HEX|- reason=R" for a NACK
+ * frame (docs/format.md 5.1), and "closed" when the collector closes the
+ * connection instead; it exits 0
  * when every batch was acknowledged, 3 when the collector closed the
  * connection, 1 on any other failure. The state file keeps the chain
  * (next seq, last batch hash) and the last signed batch, so successive
@@ -287,6 +289,24 @@ static int exchange(int fd, const struct state *st, const struct custos_pubkey *
 	if (ret)
 		return -1;
 	ret = read_frame(fd, in, &f, &used);
+	if (ret == 0 && f.type == FRAME_NACK) {
+		struct frame_nack k;
+		char hex[2 * CUSTOS_HASH_LEN + 1] = "-";
+
+		if (frame_nack_decode(f.payload, f.len, &k) != 0)
+			return die("a malformed NACK frame");
+		if (k.batch_hash_len)
+			sodium_bin2hex(hex, sizeof(hex), k.batch_hash, CUSTOS_HASH_LEN);
+		printf("refused error=%llu (%s) permanent=%d hash=%s reason=%.*s\n",
+		       (unsigned long long)k.error, custos_strerror((int)(k.error & 0xffff)),
+		       frame_nack_permanent(k.error), hex, (int)k.reason_len,
+		       (const char *)k.reason);
+		memmove(in->data, in->data + used, in->len - used);
+		in->len -= used;
+		ret = read_frame(fd, in, &f, &used);
+		if (ret != 1)
+			return die("the collector sent a NACK and did not close");
+	}
 	if (ret == 1) {
 		printf("closed\n");
 		return 3;

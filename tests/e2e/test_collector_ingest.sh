@@ -48,6 +48,15 @@ check "sequence gap: accepted (seq 5)" grep -q 'ack seq=5 ' db1.out
 sleep 0.6	# the collector rereads enrolments every 250 ms
 "$peer" send $c --host db1.key --state db1.state >>db1.out 2>&1
 check "revoked host: closed without an ack" [ $? -eq 3 ]
+# Each refused batch was answered with a NACK frame giving the reason (docs/format.md 5.1).
+check "unknown host: the agent got the reason" \
+	grep -q 'refused error=13 (unknown host.*permanent=1 hash=[0-9a-f]\{64\} reason=batch refused: unknown host' stranger.out
+check "forged signature: the agent got the reason" \
+	grep -q 'refused error=12 (bad signature.*permanent=1 .*seq 2: bad signature' db1.out
+check "replay: the agent got the reason" \
+	grep -q 'refused error=16 (.*permanent=1 .*replay of seq 1 (next expected' db1.out
+check "revoked host: the agent got the reason" \
+	grep -q 'refused error=13 .*revoked host db1' db1.out
 "$peer" raw $c --hold 5 >idle.out 2>&1
 check "idle connection: closed by the timer" [ $? -eq 3 ]
 check "trickling peer (a byte every 200 ms): closed by the timer" "$peer" raw $c --trickle 5

@@ -18,8 +18,8 @@
  *   1. Every error is negative and has a message; on an error the
  *      outputs are zero.
  *   2. A parsed frame lies inside the input: 8 <= consumed <= bytes left,
- *      its payload right after its header; it has a known type and
- *      re-encodes (frame_write) to exactly its bytes.
+ *      its payload right after its header; it has a known type (BATCH,
+ *      ACK or NACK) and re-encodes (frame_write) to exactly its bytes.
  *   3. The header is checked before the payload is waited for: every
  *      proper prefix of a frame is AGAIN; below 8 bytes the answer is
  *      AGAIN; from 8 bytes on, the 8-byte header alone gives the same
@@ -30,6 +30,9 @@
  *      up to the signature (the last 64), and verifies to the same struct;
  *      the ack does not verify under another key; every proper prefix of
  *      it is TRUNCATED.
+ *   5. A NACK payload (frame_nack_decode) either fails with its output
+ *      zeroed, or decodes to a hash of 0 or 32 bytes and a reason within
+ *      its bound, and re-encodes to exactly its bytes.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -121,6 +124,26 @@ static void check_header_first(const uint8_t *p, size_t n, int ret)
 		CHECK(r8 == ret);
 }
 
+/* Invariant 5. */
+static void check_nack(const uint8_t *p, size_t n)
+{
+	struct frame_nack k;
+	struct buf enc;
+	int ret = frame_nack_decode(p, n, &k);
+
+	check_code(ret);
+	if (ret) {
+		CHECK(is_zero(&k, sizeof(k)));
+		return;
+	}
+	CHECK(k.batch_hash_len == 0 || k.batch_hash_len == CUSTOS_HASH_LEN);
+	CHECK(k.reason_len <= FRAME_NACK_REASON_MAX);
+	buf_init(&enc, FRAME_NACK_MAX);
+	CHECK(frame_nack_encode(&enc, &k) == 0);
+	CHECK(enc.len == n && memcmp(enc.data, p, n) == 0);
+	buf_free(&enc);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -154,7 +177,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		CHECK(consumed >= FRAME_HEADER_LEN && consumed <= left);
 		CHECK(f.payload == p + FRAME_HEADER_LEN && f.len == consumed - FRAME_HEADER_LEN);
-		CHECK(f.type == FRAME_BATCH || f.type == FRAME_ACK);
+		CHECK(f.type == FRAME_BATCH || f.type == FRAME_ACK || f.type == FRAME_NACK);
 
 		buf_reset(&enc);
 		CHECK(frame_write(&enc, f.type, f.payload, f.len) == 0);
@@ -164,6 +187,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (f.type == FRAME_ACK)
 			check_ack(f.payload, f.len);
+		if (f.type == FRAME_NACK)
+			check_nack(f.payload, f.len);
 		off += consumed;
 	}
 	buf_free(&enc);

@@ -5,7 +5,9 @@
  * chain_check, and answers ACK frames. Cases: everything is delivered and
  * receipted; the peer dies and comes back (the spool grows, then drains);
  * a peer that forges acks (wrong key, wrong hash) never gets a batch
- * deleted. */
+ * deleted; a peer that refuses with a NACK: the refusal is counted as
+ * permanent, noted for status, the batch kept, and it goes once the peer
+ * accepts. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -22,7 +24,7 @@
 #include "frame.h"
 #include "spool.h"
 
-enum peer_mode { PEER_GOOD, PEER_FORGED_KEY, PEER_WRONG_HASH };
+enum peer_mode { PEER_GOOD, PEER_FORGED_KEY, PEER_WRONG_HASH, PEER_NACK };
 
 struct peer {
 	const struct custos_keypair *coll, *host, *forger;
@@ -68,6 +70,15 @@ static int answer(struct peer *p, int fd, const uint8_t *sealed, size_t n)
 	if (seal_open(sealed, n, p->coll, &signed_b) ||
 	    batch_verify(signed_b.data, signed_b.len, tu_lookup, (void *)p->host, &v, &raw))
 		goto out;
+	if (p->mode == PEER_NACK) {	/* what custos-collector sends, then it closes */
+		struct frame_nack k;
+		frame_nack_set(&k, -CUSTOS_ERR_UNKNOWN_HOST, v.hash, "batch refused: unknown host "
+			       "web1\n(seq 0)");
+		if (frame_nack_encode(&out, &k) == 0 &&
+		    frame_write(&frame, FRAME_NACK, out.data, out.len) == 0)
+			send(fd, frame.data, frame.len, MSG_NOSIGNAL);
+		goto out;
+	}
 	if (chain_check(&p->chain, &v.hdr) == -CUSTOS_ERR_REPLAY) {
 		ret = 0;	/* a resend of a batch already archived: ack again */
 	} else {
@@ -339,6 +350,37 @@ static void forged(void **state, enum peer_mode mode)
 	expect_receipts(f, 3);
 }
 
+static void test_nack_keeps_batch(void **state)
+{
+	struct fx *f = *state;
+	struct forward_stats st;
+	struct forward *fw;
+	struct spool_status ss;
+
+	make_batches(f, 2);
+	f->peer.mode = PEER_NACK;
+	peer_start(&f->peer, 0);
+	fw = fwd_start(f);
+	assert_int_equal(forward_wait_drained(fw, 1000), -CUSTOS_ERR_AGAIN);
+	forward_get_stats(fw, &st);
+	assert_true(st.refusals >= 1);
+	assert_int_equal(st.last_refusal_error, CUSTOS_ERR_UNKNOWN_HOST);
+	assert_true(st.last_refusal_permanent);
+	assert_int_equal(st.acked, 0);
+	assert_int_equal(spool_inspect(f->dir, &ss), 0);
+	assert_int_equal(ss.batches, 2);	/* kept */
+	assert_non_null(strstr(ss.refusal, "batch seq 0 refused"));
+	assert_non_null(strstr(ss.refusal, "permanent"));
+	assert_non_null(strstr(ss.refusal, "unknown host web1?(seq 0)"));	/* no newline */
+	f->peer.mode = PEER_GOOD;	/* enrolled now */
+	assert_int_equal(forward_wait_drained(fw, 10000), 0);
+	forward_stop(fw);
+	peer_stop(&f->peer);
+	expect_receipts(f, 2);
+	assert_int_equal(spool_inspect(f->dir, &ss), 0);
+	assert_string_equal(ss.refusal, "");	/* cleared by the ack */
+}
+
 static void test_forged_ack_key(void **state)
 {
 	forged(state, PEER_FORGED_KEY);
@@ -356,6 +398,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_peer_dies_and_comes_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forged_ack_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_wrong_hash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nack_keeps_batch, setup, teardown),
 	};
 
 	assert_int_equal(custos_init(), 0);

@@ -135,6 +135,18 @@ static void compute(void)
 	assert_int_equal(ack_sign(&a, &collector, &tmp), 0);
 	put("signed-ack", tmp.data, tmp.len);
 
+	{	/* docs/format.md 5.1: the NACK a replay of that batch gets */
+		struct frame_nack k;
+		struct buf nk;
+		buf_init(&nk, FRAME_NACK_MAX);
+		frame_nack_set(&k, -CUSTOS_ERR_REPLAY, hash, "replay of seq 0 (next expected 1)");
+		assert_int_equal(frame_nack_encode(&nk, &k), 0);
+		buf_reset(&tmp);
+		assert_int_equal(frame_write(&tmp, FRAME_NACK, nk.data, nk.len), 0);
+		put("nack-frame", tmp.data, tmp.len);
+		buf_free(&nk);
+	}
+
 	batch_builder_free(&b);
 	buf_free(&tmp);
 	buf_free(&sb);
@@ -258,6 +270,7 @@ static void test_batch_vectors(void **state)
 	expect_doc_equals("batch-signature");
 	expect_doc_equals("signed-batch");
 	expect_doc_equals("signed-ack");
+	expect_doc_equals("nack-frame");
 }
 
 /* Independently of our encoder: the document's signed batch verifies with
