@@ -20,9 +20,11 @@
  *                   [--group G] [--rules DIR] [--dir DIR] [--skip-query]
  *
  * Ingest commits every G batches (default 32: serve commits once per
- * epoll wakeup, i.e. the batches of the agents that sent in it); triage
- * off is measured once with one batch per commit (half the batches) and
- * once with G (the other half).
+ * epoll wakeup, i.e. the batches of the agents that sent in it), and once
+ * more with one batch per commit, for comparison. Phases 1-3 run
+ * interleaved, G batches of each in turn, each into its own state
+ * directory, so that other work on a shared machine slows them alike and
+ * their ratios hold.
  *
  * Run it pinned to one core (taskset -c 0). It prints rates and the
  * ratios between the phases of the same run; the state directories go
@@ -257,6 +259,83 @@ static double ingest_all(struct ingest *g, struct buf *envs, uint64_t n, uint64_
 	return now_s() - t0;
 }
 
+/* One side of the comparison: a state directory, the batches sealed to
+ * its key, how it commits, whether it triages, the time it took. */
+struct side {
+	const char *name;
+	struct ingest g;
+	struct buf *envs;
+	uint64_t group;
+	struct triage *tri;
+	double t;
+};
+
+/* Copies of envs[0..n) (sealed to coll) sealed to the key of g. */
+static struct buf *reseal(const struct buf *envs, uint64_t n, const struct custos_keypair *coll,
+			  const struct ingest *g)
+{
+	struct buf *out = calloc(n, sizeof(*out)), sb;
+
+	if (!out)
+		die("memory", -CUSTOS_ERR_NOMEM);
+	buf_init(&sb, CUSTOS_SIGNED_MAX);
+	for (uint64_t i = 0; i < n; i++) {
+		buf_reset(&sb);
+		buf_init(&out[i], CUSTOS_SEALED_MAX);
+		if (seal_open(envs[i].data, envs[i].len, coll, &sb) ||
+		    seal_batch(sb.data, sb.len, &g->ks.kp.pub, &out[i]))
+			die("reseal", -CUSTOS_ERR_SEAL);
+	}
+	buf_free(&sb);
+	return out;
+}
+
+/* Phases 1-3, interleaved round by round (G batches each) so that a
+ * machine shared with other work slows them alike: verify only, ingest
+ * one batch per commit, ingest G per commit, the same with triage. */
+static void phases(const char *work, struct buf *envs, const struct custos_keypair *coll,
+		   const struct custos_keypair *host, struct triage *tri, const struct opts *o)
+{
+	struct side sd[3] = { { "one", .group = 1 }, { "off", .group = o->group },
+			      { "on", .group = o->group, .tri = tri } };
+	double tv = 0, recs = (double)(o->batches * o->records), nb = (double)o->batches;
+	char d[4200];
+
+	for (int k = 0; k < 3; k++) {
+		snprintf(d, sizeof(d), "%s/%s", work, sd[k].name);
+		if (k != 1)	/* "off" exists: its key sealed the batches */
+			make_state(d, host, work);
+		if (ingest_open(&sd[k].g, d))
+			die(d, -CUSTOS_ERR_IO);
+		sd[k].envs = k == 1 ? envs : reseal(envs, o->batches, coll, &sd[k].g);
+	}
+	for (uint64_t i = 0; i < o->batches; i += o->group) {
+		uint64_t c = o->batches - i < o->group ? o->batches - i : o->group;
+		tv += verify_only(envs + i, c, coll, host);
+		for (int k = 0; k < 3; k++) {
+			indexer_set_triage(sd[k].tri);
+			sd[k].t += ingest_all(&sd[k].g, sd[k].envs + i, c, sd[k].group);
+		}
+		indexer_set_triage(NULL);
+	}
+	printf("verify only (baseline):                   %6.0f batches/s %9.0f records/s\n",
+	       nb / tv, recs / tv);
+	for (int k = 0; k < 3; k++) {
+		printf("ingest, triage %-3s %4llu batch(es) per commit: %6.0f batches/s %9.0f records/s"
+		       "  (%.2f x the baseline's time)\n", sd[k].tri ? "on," : "off,",
+		       (unsigned long long)sd[k].group, nb / sd[k].t, recs / sd[k].t, sd[k].t / tv);
+		ingest_close(&sd[k].g);
+		if (k != 1) {
+			for (uint64_t i = 0; i < o->batches; i++)
+				buf_free(&sd[k].envs[i]);
+			free(sd[k].envs);
+		}
+	}
+	printf("group commit: %.2f x the throughput of one batch per commit\n", sd[0].t / sd[1].t);
+	printf("triage on / off throughput: %.2f (triage costs %.0f %% of ingest throughput; "
+	       "issue 6's goal: under 20 %%)\n", sd[1].t / sd[2].t, 100.0 * (1.0 - sd[1].t / sd[2].t));
+}
+
 struct page {
 	unsigned rows;
 };
@@ -402,7 +481,7 @@ int main(int argc, char **argv)
 	struct triage *tri = NULL;
 	struct buf *envs;
 	char work[4096], cmd[4200];
-	double tv, t1, toff, ton, tgen;
+	double tgen;
 	uint64_t recs;
 
 	parse(argc, argv, &o);
@@ -444,52 +523,7 @@ int main(int argc, char **argv)
 	printf("batches: %llu of %llu records, %.1f sealed bytes per record (made in %.1f s)\n",
 	       (unsigned long long)o.batches, (unsigned long long)o.records,
 	       (double)envs[0].len / (double)o.records, tgen);
-	tv = verify_only(envs, o.batches, &coll, &gen.host);
-	printf("verify only (baseline):                   %6.0f batches/s %9.0f records/s\n",
-	       o.batches / tv, recs / tv);
-	{	/* triage off: the directory whose key sealed the batches */
-		struct ingest g;
-		char d[4200];
-		snprintf(d, sizeof(d), "%s/off", work);
-		if (ingest_open(&g, d))
-			die(d, -CUSTOS_ERR_IO);
-		t1 = ingest_all(&g, envs, o.batches / 2, 1);
-		toff = ingest_all(&g, envs + o.batches / 2, o.batches - o.batches / 2, o.group);
-		ingest_close(&g);
-	}
-	t1 /= (double)(o.batches / 2) / (double)o.batches;
-	toff /= (double)(o.batches - o.batches / 2) / (double)o.batches;
-	printf("ingest, triage off, one batch per commit: %6.0f batches/s %9.0f records/s  "
-	       "(%.2f x the baseline's time)\n", o.batches / t1, recs / t1, t1 / tv);
-	printf("ingest, triage off, %3llu batches per commit: %6.0f batches/s %9.0f records/s  "
-	       "(%.2f x the baseline's time)\n", (unsigned long long)o.group, o.batches / toff,
-	       recs / toff, toff / tv);
-	{	/* triage on: a second directory, the batches sealed to its key */
-		char d[4200];
-		struct ingest g;
-		struct buf sb;
-		snprintf(d, sizeof(d), "%s/on", work);
-		make_state(d, &gen.host, work);
-		if (ingest_open(&g, d))
-			die(d, -CUSTOS_ERR_IO);
-		buf_init(&sb, CUSTOS_SIGNED_MAX);
-		for (uint64_t i = 0; i < o.batches; i++) {
-			buf_reset(&sb);
-			if (seal_open(envs[i].data, envs[i].len, &coll, &sb) ||
-			    (buf_reset(&envs[i]), seal_batch(sb.data, sb.len, &g.ks.kp.pub, &envs[i])))
-				die("reseal", -CUSTOS_ERR_SEAL);
-		}
-		buf_free(&sb);
-		indexer_set_triage(tri);
-		ton = ingest_all(&g, envs, o.batches, o.group);
-		indexer_set_triage(NULL);
-		ingest_close(&g);
-	}
-	printf("ingest, triage on,  %3llu batches per commit: %6.0f batches/s %9.0f records/s  "
-	       "(%.2f x the baseline's time)\n", (unsigned long long)o.group, o.batches / ton,
-	       recs / ton, ton / tv);
-	printf("triage on / off throughput: %.2f (cost of triage: %.0f %% of ingest throughput)\n",
-	       toff / ton, 100.0 * (1.0 - toff / ton));
+	phases(work, envs, &coll, &gen.host, tri, &o);
 	for (uint64_t i = 0; i < o.batches; i++)
 		buf_free(&envs[i]);
 	free(envs);
