@@ -174,7 +174,7 @@ static void conn_flush(struct conn *c)
 	if (c->out_off == c->out.len) {
 		buf_reset(&c->out);
 		c->out_off = 0;
-		if (c->state == CONN_CLOSING)
+		if (c->state == CONN_CLOSING && !c->held.len)	/* held: after the commit */
 			c->state = CONN_DEAD;
 	}
 }

@@ -39,7 +39,7 @@ enum frame_type {
 };
 
 #define FRAME_NACK_REASON_MAX 256
-#define FRAME_NACK_MAX (FRAME_NACK_REASON_MAX + CUSTOS_HASH_LEN + 16)
+#define FRAME_NACK_MAX (FRAME_NACK_REASON_MAX + CUSTOS_HASH_LEN + 24)	/* CBOR overhead <= 17 */
 
 struct frame_nack {
 	uint64_t error;			/* a CUSTOS_ERR_* number (positive) */

@@ -145,6 +145,16 @@ static void test_nack(void **state)
 	assert_true(frame_nack_permanent(CUSTOS_ERR_REPLAY));
 	assert_true(frame_nack_permanent(CUSTOS_ERR_BAD_SIGNATURE));
 	assert_true(frame_nack_permanent(CUSTOS_ERR_NOT_SEALED_TO_US));
+	/* the longest reason with a hash fits in FRAME_NACK_MAX */
+	memset(longr, 'r', sizeof(longr));
+	longr[sizeof(longr) - 1] = '\0';
+	frame_nack_set(&n, CUSTOS_ERR_DECOMPRESSION_BOMB, hash, longr);
+	assert_int_equal(n.reason_len, FRAME_NACK_REASON_MAX);
+	buf_reset(&b);
+	assert_int_equal(frame_nack_encode(&b, &n), 0);
+	assert_true(b.len <= FRAME_NACK_MAX);
+	assert_int_equal(frame_nack_decode(b.data, b.len, &got), 0);
+	assert_int_equal(got.reason_len, FRAME_NACK_REASON_MAX);
 	/* a hash of another length is malformed, both ways */
 	n.batch_hash_len = 5;
 	assert_int_equal(frame_nack_encode(&b, &n), -CUSTOS_ERR_INVAL);
