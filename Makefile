@@ -171,6 +171,12 @@ SIGMA_SRCS := $(sort $(wildcard collector/sigma_*.c))
 $(BUILD)/fuzz/fuzz_sigma: tests/fuzz/fuzz_sigma.c $(SIGMA_SRCS) $(COMMON_SRCS) | $(BUILD)/fuzz
 	$(CLANG) -std=gnu11 -g -O1 -Icommon -Icollector -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=all $< $(SIGMA_SRCS) $(COMMON_SRCS) -o $@ $(LIBS) -lyaml
+# fuzz_corr fuzzes the threshold and sequence rule loader (issue 6).
+$(BUILD)/fuzz/fuzz_corr: tests/fuzz/fuzz_corr.c collector/corr_load.c $(SIGMA_SRCS) $(COMMON_SRCS) \
+		| $(BUILD)/fuzz
+	$(CLANG) -std=gnu11 -g -O1 -Icommon -Icollector -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all $< collector/corr_load.c $(SIGMA_SRCS) $(COMMON_SRCS) -o $@ \
+		$(LIBS) -lyaml
 
 # --- collector ---------------------------------------------------------------
 # Unit tests of collector modules (tests/unit/test_<module>.c for the
