@@ -8,8 +8,10 @@
  * connect/accept/accept4/bind/listen, all 64-bit calls. Audit is touched
  * only when no auditd is already running on the host.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,7 +25,18 @@
 #include "bench_floor.h"
 #include "bench_run.h"
 
-#define AUDIT_LOG "/var/log/audit/audit.log"
+/* auditd runs with a configuration of its own (Debian's defaults, the
+ * log in the benchmark's directory and never rotated), so the bytes it
+ * writes per operation can be measured and the host's log is untouched. */
+static const char auditd_conf[] =
+	"local_events = yes\nwrite_logs = yes\nlog_file = %s/audit.log\nlog_format = ENRICHED\n"
+	"flush = INCREMENTAL_ASYNC\nfreq = 50\nmax_log_file = 8\nnum_logs = 5\n"
+	"priority_boost = 4\nname_format = NONE\nmax_log_file_action = IGNORE\n"
+	"space_left = 75\nspace_left_action = SYSLOG\nadmin_space_left = 50\n"
+	"admin_space_left_action = SUSPEND\ndisk_full_action = SUSPEND\n"
+	"disk_error_action = SUSPEND\nq_depth = 2000\noverflow_action = SYSLOG\n"
+	"plugin_dir = %s/plugins.d\nend_of_event_timeout = 2\n";
+static char audit_dir[64];
 
 static const char *const audit_rules[] = {
 	"-a always,exit -F arch=b64 -S execve,execveat -k custos-bench",
@@ -88,6 +101,23 @@ int bench_audit_prepare(struct bench_opts *o)
 		return 0;
 	}
 	o->audit_state = true;
+	if (o->auditd) {
+		char path[128];
+		FILE *f;
+
+		snprintf(audit_dir, sizeof(audit_dir), "/tmp/custos-bench-audit.XXXXXX");
+		if (!mkdtemp(audit_dir))
+			return -1;
+		snprintf(path, sizeof(path), "%s/plugins.d", audit_dir);
+		mkdir(path, 0750);
+		snprintf(path, sizeof(path), "%s/auditd.conf", audit_dir);
+		f = fopen(path, "w");
+		if (!f || fprintf(f, auditd_conf, audit_dir, audit_dir) < 0 || fclose(f)) {
+			fprintf(stderr, "bench_capture: writing %s failed\n", path);
+			return -1;
+		}
+		chmod(path, 0640);
+	}
 	printf("audit state: rule '-a never,task' and audit disabled for every condition but "
 	       "auditd: workload processes start without an audit context\n");
 	return audit_state("preparing the audit state");
@@ -95,11 +125,29 @@ int bench_audit_prepare(struct bench_opts *o)
 
 void bench_audit_finish(const struct bench_opts *o)
 {
+	char cmd[128];
+
 	if (o->audit_state)
 		audit_state("restoring the audit state");
+	if (audit_dir[0]) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", audit_dir);
+		sh(cmd);
+	}
 }
 
-/* Start argv with stdout on /dev/null; OUT: *err_fd, its stderr. */
+void bench_pin(int cpu)
+{
+	cpu_set_t set;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* Start argv with stdout on /dev/null, pinned to the consumer CPU; OUT:
+ * *err_fd, its stderr. */
 static pid_t spawn(char *const argv[], int *err_fd)
 {
 	int pfd[2];
@@ -115,6 +163,7 @@ static pid_t spawn(char *const argv[], int *err_fd)
 		dup2(null, 1);
 		dup2(pfd[1], 2);
 		close(pfd[0]);
+		bench_pin(BENCH_CPU_CONSUMER);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -211,9 +260,16 @@ static long long file_size(const char *path)
 	return stat(path, &st) == 0 ? (long long)st.st_size : 0;
 }
 
+static const char *log_path(char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s/audit.log", audit_dir);
+	return buf;
+}
+
 static int auditd_start(struct bench_cond *c)
 {
-	char *argv[] = { "/usr/sbin/auditd", "-n", NULL };
+	char path[128];
+	char *argv[] = { "/usr/sbin/auditd", "-n", "-c", audit_dir, NULL };
 	int i;
 
 	c->pid = spawn(argv, &c->err_fd);
@@ -239,27 +295,29 @@ static int auditd_start(struct bench_cond *c)
 			return -1;
 		}
 	}
-	c->log_start = file_size(AUDIT_LOG);
+	c->log_start = file_size(log_path(path, sizeof(path)));
 	return sh("auditctl -e 1") ? -1 : 0;
 }
 
 static int auditd_stop(const struct bench_opts *o, struct bench_cond *c)
 {
+	char path[128];
 	long long bytes;
 	uint64_t ops = 0;
 	int st;
 
 	sh("auditctl -e 0");
-	bytes = file_size(AUDIT_LOG) - c->log_start;
+	kill(c->pid, SIGTERM);
+	waitpid(c->pid, &st, 0);	/* flushed */
+	close(c->err_fd);
+	bytes = file_size(log_path(path, sizeof(path))) - c->log_start;
 	for (int w = 0; w < BENCH_WORKLOADS; w++)
 		if (o->want[w])
 			ops += o->ops[w] + o->ops[w] / 10 + 1;
 	snprintf(c->note, sizeof(c->note),
-		 "last round: %lld bytes of %s for %llu operations (warm-up included)", bytes,
-		 AUDIT_LOG, (unsigned long long)ops);
-	kill(c->pid, SIGTERM);
-	waitpid(c->pid, &st, 0);
-	close(c->err_fd);
+		 "last round: %lld bytes of audit log for %llu operations (warm-up included): "
+		 "%.0f bytes per operation", bytes, (unsigned long long)ops,
+		 ops ? (double)bytes / (double)ops : 0.0);
 	return audit_state("after the auditd condition");
 }
 

@@ -43,6 +43,13 @@ struct bench_cond {
 	long long log_start;
 };
 
+#define BENCH_CPU_WORKLOAD 0
+#define BENCH_CPU_CONSUMER 1
+
+/* Pin the calling process to cpu when the machine has more than one
+ * (the workload on one, the agent or auditd on the other). */
+void bench_pin(int cpu);
+
 /* Fill conds with the conditions o asks for, "none" first. Returns their
  * number. */
 int bench_conditions(struct bench_opts *o, struct bench_cond conds[BENCH_COND_MAX]);

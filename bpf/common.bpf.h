@@ -79,18 +79,46 @@ static __always_inline void count_loss(__u32 kind)
 		(*n)++;		/* per-CPU: no other writer */
 }
 
-/* Submit a record. The agent is woken only when the ring buffer holds an
- * eighth of its size or more: below that it reads what is there at its
- * next poll timeout (at most 100 ms later), so a lone event does not cost
- * the process that caused it a wake-up of the agent (an irq_work and a
- * context switch). An eighth leaves seven eighths of room while the
- * agent wakes. */
-static __always_inline void custos_submit(void *e)
+/* When each CPU last woke the agent (custos_submit). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} last_wake SEC(".maps");
+
+#define CUSTOS_WAKE_GAP_NS 1000000ull	/* 1 ms between wake-ups, per CPU */
+
+/* Submit a record of size bytes. A wake-up of the agent is an irq_work,
+ * a self-IPI (a VM exit under a hypervisor) and a context switch:
+ * measured, it was most of the cost of a recorded open when every record
+ * asked for one. So a record wakes the agent only when it fills the ring
+ * buffer past an eighth of its size (the agent, which drains the ring to
+ * empty once woken, is then asleep or about to read it anyway), or, while
+ * the ring stays above that mark, at most once a millisecond per CPU (in
+ * case two CPUs crossed the mark together and neither saw itself cross).
+ * Below the mark the agent reads records at its next poll timeout (at
+ * most 100 ms later), so a lone event costs its process no wake-up. */
+static __always_inline void custos_submit(void *e, __u64 size)
 {
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+	__u64 mark = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 8;
+	__u32 zero = 0;
+	__u64 *last, now;
 
-	bpf_ringbuf_submit(e, avail >= size / 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	if (avail < mark) {
+		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	now = bpf_ktime_get_ns();
+	last = bpf_map_lookup_elem(&last_wake, &zero);
+	if (avail - size >= mark && last && now - *last < CUSTOS_WAKE_GAP_NS) {
+		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	if (last)
+		*last = now;
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 }
 
 /* The inode number of the pid namespace t lives in (task_active_pid_ns). */

@@ -191,7 +191,7 @@ static __always_inline int file_exit(struct trace_event_raw_sys_exit *ctx, __u32
 		if (s.path2_resolve)
 			fill_path(e, &e2->path2, &e->path2_how, NULL, dfd2, e2->raw2);
 	}
-	custos_submit(e);
+	custos_submit(e, s.two ? sizeof(struct custos_ev_file2) : sizeof(*e));
 	return 0;
 }
 
@@ -299,7 +299,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, struc
 	read_user(e->raw, sizeof(e->raw), arg(&p, s.path), &e->raw_len, &e->raw_truncated);
 	fill_path(e, &e->path, &e->path_how, obj, s.dfd >= 0 ? (long)arg(&p, s.dfd) : AT_FDCWD,
 		  e->raw);
-	custos_submit(e);
+	custos_submit(e, sizeof(*e));
 	return 0;
 }
 

@@ -178,7 +178,7 @@ static __always_inline int net_exit(struct trace_event_raw_sys_exit *ctx, __u32 
 	} else if (kind == CUSTOS_EV_CONNECT || kind == CUSTOS_EV_SEND) {
 		user_addr(uaddr, addrlen, e->family, e->remote, &e->remote_len, &e->remote_port);
 	}
-	custos_submit(e);
+	custos_submit(e, sizeof(*e));
 	return 0;
 }
 

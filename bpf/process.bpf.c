@@ -79,7 +79,7 @@ int BPF_PROG(custos_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	}
 	e->argv_len = n;
 
-	custos_submit(e);
+	custos_submit(e, sizeof(*e));
 	return 0;
 }
 
@@ -173,7 +173,7 @@ static __always_inline int exec_failed(struct trace_event_raw_sys_exit *ctx, boo
 	e->argv_len = w.off;
 	e->argc = w.argc;
 	e->argv_truncated = w.truncated;
-	custos_submit(e);
+	custos_submit(e, sizeof(*e));
 	return 0;
 }
 
@@ -251,7 +251,7 @@ int BPF_PROG(custos_fork, struct task_struct *parent, struct task_struct *child)
 	e->child_tid = BPF_CORE_READ(child, pid);
 	e->clone_flags = clone_flags_of_current();
 	e->child_start_ns = BPF_CORE_READ(child, start_boottime);
-	custos_submit(e);
+	custos_submit(e, sizeof(*e));
 	return 0;
 }
 
@@ -281,7 +281,7 @@ static __always_inline int emit_exit(struct task_struct *p)
 		e->status = BPF_CORE_READ(p, group_leader, exit_code);
 	e->pad = 0;
 	e->start_ns = BPF_CORE_READ(p, group_leader, start_boottime);
-	custos_submit(e);
+	custos_submit(e, sizeof(*e));
 	return 0;
 }
 

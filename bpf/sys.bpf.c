@@ -83,7 +83,7 @@ static __always_inline int sys_exit(struct trace_event_raw_sys_exit *ctx, __u32 
 		e->name_truncated = n < 0 || n >= (long)sizeof(e->name);
 		e->name_len = n > 0 ? n - 1 : 0;
 	}
-	custos_submit(e);
+	custos_submit(e, sizeof(*e));
 	return 0;
 }
 
@@ -120,7 +120,7 @@ int exit_capset(struct trace_event_raw_sys_exit *ctx)
 	e->arg0 = d[0];
 	e->arg1 = d[1];
 	e->arg2 = d[2];
-	custos_submit(e);
+	custos_submit(e, sizeof(*e));
 	return 0;
 }
 
@@ -183,7 +183,7 @@ int exit_bpf(struct trace_event_raw_sys_exit *ctx)
 	e->arg1 = head[1];
 	n = bpf_probe_read_user_str(e->name, 16, (const void *)(p.args[1] + 48));
 	e->name_len = n > 0 ? n - 1 : 0;
-	custos_submit(e);
+	custos_submit(e, sizeof(*e));
 	return 0;
 }
 
@@ -209,7 +209,7 @@ int exit_clock_settime(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	e->arg0 = p.args[0];
 	e->arg2 = timespec_ns(p.args[1], false);
-	custos_submit(e);
+	custos_submit(e, sizeof(*e));
 	return 0;
 }
 
@@ -227,7 +227,7 @@ int exit_settimeofday(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	e->arg0 = CLOCK_REALTIME;
 	e->arg2 = timespec_ns(p.args[0], true);
-	custos_submit(e);
+	custos_submit(e, sizeof(*e));
 	return 0;
 }
 
@@ -263,7 +263,7 @@ static __always_inline int timex_exit(struct trace_event_raw_sys_exit *ctx, int 
 	e->arg1 = modes;
 	if (modes & ADJ_SETOFFSET)
 		e->arg2 = timespec_ns(utimex + TIMEX_TIME, !(modes & ADJ_NANO));
-	custos_submit(e);
+	custos_submit(e, sizeof(*e));
 	return 0;
 }
 
