@@ -243,8 +243,8 @@ static int start_hashing(struct run_state *rs)
 
 /* The processes already running, then the capabilities no longer needed:
  * the snapshot reads other users' /proc links (CAP_SYS_PTRACE); after it,
- * the loss counters need bpf(2) (CAP_BPF) and hashing executables needs
- * to read any file (CAP_DAC_READ_SEARCH). */
+ * the loss counters and the filter maps at a reload need bpf(2) (CAP_BPF)
+ * and hashing executables needs to read any file (CAP_DAC_READ_SEARCH). */
 static int snapshot_then_drop(struct run_state *rs)
 {
 	uint64_t n, now = clock_boot_ns();
@@ -252,7 +252,6 @@ static int snapshot_then_drop(struct run_state *rs)
 
 	if (!ret)
 		ret = snapshot_walk("/proc", now, emit_snapshot, rs, &n);
-
 	if (ret)
 		return ret;
 	fprintf(stderr, "custos-agent: snapshot of %llu running processes\n", (unsigned long long)n);
@@ -300,6 +299,10 @@ static int main_loop(struct run_state *rs, uint64_t duration)
 			return ret;
 		if (reload_signal) {
 			reload_signal = 0;
+			/* What was captured before the signal, under the old filters. */
+			ret = capture_drain(rs->cap);
+			if (ret < 0 && ret != -EINTR)
+				return ret;
 			if ((ret = run_reload(rs)))
 				return ret;
 		}
