@@ -12,12 +12,15 @@
  * is past the frame limit). Every envelope goes through exactly the
  * checks and the archive of a batch received over TCP (ingest.c); the
  * acknowledgements are not sent anywhere, the leaf indices are printed
- * instead. Importing the same file twice stores nothing twice (resends
- * are recognised, ingest.h).
+ * instead, once the group of up to IMPORT_GROUP batches they belong to
+ * is committed (one fsync of the archive and one of the custody leaves
+ * for the group, ingest.h). Importing the same file twice stores nothing
+ * twice (resends are recognised, ingest.h).
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -76,26 +79,60 @@ static int is_framed(FILE *f)
 	return !(r == sizeof(head) && memcmp(head + 4, SEAL_MAGIC, SEAL_MAGIC_LEN) == 0);
 }
 
-static void one(struct ingest *g, const char *file, const struct buf *env, uint64_t n,
-		uint64_t pos, uint64_t counts[3])
+/* Envelopes staged and not yet committed (group commit, ingest.h): their
+ * acks are printed only once the group is on stable storage. */
+#define IMPORT_GROUP 64
+
+struct pending {
+	struct buf ack[IMPORT_GROUP];
+	int res[IMPORT_GROUP];
+	uint64_t n[IMPORT_GROUP];
+	size_t count;
+};
+
+/* Commit the group, then say what became of each of its envelopes. */
+static void flush_group(struct ingest *g, const char *file, struct pending *pd,
+			uint64_t counts[3])
 {
-	struct buf ack;
+	int ret = pd->count ? ingest_commit(g) : 0;
 	struct ack a;
+
+	for (size_t i = 0; i < pd->count; i++) {
+		if (ret) {
+			coll_log("%s: envelope %llu: batch not stored: archive or custody log write "
+				 "failed", file, (unsigned long long)pd->n[i]);
+			counts[2]++;
+		} else {
+			if (ack_verify(pd->ack[i].data, pd->ack[i].len, g->ks.kp.pub.sign_pk, &a) == 0)
+				printf("%s envelope %llu: host %s seq %llu: leaf %llu\n",
+				       pd->res[i] ? "already held" : "imported",
+				       (unsigned long long)pd->n[i], keystore_name(&g->ks, a.host_id),
+				       (unsigned long long)a.seq, (unsigned long long)a.leaf_index);
+			counts[pd->res[i] == 0 ? 0 : 1]++;
+		}
+		buf_reset(&pd->ack[i]);
+	}
+	pd->count = 0;
+}
+
+static void one(struct ingest *g, const char *file, const struct buf *env, uint64_t n,
+		uint64_t pos, uint64_t counts[3], struct pending *pd)
+{
 	char why[512];
 	int res;
 
-	buf_init(&ack, ACK_MAX);
-	res = ingest_envelope(g, env->data, env->len, &ack, why, sizeof(why));
-	if (res >= 0 && ack_verify(ack.data, ack.len, g->ks.kp.pub.sign_pk, &a) == 0)
-		printf("%s envelope %llu: host %s seq %llu: leaf %llu\n",
-		       res ? "already held" : "imported", (unsigned long long)n,
-		       keystore_name(&g->ks, a.host_id), (unsigned long long)a.seq,
-		       (unsigned long long)a.leaf_index);
-	if (res < 0)
+	res = ingest_stage(g, env->data, env->len, &pd->ack[pd->count], why, sizeof(why));
+	if (res < 0) {
 		coll_log("%s: envelope %llu at offset %llu: %s", file, (unsigned long long)n,
 			 (unsigned long long)pos, why);
-	counts[res == 0 ? 0 : res == 1 ? 1 : 2]++;
-	buf_free(&ack);
+		counts[2]++;
+		buf_reset(&pd->ack[pd->count]);
+		return;
+	}
+	pd->res[pd->count] = res;
+	pd->n[pd->count++] = n;
+	if (pd->count == IMPORT_GROUP)
+		flush_group(g, file, pd, counts);
 }
 
 static int import_file(struct ingest *g, const char *file, FILE *f)
@@ -105,6 +142,12 @@ static int import_file(struct ingest *g, const char *file, FILE *f)
 	struct buf env;
 	uint32_t len = 0;
 
+	struct pending *pd = calloc(1, sizeof(*pd));
+
+	if (!pd)
+		return -CUSTOS_ERR_NOMEM;
+	for (size_t i = 0; i < IMPORT_GROUP; i++)
+		buf_init(&pd->ack[i], ACK_MAX);
 	buf_init(&env, CUSTOS_SEALED_MAX);
 	while ((ret = next_item(f, framed, &len)) == 1) {
 		n++;
@@ -114,9 +157,13 @@ static int import_file(struct ingest *g, const char *file, FILE *f)
 			break;
 		}
 		env.len = len;
-		one(g, file, &env, n, pos, counts);
+		one(g, file, &env, n, pos, counts, pd);
 		pos += (framed ? FRAME_HEADER_LEN : 4) + (uint64_t)len;
 	}
+	flush_group(g, file, pd, counts);
+	for (size_t i = 0; i < IMPORT_GROUP; i++)
+		buf_free(&pd->ack[i]);
+	free(pd);
 	if (ret < 0)
 		coll_log("%s: item %llu at offset %llu: %s; cannot go on", file,
 			 (unsigned long long)n + (ret == -CUSTOS_ERR_TRUNCATED ? 0 : 1),
