@@ -92,7 +92,9 @@ int export_readme(const struct export_req *r)
 		" 5. custody/: every batch is in the collector's append-only log (an RFC 9162\n"
 		"    inclusion proof against the signed tree head custody/checkpoint), and that log\n"
 		"    only grew since the oldest signed tree head holding them (consistency proof).\n"
-		" 6. timeline.jsonl, timeline.csv and gaps.json are exactly what the batches contain.\n\n"
+		" 6. timeline.jsonl, timeline.csv and gaps.json are exactly what the batches contain.\n"
+		" 7. alerts.json and incidents.json (what the collector's rules found, with their\n"
+		"    classification) point at records of the batches in evidence/.\n\n"
 		"Request: hosts and time range as in manifest.json (\"request\"); whole batches are\n"
 		"exported, so the evidence may reach beyond the range: manifest.json (\"covered\")\n"
 		"states what it covers. The layout is documented in docs/export.md of Custos.\n",
