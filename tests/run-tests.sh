@@ -72,7 +72,7 @@ for e2e in "$@"; do
 	# One e2e script at a time on a machine (flock): they load BPF programs,
 	# install packages and watch the whole host, so two test runs side by
 	# side (two checkouts) would see each other's activity.
-	flock /tmp/custos-e2e.lock \
+	flock -o /tmp/custos-e2e.lock \
 		setsid -w sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$sidfile" "$e2e" >"$log" 2>&1
 	rc=$?
 	cat "$log"
