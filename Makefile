@@ -186,6 +186,7 @@ COLLECTOR_LIBS += -lyaml	# issue 6: Sigma rules (collector/sigma_*.c)
 COLLECTOR_MODS := $(filter-out collector/main.c,$(COLLECTOR_SRCS))
 COLLECTOR_UNIT := test_custody test_ingest test_store
 COLLECTOR_UNIT += test_sigma test_triage test_sigma_pack test_corr
+COLLECTOR_UNIT += test_incident	# incidents (collector/incident.c)
 $(BUILD)/collector/%.o: collector/%.c | $(BUILD)/collector
 	$(CC) $(REL_CFLAGS) -Icollector -c $< -o $@
 $(COLLECTOR): $(COLLECTOR_OBJS) $(REL_LIB)
@@ -196,7 +197,6 @@ $(addprefix $(BUILD)/tests/,$(COLLECTOR_UNIT)): $(BUILD)/tests/%: tests/unit/%.c
 		$(REL_LIB) $(COLLECTOR_LIBS) -lcmocka
 $(addprefix $(BUILD)/asan/tests/,$(COLLECTOR_UNIT)): $(BUILD)/asan/tests/%: tests/unit/%.c \
 		$(COLLECTOR_MODS) collector/*.h tests/unit/testutil.h $(SAN_LIB) | $(BUILD)/asan/tests
-COLLECTOR_UNIT += test_incident	# incidents (collector/incident.c)
 	$(CC) $(SAN_CFLAGS) -Itests/unit -Icollector $< $(COLLECTOR_MODS) -o $@ $(SAN_LDFLAGS) \
 		$(SAN_LIB) $(COLLECTOR_LIBS) -lcmocka
 
