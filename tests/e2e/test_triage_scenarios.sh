@@ -21,71 +21,11 @@
 # Needs root (eBPF, namespaces): exits 77 otherwise, saying why.
 set -u
 name=test_triage_scenarios
-root=$(cd "$(dirname "$0")/../.." && pwd)
-agent="$root/${BUILD:-build}/custos-agent"
-coll="$root/${BUILD:-build}/custos-collector"
+live_tools="unshare ip setsid dpkg-deb dpkg cc tar useradd"
+. "$(dirname "$0")/live_lib.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "$name: skipped: loading eBPF programs and making namespaces needs root"
-	exit 77
-fi
-for b in "$agent" "$coll"; do
-	[ -x "$b" ] || { echo "$name: $b not built (run make)"; exit 1; }
-done
-for t in python3 unshare ip setsid dpkg-deb dpkg cc tar useradd; do
-	command -v "$t" >/dev/null || { echo "$name: skipped: $t is not installed"; exit 77; }
-done
-py=$(command -v python3)
-
-work=$(mktemp -d /tmp/custos-e2e-scen.XXXXXX)
-agent_pid=""
-serve_pid=""
-http_pid=""
-cleanup() {
-	[ -n "$agent_pid" ] && kill -9 "$agent_pid" 2>/dev/null
-	[ -n "$serve_pid" ] && kill -9 "$serve_pid" 2>/dev/null
-	[ -n "$http_pid" ] && kill -9 "$http_pid" 2>/dev/null
-	[ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-	echo "$name: $*"
-	tail -n 20 "$work/agent.err" "$work/coll.log" 2>/dev/null
-	exit 1
-}
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
-
-C="$work/coll"
-"$coll" init --dir "$C" >/dev/null || fail "collector init"
-"$agent" keygen --dir "$work/victim" >/dev/null || fail "keygen"
-"$coll" enroll --dir "$C" --name victim --key "$work/victim/host.pub" >/dev/null || fail "enroll"
-"$coll" serve --dir "$C" --listen 127.0.0.1:0 --rules "$root/collector/rules" 2>"$work/coll.log" &
-serve_pid=$!
-i=0
-port=""
-until [ -n "$port" ]; do
-	port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$work/coll.log" | head -n 1)
-	i=$((i + 1))
-	{ [ "$i" -gt 100 ] || ! kill -0 "$serve_pid" 2>/dev/null; } && fail "the collector did not start"
-	[ -z "$port" ] && sleep 0.1
-done
-cat >"$work/agent.conf" <<CONF
-collector: 127.0.0.1:$port
-host_key: $work/victim/host.key
-collector_key: $C/collector.pub
-spool_dir: $work/victim/spool
-batch_max_delay_ms: 200
-CONF
-"$agent" run --config "$work/agent.conf" 2>"$work/agent.err" &
-agent_pid=$!
-i=0
-until grep -qs '^custos-agent: running' "$work/agent.err"; do
-	i=$((i + 1))
-	{ [ "$i" -gt 300 ] || ! kill -0 "$agent_pid" 2>/dev/null; } && fail "the agent did not start"
-	sleep 0.1
-done
+live_serve --rules "$root/collector/rules"
+live_agent
 
 # scenario NAME SCRIPT: run SCRIPT with sh in a process tree of its own:
 # setsid -f detaches it, and it waits until its parent is gone (pid 1 is
@@ -131,6 +71,7 @@ mkdir -p "$work/www" "$work/dl"
 cp /bin/true "$work/www/payload"
 "$py" -m http.server --bind 127.0.0.1 --directory "$work/www" 0 >"$work/http.out" 2>&1 &
 http_pid=$!
+live_pids=$http_pid
 i=0
 hport=""
 until [ -n "$hport" ]; do
@@ -145,6 +86,7 @@ scenario download "
 kill "$http_pid"
 wait "$http_pid" 2>/dev/null
 http_pid=""
+live_pids=""
 
 # reverse shell: bash's stdin and stdout on a TCP connection to a listener
 # (in a network namespace of its own, on 192.0.2.1: not loopback)
@@ -181,12 +123,7 @@ scenario logs "unshare -m sh -c 'mount -t tmpfs custos-test /var/log &&
 	echo x >/var/log/auth.log && rm -f /var/log/auth.log'"
 
 sleep 1.5	# the last batches (batch_max_delay_ms 200)
-kill -TERM "$agent_pid"
-wait "$agent_pid" || fail "the agent exited with $? after SIGTERM"
-agent_pid=""
-kill -TERM "$serve_pid"
-wait "$serve_pid"
-serve_pid=""
+live_stop
 
 "$coll" alerts --dir "$C" >"$work/alerts.out" 2>&1 || fail "alerts: $(cat "$work/alerts.out")"
 "$coll" incidents --dir "$C" --format jsonl >"$work/inc.jsonl" 2>&1 || fail "incidents"

@@ -15,78 +15,15 @@
 # Needs root (eBPF, namespaces): exits 77 otherwise, saying why.
 set -u
 name=test_triage_threshold
-root=$(cd "$(dirname "$0")/../.." && pwd)
-agent="$root/${BUILD:-build}/custos-agent"
-coll="$root/${BUILD:-build}/custos-collector"
+live_tools="unshare ip"
+. "$(dirname "$0")/live_lib.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "$name: skipped: loading eBPF programs and making namespaces needs root"
-	exit 77
-fi
-for b in "$agent" "$coll"; do
-	[ -x "$b" ] || { echo "$name: $b not built (run make)"; exit 1; }
-done
-for t in python3 unshare ip; do
-	command -v "$t" >/dev/null || { echo "$name: skipped: $t is not installed"; exit 77; }
-done
-py=$(command -v python3)
-
-work=$(mktemp -d /tmp/custos-e2e-thr.XXXXXX)
-agent_pid=""
-serve_pid=""
-cleanup() {
-	[ -n "$agent_pid" ] && kill -9 "$agent_pid" 2>/dev/null
-	[ -n "$serve_pid" ] && kill -9 "$serve_pid" 2>/dev/null
-	[ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-	echo "$name: $*"
-	tail -n 20 "$work/agent.err" "$work/coll.log" 2>/dev/null
-	exit 1
-}
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
-check() {	# check DESCRIPTION COMMAND...
-	desc=$1
-	shift
-	if "$@"; then ok "$desc"; else bad "$desc"; fi
-}
-
-C="$work/coll"
-"$coll" init --dir "$C" >/dev/null || fail "collector init"
-"$agent" keygen --dir "$work/victim" >/dev/null || fail "keygen"
-"$coll" enroll --dir "$C" --name victim --key "$work/victim/host.pub" >/dev/null || fail "enroll"
-"$coll" serve --dir "$C" --listen 127.0.0.1:0 --rules "$root/collector/rules" 2>"$work/coll.log" &
-serve_pid=$!
-i=0
-port=""
-until [ -n "$port" ]; do
-	port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$work/coll.log" | head -n 1)
-	i=$((i + 1))
-	{ [ "$i" -gt 100 ] || ! kill -0 "$serve_pid" 2>/dev/null; } && fail "the collector did not start"
-	[ -z "$port" ] && sleep 0.1
-done
+live_serve --rules "$root/collector/rules"
 check "serve: the threshold rules load, none refused" \
 	grep -q 'rules: threshold: 6 loaded, 0 refused' "$work/coll.log"
 check "serve: the sequence rules load, none refused" \
 	grep -q 'rules: sequence: 3 loaded, 0 refused' "$work/coll.log"
-cat >"$work/agent.conf" <<CONF
-collector: 127.0.0.1:$port
-host_key: $work/victim/host.key
-collector_key: $C/collector.pub
-spool_dir: $work/victim/spool
-batch_max_delay_ms: 200
-CONF
-"$agent" run --config "$work/agent.conf" 2>"$work/agent.err" &
-agent_pid=$!
-i=0
-until grep -qs '^custos-agent: running' "$work/agent.err"; do
-	i=$((i + 1))
-	{ [ "$i" -gt 300 ] || ! kill -0 "$agent_pid" 2>/dev/null; } && fail "the agent did not start"
-	sleep 0.1
-done
+live_agent
 
 # One python3 program plays every scenario: listen on PORTS (accepting in
 # a thread), then connect N times to the ports of TARGETS from SRC.
@@ -142,12 +79,7 @@ check "guess: 15 connections accepted" grep -q 'connected 15$' "$work/guess.out"
 check "mail: 25 connections" grep -q 'connected 25$' "$work/mail.out"
 
 sleep 1.5	# the last batches (batch_max_delay_ms 200)
-kill -TERM "$agent_pid"
-wait "$agent_pid" || fail "the agent exited with $? after SIGTERM"
-agent_pid=""
-kill -TERM "$serve_pid"
-wait "$serve_pid"
-serve_pid=""
+live_stop
 
 "$coll" alerts --dir "$C" >"$work/alerts.out" 2>&1 || fail "alerts: $(cat "$work/alerts.out")"
 pid_of() { cat "$work/$1.pid"; }
