@@ -93,6 +93,7 @@ void bundle_batch_file(uint64_t leaf, char out[96]);
  * time (in leaf order), for the request's time range [from_ns, to_ns]
  * (wall clock = record ts_ns + the batch's clock_offset_ns). */
 struct bundle_host;
+struct bundle_order;
 struct bundle_derive {
 	int64_t from_ns, to_ns;
 	FILE *jsonl, *csv;		/* either may be NULL */
@@ -100,6 +101,8 @@ struct bundle_derive {
 	struct bundle_host *hosts;	/* per-host state (bundle_timeline.c) */
 	size_t nhosts;
 	uint64_t rows;
+	struct buf row;			/* the row being written */
+	struct bundle_order *order;	/* per kind, its rows' key order */
 };
 
 /* Start a derivation; writes the CSV header when csv is set. OUT: *d.
@@ -115,6 +118,16 @@ int bundle_derive_init(struct bundle_derive *d, int64_t from_ns, int64_t to_ns, 
  * -CUSTOS_ERR_NOMEM. */
 int bundle_derive_batch(struct bundle_derive *d, const char *host, uint64_t leaf,
 			const struct batch_view *v, const struct buf *raw);
+
+/* Write one timeline row (what bundle_derive_batch does for a record in
+ * range; public for tests): record r, index idx of the batch at leaf with
+ * sequence number seq of host, wall time wall, to d->jsonl and d->csv.
+ * The bytes are those of record_json()'s object plus our keys dumped by
+ * jansson with JSON_COMPACT | JSON_SORT_KEYS, written directly
+ * (record_json_members). Returns 0, the errors of record_json_members,
+ * -CUSTOS_ERR_IO. */
+int bundle_derive_row(struct bundle_derive *d, const char *host, uint64_t leaf, uint64_t seq,
+		      const struct custos_record *r, uint64_t idx, int64_t wall);
 
 /* The gaps document (a new reference) once every batch was added:
  * {"gaps": [...]} with keys sorted. OUT: *out. Returns 0 or -CUSTOS_ERR_NOMEM. */

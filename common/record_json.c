@@ -243,3 +243,239 @@ int record_json_write(FILE *f, const struct custos_record *rec)
 	json_decref(obj);
 	return ret;
 }
+
+/* --- the same view written directly (record_json.h, record_json_members) --- */
+
+/* JSON-escape p[0..n) as jansson's dump does without JSON_ENSURE_ASCII or
+ * JSON_ESCAPE_SLASH: '"' and '\\' and C0 controls escaped (\b \f \n \r \t,
+ * else \u00XX upper-case), everything else copied. */
+int record_json_put_string(struct buf *out, const void *s, size_t n)
+{
+	static const char hexd[] = "0123456789ABCDEF";
+	const uint8_t *p = s;
+	uint8_t *w;
+	int ret = buf_reserve(out, 6 * n + 2);
+
+	if (ret)
+		return ret;
+	w = out->data + out->len;
+	*w++ = '"';
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = p[i];
+
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			*w++ = c;
+			continue;
+		}
+		*w++ = '\\';
+		switch (c) {
+		case '"': *w++ = '"'; break;
+		case '\\': *w++ = '\\'; break;
+		case '\b': *w++ = 'b'; break;
+		case '\f': *w++ = 'f'; break;
+		case '\n': *w++ = 'n'; break;
+		case '\r': *w++ = 'r'; break;
+		case '\t': *w++ = 't'; break;
+		default:
+			memcpy(w, "u00", 3);
+			w[3] = (uint8_t)hexd[c >> 4];
+			w[4] = (uint8_t)hexd[c & 15];
+			w += 5;
+		}
+	}
+	*w++ = '"';
+	out->len = (size_t)(w - out->data);
+	return 0;
+}
+
+/* Decimal of v into t (at least 21 bytes, no NUL). Returns the length. */
+static size_t u64_text(uint64_t v, char *t)
+{
+	char tmp[20];
+	size_t n = 0, k;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (k = 0; k < n; k++)
+		t[k] = tmp[n - 1 - k];
+	return n;
+}
+
+int record_json_put_int(struct buf *out, int64_t v)
+{
+	char t[24];
+	size_t n = 0;
+
+	if (v < 0)
+		t[n++] = '-';
+	n += u64_text(v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, t + n);
+	return buf_put(out, t, n);
+}
+
+static int put_hex(struct buf *out, const uint8_t *p, size_t n)
+{
+	int ret = buf_reserve(out, 2 * n + 12);
+
+	if (ret)
+		return ret;
+	memcpy(out->data + out->len, "{\"hex\":\"", 8);
+	sodium_bin2hex((char *)out->data + out->len + 8, 2 * n + 1, p, n);
+	memcpy(out->data + out->len + 8 + 2 * n, "\"}", 2);
+	out->len += 2 * n + 10;
+	return 0;
+}
+
+/* bytes_value, written: a string (m->raw kept for CSV) or a hex object. */
+static int put_bytes(struct buf *out, const uint8_t *p, size_t n, struct record_json_member *m)
+{
+	if (!printable_utf8(p, n))
+		return put_hex(out, p, n);
+	if (m) {
+		m->type = RECORD_JSON_STRING;
+		m->raw = (const char *)p;
+		m->raw_len = n;
+	}
+	return record_json_put_string(out, p, n);
+}
+
+static int put_strv(struct buf *out, const uint8_t *v, uint32_t len, uint64_t count)
+{
+	uint64_t seen = 0;
+	uint32_t i = 0;
+	int ret = buf_put(out, "[", 1);
+
+	while (!ret && i < len) {
+		const uint8_t *nul = memchr(v + i, 0, len - i);
+		uint32_t n = nul ? (uint32_t)(nul - (v + i)) : len - i;
+
+		if (seen)
+			ret = buf_put(out, ",", 1);
+		if (!ret)
+			ret = put_bytes(out, v + i, n, NULL);
+		i += n + 1;
+		seen++;
+	}
+	if (!ret && seen != count)
+		ret = -CUSTOS_ERR_INVAL;
+	return ret ? ret : buf_put(out, "]", 1);
+}
+
+/* u64_value, written; m->raw is the decimal text either way. */
+static int put_u64(struct buf *out, uint64_t v, struct record_json_member *m)
+{
+	size_t n = u64_text(v, m->text);
+
+	m->raw = m->text;
+	m->raw_len = n;
+	if (v <= INT64_MAX) {
+		m->type = RECORD_JSON_NUMBER;
+		return buf_put(out, m->text, n);
+	}
+	m->type = RECORD_JSON_STRING;
+	return record_json_put_string(out, m->text, n);
+}
+
+static int put_field(struct buf *out, const struct schema_field *f,
+		     const struct custos_record *rec, struct record_json_member *m)
+{
+	uint32_t len;
+	int64_t i;
+
+	switch (f->type) {
+	case SF_U64:
+		return put_u64(out, *FIELD(rec, f, uint64_t), m);
+	case SF_I64:
+		i = *FIELD(rec, f, int64_t);
+		m->type = RECORD_JSON_NUMBER;
+		return record_json_put_int(out, i);
+	case SF_FIXED:
+		return put_hex(out, FIELD(rec, f, uint8_t), f->cap);
+	case SF_BYTES:
+		len = FIELD_LEN(rec, f);
+		return len > f->cap ? -CUSTOS_ERR_INVAL
+				    : put_bytes(out, FIELD(rec, f, uint8_t), len, m);
+	case SF_STRV:
+		len = FIELD_LEN(rec, f);
+		return len > f->cap ? -CUSTOS_ERR_INVAL
+				    : put_strv(out, FIELD(rec, f, uint8_t), len, FIELD_CNT(rec, f));
+	default:
+		return -CUSTOS_ERR_INVAL;
+	}
+}
+
+/* net_addresses, written: the address member's value replaced by text. */
+static int put_address(struct buf *out, struct record_json_member *m, uint64_t family,
+		       const uint8_t *addr, uint32_t len)
+{
+	int af = family == AF_INET && len == 4 ? AF_INET
+		 : family == AF_INET6 && len == 16 ? AF_INET6 : 0;
+
+	if (!af)
+		return 0;
+	if (!inet_ntop(af, addr, m->text, sizeof(m->text)))
+		return -CUSTOS_ERR_INVAL;
+	m->type = RECORD_JSON_STRING;
+	m->raw = m->text;
+	m->raw_len = strlen(m->text);
+	m->off = (uint32_t)out->len;
+	m->len = (uint32_t)(m->raw_len + 2);
+	return record_json_put_string(out, m->text, m->raw_len);
+}
+
+static int net_members(struct buf *out, const struct custos_record *rec,
+		       struct record_json_member *m, size_t n)
+{
+	const struct custos_net *net = &rec->u.net;
+	int ret = 0;
+
+	if (rec->kind < CUSTOS_REC_CONNECT || rec->kind > CUSTOS_REC_SEND)
+		return 0;
+	for (size_t i = 0; !ret && i < n; i++) {
+		if (strcmp(m[i].name, "local_addr") == 0)
+			ret = put_address(out, &m[i], net->family, net->local_addr,
+					  net->local_addr_len);
+		else if (strcmp(m[i].name, "remote_addr") == 0)
+			ret = put_address(out, &m[i], net->family, net->remote_addr,
+					  net->remote_addr_len);
+	}
+	return ret;
+}
+
+int record_json_members(const struct custos_record *rec, struct buf *out,
+			struct record_json_member *m, size_t cap, size_t *n)
+{
+	const struct schema *parts[3];
+	size_t nparts = record_schema(rec->kind, parts), k = 0;
+	const char *kind = record_kind_name(rec->kind);
+	int ret = 0;
+
+	*n = 0;
+	if (nparts == 0 || cap == 0)
+		return -CUSTOS_ERR_INVAL;
+	m[k] = (struct record_json_member){ .name = "kind", .off = (uint32_t)out->len,
+		.type = RECORD_JSON_STRING, .raw = kind, .raw_len = strlen(kind) };
+	ret = record_json_put_string(out, kind, m[k].raw_len);
+	m[k].len = (uint32_t)(out->len - m[k].off);
+	k++;
+	for (size_t i = 0; !ret && i < nparts; i++) {
+		for (size_t j = 0; !ret && j < parts[i]->count; j++) {
+			const struct schema_field *f = &parts[i]->fields[j];
+
+			if (i == 0 && f->key == 0)
+				continue;	/* the kind, written above by name */
+			if (k == cap)
+				return -CUSTOS_ERR_INVAL;
+			m[k] = (struct record_json_member){ .name = json_name(f->name),
+				.off = (uint32_t)out->len };
+			ret = put_field(out, f, rec, &m[k]);
+			m[k].len = (uint32_t)(out->len - m[k].off);
+			k++;
+		}
+	}
+	if (!ret)
+		ret = net_members(out, rec, m, k);
+	*n = k;
+	return ret;
+}
