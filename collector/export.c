@@ -397,6 +397,11 @@ static int run(struct exp *e)
 		ret = export_findings(e->r, e->ks);
 	if (!ret)
 		ret = export_more(e->r, e->ks, &e->obs);
+	/* The CSIRT profile before anything is recorded or signed: when it
+	 * fails there is no custody entry, no manifest.sig and no tar, and
+	 * the exit status says the export failed (docs/export.md). */
+	if (!ret && e->r->csirt)
+		ret = export_csirt(e->r, e->ks->logname, &e->obs);
 	if (!ret)
 		ret = write_proofs(e);
 	if (!ret)
@@ -409,8 +414,6 @@ static int run(struct exp *e)
 		ret = export_manifest(e->r, e->ks, e->covered);
 	if (!ret)
 		ret = export_tar(e->r);
-	if (!ret && e->r->csirt)
-		ret = export_csirt(e->r, e->ks->logname, &e->obs);
 	buf_free(&note);
 	return ret;
 }

@@ -310,7 +310,7 @@ static json_t *obs_conn(struct cg *g, json_t *x)
 static int case_observables(struct cg *g, const struct export_obs *o, json_t *exp)
 {
 	json_t *pr = node(g, "provenance-record", "case-investigation:ProvenanceRecord", 1), *x;
-	char desc[640], ebuf[COLL_EXHIBIT_MAX];
+	char desc[768], ebuf[COLL_EXHIBIT_MAX];
 	size_t i;
 
 	if (!pr)
@@ -320,11 +320,12 @@ static int case_observables(struct cg *g, const struct export_obs *o, json_t *ex
 	snprintf(desc, sizeof(desc), "process, file and network-connection observables of the "
 		 "exported records in the requested range: %llu, %llu and %llu records; the first "
 		 "%d distinct of each kind are described here (%llu, %llu and %llu records came "
-		 "after that bound and are only counted); timeline.jsonl holds every record",
+		 "after that bound and are only counted); %llu failed exec attempts (no program ran) are "
+		 "not observables; timeline.jsonl holds every record",
 		 (unsigned long long)o->records[OBS_PROC], (unsigned long long)o->records[OBS_FILE],
 		 (unsigned long long)o->records[OBS_CONN], EXPORT_OBS_MAX,
 		 (unsigned long long)o->omitted[OBS_PROC], (unsigned long long)o->omitted[OBS_FILE],
-		 (unsigned long long)o->omitted[OBS_CONN]);
+		 (unsigned long long)o->omitted[OBS_CONN], (unsigned long long)o->failed_exec);
 	set_s(pr, "uco-core:description", desc);
 	json_object_set_new(pr, "uco-core:object", json_array());
 	push(exp, "uco-action:result", id_of(pr));

@@ -6,7 +6,8 @@
  * and the CSIRT profile. Each observable is a JSON object with the raw
  * values and the record it was first seen in (host, evidence_leaf,
  * evidence_record); a repeat of the same process, path or connection only
- * counts.
+ * counts. Failed exec attempts (result -errno, no executable) are only
+ * counted: no process ran.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -198,6 +199,13 @@ static int add_record(struct export_obs *o, const char *host, uint64_t leaf, uin
 			-CUSTOS_ERR_NOMEM : 0;
 	if (wall < o->from_ns || wall > o->to_ns)
 		return 0;
+	if (r->kind == CUSTOS_REC_EXEC && r->u.exec.result < 0) {
+		/* A failed execve: no program ran (the caller keeps its own)
+		 * and the path may not exist, so it is neither a process nor
+		 * a file observable; timeline.jsonl has it (docs/export.md). */
+		o->failed_exec++;
+		return 0;
+	}
 	if (r->kind == CUSTOS_REC_EXEC || r->kind == CUSTOS_REC_SNAPSHOT)
 		k = OBS_PROC;
 	else if (r->kind >= CUSTOS_REC_OPEN && r->kind <= CUSTOS_REC_REMOVEXATTR)

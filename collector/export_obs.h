@@ -33,6 +33,8 @@ struct export_obs {
 	json_t *seen[OBS_KINDS];	/* dedupe keys -> index in list */
 	uint64_t records[OBS_KINDS];	/* records of each kind in range */
 	uint64_t omitted[OBS_KINDS];	/* records once the bound was reached */
+	uint64_t failed_exec;		/* exec records of failed attempts (result < 0) in
+					   range: timeline only, no observable */
 	json_t *agent_version;		/* host -> agent version (agent_start records) */
 };
 

@@ -224,6 +224,17 @@ for want in ("/home/u-" + h[:16] + "/.ssh", "\"user-" + u + "\"", "\"10.%d.%d.%d
 '
 ex "$work/bad" --no-pseudonymise >/dev/null 2>&1
 check "export: --no-pseudonymise without --profile csirt is misuse (exit 2)" [ $? -eq 2 ]
+# The CSIRT profile runs before the custody entry, the manifest and the
+# tar: when it fails (an unreadable pseudonym key) the export fails with
+# exit 1 and leaves no signed bundle, no tar and no export event.
+printf 'not a key\n' >bad.key
+ev_before=$(grep -c '"action":"export"' "$d/custody/events.jsonl")
+ex "$work/badkey" --profile csirt --pseudonym-key bad.key >badkey.out 2>&1
+check "csirt: a bad pseudonym key fails the export (exit 1), named" \
+	sh -c "[ $? -eq 1 ] && grep -q 'pseudonym key bad.key' badkey.out"
+check "csirt: ... before anything is signed: no manifest.sig, no tar, no export event" \
+	sh -c "[ ! -e badkey/manifest.sig ] && [ ! -e badkey.tar ] &&
+		[ \$(grep -c '\"action\":\"export\"' '$d/custody/events.jsonl') -eq $ev_before ]"
 
 # Progress on a terminal (script(1) gives the export a pty).
 if command -v script >/dev/null 2>&1; then
