@@ -38,7 +38,9 @@ static const char *const csv_cols[] = { "datetime", "timestamp_desc", "host", "k
 struct bundle_order {
 	uint8_t n;		/* 0: not computed yet */
 	uint8_t idx[ROW_MEMBERS];
+	uint8_t col[N_COLS];	/* the member of each CSV column, NO_MEMBER if none */
 };
+#define NO_MEMBER 0xff
 
 struct bundle_host {
 	char name[BUNDLE_NAME_MAX + 1];
@@ -46,6 +48,13 @@ struct bundle_host {
 	int has_hb;
 	int64_t last_hb_ns;
 };
+
+/* v in exactly w decimal digits, zero-padded (v < 10^w). */
+static void digits(char *out, int w, uint64_t v)
+{
+	for (int i = w - 1; i >= 0; i--, v /= 10)
+		out[i] = (char)('0' + v % 10);
+}
 
 void bundle_fmt_time(int64_t unix_ns, char *out, size_t n)
 {
@@ -62,8 +71,26 @@ void bundle_fmt_time(int64_t unix_ns, char *out, size_t n)
 		snprintf(out, n, "?");
 		return;
 	}
-	snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)ns);
+	if (tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999 || n < 31) {
+		snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)ns);
+		return;
+	}
+	/* The same bytes without printf: one row each, a million rows. */
+	digits(out, 4, (uint64_t)tm.tm_year + 1900);
+	out[4] = '-';
+	digits(out + 5, 2, (uint64_t)tm.tm_mon + 1);
+	out[7] = '-';
+	digits(out + 8, 2, (uint64_t)tm.tm_mday);
+	out[10] = 'T';
+	digits(out + 11, 2, (uint64_t)tm.tm_hour);
+	out[13] = ':';
+	digits(out + 14, 2, (uint64_t)tm.tm_min);
+	out[16] = ':';
+	digits(out + 17, 2, (uint64_t)tm.tm_sec);
+	out[19] = '.';
+	digits(out + 20, 9, (uint64_t)ns);
+	memcpy(out + 29, "Z", 2);
 }
 
 /* Printable ASCII copy of bytes (others become '?'). */
@@ -149,21 +176,31 @@ static size_t row_order(const struct record_json_member *m, size_t n, uint8_t *i
 	return k;
 }
 
-static const uint8_t *order_of(struct bundle_derive *d, uint64_t kind,
-			       const struct record_json_member *m, size_t n, uint8_t *tmp,
-			       size_t *k)
+static void order_make(struct bundle_order *o, const struct record_json_member *m, size_t n)
+{
+	o->n = (uint8_t)row_order(m, n, o->idx);
+	for (size_t c = 0; c < N_COLS; c++) {
+		o->col[c] = NO_MEMBER;
+		for (size_t i = 0; i < o->n; i++)
+			if (strcmp(m[o->idx[i]].name, csv_cols[c]) == 0)
+				o->col[c] = o->idx[i];
+	}
+}
+
+static const struct bundle_order *order_of(struct bundle_derive *d, uint64_t kind,
+					   const struct record_json_member *m, size_t n,
+					   struct bundle_order *tmp)
 {
 	struct bundle_order *o;
 
 	if (kind >= ROW_KINDS || !d->order) {
-		*k = row_order(m, n, tmp);
+		order_make(tmp, m, n);
 		return tmp;
 	}
 	o = &d->order[kind];
 	if (!o->n)
-		o->n = (uint8_t)row_order(m, n, o->idx);
-	*k = o->n;
-	return o->idx;
+		order_make(o, m, n);
+	return o;
 }
 
 /* RFC 4180 field: quoted when it holds a comma, quote or line break. */
@@ -182,25 +219,16 @@ static int csv_field(struct buf *b, const char *s, size_t n)
 	return ret ? ret : buf_put(b, "\"", 1);
 }
 
-static const struct record_json_member *member(const struct record_json_member *m,
-					       const uint8_t *idx, size_t k, const char *name)
-{
-	for (size_t i = 0; i < k; i++)
-		if (strcmp(m[idx[i]].name, name) == 0)
-			return &m[idx[i]];
-	return NULL;
-}
-
 /* The CSV line: a column's string value unescaped, a number as written,
  * anything else (hex objects, arrays, absent) empty. */
-static int put_csv(struct buf *b, const struct record_json_member *m, const uint8_t *idx,
-		   size_t k)
+static int put_csv(struct buf *b, const struct record_json_member *m,
+		   const struct bundle_order *o)
 {
 	char num[32];
 	int ret = 0;
 
 	for (size_t i = 0; !ret && i < N_COLS; i++) {
-		const struct record_json_member *c = member(m, idx, k, csv_cols[i]);
+		const struct record_json_member *c = o->col[i] == NO_MEMBER ? NULL : &m[o->col[i]];
 
 		if (c && c->type == RECORD_JSON_STRING)
 			ret = csv_field(b, c->raw, c->raw_len);
@@ -215,13 +243,13 @@ static int put_csv(struct buf *b, const struct record_json_member *m, const uint
 }
 
 /* The JSON line: compact, keys sorted, '\n'. */
-static int put_json(struct buf *b, const struct record_json_member *m, const uint8_t *idx,
-		    size_t k)
+static int put_json(struct buf *b, const struct record_json_member *m,
+		    const struct bundle_order *o)
 {
 	int ret = buf_put(b, "{", 1);
 
-	for (size_t i = 0; !ret && i < k; i++) {
-		const struct record_json_member *c = &m[idx[i]];
+	for (size_t i = 0; !ret && i < o->n; i++) {
+		const struct record_json_member *c = &m[o->idx[i]];
 
 		if (i)
 			ret = buf_put(b, ",", 1);
@@ -243,9 +271,14 @@ static int put_json(struct buf *b, const struct record_json_member *m, const uin
 static int add_str(struct buf *b, struct record_json_member *m, const char *name,
 		   const char *s)
 {
-	*m = (struct record_json_member){ .name = name, .off = (uint32_t)b->len,
-		.type = RECORD_JSON_STRING, .raw = s, .raw_len = strlen(s) };
-	int ret = record_json_put_string(b, s, m->raw_len);
+	int ret;
+
+	m->name = name;
+	m->off = (uint32_t)b->len;
+	m->type = RECORD_JSON_STRING;
+	m->raw = s;
+	m->raw_len = strlen(s);
+	ret = record_json_put_string(b, s, m->raw_len);
 
 	m->len = (uint32_t)(b->len - m->off);
 	return ret;
@@ -253,9 +286,14 @@ static int add_str(struct buf *b, struct record_json_member *m, const char *name
 
 static int add_int(struct buf *b, struct record_json_member *m, const char *name, uint64_t v)
 {
-	*m = (struct record_json_member){ .name = name, .off = (uint32_t)b->len,
-		.type = RECORD_JSON_NUMBER };
-	int ret = record_json_put_int(b, (int64_t)v);
+	int ret;
+
+	m->name = name;
+	m->off = (uint32_t)b->len;
+	m->type = RECORD_JSON_NUMBER;
+	m->raw = NULL;
+	m->raw_len = 0;
+	ret = record_json_put_int(b, (int64_t)v);
 
 	m->len = (uint32_t)(b->len - m->off);
 	return ret;
@@ -271,9 +309,9 @@ int bundle_derive_row(struct bundle_derive *d, const char *host, uint64_t leaf, 
 {
 	struct record_json_member m[ROW_MEMBERS];
 	char when[48], msg[4400];
-	uint8_t tmp[ROW_MEMBERS];
-	const uint8_t *order;
-	size_t n = 0, k, at;
+	struct bundle_order tmp;
+	const struct bundle_order *order;
+	size_t n = 0, at;
 	struct buf *b = &d->row;
 	int ret;
 
@@ -292,12 +330,12 @@ int bundle_derive_row(struct bundle_derive *d, const char *host, uint64_t leaf, 
 	ret = ret ? ret : add_int(b, &m[n++], "evidence_record", idx);
 	if (ret)
 		return ret;
-	order = order_of(d, r->kind, m, n, tmp, &k);
+	order = order_of(d, r->kind, m, n, &tmp);
 	at = b->len;
-	if (d->jsonl && !(ret = put_json(b, m, order, k)))
+	if (d->jsonl && !(ret = put_json(b, m, order)))
 		ret = flush(d->jsonl, b, at);
 	at = b->len;
-	if (!ret && d->csv && !(ret = put_csv(b, m, order, k)))
+	if (!ret && d->csv && !(ret = put_csv(b, m, order)))
 		ret = flush(d->csv, b, at);
 	d->rows++;
 	return ret;

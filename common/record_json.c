@@ -443,6 +443,17 @@ static int net_members(struct buf *out, const struct custos_record *rec,
 	return ret;
 }
 
+/* Start member m (not its text: a row has dozens, zeroing them costs). */
+static void member_start(struct record_json_member *m, const char *name, const struct buf *out)
+{
+	m->name = name;
+	m->off = (uint32_t)out->len;
+	m->len = 0;
+	m->type = RECORD_JSON_OTHER;
+	m->raw = NULL;
+	m->raw_len = 0;
+}
+
 int record_json_members(const struct custos_record *rec, struct buf *out,
 			struct record_json_member *m, size_t cap, size_t *n)
 {
@@ -454,8 +465,10 @@ int record_json_members(const struct custos_record *rec, struct buf *out,
 	*n = 0;
 	if (nparts == 0 || cap == 0)
 		return -CUSTOS_ERR_INVAL;
-	m[k] = (struct record_json_member){ .name = "kind", .off = (uint32_t)out->len,
-		.type = RECORD_JSON_STRING, .raw = kind, .raw_len = strlen(kind) };
+	member_start(&m[k], "kind", out);
+	m[k].type = RECORD_JSON_STRING;
+	m[k].raw = kind;
+	m[k].raw_len = strlen(kind);
 	ret = record_json_put_string(out, kind, m[k].raw_len);
 	m[k].len = (uint32_t)(out->len - m[k].off);
 	k++;
@@ -467,8 +480,7 @@ int record_json_members(const struct custos_record *rec, struct buf *out,
 				continue;	/* the kind, written above by name */
 			if (k == cap)
 				return -CUSTOS_ERR_INVAL;
-			m[k] = (struct record_json_member){ .name = json_name(f->name),
-				.off = (uint32_t)out->len };
+			member_start(&m[k], json_name(f->name), out);
 			ret = put_field(out, f, rec, &m[k]);
 			m[k].len = (uint32_t)(out->len - m[k].off);
 			k++;

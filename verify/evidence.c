@@ -185,17 +185,25 @@ static void compare(struct vr *v, const char *rel, const char *want, size_t wn)
 	/* In pieces: the file may be larger than memory would like twice. */
 	while (same && (r = read(fd, got, sizeof(got))) > 0) {
 		k = (size_t)r;
-		for (j = 0; j < k && i + j < wn && got[j] == (uint8_t)want[i + j]; j++)
-			line += got[j] == '\n';
+		j = 0;
+		if (k > wn - i || memcmp(got, want + i, k) != 0)	/* find where */
+			for (; j < k && i + j < wn && got[j] == (uint8_t)want[i + j]; j++)
+				;
+		else
+			j = k;
 		same = j == k;
 		i += j;
 	}
 	close(fd);
-	if (same && r == 0 && i == wn)
+	if (same && r == 0 && i == wn) {
 		vr_ok(v, "%s is exactly what the batches decode to", rel);
-	else
-		vr_fail(v, rel, NULL, "derived from the batches", "line %zu differs from what the "
-			"batches decode to", line);
+		return;
+	}
+	/* The line of the first difference: newlines before it, plus one. */
+	for (const char *p = want; (p = memchr(p, '\n', (size_t)(want + i - p))) != NULL; p++)
+		line++;
+	vr_fail(v, rel, NULL, "derived from the batches", "line %zu differs from what the "
+		"batches decode to", line);
 }
 
 static void derived(struct ev *e)

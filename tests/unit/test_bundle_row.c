@@ -7,6 +7,7 @@
  * as hex, long argv, unsigned values past 2^63-1, negative numbers). */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <time.h>
 #include "testutil.h"
 #include "bundle.h"
 #include "record_json.h"
@@ -298,11 +299,43 @@ static void test_string_escaping(void **state)
 	buf_free(&b);
 }
 
+/* bundle_fmt_time writes what the printf format did. */
+static void test_time_format(void **state)
+{
+	static const int64_t fixed[] = { 0, -1, 1, 999999999, -1000000000, INT64_MAX, INT64_MIN,
+					 1763776800123456789ll };
+
+	(void)state;
+	for (size_t i = 0; i < 2000; i++) {
+		int64_t t = i < sizeof(fixed) / sizeof(fixed[0]) ? fixed[i] : (int64_t)next();
+		int64_t s = t / 1000000000ll, ns = t % 1000000000ll;
+		char got[48], want[48];
+		time_t tt;
+		struct tm tm;
+
+		if (ns < 0) {
+			ns += 1000000000ll;
+			s--;
+		}
+		tt = (time_t)s;
+		bundle_fmt_time(t, got, sizeof(got));
+		if (!gmtime_r(&tt, &tm)) {
+			assert_string_equal(got, "?");
+			continue;
+		}
+		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec, (long long)ns);
+		assert_string_equal(got, want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rows_equal_jansson),
 		cmocka_unit_test(test_string_escaping),
+		cmocka_unit_test(test_time_format),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
