@@ -186,6 +186,7 @@ COLLECTOR_LIBS += -lyaml	# issue 6: Sigma rules (collector/sigma_*.c)
 COLLECTOR_MODS := $(filter-out collector/main.c,$(COLLECTOR_SRCS))
 COLLECTOR_UNIT := test_custody test_ingest test_store
 COLLECTOR_UNIT += test_sigma test_triage test_sigma_pack test_corr
+COLLECTOR_UNIT += test_sigma_index	# the rule index (collector/sigma_index.c)
 COLLECTOR_UNIT += test_incident	# incidents (collector/incident.c)
 COLLECTOR_UNIT += test_pseudo	# CSIRT pseudonyms (collector/pseudo.c)
 COLLECTOR_UNIT += test_export_obs	# export observables (collector/export_obs.c)

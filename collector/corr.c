@@ -443,13 +443,23 @@ static void sequence_first(struct corr *c, size_t ri, const struct corr_at *at,
 
 /* --- records ------------------------------------------------------------------ */
 
+/* The stage events of one record, each built once whatever the number of
+ * rules (have: 0 not built yet, 1 built, -1 the record is not of it). */
+struct stage_events {
+	signed char have[CORR_CAT_COUNT];
+	struct sigma_event ev[CORR_CAT_COUNT];
+};
+
 static int stage_match(struct corr *c, const struct corr_stage *st, const struct batch_header *h,
 		       const struct custos_record *rec, const struct sigma_event *sev,
-		       const char *image, struct sigma_event *ev)
+		       const char *image, struct stage_events *se)
 {
 	struct proc *p;
 
-	if (!corr_event(st->cat, rec, sev, image, ev, &c->buf) || !sigma_rule_match(st->sel, ev))
+	if (!se->have[st->cat])
+		se->have[st->cat] = corr_event(st->cat, rec, sev, image, &se->ev[st->cat],
+					       &c->buf) ? 1 : -1;
+	if (se->have[st->cat] < 0 || !sigma_rule_match(st->sel, &se->ev[st->cat]))
 		return 0;
 	if (!st->connected)
 		return 1;
@@ -462,24 +472,27 @@ int corr_record(struct corr *c, struct store *s, const struct corr_at *at,
 		uint64_t *alerts)
 {
 	int64_t t = (int64_t)rec->ts_ns + at->h->clock_offset_ns;
-	struct sigma_event sev;
+	struct stage_events se;
 	int ret = 0;
 
 	track(c, at->h, rec);
 	if (rec->kind < 1 || rec->kind > 95)
 		return 0;
+	memset(se.have, 0, sizeof(se.have));
 	for (size_t i = 0; !ret && i < c->set->n; i++) {
 		const struct corr_rule *r = c->set->rules[i];
+		const struct corr_stage *st = &r->stage[r->kind == CORR_THRESHOLD ? 0 : 1];
 
 		if (r->kind == CORR_THRESHOLD) {
-			if (stage_match(c, &r->stage[0], at->h, rec, ev, image, &sev))
-				ret = threshold(c, i, s, at, rec, &sev, t, alerts);
+			if (stage_match(c, st, at->h, rec, ev, image, &se))
+				ret = threshold(c, i, s, at, rec, &se.ev[st->cat], t, alerts);
 			continue;
 		}
-		if (stage_match(c, &r->stage[1], at->h, rec, ev, image, &sev))
-			ret = sequence_then(c, i, s, at, rec, &sev, t, alerts);
-		if (!ret && stage_match(c, &r->stage[0], at->h, rec, ev, image, &sev))
-			sequence_first(c, i, at, rec, &sev, t);
+		if (stage_match(c, st, at->h, rec, ev, image, &se))
+			ret = sequence_then(c, i, s, at, rec, &se.ev[st->cat], t, alerts);
+		st = &r->stage[0];
+		if (!ret && stage_match(c, st, at->h, rec, ev, image, &se))
+			sequence_first(c, i, at, rec, &se.ev[st->cat], t);
 	}
 	return ret;
 }

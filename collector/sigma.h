@@ -112,6 +112,33 @@ int sigma_set_load_dir(struct sigma_set *s, const char *dir,
 				      const char *reason), void *ctx);
 void sigma_set_free(struct sigma_set *s);
 
+/* --- sigma_index.c: which rules to try on an event ---------------------- */
+/* Built once from a loaded set: each rule under its category, and, when
+ * its condition cannot be true unless Image ends with (or equals) one of
+ * some literals (e.g. "selection and not filter" where selection has
+ * Image|endswith values), those literals, lower-cased, in a hash table
+ * keyed by (length, text). An event is then tried only against its
+ * category's rules that have no such literals or one of whose literals
+ * ends its Image (case-insensitively, as Sigma matches): a rule left out
+ * cannot match (tests/unit/test_sigma_index.c checks this over SigmaHQ's
+ * set). The index keeps scratch: one thread at a time uses it. */
+#define SIGMA_INDEX_KEY_MAX 255	/* longer literals are keyed by their tail */
+
+struct sigma_index;
+
+/* OUT: *ix over s (which must outlive it and not change). Returns 0 or
+ * -CUSTOS_ERR_NOMEM. */
+int sigma_index_build(const struct sigma_set *s, struct sigma_index **ix);
+void sigma_index_free(struct sigma_index *ix);	/* accepts NULL */
+/* The rules to try on ev: indices into s->rules, in s's order, valid
+ * until the next call. OUT: *rules. Returns how many (0 for an event of
+ * no category). */
+size_t sigma_index_candidates(struct sigma_index *ix, const struct sigma_event *ev,
+			      const size_t **rules);
+/* How many rules are keyed by Image literals (the others are tried on
+ * every event of their category). */
+size_t sigma_index_keyed(const struct sigma_index *ix);
+
 /* --- sigma_cond.c: conditions ------------------------------------------ */
 struct sigma_cond;
 
@@ -122,6 +149,13 @@ struct sigma_cond;
 int sigma_cond_parse(const char *text, const char *const *sel, size_t n, struct sigma_cond **c,
 		     char reason[SIGMA_REASON_MAX]);
 void sigma_cond_free(struct sigma_cond *c);
+/* A necessary condition of c: OUT: in[0..n_sel) marks a set S of
+ * selections, each usable(ctx, i), such that whenever c is true some
+ * selection of S is true. Returns 1, 0 when the condition gives no such
+ * set (a negation, an unusable selection on some branch), or
+ * -CUSTOS_ERR_NOMEM. */
+int sigma_cond_need(const struct sigma_cond *c, size_t n_sel,
+		    int (*usable)(const void *ctx, size_t i), const void *ctx, unsigned char *in);
 /* Evaluate with sel_value(ctx, i) giving selection i's truth. */
 int sigma_cond_eval(const struct sigma_cond *c, int (*sel_value)(const void *ctx, size_t i),
 		    const void *ctx);

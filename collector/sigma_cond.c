@@ -289,3 +289,85 @@ int sigma_cond_eval(const struct sigma_cond *c, int (*sel_value)(const void *ctx
 {
 	return eval(c, c->root, sel_value, ctx);
 }
+
+/* --- a necessary condition, for the rule index (sigma_index.c) ----------- */
+
+struct need_ctx {
+	const struct sigma_cond *c;
+	size_t n_sel;
+	int (*usable)(const void *, size_t);
+	const void *ctx;
+};
+
+static size_t count_set(const unsigned char *in, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += in[i] != 0;
+	return k;
+}
+
+/* Mark in out[] a set S of usable selections, some of which is true
+ * whenever node i is: 1, 0 when there is none, -CUSTOS_ERR_NOMEM. */
+static int need(const struct need_ctx *x, int i, unsigned char *out)
+{
+	const struct node *nd = &x->c->nodes[i];
+	unsigned char *ta = NULL, *tb = NULL;
+	int ra, rb, ret = 0;
+
+	switch (nd->op) {
+	case OP_SEL:
+		return x->usable(x->ctx, nd->sel) ? (out[nd->sel] = 1) : 0;
+	case OP_NOT:
+		return 0;
+	case OP_OR:	/* either side may be the true one: both, united */
+		ra = need(x, nd->a, out);
+		return ra == 1 ? need(x, nd->b, out) : ra;
+	case OP_ONE_OF:
+		for (size_t k = 0; k < nd->count; k++)
+			if (!x->usable(x->ctx, x->c->members[nd->first + k]))
+				return 0;
+		for (size_t k = 0; k < nd->count; k++)
+			out[x->c->members[nd->first + k]] = 1;
+		return 1;
+	case OP_ALL_OF:	/* every member is true: any usable one will do */
+		for (size_t k = 0; k < nd->count; k++)
+			if (x->usable(x->ctx, x->c->members[nd->first + k]))
+				return (out[x->c->members[nd->first + k]] = 1);
+		return 0;
+	case OP_AND:	/* both are true: the smaller set of the two */
+		break;
+	}
+	ta = calloc(x->n_sel, 1);
+	tb = calloc(x->n_sel, 1);
+	if (!ta || !tb) {
+		ret = -CUSTOS_ERR_NOMEM;
+		goto out;
+	}
+	ra = need(x, nd->a, ta);
+	rb = need(x, nd->b, tb);
+	if (ra < 0 || rb < 0) {
+		ret = ra < 0 ? ra : rb;
+		goto out;
+	}
+	if (ra == 1 && (rb != 1 || count_set(ta, x->n_sel) <= count_set(tb, x->n_sel)))
+		ret = 1, rb = 0;
+	else if (rb == 1)
+		ret = 1, ra = 0;
+	for (size_t k = 0; ret == 1 && k < x->n_sel; k++)
+		out[k] |= ra == 1 ? ta[k] : tb[k];
+out:
+	free(ta);
+	free(tb);
+	return ret;
+}
+
+int sigma_cond_need(const struct sigma_cond *c, size_t n_sel,
+		    int (*usable)(const void *ctx, size_t i), const void *ctx, unsigned char *in)
+{
+	struct need_ctx x = { c, n_sel, usable, ctx };
+
+	memset(in, 0, n_sel);
+	return need(&x, c->root, in);
+}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The inside of a compiled Sigma rule, shared by sigma_load.c (which
- * builds it) and sigma_match.c (which compiles values and matches them).
+ * builds it), sigma_match.c (which compiles values and matches them) and
+ * sigma_index.c (which indexes rules by category and Image literals).
  * Not for other modules: they use sigma.h (corr_load.c, which compiles
  * the stages of correlation rules, uses sigma_stage_load).
  */
@@ -50,6 +51,21 @@ struct sigma_sel {
 	char *name;
 	size_t n;
 	struct sigma_map *maps;
+};
+
+#define SIGMA_CUSTOM_MAX 32
+
+/* A compiled rule (sigma_load.c builds it; sigma_index.c reads its
+ * selections to index it). */
+struct sigma_rule {
+	char *id, *title;
+	enum sigma_category cat;
+	enum sigma_level level;
+	struct sigma_sel *sels;
+	size_t n_sels;
+	struct sigma_cond *cond;
+	char *ckey[SIGMA_CUSTOM_MAX], *cval[SIGMA_CUSTOM_MAX];
+	size_t n_custom;
 };
 
 /* Compile the values of one "field|mods" key. vals: the YAML scalars (NULL

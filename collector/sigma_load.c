@@ -15,18 +15,6 @@
 #include "error.h"
 #include "sigma_impl.h"
 
-#define SIGMA_CUSTOM_MAX 32
-
-struct sigma_rule {
-	char *id, *title;
-	enum sigma_category cat;
-	enum sigma_level level;
-	struct sigma_sel *sels;
-	size_t n_sels;
-	struct sigma_cond *cond;
-	char *ckey[SIGMA_CUSTOM_MAX], *cval[SIGMA_CUSTOM_MAX];
-	size_t n_custom;
-};
 
 static const char *const cat_names[] = { "process_creation", "file_event", "network_connection",
 					 "other" };

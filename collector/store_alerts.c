@@ -76,7 +76,9 @@ int store_add_alert(struct store *s, const struct store_alert *a)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (store_prep(s, "INSERT OR IGNORE INTO alerts VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st))
+	if (store_prep(s, "INSERT OR IGNORE INTO alerts(host, ts_wall, rule_id, title, severity,"
+		       " category, taxonomy, article, technique, pid, image, leaf, batch_hash, rec_index)"
+		       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st))
 		return -CUSTOS_ERR_IO;
 	BLOB(st, 1, a->host_id, sizeof(a->host_id));
 	I64(st, 2, a->ts_wall_ns);
@@ -104,6 +106,27 @@ static const char *col_text(sqlite3_stmt *st, int i)
 	const unsigned char *t = sqlite3_column_text(st, i);
 
 	return t ? (const char *)t : "";
+}
+
+void store_alert_row(sqlite3_stmt *st, struct store_alert *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (sqlite3_column_bytes(st, 0) == KEYS_SIGN_PK_LEN)
+		memcpy(a->host_id, sqlite3_column_blob(st, 0), KEYS_SIGN_PK_LEN);
+	a->ts_wall_ns = sqlite3_column_int64(st, 1);
+	a->rule_id = col_text(st, 2);
+	a->title = col_text(st, 3);
+	a->severity = sqlite3_column_int(st, 4);
+	a->category = col_text(st, 5);
+	a->taxonomy = col_text(st, 6);
+	a->article = col_text(st, 7);
+	a->technique = col_text(st, 8);
+	a->pid = (uint64_t)sqlite3_column_int64(st, 9);
+	a->image = col_text(st, 10);
+	a->leaf = (uint64_t)sqlite3_column_int64(st, 11);
+	if (sqlite3_column_bytes(st, 12) == CUSTOS_HASH_LEN)
+		memcpy(a->batch_hash, sqlite3_column_blob(st, 12), CUSTOS_HASH_LEN);
+	a->rec_index = (uint32_t)sqlite3_column_int64(st, 13);
 }
 
 /* Read a's references (none for a single-record alert). OUT: refs, grp,
@@ -157,29 +180,15 @@ int store_alerts(struct store *s, const uint8_t *host_id,
 	struct store_alert a;
 	int rc, ret = 0;
 
-	if (store_prep(s, host_id ? "SELECT * FROM alerts WHERE host=? ORDER BY ts_wall, leaf, rec_index"
-			    : "SELECT * FROM alerts ORDER BY ts_wall, leaf, rec_index", &st))
+	if (store_prep(s, host_id ? "SELECT " STORE_ALERT_COLS " FROM alerts a WHERE host=?"
+				    " ORDER BY ts_wall, leaf, rec_index"
+				  : "SELECT " STORE_ALERT_COLS " FROM alerts a"
+				    " ORDER BY ts_wall, leaf, rec_index", &st))
 		return -CUSTOS_ERR_IO;
 	if (host_id)
 		BLOB(st, 1, host_id, KEYS_SIGN_PK_LEN);
 	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&a, 0, sizeof(a));
-		if (sqlite3_column_bytes(st, 0) == KEYS_SIGN_PK_LEN)
-			memcpy(a.host_id, sqlite3_column_blob(st, 0), KEYS_SIGN_PK_LEN);
-		a.ts_wall_ns = sqlite3_column_int64(st, 1);
-		a.rule_id = col_text(st, 2);
-		a.title = col_text(st, 3);
-		a.severity = sqlite3_column_int(st, 4);
-		a.category = col_text(st, 5);
-		a.taxonomy = col_text(st, 6);
-		a.article = col_text(st, 7);
-		a.technique = col_text(st, 8);
-		a.pid = (uint64_t)sqlite3_column_int64(st, 9);
-		a.image = col_text(st, 10);
-		a.leaf = (uint64_t)sqlite3_column_int64(st, 11);
-		if (sqlite3_column_bytes(st, 12) == CUSTOS_HASH_LEN)
-			memcpy(a.batch_hash, sqlite3_column_blob(st, 12), CUSTOS_HASH_LEN);
-		a.rec_index = (uint32_t)sqlite3_column_int64(st, 13);
+		store_alert_row(st, &a);
 		ret = read_refs(s, &a, refs, grp);
 		if (!ret)
 			ret = fn(ctx, &a);

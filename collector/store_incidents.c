@@ -42,9 +42,6 @@ static const char schema[] =
 	" INSERT OR IGNORE INTO incident_pending VALUES(NEW.rule_id, NEW.leaf, NEW.rec_index);"
 	" END;";
 
-/* The alert columns, read by alert_of. */
-#define ALERT_COLS "a.host, a.ts_wall, a.rule_id, a.title, a.severity, a.category, a.taxonomy," \
-	" a.article, a.technique, a.pid, a.image, a.leaf, a.batch_hash, a.rec_index"
 #define SAME_ALERT(x) "a.rule_id=" x ".rule_id AND a.leaf=" x ".leaf AND a.rec_index=" x \
 	".rec_index"
 
@@ -61,27 +58,6 @@ static const char *text_of(sqlite3_stmt *st, int i)
 	return t ? (const char *)t : "";
 }
 
-static void alert_of(sqlite3_stmt *st, struct store_alert *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (sqlite3_column_bytes(st, 0) == KEYS_SIGN_PK_LEN)
-		memcpy(a->host_id, sqlite3_column_blob(st, 0), KEYS_SIGN_PK_LEN);
-	a->ts_wall_ns = sqlite3_column_int64(st, 1);
-	a->rule_id = text_of(st, 2);
-	a->title = text_of(st, 3);
-	a->severity = sqlite3_column_int(st, 4);
-	a->category = text_of(st, 5);
-	a->taxonomy = text_of(st, 6);
-	a->article = text_of(st, 7);
-	a->technique = text_of(st, 8);
-	a->pid = (uint64_t)sqlite3_column_int64(st, 9);
-	a->image = text_of(st, 10);
-	a->leaf = (uint64_t)sqlite3_column_int64(st, 11);
-	if (sqlite3_column_bytes(st, 12) == CUSTOS_HASH_LEN)
-		memcpy(a->batch_hash, sqlite3_column_blob(st, 12), CUSTOS_HASH_LEN);
-	a->rec_index = (uint32_t)sqlite3_column_int64(st, 13);
-}
-
 /* Step st to its end, calling fn on each alert row. */
 static int each_alert(struct store *s, sqlite3_stmt *st, const char *what,
 		      int (*fn)(void *ctx, const struct store_alert *a), void *ctx)
@@ -90,7 +66,7 @@ static int each_alert(struct store *s, sqlite3_stmt *st, const char *what,
 	int rc, ret = 0;
 
 	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		alert_of(st, &a);
+		store_alert_row(st, &a);
 		ret = fn(ctx, &a);
 	}
 	if (!ret && rc != SQLITE_DONE)
@@ -139,7 +115,7 @@ int store_alerts_ungrouped(struct store *s, int (*fn)(void *ctx, const struct st
 
 	/* fn writes incidents and incident_alerts, which this query does not
 	 * read; pending is emptied after the last row. */
-	if (store_prep(s, "SELECT " ALERT_COLS " FROM incident_pending p JOIN alerts a ON "
+	if (store_prep(s, "SELECT " STORE_ALERT_COLS " FROM incident_pending p JOIN alerts a ON "
 		       SAME_ALERT("p") " ORDER BY a.host, a.ts_wall, a.leaf, a.rec_index, a.rule_id",
 		       &st))
 		return -CUSTOS_ERR_IO;
@@ -264,7 +240,7 @@ int store_incident_alerts(struct store *s, const char *id,
 {
 	sqlite3_stmt *st;
 
-	if (store_prep(s, "SELECT " ALERT_COLS " FROM incident_alerts i JOIN alerts a ON "
+	if (store_prep(s, "SELECT " STORE_ALERT_COLS " FROM incident_alerts i JOIN alerts a ON "
 		       SAME_ALERT("i") " WHERE i.incident=? ORDER BY a.ts_wall, a.leaf, "
 		       "a.rec_index, a.rule_id", &st))
 		return -CUSTOS_ERR_IO;

@@ -44,6 +44,15 @@ int store_alerts_schema(struct store *s);
  * -CUSTOS_ERR_IO. */
 int store_incidents_schema(struct store *s);
 
+/* The alerts table's columns in the order store_alert_row reads them
+ * (alias "a"), for every query that returns alert rows. */
+#define STORE_ALERT_COLS "a.host, a.ts_wall, a.rule_id, a.title, a.severity, a.category," \
+	" a.taxonomy, a.article, a.technique, a.pid, a.image, a.leaf, a.batch_hash, a.rec_index"
+/* The alert of st's current row, selected as STORE_ALERT_COLS from column
+ * 0 (store_alerts.c). OUT: *a (its strings point into st's row: valid
+ * until the next step; NULL text as ""; no references). */
+void store_alert_row(sqlite3_stmt *st, struct store_alert *a);
+
 #define BLOB(st, i, p, n) sqlite3_bind_blob(st, i, p, (int)(n), SQLITE_TRANSIENT)
 #define I64(st, i, v) sqlite3_bind_int64(st, i, (sqlite3_int64)(v))
 #define TEXT(st, i, v) sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "collector.h"
@@ -29,6 +30,7 @@ struct proc {
 
 struct triage {
 	struct sigma_set rules;
+	struct sigma_index *index;	/* which rules to try on an event (sigma.h) */
 	struct corr_set corr_rules;	/* threshold and sequence rules (corr.h) */
 	struct corr *corr;
 	struct proc *procs;	/* TRIAGE_PROCS slots */
@@ -36,18 +38,6 @@ struct triage {
 	struct sigma_event_buf buf;
 	char pimage[CUSTOS_PATH_MAX + 1], pcmd[CUSTOS_ARGS_MAX + 1];
 };
-
-static struct triage *streaming;
-
-void indexer_set_triage(struct triage *t)
-{
-	streaming = t;
-}
-
-struct triage *indexer_triage(void)
-{
-	return streaming;
-}
 
 static void refused(void *ctx, const char *path, enum sigma_category cat, const char *reason)
 {
@@ -88,6 +78,9 @@ int triage_open(const char *rules_dir, struct triage **out)
 				 t->corr_rules.loaded[k], t->corr_rules.refused[k]);
 	if (!ret)
 		ret = corr_open(&t->corr_rules, &t->corr);
+	if (!ret && !(ret = sigma_index_build(&t->rules, &t->index)) && t->rules.n)
+		coll_log("rules: %zu of %zu Sigma rule(s) keyed by their Image literals",
+			 sigma_index_keyed(t->index), t->rules.n);
 	if (ret) {
 		triage_close(t);
 		return ret;
@@ -107,6 +100,7 @@ void triage_close(struct triage *t)
 	free(t->procs);
 	corr_close(t->corr);
 	corr_set_free(&t->corr_rules);
+	sigma_index_free(t->index);
 	sigma_set_free(&t->rules);
 	free(t);
 }
@@ -248,14 +242,18 @@ int triage_record(struct triage *t, struct store *s, const struct batch_header *
 	struct corr_at at = { h, hash, leaf, idx };
 	struct sigma_event ev;
 	const char *image;
+	const size_t *cand;
+	size_t n_cand = 0;
 	int ret = track(t, h, rec, &parent, &image), mapped;
 
 	if (ret)
 		return ret;
 	mapped = sigma_event_from_record(rec, parent.image ? &parent : NULL, image, &ev, &t->buf);
-	for (size_t i = 0; mapped && !ret && i < t->rules.n; i++)
-		if (sigma_rule_match(t->rules.rules[i], &ev)) {
-			ret = add_alert(s, t->rules.rules[i], h, hash, leaf, idx, rec, &ev);
+	if (mapped)
+		n_cand = sigma_index_candidates(t->index, &ev, &cand);
+	for (size_t i = 0; !ret && i < n_cand; i++)
+		if (sigma_rule_match(t->rules.rules[cand[i]], &ev)) {
+			ret = add_alert(s, t->rules.rules[cand[i]], h, hash, leaf, idx, rec, &ev);
 			if (!ret)
 				(*alerts)++;
 		}
@@ -314,6 +312,68 @@ out:
 	return ret;
 }
 
+/* Beside a running serve (the directory is locked): the leaves whose
+ * entries are complete in custody/leaves now, read-only, loaded as
+ * custody_open would (without its recovery, which is serve's). Each leaf
+ * read is still checked against its hash (custody_read). */
+static int open_live(struct custody *c, const char *dir)
+{
+	char path[COLL_PATH_MAX];
+	uint8_t ent[CUSTODY_ENTRY_LEN];
+	struct stat st;
+	uint64_t n;
+	FILE *f = NULL;
+	int ret = -CUSTOS_ERR_IO;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	c->ar.fd = -1;
+	if (snprintf(c->dir, sizeof(c->dir), "%s", dir) >= (int)sizeof(c->dir) ||
+	    coll_path(path, dir, "custody/leaves"))
+		return -CUSTOS_ERR_INVAL;
+	f = fopen(path, "rb");
+	if (!f || fstat(fileno(f), &st) != 0)
+		goto out;
+	n = (uint64_t)st.st_size / CUSTODY_ENTRY_LEN;	/* an entry being written: not yet */
+	c->hash = malloc((size_t)(n ? n : 1) * MERKLE_HASH_LEN);
+	c->loc = malloc((size_t)(n ? n : 1) * sizeof(*c->loc));
+	if (!c->hash || !c->loc) {
+		ret = -CUSTOS_ERR_NOMEM;
+		goto out;
+	}
+	for (c->size = 0; c->size < n; c->size++) {
+		if (fread(ent, 1, sizeof(ent), f) != sizeof(ent))
+			goto out;
+		memcpy(c->hash[c->size], ent, MERKLE_HASH_LEN);
+		c->loc[c->size].seg = load_be32(ent + 32);
+		c->loc[c->size].off = (uint64_t)load_be32(ent + 36) << 32 | load_be32(ent + 40);
+		c->loc[c->size].len = load_be32(ent + 44);
+	}
+	c->cap = n;
+	ret = 0;
+out:
+	if (f)
+		fclose(f);
+	return ret;
+}
+
+/* The custody log: opened (and recovered) under the directory's lock, or
+ * read-only beside the serve that holds it (invariant 3). OUT: *c, *lock
+ * (-1 when live). */
+static int open_log(struct custody *c, const char *dir, int *lock)
+{
+	*lock = coll_lock_dir(dir);
+	if (*lock >= 0)
+		return custody_open(c, dir);
+	if (*lock != -CUSTOS_ERR_EXISTS) {
+		coll_log("%s: %s", dir, custos_strerror(*lock));
+		return *lock;
+	}
+	coll_log("triage: a collector is running: reading the archive beside it, "
+		 "alerts in transactions of their own");
+	return open_live(c, dir);
+}
+
 static int run_triage(struct run *r)
 {
 	char path[COLL_PATH_MAX];
@@ -323,23 +383,16 @@ static int run_triage(struct run *r)
 	struct custos_record *rec = malloc(sizeof(*rec));
 	struct buf b;
 	uint64_t recv;
-	int lock, ret;
+	int lock = -1, ret;
 
 	buf_init(&b, CUSTOS_SIGNED_MAX);
-	lock = coll_lock_dir(r->dir);
-	if (lock < 0) {
-		coll_log("%s: %s", r->dir, lock == -CUSTOS_ERR_EXISTS ?
-			 "another custos-collector holds the directory (stop serve first)" :
-			 custos_strerror(lock));
-		free(rec);
-		return lock;
-	}
+	memset(&c, 0, sizeof(c));
+	c.fd = c.ar.fd = -1;
 	ret = rec ? triage_open(r->rules, &t) : -CUSTOS_ERR_NOMEM;
 	if (!ret)
-		ret = custody_open(&c, r->dir);
-	if (ret)
-		goto out_nolog;
-	ret = coll_path(path, r->dir, "index.sqlite");
+		ret = open_log(&c, r->dir, &lock);
+	if (!ret)
+		ret = coll_path(path, r->dir, "index.sqlite");
 	if (!ret)
 		ret = store_open(path, 0, &s);
 	for (uint64_t leaf = 0; !ret && leaf < c.size; leaf++) {
@@ -359,11 +412,11 @@ static int run_triage(struct run *r)
 		       (unsigned long long)r->incidents);
 	store_close(s);
 	custody_close(&c);
-out_nolog:
 	triage_close(t);
 	buf_free(&b);
 	free(rec);
-	close(lock);
+	if (lock >= 0)
+		close(lock);
 	return ret;
 }
 

@@ -12,6 +12,18 @@
  *      so memory does not grow with the number of processes seen.
  *   2. An alert is added inside the transaction of its batch's rows when
  *      streaming, so an alert never points at a record not indexed.
+ *   3. No alert twice: an alert is keyed by (rule id, leaf, record index)
+ *      and inserted with INSERT OR IGNORE, so streaming triage (serve
+ *      --rules) and on-demand triage may overlap, and rerun, without
+ *      duplicates. On-demand triage runs under the directory's lock, or,
+ *      when serve holds it, beside serve: it reads custody/leaves
+ *      read-only (the leaves complete when it starts; serve's recovery is
+ *      not run) and the archive by path (each batch checked against its
+ *      leaf hash), and writes alerts through its own SQLite connection
+ *      (WAL) in one BEGIN IMMEDIATE transaction per leaf, then regroups
+ *      incidents in one transaction: SQLite serialises it with serve's
+ *      transactions (busy timeout 5 s), so serve's streaming grouping
+ *      sees either none or all of the regrouping.
  * Crash: alerts are index rows; a lost transaction is redone by catch-up
  * (with the rules of that run) or by `triage` on demand.
  */
@@ -41,9 +53,5 @@ void triage_close(struct triage *t);	/* accepts NULL */
 int triage_record(struct triage *t, struct store *s, const struct batch_header *h,
 		  const uint8_t hash[CUSTOS_HASH_LEN], uint64_t leaf, uint32_t idx,
 		  const struct custos_record *rec, uint64_t *alerts);
-
-/* The triage the indexer runs on each record it indexes (NULL: none). */
-void indexer_set_triage(struct triage *t);
-struct triage *indexer_triage(void);
 
 #endif

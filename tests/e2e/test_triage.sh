@@ -4,7 +4,9 @@
 # archive on demand (`triage --rules DIR`) and as batches are indexed
 # (`serve --rules DIR`); `alerts` lists each alert with its references
 # (leaf, batch hash, record index); a rerun adds no duplicates; a refused
-# rule is named with its reason; --from after the evidence finds nothing.
+# rule is named with its reason; --from after the evidence finds nothing;
+# triage runs beside a running serve (with or without its own rules)
+# without duplicates.
 set -u
 name=test_triage
 . "$(dirname "$0")/collector_lib.sh"
@@ -78,15 +80,47 @@ check "alerts: unknown host fails" [ $? -ne 0 ]
 "$coll" triage --dir "$d" >/dev/null 2>&1
 check "triage without --rules: usage (exit 2)" [ $? -eq 2 ]
 
-start_serve "$d" --rules rules
-"$coll" triage --dir "$d" --rules rules >locked.out 2>&1
-check "triage beside serve: refused" [ $? -ne 0 ]
+# triage beside a running serve: serve without rules indexes two batches
+# (leaves 3 and 4), then triage adds their alerts through its own SQLite
+# connection while serve keeps running; reruns add nothing.
+start_serve "$d"
 "$peer" send --connect "127.0.0.1:$port" $p --count 2 >send.out 2>&1
 check "send: acknowledged" [ $? -eq 0 ]
-stop_serve
 "$coll" alerts --dir "$d" >al3.out 2>&1
-check "streaming: the new batches' alerts are in the index" grep -q 'ref=4:' al3.out
-check "streaming: leaf 3 too" grep -q 'ref=3:' al3.out
+check "serve without rules: no alert for the new leaves" sh -c '! grep -q "ref=[34]:" al3.out'
+"$coll" triage --dir "$d" --rules rules >live.out 2>&1
+check "triage beside serve: runs" [ $? -eq 0 ]
+check "triage beside serve: says so" grep -q 'a collector is running: reading the archive beside it' live.out
+check "triage beside serve: every leaf read" grep -q '^triage: 5 batch(es)' live.out
+"$coll" alerts --dir "$d" >al4.out 2>&1
+check "triage beside serve: leaf 3's alerts" grep -q 'ref=3:' al4.out
+check "triage beside serve: leaf 4's alerts" grep -q 'ref=4:' al4.out
+"$coll" triage --dir "$d" --rules rules >/dev/null 2>&1
+"$coll" alerts --dir "$d" >al5.out 2>&1
+check "triage beside serve again: no duplicates" cmp -s al4.out al5.out
+n=$("$coll" timeline --dir "$d" --host laptop --kind connect --format csv | tail -n +2 | wc -l)
+check "triage beside serve: one alert per connect of leaves 0-4 ($n)" \
+	[ "$(grep -c 'test-cat-out' al5.out)" -eq "$n" ]
+"$peer" send --connect "127.0.0.1:$port" $p --count 1 >send2.out 2>&1
+check "serve still ingests after triage" [ $? -eq 0 ]
+stop_serve
+
+# streaming (serve --rules) and triage beside it overlap without duplicates
+start_serve "$d" --rules rules
+"$peer" send --connect "127.0.0.1:$port" $p --count 2 >send3.out 2>&1
+check "send: acknowledged" [ $? -eq 0 ]
+"$coll" alerts --dir "$d" >al6.out 2>&1
+check "streaming: the new batches' alerts are in the index" grep -q 'ref=7:' al6.out
+check "streaming: leaf 6 too" grep -q 'ref=6:' al6.out
+"$coll" triage --dir "$d" --rules rules >live2.out 2>&1
+check "triage beside streaming serve: runs" [ $? -eq 0 ]
+"$coll" alerts --dir "$d" >al7.out 2>&1
+check "triage beside streaming serve: adds leaf 5's alerts" grep -q 'ref=5:' al7.out
+dups=$(sed 's/.* rule=\([^ ]*\) .* ref=\([0-9]*:[0-9a-f]*:[0-9]*\).*/\1 \2/' al7.out | sort | uniq -d | wc -l)
+check "triage beside streaming serve: no alert twice" [ "$dups" -eq 0 ]
+stop_serve
+m=$("$coll" timeline --dir "$d" --host laptop --kind connect --format csv | tail -n +2 | wc -l)
+check "every connect has its one alert ($m)" [ "$(grep -c 'test-cat-out' al7.out)" -eq "$m" ]
 
 [ "$fails" -eq 0 ] && echo "$name: all passed" && exit 0
 echo "$name: $fails failure(s)"

@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The rule index (sigma.h, "sigma_index.c"): which rules of a loaded set
+ * are worth trying on an event. Rules are listed per category; a rule
+ * whose condition implies "Image ends with one of these literals" (found
+ * with sigma_cond_need over the selections whose every map has an Image
+ * item of plain or endswith literals) is keyed by those literals in an
+ * open-addressing hash table of (length, lower-cased text), hashed from
+ * the last byte backwards. An event's Image is walked once from its end,
+ * the hash extended byte by byte, and looked up at each length some key
+ * has: a rule is a candidate when one of its keys ends the Image.
+ *
+ * Invariants:
+ *   1. A rule that is not a candidate for an event does not match it:
+ *      keys are necessary conditions, and matching is case-insensitive
+ *      (tolower, as sigma_glob) on both sides.
+ *   2. Candidates come in the set's order, so alerts come in the order
+ *      trying every rule gives.
+ *   3. Built once; a lookup touches only the table and the scratch marks
+ *      (mark[] with a generation counter), never allocates.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "sigma_impl.h"
+
+struct key {
+	uint64_t hash;		/* 0: slot free */
+	size_t len, rule;
+	char *text;		/* lower-cased, len bytes */
+};
+
+struct sigma_index {
+	const struct sigma_set *set;
+	size_t *cat[SIGMA_CAT_COUNT], n_cat[SIGMA_CAT_COUNT];
+	unsigned char *keyed;	/* per rule: 1 when it has keys */
+	struct key *slots;
+	size_t cap, n_keys, n_keyed;	/* cap: a power of two */
+	unsigned char lens[SIGMA_INDEX_KEY_MAX + 1];
+	uint32_t *mark, gen;
+	size_t *cand;
+};
+
+#define FNV_BASIS 1469598103934665603ull
+#define FNV_PRIME 1099511628211ull
+
+static uint64_t step(uint64_t h, unsigned char c)
+{
+	return (h ^ (unsigned char)tolower(c)) * FNV_PRIME;
+}
+
+/* The literal a glob pattern requires Image to end with: "*lit" or "lit"
+ * with no other wildcard. OUT: out (lower-cased, its last
+ * SIGMA_INDEX_KEY_MAX bytes), *len. Returns 1, or 0 when it has none. */
+static int literal(const struct sigma_value *v, char *out, size_t *len)
+{
+	char lit[CUSTOS_PATH_MAX + SIGMA_TEXT_MAX];
+	const char *p = v->pat;
+	size_t n = 0;
+
+	if (v->kind != SIGMA_V_GLOB)
+		return 0;
+	if (*p == '*')
+		p++;
+	for (; *p; p++) {
+		if (*p == '*' || *p == '?' || n + 1 >= sizeof(lit))
+			return 0;
+		if (*p == '\\' && p[1])
+			p++;
+		lit[n++] = (char)tolower((unsigned char)*p);
+	}
+	if (n == 0)
+		return 0;
+	*len = n > SIGMA_INDEX_KEY_MAX ? SIGMA_INDEX_KEY_MAX : n;
+	memcpy(out, lit + n - *len, *len);
+	return 1;
+}
+
+/* The Image item of a map whose values all give literals (with "all", its
+ * first value is enough), else NULL. */
+static const struct sigma_item *image_item(const struct sigma_map *m)
+{
+	char lit[SIGMA_INDEX_KEY_MAX];
+	size_t len;
+
+	for (size_t k = 0; k < m->n; k++) {
+		const struct sigma_item *it = &m->items[k];
+		size_t v = 0;
+
+		if (it->field != SIGMA_F_IMAGE)
+			continue;
+		while (v < (it->all ? 1 : it->n) && literal(&it->v[v], lit, &len))
+			v++;
+		if (v == (it->all ? 1 : it->n))
+			return it;
+	}
+	return NULL;
+}
+
+static int sel_usable(const void *ctx, size_t i)
+{
+	const struct sigma_sel *s = &((const struct sigma_rule *)ctx)->sels[i];
+
+	for (size_t m = 0; m < s->n; m++)
+		if (!image_item(&s->maps[m]))
+			return 0;
+	return s->n > 0;
+}
+
+static int add_key(struct sigma_index *ix, size_t rule, const char *text, size_t len)
+{
+	uint64_t h = FNV_BASIS;
+	size_t i;
+
+	for (i = len; i > 0; i--)
+		h = step(h, (unsigned char)text[i - 1]);
+	h |= !h;
+	for (i = h & (ix->cap - 1); ix->slots[i].hash; i = (i + 1) & (ix->cap - 1))
+		if (ix->slots[i].hash == h && ix->slots[i].len == len &&
+		    ix->slots[i].rule == rule && !memcmp(ix->slots[i].text, text, len))
+			return 0;	/* already there */
+	ix->slots[i].text = malloc(len);
+	if (!ix->slots[i].text)
+		return -CUSTOS_ERR_NOMEM;
+	memcpy(ix->slots[i].text, text, len);
+	ix->slots[i].hash = h;
+	ix->slots[i].len = len;
+	ix->slots[i].rule = rule;
+	ix->lens[len] = 1;
+	ix->n_keys++;
+	return 0;
+}
+
+/* Key rule r by the literals of the selections its condition needs. */
+static int key_rule(struct sigma_index *ix, size_t r)
+{
+	const struct sigma_rule *rule = ix->set->rules[r];
+	unsigned char *need = calloc(rule->n_sels ? rule->n_sels : 1, 1);
+	char lit[SIGMA_INDEX_KEY_MAX];
+	size_t len;
+	int ret;
+
+	if (!need)
+		return -CUSTOS_ERR_NOMEM;
+	ret = sigma_cond_need(rule->cond, rule->n_sels, sel_usable, rule, need);
+	if (ret == 1) {
+		ret = 0;
+		ix->keyed[r] = 1;
+		ix->n_keyed++;
+		for (size_t s = 0; !ret && s < rule->n_sels; s++)
+			for (size_t m = 0; need[s] && !ret && m < rule->sels[s].n; m++) {
+				const struct sigma_item *it = image_item(&rule->sels[s].maps[m]);
+
+				for (size_t v = 0; !ret && v < (it->all ? 1 : it->n); v++)
+					if (literal(&it->v[v], lit, &len))
+						ret = add_key(ix, r, lit, len);
+			}
+	}
+	free(need);
+	return ret;
+}
+
+/* Table size: a power of two at least twice the number of literals. */
+static size_t table_cap(const struct sigma_set *s)
+{
+	size_t n = 0, cap = 16;
+
+	for (size_t r = 0; r < s->n; r++)
+		for (size_t k = 0; k < s->rules[r]->n_sels; k++)
+			for (size_t m = 0; m < s->rules[r]->sels[k].n; m++)
+				for (size_t i = 0; i < s->rules[r]->sels[k].maps[m].n; i++)
+					n += s->rules[r]->sels[k].maps[m].items[i].n;
+	while (cap < 2 * n)
+		cap *= 2;
+	return cap;
+}
+
+int sigma_index_build(const struct sigma_set *s, struct sigma_index **out)
+{
+	struct sigma_index *ix = calloc(1, sizeof(*ix));
+	size_t n = s->n ? s->n : 1;
+	int ret = -CUSTOS_ERR_NOMEM;
+
+	*out = NULL;
+	if (!ix)
+		return ret;
+	ix->set = s;
+	ix->cap = table_cap(s);
+	ix->slots = calloc(ix->cap, sizeof(*ix->slots));
+	ix->keyed = calloc(n, 1);
+	ix->mark = calloc(n, sizeof(*ix->mark));
+	ix->cand = calloc(n, sizeof(*ix->cand));
+	for (int c = 0; c < SIGMA_CAT_COUNT; c++)
+		ix->cat[c] = calloc(n, sizeof(*ix->cat[c]));
+	if (!ix->slots || !ix->keyed || !ix->mark || !ix->cand || !ix->cat[0] || !ix->cat[1] ||
+	    !ix->cat[2])
+		goto fail;
+	ret = 0;
+	for (size_t r = 0; !ret && r < s->n; r++) {
+		enum sigma_category c = sigma_rule_category(s->rules[r]);
+
+		if (c < SIGMA_CAT_COUNT)
+			ix->cat[c][ix->n_cat[c]++] = r;
+		ret = key_rule(ix, r);
+	}
+	if (ret)
+		goto fail;
+	*out = ix;
+	return 0;
+fail:
+	sigma_index_free(ix);
+	return ret;
+}
+
+void sigma_index_free(struct sigma_index *ix)
+{
+	if (!ix)
+		return;
+	for (size_t i = 0; ix->slots && i < ix->cap; i++)
+		free(ix->slots[i].text);
+	for (int c = 0; c < SIGMA_CAT_COUNT; c++)
+		free(ix->cat[c]);
+	free(ix->slots);
+	free(ix->keyed);
+	free(ix->mark);
+	free(ix->cand);
+	free(ix);
+}
+
+static int tail_equal(const char *text, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (text[i] != (char)tolower((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/* Mark every rule one of whose keys ends image. */
+static void mark_image(struct sigma_index *ix, const char *image)
+{
+	size_t n = strlen(image), max = n < SIGMA_INDEX_KEY_MAX ? n : SIGMA_INDEX_KEY_MAX;
+	uint64_t h = FNV_BASIS;
+
+	for (size_t len = 1; len <= max; len++) {
+		uint64_t k;
+
+		h = step(h, (unsigned char)image[n - len]);
+		if (!ix->lens[len])
+			continue;
+		k = h | !h;
+		for (size_t i = k & (ix->cap - 1); ix->slots[i].hash; i = (i + 1) & (ix->cap - 1))
+			if (ix->slots[i].hash == k && ix->slots[i].len == len &&
+			    tail_equal(ix->slots[i].text, image + n - len, len))
+				ix->mark[ix->slots[i].rule] = ix->gen;
+	}
+}
+
+size_t sigma_index_candidates(struct sigma_index *ix, const struct sigma_event *ev,
+			      const size_t **rules)
+{
+	size_t n = 0;
+
+	*rules = ix->cand;
+	if (ev->cat >= SIGMA_CAT_COUNT)
+		return 0;
+	if (++ix->gen == 0) {	/* wrapped: old marks could look current */
+		memset(ix->mark, 0, (ix->set->n ? ix->set->n : 1) * sizeof(*ix->mark));
+		ix->gen = 1;
+	}
+	if (ev->f[SIGMA_F_IMAGE] && ix->n_keys)
+		mark_image(ix, ev->f[SIGMA_F_IMAGE]);
+	for (size_t k = 0; k < ix->n_cat[ev->cat]; k++) {
+		size_t r = ix->cat[ev->cat][k];
+
+		if (!ix->keyed[r] || ix->mark[r] == ix->gen)
+			ix->cand[n++] = r;
+	}
+	return n;
+}
+
+size_t sigma_index_keyed(const struct sigma_index *ix)
+{
+	return ix->n_keyed;
+}
