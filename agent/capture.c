@@ -286,6 +286,11 @@ const char *capture_programs(const struct capture *c)
 	return c->programs;
 }
 
+struct capture_filter *capture_filter(struct capture *c)
+{
+	return c ? c->filter : NULL;
+}
+
 int capture_poll(struct capture *c, int timeout_ms)
 {
 	return ring_buffer__poll(c->rb, timeout_ms);

@@ -48,6 +48,10 @@ int capture_open(const struct capture_opts *opts, struct capture **out);
  * valid until capture_close(). */
 const char *capture_programs(const struct capture *c);
 
+/* The filters capture_open() set up (capture_filter.h), for a reload;
+ * NULL when c is NULL. Valid until capture_close(). */
+struct capture_filter *capture_filter(struct capture *c);
+
 /* Wait up to timeout_ms for records and deliver them. Returns the number
  * delivered, -EINTR when a signal came, the callback's negative value, or
  * another negative errno. */

@@ -44,9 +44,6 @@ struct capture_filter {
 	struct custos_record rec;	/* scratch for refused reads */
 };
 
-/* The filter of the process's capture (capture_filter_current). */
-static struct capture_filter *current_filter;
-
 /* Keys a reload keeps in a map (the others are deleted). */
 struct keyset {
 	void *keys;
@@ -253,7 +250,6 @@ int capture_filter_open(const struct capture_opts *opts, int tgids_fd, int cgrou
 		goto out;
 	if (f->n_ignore_exe)
 		mark_running(f);
-	current_filter = f;
 	*out = f;
 	f = NULL;
 out:
@@ -321,8 +317,6 @@ void capture_filter_close(struct capture_filter *f)
 {
 	if (!f)
 		return;
-	if (current_filter == f)
-		current_filter = NULL;
 	free_strings(f->ignore_exe, f->n_ignore_exe);
 	free_strings(f->sensitive, f->n_sensitive);
 	free(f);
@@ -331,11 +325,6 @@ void capture_filter_close(struct capture_filter *f)
 /* --- Reload (SIGHUP in custos-agent run) ------------------------------ */
 
 #define KEY_MAX 512
-
-struct capture_filter *capture_filter_current(void)
-{
-	return current_filter;
-}
 
 bool capture_filter_mark_exe(struct capture_filter *f, uint32_t tgid, const char *exe, size_t len)
 {

@@ -32,10 +32,6 @@ bool capture_filter_drop(struct capture_filter *f, const void *data, size_t size
 /* Free. Accepts NULL. */
 void capture_filter_close(struct capture_filter *f);
 
-/* The filter the last capture_open() set up and not yet closed (a
- * process has one capture), or NULL. */
-struct capture_filter *capture_filter_current(void);
-
 /* Replace the executable prefixes, ignored cgroups and sensitive list
  * with opts' on a running capture (SIGHUP). Nothing changes when a
  * sensitive path is not absolute (-EINVAL). New keys enter the kernel's

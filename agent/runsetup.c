@@ -160,7 +160,7 @@ static void mark_one(void *ctx, const struct proctab_entry *e)
  * running configuration stays), or an error that stops the agent. */
 static int reload_filters(struct run_state *rs, const struct agent_config *next)
 {
-	struct capture_filter *f = capture_filter_current();
+	struct capture_filter *f = capture_filter(rs->cap);
 	struct capture_opts o = { 0 };
 	int ret;
 

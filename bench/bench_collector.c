@@ -305,18 +305,15 @@ static void phases(const char *work, struct buf *envs, const struct custos_keypa
 		snprintf(d, sizeof(d), "%s/%s", work, sd[k].name);
 		if (k != 1)	/* "off" exists: its key sealed the batches */
 			make_state(d, host, work);
-		if (ingest_open(&sd[k].g, d))
+		if (ingest_open(&sd[k].g, d, sd[k].tri))
 			die(d, -CUSTOS_ERR_IO);
 		sd[k].envs = k == 1 ? envs : reseal(envs, o->batches, coll, &sd[k].g);
 	}
 	for (uint64_t i = 0; i < o->batches; i += o->group) {
 		uint64_t c = o->batches - i < o->group ? o->batches - i : o->group;
 		tv += verify_only(envs + i, c, coll, host);
-		for (int k = 0; k < 3; k++) {
-			indexer_set_triage(sd[k].tri);
+		for (int k = 0; k < 3; k++)
 			sd[k].t += ingest_all(&sd[k].g, sd[k].envs + i, c, sd[k].group);
-		}
-		indexer_set_triage(NULL);
 	}
 	printf("verify only (baseline):                   %6.0f batches/s %9.0f records/s\n",
 	       nb / tv, recs / tv);
@@ -385,7 +382,7 @@ static void query_phase(const char *work, struct gen *gen, const struct opts *o)
 		die("memory", -CUSTOS_ERR_NOMEM);
 	snprintf(dir, sizeof(dir), "%s/query", work);
 	make_state(dir, &gen->host, work);
-	ret = ingest_open(&g, dir);
+	ret = ingest_open(&g, dir, NULL);
 	if (ret)
 		die(dir, ret);
 	gen->coll = g.ks.kp.pub;
@@ -506,7 +503,7 @@ int main(int argc, char **argv)
 		struct ingest g;
 		snprintf(d, sizeof(d), "%s/off", work);
 		make_state(d, &gen.host, work);
-		if (ingest_open(&g, d))
+		if (ingest_open(&g, d, NULL))
 			die(d, -CUSTOS_ERR_IO);
 		coll = g.ks.kp;
 		ingest_close(&g);

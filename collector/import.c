@@ -212,7 +212,7 @@ int cmd_import(int argc, char **argv)
 		fclose(f);
 		return COLL_EXIT_FAIL;
 	}
-	ret = ingest_open(&g, dir);
+	ret = ingest_open(&g, dir, NULL);
 	if (!ret)
 		ret = import_file(&g, argv[optind], f);
 	if (g.log.fd >= 0 && ingest_checkpoint(&g, 0) < 0)

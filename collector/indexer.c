@@ -177,8 +177,8 @@ static int chain_row(struct store *s, const struct batch_view *v, uint64_t leaf)
 	return store_add_gap(s, &g);
 }
 
-static int batch_rows(struct store *s, const struct batch_view *v, const struct buf *raw,
-		      uint64_t leaf, uint64_t received_ns)
+static int batch_rows(struct store *s, struct triage *t, const struct batch_view *v,
+		      const struct buf *raw, uint64_t leaf, uint64_t received_ns)
 {
 	struct store_batch b = { .leaf = leaf, .seq = v->hdr.seq, .received_ns = received_ns,
 		.record_count = v->hdr.record_count, .first_ts_ns = v->hdr.first_ts_ns,
@@ -202,12 +202,12 @@ static int batch_rows(struct store *s, const struct batch_view *v, const struct 
 	record_iter_init(&it, raw, &v->hdr);
 	while (!ret && (ret = record_iter_next(&it, rec)) == 1) {
 		ret = record_row(s, v, leaf, idx, rec, x);
-		if (!ret && indexer_triage())	/* issue 6: streaming triage (triage.h) */
-			ret = triage_record(indexer_triage(), s, &v->hdr, v->hash, leaf, idx, rec,
+		if (!ret && t)	/* issue 6: streaming triage (triage.h) */
+			ret = triage_record(t, s, &v->hdr, v->hash, leaf, idx, rec,
 					    &alerts);
 		idx++;
 	}
-	if (!ret && indexer_triage())	/* issue 6: the new alerts into incidents */
+	if (!ret && t)	/* issue 6: the new alerts into incidents */
 		ret = incident_update(s, NULL);
 out:
 	free(rec);
@@ -215,7 +215,7 @@ out:
 	return ret;
 }
 
-int indexer_batch(struct store *s, uint64_t leaf, const uint8_t *p, size_t n,
+int indexer_batch(struct store *s, struct triage *t, uint64_t leaf, const uint8_t *p, size_t n,
 		  uint64_t received_ns)
 {
 	struct batch_view v;
@@ -235,7 +235,7 @@ int indexer_batch(struct store *s, uint64_t leaf, const uint8_t *p, size_t n,
 		ret = store_begin(s);
 	if (ret)
 		goto out;
-	ret = batch_rows(s, &v, &raw, leaf, received_ns);
+	ret = batch_rows(s, t, &v, &raw, leaf, received_ns);
 	if (!ret)
 		ret = store_set_indexed(s, leaf + 1);
 	if (!ret)
@@ -247,7 +247,8 @@ out:
 	return ret;
 }
 
-int indexer_catch_up(struct store *s, const struct custody *c, uint64_t *done)
+int indexer_catch_up(struct store *s, const struct custody *c, struct triage *t,
+		     uint64_t *done)
 {
 	struct buf b;
 	uint64_t next, recv;
@@ -259,7 +260,7 @@ int indexer_catch_up(struct store *s, const struct custody *c, uint64_t *done)
 	for (; !ret && next < c->size; next++) {
 		ret = custody_read(c, next, &b, &recv);
 		if (!ret)
-			ret = indexer_batch(s, next, b.data, b.len, recv);
+			ret = indexer_batch(s, t, next, b.data, b.len, recv);
 		if (ret)
 			coll_log("index: leaf %llu: %s", (unsigned long long)next, custos_strerror(ret));
 		else
@@ -296,7 +297,7 @@ static int reindex(const char *dir)
 	if (!ret)
 		ret = store_open(path, 0, &s);
 	if (!ret)
-		ret = indexer_catch_up(s, &c, &done);
+		ret = indexer_catch_up(s, &c, NULL, &done);
 	if (!ret)
 		printf("reindexed %llu batch(es) from the archive\n", (unsigned long long)done);
 	store_close(s);

@@ -16,7 +16,7 @@
 #include "ingest.h"
 #include "seal.h"
 
-int ingest_open(struct ingest *g, const char *dir)
+int ingest_open(struct ingest *g, const char *dir, struct triage *t)
 {
 	char path[COLL_PATH_MAX];
 	uint64_t done = 0;
@@ -24,6 +24,7 @@ int ingest_open(struct ingest *g, const char *dir)
 
 	memset(g, 0, sizeof(*g));
 	g->log.fd = -1;
+	g->triage = t;
 	buf_init(&g->signed_batch, CUSTOS_SIGNED_MAX);
 	buf_init(&g->raw, CUSTOS_RAW_MAX);
 	buf_init(&g->old, CUSTOS_SIGNED_MAX);
@@ -43,7 +44,7 @@ int ingest_open(struct ingest *g, const char *dir)
 	if (!ret)
 		ret = store_open(path, 0, &g->store);
 	if (!ret)
-		ret = indexer_catch_up(g->store, &g->log, &done);
+		ret = indexer_catch_up(g->store, &g->log, g->triage, &done);
 	if (!ret && done)
 		coll_log("index: caught up %llu batch(es) archived before the last stop",
 			 (unsigned long long)done);
@@ -260,7 +261,7 @@ int ingest_commit(struct ingest *g)
 	}
 	iret = store_group_begin(g->store);
 	if (!iret)
-		iret = indexer_catch_up(g->store, &g->log, &done);
+		iret = indexer_catch_up(g->store, &g->log, g->triage, &done);
 	if (!iret)
 		iret = store_group_end(g->store);
 	else

@@ -51,6 +51,7 @@ struct ingest {
 	struct keystore ks;
 	struct custody log;
 	struct store *store;
+	struct triage *triage;	/* run on each record indexed (NULL: none), not owned */
 	struct ingest_host *hosts;
 	size_t nhosts, cap;
 	struct buf signed_batch, raw, old;	/* scratch */
@@ -61,8 +62,11 @@ struct ingest {
 };
 
 /* Open dir: keys and enrolments, the custody log (recovering it), the
- * index (catching it up). OUT: *g. Returns 0 or the first error, logged. */
-int ingest_open(struct ingest *g, const char *dir);
+ * index (catching it up). Triage t (NULL: none; not owned, must outlive
+ * g) runs on every record indexed, the catch-up's included. OUT: *g.
+ * Returns 0 or the first error, logged. */
+struct triage;
+int ingest_open(struct ingest *g, const char *dir, struct triage *t);
 
 /* Close everything. Accepts NULL. */
 void ingest_close(struct ingest *g);

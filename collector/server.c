@@ -104,6 +104,7 @@ struct server {
 	struct src listen_src, timer_src, signal_src;
 	int lfd, tfd, sfd;
 	struct ingest g;
+	struct triage *triage;	/* serve --rules (NULL: none), for ingest_open */
 	struct conn *conns;
 	size_t nconns, max_conns;
 	uint64_t next_id;
@@ -637,7 +638,7 @@ static int serve(const char *dir, const char *listen_spec, struct server *s)
 			 "another custos-collector holds the directory" : custos_strerror(lock));
 		return lock;
 	}
-	ret = ingest_open(&s->g, dir);
+	ret = ingest_open(&s->g, dir, s->triage);
 	if (!ret)
 		ret = setup(s, listen_spec);
 	if (!ret) {
@@ -714,9 +715,8 @@ int cmd_serve(int argc, char **argv)
 	s.max_conns = conns;
 	if (rules && triage_open(rules, &tri) != 0)
 		return COLL_EXIT_FAIL;
-	indexer_set_triage(tri);
+	s.triage = tri;
 	c = serve(dir, listen_spec, &s) ? COLL_EXIT_FAIL : COLL_EXIT_OK;
-	indexer_set_triage(NULL);
 	triage_close(tri);
 	return c;
 }

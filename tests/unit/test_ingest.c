@@ -106,7 +106,7 @@ static void test_ingest_paths(void **state)
 	(void)state;
 	buf_init(&sb, CUSTOS_SIGNED_MAX);
 	buf_init(&env, CUSTOS_SEALED_MAX);
-	assert_int_equal(ingest_open(&g, dir), 0);
+	assert_int_equal(ingest_open(&g, dir, NULL), 0);
 	buf_reset(&sb);
 	tu_batch(&sb, &host, 0, NULL, 3, h0);
 	seal(&g, &sb, &env);
@@ -155,7 +155,7 @@ static void test_ingest_paths(void **state)
 	ingest_close(&g);
 
 	/* restart: the chain continues from the index */
-	assert_int_equal(ingest_open(&g, dir), 0);
+	assert_int_equal(ingest_open(&g, dir, NULL), 0);
 	buf_reset(&sb);
 	tu_batch(&sb, &host, 5, h1, 1, hx);
 	seal(&g, &sb, &env);

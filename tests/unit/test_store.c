@@ -144,13 +144,13 @@ static void test_index_and_query(void **state)
 	rec(&b, CUSTOS_REC_CONNECT, 2300, 200, 100);
 	rec(&b, CUSTOS_REC_LOSS, 2400, 0, 0);
 	sign(&b, &host, 0, NULL, &sb, h0);
-	assert_int_equal(indexer_batch(s, 1, sb.data, sb.len, 5), -CUSTOS_ERR_INVAL);	/* not next */
-	assert_int_equal(indexer_batch(s, 0, sb.data, sb.len, 5), 0);
-	assert_int_equal(indexer_batch(s, 0, sb.data, sb.len, 5), -CUSTOS_ERR_INVAL);	/* once */
+	assert_int_equal(indexer_batch(s, NULL, 1, sb.data, sb.len, 5), -CUSTOS_ERR_INVAL);	/* not next */
+	assert_int_equal(indexer_batch(s, NULL, 0, sb.data, sb.len, 5), 0);
+	assert_int_equal(indexer_batch(s, NULL, 0, sb.data, sb.len, 5), -CUSTOS_ERR_INVAL);	/* once */
 	rec(&b, CUSTOS_REC_EXEC, 3000, 300, 200);
 	rec(&b, CUSTOS_REC_HEARTBEAT, 3100, 0, 0);
 	sign(&b, &host, 2, h0, &sb, h1);	/* seq 1 is missing */
-	assert_int_equal(indexer_batch(s, 1, sb.data, sb.len, 6), 0);
+	assert_int_equal(indexer_batch(s, NULL, 1, sb.data, sb.len, 6), 0);
 	assert_int_equal(store_indexed(s, &n), 0);
 	assert_int_equal(n, 2);
 
