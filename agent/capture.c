@@ -262,7 +262,8 @@ int capture_open(const struct capture_opts *opts, struct capture **out)
 	if (!ret)
 		ret = capture_filter_open(opts, bpf_map__fd(c->process->maps.ignored_tgids),
 					  bpf_map__fd(c->process->maps.ignored_cgroups),
-					  bpf_map__fd(c->file->maps.sensitive), &c->filter);
+					  bpf_map__fd(c->file->maps.sensitive),
+					  bpf_map__fd(c->file->maps.sensitive_filter), &c->filter);
 	if (!ret)
 		ret = attach_all(c);
 	if (ret)

@@ -41,6 +41,7 @@ struct capture_filter {
 	size_t n_sensitive;
 	int tgids_fd;
 	int cgroups_fd, sensitive_fd;	/* for capture_filter_reload */
+	int bloom_fd;			/* the sensitive map's Bloom filter */
 	struct custos_record rec;	/* scratch for refused reads */
 };
 
@@ -141,9 +142,37 @@ static void mark_running(const struct capture_filter *f)
 	closedir(d);
 }
 
+/* Set k's two bits in the filter bl (events.h). */
+static void bloom_add(struct custos_ev_sens_filter *bl, const struct custos_ev_sens_key *k)
+{
+	uint64_t h = custos_sens_hash(k);
+	uint32_t a = CUSTOS_SENS_BIT1(h), b = CUSTOS_SENS_BIT2(h);
+
+	bl->w[a >> 6] |= 1ull << (a & 63);
+	bl->w[b >> 6] |= 1ull << (b & 63);
+}
+
+/* Write filter bl to the kernel, ORed with the one there when widen is
+ * set. Returns 0 or a negative errno. */
+static int bloom_write(int fd, const struct custos_ev_sens_filter *bl, bool widen)
+{
+	static const uint32_t zero = 0;
+	struct custos_ev_sens_filter cur;
+
+	if (widen) {
+		if (bpf_map_lookup_elem(fd, &zero, &cur) != 0)
+			return -errno;
+		for (size_t i = 0; i < sizeof(cur.w) / sizeof(cur.w[0]); i++)
+			cur.w[i] |= bl->w[i];
+		bl = &cur;
+	}
+	return bpf_map_update_elem(fd, &zero, bl, BPF_ANY) != 0 ? -errno : 0;
+}
+
 /* One key for path: a directory, or a name in its directory; also into
- * keep (may be NULL). */
-static int add_sensitive(int fd, const char *path, struct keyset *keep)
+ * keep (may be NULL) and filter bl. */
+static int add_sensitive(int fd, const char *path, struct keyset *keep,
+			 struct custos_ev_sens_filter *bl)
 {
 	struct custos_ev_sens_key k;
 	char dir[PATH_MAX], base[PATH_MAX];
@@ -171,12 +200,14 @@ static int add_sensitive(int fd, const char *path, struct keyset *keep)
 	}
 	if (bpf_map_update_elem(fd, &k, &one, BPF_ANY) != 0)
 		return -errno;
+	bloom_add(bl, &k);
 	return keyset_add(keep, &k);
 }
 
 /* Expand the patterns into the kernel's map. A pattern that matches
  * nothing still names a file to watch for when it has no wildcard. */
-static int fill_sensitive(const struct capture_filter *f, int fd, struct keyset *keep)
+static int fill_sensitive(const struct capture_filter *f, int fd, struct keyset *keep,
+			  struct custos_ev_sens_filter *bl)
 {
 	int ret = 0;
 
@@ -190,11 +221,11 @@ static int fill_sensitive(const struct capture_filter *f, int fd, struct keyset 
 		}
 		if (glob(p, GLOB_NOSORT, NULL, &g) != 0) {
 			if (!strpbrk(p, "*?["))
-				ret = add_sensitive(fd, p, keep);
+				ret = add_sensitive(fd, p, keep, bl);
 			continue;
 		}
 		for (size_t j = 0; j < g.gl_pathc && !ret; j++)
-			ret = add_sensitive(fd, g.gl_pathv[j], keep);
+			ret = add_sensitive(fd, g.gl_pathv[j], keep, bl);
 		globfree(&g);
 		if (ret)
 			fprintf(stderr, "custos-agent: sensitive path '%s': %s\n", p, strerror(-ret));
@@ -221,8 +252,9 @@ static int fill_cgroups(const struct capture_opts *opts, int fd, struct keyset *
 }
 
 int capture_filter_open(const struct capture_opts *opts, int tgids_fd, int cgroups_fd,
-			int sensitive_fd, struct capture_filter **out)
+			int sensitive_fd, int bloom_fd, struct capture_filter **out)
 {
+	struct custos_ev_sens_filter *bl = calloc(1, sizeof(*bl));
 	const char *const *sens = opts->sensitive ? opts->sensitive : capture_default_sensitive;
 	size_t n_sens = opts->sensitive ? opts->n_sensitive : 0;
 	struct capture_filter *f = calloc(1, sizeof(*f));
@@ -232,9 +264,10 @@ int capture_filter_open(const struct capture_opts *opts, int tgids_fd, int cgrou
 	if (!opts->sensitive)
 		while (sens[n_sens])
 			n_sens++;
-	if (!f)
+	if (!f || !bl)
 		goto out;
 	f->tgids_fd = tgids_fd;
+	f->bloom_fd = bloom_fd;
 	f->ignore_exe = copy_strings(opts->ignore_exe, opts->n_ignore_exe);
 	f->sensitive = copy_strings(sens, n_sens);
 	if (!f->ignore_exe || !f->sensitive)
@@ -245,7 +278,9 @@ int capture_filter_open(const struct capture_opts *opts, int tgids_fd, int cgrou
 	f->sensitive_fd = sensitive_fd;
 	ret = fill_cgroups(opts, cgroups_fd, NULL);
 	if (!ret)
-		ret = fill_sensitive(f, sensitive_fd, NULL);
+		ret = fill_sensitive(f, sensitive_fd, NULL, bl);
+	if (!ret)
+		ret = bloom_write(bloom_fd, bl, false);
 	if (ret)
 		goto out;
 	if (f->n_ignore_exe)
@@ -255,6 +290,7 @@ int capture_filter_open(const struct capture_opts *opts, int tgids_fd, int cgrou
 out:
 	if (ret == -ENOMEM)
 		fprintf(stderr, "custos-agent: capture filters: out of memory\n");
+	free(bl);
 	capture_filter_close(f);
 	return ret;
 }
@@ -396,6 +432,7 @@ int capture_filter_reload(struct capture_filter *f, const struct capture_opts *o
 	size_t n_sens = opts->sensitive ? opts->n_sensitive : 0;
 	struct keyset ks = { .size = sizeof(struct custos_ev_sens_key) };
 	struct keyset kc = { .size = sizeof(uint64_t) };
+	struct custos_ev_sens_filter *bl;
 	char **ig, **se;
 	int ret;
 
@@ -410,7 +447,9 @@ int capture_filter_reload(struct capture_filter *f, const struct capture_opts *o
 		}
 	ig = copy_strings(opts->ignore_exe, opts->n_ignore_exe);
 	se = copy_strings(sens, n_sens);
-	if (!ig || !se) {
+	bl = calloc(1, sizeof(*bl));
+	if (!ig || !se || !bl) {
+		free(bl);
 		free_strings(ig, ig ? opts->n_ignore_exe : 0);
 		free_strings(se, se ? n_sens : 0);
 		return -ENOMEM;
@@ -426,14 +465,19 @@ int capture_filter_reload(struct capture_filter *f, const struct capture_opts *o
 	if (!ret)
 		ret = prune(f->cgroups_fd, &kc);
 	if (!ret)
-		ret = fill_sensitive(f, f->sensitive_fd, &ks);
+		ret = fill_sensitive(f, f->sensitive_fd, &ks, bl);
+	if (!ret)	/* the old keys' bits stay until the old keys are gone */
+		ret = bloom_write(f->bloom_fd, bl, true);
 	if (!ret)
 		ret = prune(f->sensitive_fd, &ks);
+	if (!ret)
+		ret = bloom_write(f->bloom_fd, bl, false);
 	if (!ret) {
 		mark_running(f);
 		unmark_stale(f);
 	}
 	free(ks.keys);
 	free(kc.keys);
+	free(bl);
 	return ret;
 }

@@ -208,4 +208,37 @@ struct custos_ev_sens_key {
 	char name[CUSTOS_EV_SENS_NAME];
 };
 
+/* A Bloom filter over the sensitive map's keys (two bits a key), the one
+ * value of an array map: the kernel tests it with plain loads and looks
+ * the exact map up only when both bits of a key are set, so a read-only
+ * open of a file that is not sensitive costs no hash lookup. The agent
+ * sets the bits of every key it puts in the map (custos_sens_hash). */
+#define CUSTOS_EV_SENS_BITS 32768
+struct custos_ev_sens_filter {
+	__u64 w[CUSTOS_EV_SENS_BITS / 64];
+};
+
+static inline __attribute__((always_inline)) __u64 custos_sens_mix(__u64 h, __u64 v)
+{
+	h = (h ^ v) * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
+}
+
+/* The filter's hash of k: the same in the kernel and in the agent. */
+static inline __attribute__((always_inline)) __u64
+custos_sens_hash(const struct custos_ev_sens_key *k)
+{
+	__u64 w[CUSTOS_EV_SENS_NAME / 8];
+	__u64 h = custos_sens_mix(custos_sens_mix(0x243f6a8885a308d3ull, k->dev), k->ino);
+
+	__builtin_memcpy(w, k->name, sizeof(w));
+	for (int i = 0; i < CUSTOS_EV_SENS_NAME / 8; i++)
+		h = custos_sens_mix(h, w[i]);
+	return h;
+}
+
+/* The two bits of hash h in the filter. */
+#define CUSTOS_SENS_BIT1(h) ((__u32)(h) & (CUSTOS_EV_SENS_BITS - 1))
+#define CUSTOS_SENS_BIT2(h) ((__u32)((h) >> 32) & (CUSTOS_EV_SENS_BITS - 1))
+
 #endif

@@ -42,6 +42,14 @@ struct {
 	__type(value, __u8);
 } sensitive SEC(".maps");
 
+/* The Bloom filter over sensitive's keys (events.h), set by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct custos_ev_sens_filter);
+} sensitive_filter SEC(".maps");
+
 /* Which arguments a call has; -1 where it has none. */
 struct fspec {
 	int dfd, path, fd;		/* dirfd and path string, or fd alone */
@@ -195,22 +203,40 @@ static __always_inline int file_exit(struct trace_event_raw_sys_exit *ctx, __u32
 	return 0;
 }
 
+/* Whether k may be in the sensitive map: both its bits set in f. */
+static __always_inline bool sens_maybe(const struct custos_ev_sens_filter *f,
+				       const struct custos_ev_sens_key *k)
+{
+	__u64 h = custos_sens_hash(k);
+	__u32 a = CUSTOS_SENS_BIT1(h), b = CUSTOS_SENS_BIT2(h);
+
+	return (f->w[a >> 6] >> (a & 63)) & (f->w[b >> 6] >> (b & 63)) & 1;
+}
+
 /* Is the file at dentry d (on mount m) on the sensitive list: its name in
  * its directory, or one of its ancestors up to the mount's root? d and m
  * are BTF pointers (from custos_fd_file): the walk is plain loads, one
- * string copy and at most SENS_DEPTH + 1 hash lookups. */
+ * string copy and one array lookup (inlined by the verifier); each of
+ * the at most SENS_DEPTH + 1 keys is tested against the Bloom filter and
+ * looked up in the hash map only when it may be there, so a file that is
+ * not sensitive costs no hash lookup (but a filter's false positive). */
 static __always_inline bool sensitive_file(struct dentry *d, struct vfsmount *m)
 {
 	struct dentry *root = m->mnt_root;
 	struct custos_ev_sens_key k;
 	struct inode *ino = d->d_parent->d_inode;
+	struct custos_ev_sens_filter *f;
+	__u32 zero = 0;
 	int i;
 
+	f = bpf_map_lookup_elem(&sensitive_filter, &zero);
+	if (!f)
+		return false;
 	__builtin_memset(&k, 0, sizeof(k));
 	k.dev = ino->i_sb->s_dev;
 	k.ino = ino->i_ino;
 	bpf_probe_read_kernel_str(k.name, sizeof(k.name), d->d_name.name);
-	if (bpf_map_lookup_elem(&sensitive, &k))
+	if (sens_maybe(f, &k) && bpf_map_lookup_elem(&sensitive, &k))
 		return true;
 	__builtin_memset(k.name, 0, sizeof(k.name));
 	for (i = 0; i < SENS_DEPTH; i++) {
@@ -219,7 +245,7 @@ static __always_inline bool sensitive_file(struct dentry *d, struct vfsmount *m)
 		ino = d->d_inode;
 		k.dev = ino->i_sb->s_dev;
 		k.ino = ino->i_ino;
-		if (bpf_map_lookup_elem(&sensitive, &k))
+		if (sens_maybe(f, &k) && bpf_map_lookup_elem(&sensitive, &k))
 			return true;
 		if (d == root || d == parent)
 			break;
