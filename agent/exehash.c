@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * exehash: executable hashing for exec and snapshot records (exehash.h).
+ *   0. A failed exec (result < 0) executed nothing: EXEC_FAILED, no file
+ *      is opened.
  *   1. A path under "/memfd:" is an anonymous file: status MEMFD.
  *   2. open(O_RDONLY|O_NOFOLLOW|O_NONBLOCK) + fstat: a missing file, or a
  *      file whose (st_dev, st_ino) is not the record's: DELETED. Not a
@@ -257,6 +259,11 @@ int exehash_begin(struct exehash *h, struct custos_record *rec, int *fd, struct 
 	if (rec->kind != CUSTOS_REC_EXEC && rec->kind != CUSTOS_REC_SNAPSHOT)
 		return 0;
 	memset(&res, 0, sizeof(res));
+	if (rec->kind == CUSTOS_REC_EXEC && rec->u.exec.result < 0) {
+		res.status = CUSTOS_HASH_EXEC_FAILED;
+		exehash_apply(h, rec, &res);
+		return 0;
+	}
 	*fd = open_exe(&rec->u.exec, &res.status, &st);
 	if (*fd < 0) {
 		exehash_apply(h, rec, &res);

@@ -58,8 +58,10 @@ void exehash_close(struct exehash *h);
 /* For an exec or snapshot record: open its exe path, check that it is the
  * file the record names (exe_dev, exe_ino; a different file there means
  * the executed one was deleted or replaced), and fill sha256, build_id and
- * hash_status. Other kinds are left alone. Never fails: a hash that
- * cannot be taken is a status. Reads the file on the calling thread. */
+ * hash_status; a failed exec (result < 0) gets CUSTOS_HASH_EXEC_FAILED
+ * without opening anything. Other kinds are left alone. Never fails: a
+ * hash that cannot be taken is a status. Reads the file on the calling
+ * thread. */
 void exehash_fill(struct exehash *h, struct custos_record *rec);
 
 /* The part of exehash_fill() that reads no file content: memfd, a path

@@ -84,6 +84,7 @@ enum custos_hash_status {
 	CUSTOS_HASH_ERROR = 5,
 	CUSTOS_HASH_TIMEOUT = 6,	/* not finished within the time bound */
 	CUSTOS_HASH_QUEUE_FULL = 7,	/* the hashing queue was full: not tried */
+	CUSTOS_HASH_EXEC_FAILED = 8,	/* the exec failed (result < 0): no executable */
 };
 
 /* Who acted: the task, its credentials and its containers. */

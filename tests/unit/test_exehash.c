@@ -140,6 +140,12 @@ static void test_statuses(void **state)
 	exec_record(r, dir);				/* a directory */
 	exehash_fill(h, r);
 	assert_int_equal(r->u.exec.hash_status, CUSTOS_HASH_ERROR);
+	exec_record(r, "");				/* a failed exec: not tried */
+	r->u.exec.result = -2;
+	r->u.exec.exe_dev = r->u.exec.exe_ino = 0;
+	exehash_fill(h, r);
+	assert_int_equal(r->u.exec.hash_status, CUSTOS_HASH_EXEC_FAILED);
+	assert_memory_equal(r->u.exec.sha256, zero, CUSTOS_HASH_LEN);
 	snprintf(script, sizeof(script), "%s/script.sh", dir);
 	f = fopen(script, "w");
 	assert_non_null(f);
