@@ -11,9 +11,9 @@
  * a byte string is a JSON string when it is valid UTF-8 without control
  * characters (C0, DEL, C1), else {"hex": "<lower-case hex>"}; fixed-size
  * byte fields (hashes) are always {"hex": ...}; argv is an array of such
- * strings. A name used twice in one record (chown's uid beside the
- * subject's uid) is written the second time with its part prefix
- * ("file.uid").
+ * strings. Schema names are unique within a record (chown's new owner is
+ * owner_uid/owner_gid beside the subject's uid/gid), so a JSON object never
+ * repeats a key.
  */
 #ifndef CUSTOS_RECORD_JSON_H
 #define CUSTOS_RECORD_JSON_H
