@@ -57,6 +57,31 @@ static int is_subject_kind(uint64_t k)
 	return k >= 1 && k <= 95;
 }
 
+/* A snapshot's start time is read from /proc in whole clock ticks (USER_HZ,
+ * 100 on Linux: 10 ms); the kernel's exact one, in a later exec or exit,
+ * is at most one tick above it. */
+#define SNAPSHOT_TICK_NS 10000000ull
+
+/* Whether the kernel start time *start_ns of pid names the process a
+ * snapshot started (its procs row has a start in whole ticks, at most
+ * one tick below): then *start_ns becomes the snapshot's, so the process
+ * keeps the one stable id it was first given (as agent/proctab.c,
+ * invariant 3). Returns 1 (replaced), 0 (not), or an error. */
+static int snapshot_start(struct store *s, const struct batch_header *h, uint64_t pid,
+			  uint64_t ts, uint64_t *start_ns)
+{
+	uint64_t known = 0;
+	int ret = store_find_proc(s, h->host_id, h->boot_id, pid, ts, &known);
+
+	if (ret)
+		return ret < 0 ? ret : 0;
+	if (!*start_ns || known == *start_ns || known % SNAPSHOT_TICK_NS || *start_ns < known ||
+	    *start_ns - known >= SNAPSHOT_TICK_NS)
+		return 0;
+	*start_ns = known;
+	return 1;
+}
+
 /* Fill the kind-specific fields of a row; note process starts. */
 static int body_fields(struct store *s, const struct batch_header *h, const struct custos_record *rec,
 		       struct store_row *row, struct scratch *x, uint64_t *start_ns)
@@ -64,6 +89,7 @@ static int body_fields(struct store *s, const struct batch_header *h, const stru
 	const struct custos_net *nt = &rec->u.net;
 	int remote = rec->kind == CUSTOS_REC_CONNECT || rec->kind == CUSTOS_REC_ACCEPT ||
 		     rec->kind == CUSTOS_REC_SEND;
+	int ret;
 
 	*start_ns = 0;
 	switch (rec->kind) {
@@ -72,6 +98,9 @@ static int body_fields(struct store *s, const struct batch_header *h, const stru
 		row->exe = cstr(x->exe, sizeof(x->exe), rec->u.exec.exe, rec->u.exec.exe_len);
 		row->result = rec->u.exec.result;
 		*start_ns = rec->u.exec.start_ns;
+		if (rec->kind == CUSTOS_REC_EXEC &&
+		    (ret = snapshot_start(s, h, rec->subj.pid, rec->ts_ns, start_ns)) != 0)
+			return ret < 0 ? ret : 0;	/* the snapshot's process: its row stays */
 		return store_add_proc(s, h->host_id, h->boot_id, rec->subj.pid, *start_ns, rec->ts_ns);
 	case CUSTOS_REC_FORK:
 		return store_add_proc(s, h->host_id, h->boot_id, rec->u.fork.child_pid,
@@ -79,7 +108,8 @@ static int body_fields(struct store *s, const struct batch_header *h, const stru
 	case CUSTOS_REC_EXIT:
 		row->result = rec->u.exit.code;
 		*start_ns = rec->u.exit.start_ns;
-		return 0;
+		ret = snapshot_start(s, h, rec->subj.pid, rec->ts_ns, start_ns);
+		return ret < 0 ? ret : 0;
 	case CUSTOS_REC_CRED: case CUSTOS_REC_PTRACE: case CUSTOS_REC_MODULE:
 	case CUSTOS_REC_MEMFD: case CUSTOS_REC_BPF: case CUSTOS_REC_CLOCK_SET:
 		row->result = rec->u.sys.result;

@@ -305,12 +305,88 @@ static void test_proc_cache(void **state)
 	unlink(p);
 }
 
+/* A record of pid carrying start time start (snapshot, exec, exit) or
+ * none (open). */
+static void proc_rec(struct batch_builder *b, uint64_t kind, uint64_t ts, uint64_t pid,
+		     uint64_t start)
+{
+	struct custos_record *r = calloc(1, sizeof(*r));
+
+	assert_non_null(r);
+	r->kind = kind;
+	r->ts_ns = ts;
+	tu_subject(&r->subj, pid);
+	if (kind == CUSTOS_REC_EXEC || kind == CUSTOS_REC_SNAPSHOT) {
+		record_set_bytes(r->u.exec.exe, &r->u.exec.exe_len, CUSTOS_PATH_MAX, "/bin/x");
+		r->u.exec.start_ns = start;
+		r->u.exec.hash_status = CUSTOS_HASH_PENDING;
+	} else if (kind == CUSTOS_REC_EXIT) {
+		r->u.exit.start_ns = start;
+	}
+	assert_int_equal(batch_builder_add(b, r), 0);
+	free(r);
+}
+
+/* A snapshot's start is in whole ticks (10 ms); the kernel's exact one,
+ * later, within one tick above it, is the same process: one id. */
+static void test_snapshot_one_id(void **state)
+{
+	struct custos_keypair host;
+	struct batch_builder b;
+	struct buf sb;
+	struct store *s;
+	struct rows x;
+	uint8_t h0[32];
+	const char *snap = "b0b0b0b0-50000000-500";
+
+	(void)state;
+	assert_int_equal(custos_init(), 0);
+	tu_keys(&host, 4);
+	snprintf(path, sizeof(path), "/tmp/custos-test-snap.%d.sqlite", (int)getpid());
+	assert_int_equal(store_open(path, 0, &s), 0);
+	buf_init(&sb, CUSTOS_SIGNED_MAX);
+	batch_builder_init(&b);
+	proc_rec(&b, CUSTOS_REC_SNAPSHOT, 60000000, 500, 50000000);	/* 5 ticks */
+	proc_rec(&b, CUSTOS_REC_OPEN, 61000000, 500, 0);
+	proc_rec(&b, CUSTOS_REC_EXEC, 62000000, 500, 50003456);		/* exact, same process */
+	proc_rec(&b, CUSTOS_REC_OPEN, 63000000, 500, 0);
+	proc_rec(&b, CUSTOS_REC_EXIT, 64000000, 500, 50003456);
+	proc_rec(&b, CUSTOS_REC_EXEC, 90000000, 500, 85000000);		/* pid reused */
+	proc_rec(&b, CUSTOS_REC_OPEN, 91000000, 500, 0);
+	proc_rec(&b, CUSTOS_REC_SNAPSHOT, 60000000, 600, 50000000);
+	proc_rec(&b, CUSTOS_REC_EXEC, 92000000, 600, 60000000);		/* a tick above: another */
+	proc_rec(&b, CUSTOS_REC_EXEC, 93000000, 700, 70000001);		/* exact starts... */
+	proc_rec(&b, CUSTOS_REC_EXEC, 94000000, 700, 70000002);		/* ...never merged */
+	sign(&b, &host, 0, NULL, &sb, h0);
+	assert_int_equal(indexer_batch(s, NULL, 0, sb.data, sb.len, 5), 0);
+
+	struct store_query q = { .from_ns = 0 };
+	query(s, &q, host.pub.sign_pk, &x);
+	assert_int_equal(x.n, 11);
+	/* timeline order: by time, then pid */
+	assert_string_equal(x.r[0].proc_id, snap);
+	assert_string_equal(x.r[1].proc_id, "b0b0b0b0-50000000-600");
+	assert_string_equal(x.r[2].proc_id, snap);	/* the open before the exec */
+	assert_string_equal(x.r[3].proc_id, snap);	/* the exec */
+	assert_string_equal(x.r[4].proc_id, snap);	/* the open after it */
+	assert_string_equal(x.r[5].proc_id, snap);	/* the exit */
+	assert_string_equal(x.r[6].proc_id, "b0b0b0b0-85000000-500");
+	assert_string_equal(x.r[7].proc_id, "b0b0b0b0-85000000-500");
+	assert_string_equal(x.r[8].proc_id, "b0b0b0b0-60000000-600");
+	assert_string_equal(x.r[9].proc_id, "b0b0b0b0-70000001-700");
+	assert_string_equal(x.r[10].proc_id, "b0b0b0b0-70000002-700");
+	store_close(s);
+	buf_free(&sb);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_index_and_query),
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_proc_cache),
+		cmocka_unit_test(test_snapshot_one_id),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
