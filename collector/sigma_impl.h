@@ -81,6 +81,13 @@ int sigma_item_match(const struct sigma_item *it, const struct sigma_event *ev);
 int sigma_stage_load(yaml_document_t *doc, yaml_node_t *detection, enum sigma_category cat,
 		     struct sigma_rule **rule, char reason[SIGMA_REASON_MAX]);
 
+/* ASCII lower case: what tolower gives in the C locale the collector
+ * runs in, without a call per byte (sigma_glob and sigma_index.c). */
+static inline unsigned char sigma_lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
+}
+
 /* Case-insensitive glob (sigma_value GLOB patterns). 1 on match. */
 int sigma_glob(const char *pat, const char *s);
 

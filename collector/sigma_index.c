@@ -13,13 +13,12 @@
  * Invariants:
  *   1. A rule that is not a candidate for an event does not match it:
  *      keys are necessary conditions, and matching is case-insensitive
- *      (tolower, as sigma_glob) on both sides.
+ *      (sigma_lower, as sigma_glob) on both sides.
  *   2. Candidates come in the set's order, so alerts come in the order
  *      trying every rule gives.
  *   3. Built once; a lookup touches only the table and the scratch marks
  *      (mark[] with a generation counter), never allocates.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,7 +47,7 @@ struct sigma_index {
 
 static uint64_t step(uint64_t h, unsigned char c)
 {
-	return (h ^ (unsigned char)tolower(c)) * FNV_PRIME;
+	return (h ^ sigma_lower(c)) * FNV_PRIME;
 }
 
 /* The literal a glob pattern requires Image to end with: "*lit" or "lit"
@@ -69,7 +68,7 @@ static int literal(const struct sigma_value *v, char *out, size_t *len)
 			return 0;
 		if (*p == '\\' && p[1])
 			p++;
-		lit[n++] = (char)tolower((unsigned char)*p);
+		lit[n++] = (char)sigma_lower((unsigned char)*p);
 	}
 	if (n == 0)
 		return 0;
@@ -232,7 +231,7 @@ void sigma_index_free(struct sigma_index *ix)
 static int tail_equal(const char *text, const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
-		if (text[i] != (char)tolower((unsigned char)s[i]))
+		if (text[i] != (char)sigma_lower((unsigned char)s[i]))
 			return 0;
 	return 1;
 }

