@@ -375,6 +375,7 @@ static void test_snapshot_one_id(void **state)
 	assert_string_equal(x.r[8].proc_id, "b0b0b0b0-60000000-600");
 	assert_string_equal(x.r[9].proc_id, "b0b0b0b0-70000001-700");
 	assert_string_equal(x.r[10].proc_id, "b0b0b0b0-70000002-700");
+	batch_builder_free(&b);
 	store_close(s);
 	buf_free(&sb);
 	unlink(path);
