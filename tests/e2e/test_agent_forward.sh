@@ -115,6 +115,24 @@ echo "batches waiting while the collector is down: $w"
 [ "${w:-0}" -gt 0 ] || fail "nothing waited in the spool while the collector was down"
 start_peer
 wait_for "the spool to drain" 60 drained
+# The gap's losses must be in a heartbeat sealed by this agent: wait for
+# one before the SIGKILL below, which would lose a heartbeat not yet
+# sealed (a new agent's counters start again from zero).
+gap_counted() {
+	python3 - "$work/records.jsonl" <<'PY'
+import json, sys
+recs = []
+for line in open(sys.argv[1]):
+    try:
+        recs.append(json.loads(line))
+    except ValueError:	# the peer is still writing this line
+        pass
+gaps = [r for r in recs if r["kind"] == "gap"]
+sys.exit(0 if gaps and any(r["kind"] == "heartbeat" and r["ts_ns"] > gaps[0]["ts_ns"] and
+                           r["losses"] >= gaps[0]["lost"] for r in recs) else 1)
+PY
+}
+wait_for "a heartbeat after the gap that counts its records among the losses" 15 gap_counted
 
 # SIGKILL in the middle of a flood, then a restart.
 flood 1000 &
