@@ -12,11 +12,11 @@ set -eu
 dest=$1 prefix=$2 etc=$3 units=$4
 src=$(cd "$(dirname "$0")" && pwd)
 
-install -d -m 0755 "$dest$units" "$dest$etc/custos" "$dest$etc/default" \
+install -d -m 0755 "$dest$units" "$dest$etc/custos" \
 	"$dest$prefix/share/man/man1" "$dest$prefix/share/man/man5" "$dest$prefix/share/man/man8"
 for unit in "$src"/systemd/*.service; do
 	sed -e "s#/usr/sbin/#$prefix/sbin/#g" -e "s#/etc/custos/#$etc/custos/#g" \
-		-e "s#/etc/default/#$etc/default/#g" "$unit" >"$dest$units/${unit##*/}.tmp"
+		"$unit" >"$dest$units/${unit##*/}.tmp"
 	chmod 0644 "$dest$units/${unit##*/}.tmp"
 	mv "$dest$units/${unit##*/}.tmp" "$dest$units/${unit##*/}"
 done
@@ -31,7 +31,7 @@ config() {
 	fi
 }
 config "$src/etc/agent.conf" "$dest$etc/custos/agent.conf"
-config "$src/etc/custos-collector.default" "$dest$etc/default/custos-collector"
+config "$src/etc/collector.conf" "$dest$etc/custos/collector.conf"
 
 for page in "$src"/man/*.[158]; do
 	section=${page##*.}

@@ -80,9 +80,9 @@ control custos-agent "Custos endpoint evidence agent (eBPF)
 common custos-collector
 c="$stage/custos-collector"
 install -m 0755 "$build/custos-collector" "$c/usr/sbin/"
-install -d -m 0755 "$c/etc/default"
-install -m 0644 "$src/etc/custos-collector.default" "$c/etc/default/custos-collector"
-echo /etc/default/custos-collector >"$c/DEBIAN/conffiles"
+install -d -m 0755 "$c/etc/custos"
+install -m 0644 "$src/etc/collector.conf" "$c/etc/custos/collector.conf"
+echo /etc/custos/collector.conf >"$c/DEBIAN/conffiles"
 bins="$build/custos-collector"
 if [ -x "$build/custos-verify" ]; then
 	install -d -m 0755 "$c/usr/bin"

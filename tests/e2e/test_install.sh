@@ -29,7 +29,7 @@ mode $prefix/bin/custos-verify 755
 mode $prefix/lib/libcustos.a 644
 mode $prefix/include/custos/record.h 644
 mode /etc/custos/agent.conf 644
-mode /etc/default/custos-collector 644
+mode /etc/custos/collector.conf 644
 for u in custos-agent custos-collector; do
 	mode /lib/systemd/system/$u.service 644
 	grep -q "^ExecStart=$prefix/sbin/$u " "$stage/lib/systemd/system/$u.service" ||

@@ -69,7 +69,7 @@ if [ -x "$build/custos-verify" ]; then
 	/usr/bin/custos-verify --help 2>&1 | grep -q '^Usage: custos-verify' || fail "custos-verify --help"
 fi
 mode_owner /etc/custos/agent.conf 644 root:root
-mode_owner /etc/default/custos-collector 644 root:root
+mode_owner /etc/custos/collector.conf 644 root:root
 mode_owner /lib/systemd/system/custos-agent.service 644 root:root
 mode_owner /lib/systemd/system/custos-collector.service 644 root:root
 mode_owner /usr/share/man/man8/custos-agent.8.gz 644 root:root
@@ -139,7 +139,7 @@ serve_pid=""
 dpkg --purge custos-agent custos-collector >"$tmp/purge.log" 2>&1 ||
 	fail "purge: $(cat "$tmp/purge.log")"
 for f in /usr/sbin/custos-agent /usr/sbin/custos-collector /etc/custos/agent.conf \
-	/etc/default/custos-collector /lib/systemd/system/custos-agent.service \
+	/etc/custos/collector.conf /lib/systemd/system/custos-agent.service \
 	/var/lib/custos/agent; do
 	[ -e $f ] && fail "$f is still there after purge"
 done
