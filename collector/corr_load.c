@@ -7,13 +7,11 @@
  * key and its line; numbers and durations are parsed with strtoull and
  * range-checked. The directory walk mirrors sigma_set.c's.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <yaml.h>
 
 #include "corr.h"
@@ -384,43 +382,24 @@ static int load_file(struct corr_set *s, const char *path, report_fn report, voi
 	return 0;
 }
 
-static int has_ext(const char *name)
+struct load_ctx {
+	struct corr_set *s;
+	report_fn report;
+	void *ctx;
+};
+
+static int load_path(void *ctx, const char *path)
 {
-	size_t n = strlen(name);
+	struct load_ctx *l = ctx;
 
-	return (n > 4 && strcmp(name + n - 4, ".yml") == 0) ||
-	       (n > 5 && strcmp(name + n - 5, ".yaml") == 0);
-}
-
-static int load_dir(struct corr_set *s, const char *dir, int depth, report_fn report, void *ctx)
-{
-	struct dirent **ents = NULL;
-	int n = scandir(dir, &ents, NULL, alphasort), ret = 0;
-
-	if (n < 0)
-		return -CUSTOS_ERR_IO;
-	for (int i = 0; i < n; i++) {
-		char path[4096];
-		struct stat st;
-		const char *name = ents[i]->d_name;
-
-		if (!ret && name[0] != '.' &&
-		    snprintf(path, sizeof(path), "%s/%s", dir, name) < (int)sizeof(path) &&
-		    stat(path, &st) == 0) {
-			if (S_ISDIR(st.st_mode) && depth < SIGMA_DIR_DEPTH_MAX)
-				ret = load_dir(s, path, depth + 1, report, ctx);
-			else if (S_ISREG(st.st_mode) && has_ext(name))
-				ret = load_file(s, path, report, ctx);
-		}
-		free(ents[i]);
-	}
-	free(ents);
-	return ret;
+	return load_file(l->s, path, l->report, l->ctx);
 }
 
 int corr_set_load_dir(struct corr_set *s, const char *dir, report_fn report, void *ctx)
 {
-	return load_dir(s, dir, 0, report, ctx);
+	struct load_ctx l = { s, report, ctx };
+
+	return sigma_rule_files(dir, load_path, &l);
 }
 
 void corr_set_free(struct corr_set *s)

@@ -112,6 +112,13 @@ int sigma_set_load_dir(struct sigma_set *s, const char *dir,
 				      const char *reason), void *ctx);
 void sigma_set_free(struct sigma_set *s);
 
+/* Call fn(ctx, path) for every regular *.yml and *.yaml file under dir,
+ * recursively (at most SIGMA_DIR_DEPTH_MAX levels, dot files skipped), in
+ * name order: the walk the Sigma and the correlation loaders share.
+ * Stops at fn's first non-zero return and returns it; else 0, or
+ * -CUSTOS_ERR_IO when a directory cannot be read. */
+int sigma_rule_files(const char *dir, int (*fn)(void *ctx, const char *path), void *ctx);
+
 /* --- sigma_index.c: which rules to try on an event ---------------------- */
 /* Built once from a loaded set: each rule under its category, and, when
  * its condition cannot be true unless Image ends with (or equals) one of

@@ -89,7 +89,7 @@ static int load_one(struct sigma_set *s, const char *path, report_fn report, voi
 	return 0;
 }
 
-static int load_dir(struct sigma_set *s, const char *dir, int depth, report_fn report, void *ctx)
+static int walk(const char *dir, int depth, int (*fn)(void *ctx, const char *path), void *ctx)
 {
 	struct dirent **ents = NULL;
 	int n = scandir(dir, &ents, NULL, alphasort), ret = 0;
@@ -105,9 +105,9 @@ static int load_dir(struct sigma_set *s, const char *dir, int depth, report_fn r
 		    snprintf(path, sizeof(path), "%s/%s", dir, name) < (int)sizeof(path) &&
 		    stat(path, &st) == 0) {
 			if (S_ISDIR(st.st_mode) && depth < SIGMA_DIR_DEPTH_MAX)
-				ret = load_dir(s, path, depth + 1, report, ctx);
+				ret = walk(path, depth + 1, fn, ctx);
 			else if (S_ISREG(st.st_mode) && has_ext(name))
-				ret = load_one(s, path, report, ctx);
+				ret = fn(ctx, path);
 		}
 		free(ents[i]);
 	}
@@ -115,9 +115,29 @@ static int load_dir(struct sigma_set *s, const char *dir, int depth, report_fn r
 	return ret;
 }
 
+int sigma_rule_files(const char *dir, int (*fn)(void *ctx, const char *path), void *ctx)
+{
+	return walk(dir, 0, fn, ctx);
+}
+
+struct load_ctx {
+	struct sigma_set *s;
+	report_fn report;
+	void *ctx;
+};
+
+static int load_path(void *ctx, const char *path)
+{
+	struct load_ctx *l = ctx;
+
+	return load_one(l->s, path, l->report, l->ctx);
+}
+
 int sigma_set_load_dir(struct sigma_set *s, const char *dir, report_fn report, void *ctx)
 {
-	return load_dir(s, dir, 0, report, ctx);
+	struct load_ctx l = { s, report, ctx };
+
+	return sigma_rule_files(dir, load_path, &l);
 }
 
 void sigma_set_free(struct sigma_set *s)
