@@ -7,7 +7,6 @@
  * ones included, and accept), process_fork (every fork). Our categories
  * carry Sigma's field names so that a stage's selection reads like Sigma.
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,38 +19,18 @@ static const char *cstr(char *out, size_t cap, const uint8_t *p, uint32_t n)
 	return out;
 }
 
-static const char *ip(char *out, size_t cap, uint64_t family, const uint8_t *a, uint32_t n)
-{
-	if (n != (family == AF_INET ? 4u : 16u) || !inet_ntop((int)family, a, out, (socklen_t)cap))
-		return NULL;
-	return out;
-}
-
+/* network_attempt: every connect (refused ones too) and every accepted
+ * connection, as Sigma's network_connection fields. */
 static int attempt(const struct custos_record *rec, struct sigma_event *ev,
 		   struct sigma_event_buf *b)
 {
 	const struct custos_net *n = &rec->u.net;
-	int out = rec->kind == CUSTOS_REC_CONNECT;
-	const char *local, *remote;
 
 	if ((n->family != AF_INET && n->family != AF_INET6) ||
 	    (rec->kind != CUSTOS_REC_CONNECT && rec->kind != CUSTOS_REC_ACCEPT) ||
-	    (!out && n->result < 0))
+	    (rec->kind == CUSTOS_REC_ACCEPT && n->result < 0))
 		return 0;
-	local = ip(out ? b->sip : b->dip, sizeof(b->sip), n->family, n->local_addr,
-		   n->local_addr_len);
-	remote = ip(out ? b->dip : b->sip, sizeof(b->dip), n->family, n->remote_addr,
-		    n->remote_addr_len);
-	snprintf(out ? b->sport : b->dport, sizeof(b->sport), "%llu",
-		 (unsigned long long)n->local_port);
-	snprintf(out ? b->dport : b->sport, sizeof(b->dport), "%llu",
-		 (unsigned long long)n->remote_port);
-	ev->cat = SIGMA_CAT_NETWORK_CONNECTION;
-	ev->f[SIGMA_F_SOURCEIP] = out ? local : remote;
-	ev->f[SIGMA_F_DESTINATIONIP] = out ? remote : local;
-	ev->f[SIGMA_F_SOURCEPORT] = b->sport;
-	ev->f[SIGMA_F_DESTINATIONPORT] = b->dport;
-	ev->f[SIGMA_F_INITIATED] = out ? "true" : "false";
+	sigma_event_net_fields(rec, ev, b);
 	return 1;
 }
 

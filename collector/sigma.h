@@ -191,6 +191,12 @@ struct sigma_event_buf {
 int sigma_event_from_record(const struct custos_record *rec, const struct sigma_parent *parent,
 			    const char *image, struct sigma_event *ev, struct sigma_event_buf *b);
 
+/* The network_connection fields of rec, an IPv4/IPv6 connect or accept
+ * the caller has chosen (source and destination by direction, ports as
+ * text, Initiated). OUT: *ev (pointing into *b). */
+void sigma_event_net_fields(const struct custos_record *rec, struct sigma_event *ev,
+			    struct sigma_event_buf *b);
+
 /* Join a NUL-separated argv into a space-separated command line. */
 void sigma_cmdline(char *out, size_t cap, const uint8_t *argv, uint32_t len);
 

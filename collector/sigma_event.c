@@ -132,17 +132,13 @@ static const char *ip(char *out, size_t cap, uint64_t family, const uint8_t *a, 
 	return out;
 }
 
-static int net_event(const struct custos_record *rec, struct sigma_event *ev,
-		     struct sigma_event_buf *b)
+void sigma_event_net_fields(const struct custos_record *rec, struct sigma_event *ev,
+			    struct sigma_event_buf *b)
 {
 	const struct custos_net *n = &rec->u.net;
 	int out = rec->kind == CUSTOS_REC_CONNECT;
 	const char *local, *remote;
 
-	if ((n->family != AF_INET && n->family != AF_INET6) ||
-	    (rec->kind != CUSTOS_REC_CONNECT && rec->kind != CUSTOS_REC_ACCEPT) ||
-	    (n->result < 0 && n->result != -EINPROGRESS))
-		return 0;
 	local = ip(out ? b->sip : b->dip, sizeof(b->sip), n->family, n->local_addr,
 		   n->local_addr_len);
 	remote = ip(out ? b->dip : b->sip, sizeof(b->dip), n->family, n->remote_addr,
@@ -157,6 +153,18 @@ static int net_event(const struct custos_record *rec, struct sigma_event *ev,
 	ev->f[SIGMA_F_SOURCEPORT] = b->sport;
 	ev->f[SIGMA_F_DESTINATIONPORT] = b->dport;
 	ev->f[SIGMA_F_INITIATED] = out ? "true" : "false";
+}
+
+static int net_event(const struct custos_record *rec, struct sigma_event *ev,
+		     struct sigma_event_buf *b)
+{
+	const struct custos_net *n = &rec->u.net;
+
+	if ((n->family != AF_INET && n->family != AF_INET6) ||
+	    (rec->kind != CUSTOS_REC_CONNECT && rec->kind != CUSTOS_REC_ACCEPT) ||
+	    (n->result < 0 && n->result != -EINPROGRESS))
+		return 0;
+	sigma_event_net_fields(rec, ev, b);
 	return 1;
 }
 
