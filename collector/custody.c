@@ -192,6 +192,50 @@ int custody_open(struct custody *c, const char *dir)
 	return ret;
 }
 
+int custody_open_readonly(struct custody *c, const char *dir, uint64_t want)
+{
+	char path[COLL_PATH_MAX];
+	uint8_t ent[CUSTODY_ENTRY_LEN];
+	struct stat st;
+	uint64_t n;
+	FILE *f = NULL;
+	int ret = -CUSTOS_ERR_IO;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	c->ar.fd = -1;
+	if (snprintf(c->dir, sizeof(c->dir), "%s", dir) >= (int)sizeof(c->dir) ||
+	    coll_path(path, dir, "custody/leaves") ||
+	    (want != CUSTODY_COMPLETE && want > (UINT64_C(1) << 40)))
+		return -CUSTOS_ERR_INVAL;
+	f = fopen(path, "rb");
+	if (!f || fstat(fileno(f), &st) != 0)
+		goto out;
+	n = (uint64_t)st.st_size / CUSTODY_ENTRY_LEN;	/* an entry being written: not yet */
+	if (want != CUSTODY_COMPLETE) {
+		if (n < want)
+			goto out;	/* the head covers more leaves than the file holds */
+		n = want;
+	}
+	c->hash = malloc((size_t)(n ? n : 1) * MERKLE_HASH_LEN);
+	c->loc = malloc((size_t)(n ? n : 1) * sizeof(*c->loc));
+	if (!c->hash || !c->loc) {
+		ret = -CUSTOS_ERR_NOMEM;
+		goto out;
+	}
+	for (c->size = 0; c->size < n; c->size++) {
+		if (fread(ent, 1, sizeof(ent), f) != sizeof(ent))
+			goto out;
+		entry_decode(ent, c->hash[c->size], &c->loc[c->size]);
+	}
+	c->cap = n;
+	ret = 0;
+out:
+	if (f)
+		fclose(f);
+	return ret;
+}
+
 void custody_close(struct custody *c)
 {
 	if (!c)

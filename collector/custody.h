@@ -70,6 +70,16 @@ struct custody {
  * file and the archive disagree), -CUSTOS_ERR_NOMEM. */
 int custody_open(struct custody *c, const char *dir);
 
+/* The first want leaves of dir's log (CUSTODY_COMPLETE: every entry
+ * complete in custody/leaves now), read-only, loaded as custody_open loads
+ * them but without its recovery, which belongs to the process holding the
+ * directory's lock (serve). custody_read still checks each leaf against
+ * its hash; nothing is ever written. OUT: *c (custody_close it). Returns
+ * 0, -CUSTOS_ERR_INVAL (dir too long, want over 2^40), -CUSTOS_ERR_IO
+ * (unreadable, or fewer than want entries), -CUSTOS_ERR_NOMEM. */
+#define CUSTODY_COMPLETE UINT64_MAX
+int custody_open_readonly(struct custody *c, const char *dir, uint64_t want);
+
 /* Close files and free memory. Accepts NULL. */
 void custody_close(struct custody *c);
 

@@ -302,42 +302,6 @@ static int latest_head(struct exp *e, struct buf *note)
 	return 0;
 }
 
-/* The first size entries of custody/leaves (48 bytes each, custody.h),
- * read-only, into c as custody_open would load them. */
-static int open_live(struct custody *c, const char *dir, uint64_t size)
-{
-	char path[COLL_PATH_MAX];
-	uint8_t ent[CUSTODY_ENTRY_LEN];
-	FILE *f = NULL;
-	int ret = -CUSTOS_ERR_IO;
-
-	memset(c, 0, sizeof(*c));
-	c->fd = -1;
-	c->ar.fd = -1;
-	if (snprintf(c->dir, sizeof(c->dir), "%s", dir) >= (int)sizeof(c->dir) ||
-	    coll_path(path, dir, "custody/leaves") || size > (UINT64_C(1) << 40))
-		return -CUSTOS_ERR_INVAL;
-	c->hash = malloc((size_t)(size ? size : 1) * MERKLE_HASH_LEN);
-	c->loc = malloc((size_t)(size ? size : 1) * sizeof(*c->loc));
-	f = fopen(path, "rb");
-	if (!c->hash || !c->loc || !f)
-		goto out;
-	for (c->size = 0; c->size < size; c->size++) {
-		if (fread(ent, 1, sizeof(ent), f) != sizeof(ent))
-			goto out;	/* the head covers more leaves than the file holds */
-		memcpy(c->hash[c->size], ent, MERKLE_HASH_LEN);
-		c->loc[c->size].seg = load_be32(ent + 32);
-		c->loc[c->size].off = (uint64_t)load_be32(ent + 36) << 32 | load_be32(ent + 40);
-		c->loc[c->size].len = load_be32(ent + 44);
-	}
-	c->cap = size;
-	ret = 0;
-out:
-	if (f)
-		fclose(f);
-	return ret;
-}
-
 static int sign_now(struct exp *e, struct buf *note)
 {
 	int ret = e->live ? latest_head(e, note)
@@ -348,7 +312,7 @@ static int sign_now(struct exp *e, struct buf *note)
 	ret = checkpoint_verify(note->data, note->len, e->ks->logname, e->ks->kp.pub.sign_pk,
 				&e->cp);
 	if (!ret && e->live)
-		ret = open_live(e->c, e->r->dir, e->cp.size);
+		ret = custody_open_readonly(e->c, e->r->dir, e->cp.size);
 	return ret ? ret : export_write(e->r->out, "custody/checkpoint", note->data, note->len);
 }
 

@@ -312,51 +312,6 @@ out:
 	return ret;
 }
 
-/* Beside a running serve (the directory is locked): the leaves whose
- * entries are complete in custody/leaves now, read-only, loaded as
- * custody_open would (without its recovery, which is serve's). Each leaf
- * read is still checked against its hash (custody_read). */
-static int open_live(struct custody *c, const char *dir)
-{
-	char path[COLL_PATH_MAX];
-	uint8_t ent[CUSTODY_ENTRY_LEN];
-	struct stat st;
-	uint64_t n;
-	FILE *f = NULL;
-	int ret = -CUSTOS_ERR_IO;
-
-	memset(c, 0, sizeof(*c));
-	c->fd = -1;
-	c->ar.fd = -1;
-	if (snprintf(c->dir, sizeof(c->dir), "%s", dir) >= (int)sizeof(c->dir) ||
-	    coll_path(path, dir, "custody/leaves"))
-		return -CUSTOS_ERR_INVAL;
-	f = fopen(path, "rb");
-	if (!f || fstat(fileno(f), &st) != 0)
-		goto out;
-	n = (uint64_t)st.st_size / CUSTODY_ENTRY_LEN;	/* an entry being written: not yet */
-	c->hash = malloc((size_t)(n ? n : 1) * MERKLE_HASH_LEN);
-	c->loc = malloc((size_t)(n ? n : 1) * sizeof(*c->loc));
-	if (!c->hash || !c->loc) {
-		ret = -CUSTOS_ERR_NOMEM;
-		goto out;
-	}
-	for (c->size = 0; c->size < n; c->size++) {
-		if (fread(ent, 1, sizeof(ent), f) != sizeof(ent))
-			goto out;
-		memcpy(c->hash[c->size], ent, MERKLE_HASH_LEN);
-		c->loc[c->size].seg = load_be32(ent + 32);
-		c->loc[c->size].off = (uint64_t)load_be32(ent + 36) << 32 | load_be32(ent + 40);
-		c->loc[c->size].len = load_be32(ent + 44);
-	}
-	c->cap = n;
-	ret = 0;
-out:
-	if (f)
-		fclose(f);
-	return ret;
-}
-
 /* The custody log: opened (and recovered) under the directory's lock, or
  * read-only beside the serve that holds it (invariant 3). OUT: *c, *lock
  * (-1 when live). */
@@ -371,7 +326,7 @@ static int open_log(struct custody *c, const char *dir, int *lock)
 	}
 	coll_log("triage: a collector is running: reading the archive beside it, "
 		 "alerts in transactions of their own");
-	return open_live(c, dir);
+	return custody_open_readonly(c, dir, CUSTODY_COMPLETE);
 }
 
 static int run_triage(struct run *r)
