@@ -35,7 +35,8 @@ _Static_assert(CUSTOS_EV_OPEN == CUSTOS_REC_OPEN && CUSTOS_EV_UNLINK == CUSTOS_R
 	       CUSTOS_EV_REMOVEXATTR == CUSTOS_REC_REMOVEXATTR, "file kinds differ from record.h");
 _Static_assert(CUSTOS_EV_CONNECT == CUSTOS_REC_CONNECT && CUSTOS_EV_ACCEPT == CUSTOS_REC_ACCEPT &&
 	       CUSTOS_EV_BIND == CUSTOS_REC_BIND && CUSTOS_EV_LISTEN == CUSTOS_REC_LISTEN &&
-	       CUSTOS_EV_SEND == CUSTOS_REC_SEND, "network kinds differ from record.h");
+	       CUSTOS_EV_SEND == CUSTOS_REC_SEND && CUSTOS_EV_SOCKET == CUSTOS_REC_SOCKET,
+	       "network kinds differ from record.h");
 _Static_assert(CUSTOS_EV_XNAME_MAX <= CUSTOS_NAME_MAX, "xattr name length differs");
 _Static_assert(CUSTOS_EV_ADDR_MAX == CUSTOS_ADDR_MAX, "address length differs");
 
@@ -56,7 +57,7 @@ size_t decode_event_size(uint32_t kind)
 		    kind == CUSTOS_EV_SYMLINK || kind == CUSTOS_EV_MOUNT)
 			return sizeof(struct custos_ev_file2);
 		return sizeof(struct custos_ev_file);
-	case CUSTOS_EV_CONNECT ... CUSTOS_EV_SEND:
+	case CUSTOS_EV_CONNECT ... CUSTOS_EV_SOCKET:
 		return sizeof(struct custos_ev_net);
 	}
 	return 0;
@@ -307,8 +308,11 @@ static int decode_net(const struct custos_ev_net *e, struct custos_record *rec)
 	memcpy(n->remote_addr, e->remote, e->remote_len);
 	n->remote_addr_len = e->remote_len;
 	n->remote_port = e->remote_port;
-	n->backlog = e->backlog;
 	n->op = e->hdr.kind == CUSTOS_EV_SEND ? e->nr : 0;
+	if (e->hdr.kind == CUSTOS_EV_SOCKET)
+		n->sock_flags = e->backlog;	/* events.h: the type's flag bits */
+	else
+		n->backlog = e->backlog;
 	return 0;
 }
 
@@ -363,7 +367,7 @@ int decode_event(const void *data, size_t size, struct custos_record *rec, uint3
 	case CUSTOS_EV_OPEN ... CUSTOS_EV_REMOVEXATTR:
 		ret = decode_file(data, rec);
 		break;
-	case CUSTOS_EV_CONNECT ... CUSTOS_EV_SEND:
+	case CUSTOS_EV_CONNECT ... CUSTOS_EV_SOCKET:
 		ret = decode_net(data, rec);
 		break;
 	}

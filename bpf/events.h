@@ -57,6 +57,7 @@
 #define CUSTOS_EV_BIND 66
 #define CUSTOS_EV_LISTEN 67
 #define CUSTOS_EV_SEND 68
+#define CUSTOS_EV_SOCKET 69
 
 /* More named bounds. */
 #define CUSTOS_EV_XNAME_MAX 256		/* xattr names, fs types, memfd and bpf names */
@@ -168,9 +169,11 @@ struct custos_ev_file2 {
 	char raw2[CUSTOS_EV_PATH_MAX];
 };
 
-/* Network operations (kinds 64-68). Addresses as docs/format.md stores
+/* Network operations (kinds 64-69). Addresses as docs/format.md stores
  * them: 4 or 16 bytes, or a unix path (abstract names start with a NUL);
- * ports in host order. */
+ * ports in host order. A socket record (69) has no address (both lengths
+ * 0); its backlog field holds the SOCK_NONBLOCK | SOCK_CLOEXEC bits of
+ * the type argument, and sock_type the type without them. */
 struct custos_ev_net {
 	struct custos_ev_hdr hdr;
 	__s64 result;

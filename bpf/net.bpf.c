@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0)
 /*
- * Network capture (kinds 64-68) from the per-syscall tracepoints: connect,
- * accept/accept4, bind, listen, and the destinations of datagrams sent on
- * unconnected IPv4/IPv6 sockets (sendto, sendmsg, sendmmsg). The address a
+ * Network capture (kinds 64-69) from the per-syscall tracepoints: connect,
+ * accept/accept4, bind, listen, the destinations of datagrams sent on
+ * unconnected IPv4/IPv6 sockets (sendto, sendmsg, sendmmsg), and the
+ * creation of the few sockets a forensic examiner asks about (socket:
+ * packet capture, raw IP, the audit netlink socket). The address a
  * caller names (connect's peer, bind's address, a datagram's destination)
  * is read from its sockaddr at exit; the socket's own side comes from the
  * kernel's struct sock. Addresses are stored as docs/format.md says: 4 or
@@ -19,7 +21,12 @@
 #define AF_UNIX 1
 #define AF_INET 2
 #define AF_INET6 10
+#define AF_NETLINK 16
+#define AF_PACKET 17
 #define SOCK_DGRAM 2
+#define SOCK_RAW 3
+#define SOCK_TYPE_MASK 0xf	/* the type argument's other bits are flags */
+#define NETLINK_AUDIT 9
 #define SA_MAX 112		/* sizeof(struct sockaddr_un), rounded up */
 
 /* The struct sock behind fd, NULL when fd is not a socket. */
@@ -270,5 +277,48 @@ int exit_sendmmsg(struct trace_event_raw_sys_exit *ctx)
 		if (name)
 			net_exit(ctx, CUSTOS_EV_SEND, NSPEC(), name, len);
 	}
+	return 0;
+}
+
+/* socket(family, type, protocol): recorded, whatever its result, only for
+ * the sockets of forensic interest, decided from the arguments before
+ * anything else so that other sockets cost a few register reads:
+ * AF_PACKET of any type (packet capture and injection), SOCK_RAW of
+ * AF_INET/AF_INET6 (raw IP: crafted packets, SYN scans, ICMP tunnels),
+ * and AF_NETLINK NETLINK_AUDIT (the audit system's control socket:
+ * auditctl, auditd, and PAM-aware programs reporting logins). A refused
+ * one (-EPERM without CAP_NET_RAW) is an attempt, and kept. */
+SEC("tracepoint/syscalls/sys_exit_socket")
+int exit_socket(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	int family = (int)regs->di, type = (int)regs->si, protocol = (int)regs->dx;
+	struct custos_ev_net *e;
+	struct custos_args p;
+
+	if (!(family == AF_PACKET ||
+	      ((family == AF_INET || family == AF_INET6) && (type & SOCK_TYPE_MASK) == SOCK_RAW) ||
+	      (family == AF_NETLINK && protocol == NETLINK_AUDIT)))
+		return 0;
+	if (!custos_take(ctx, &p))
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_loss(CUSTOS_EV_SOCKET);
+		return 0;
+	}
+	fill_hdr(&e->hdr, CUSTOS_EV_SOCKET);
+	e->result = ctx->ret;
+	e->nr = p.nr;
+	e->family = (__u16)family;
+	e->sock_type = (__u16)(type & SOCK_TYPE_MASK);
+	e->protocol = (__u16)protocol;	/* AF_PACKET: an ethertype, network order */
+	e->local_len = 0;
+	e->remote_len = 0;
+	e->local_port = 0;
+	e->remote_port = 0;
+	e->pad = 0;
+	e->backlog = (__u32)type & ~(__u32)SOCK_TYPE_MASK;
+	custos_submit(e, sizeof(*e));
 	return 0;
 }

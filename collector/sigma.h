@@ -35,8 +35,9 @@ enum sigma_category {
 	SIGMA_CAT_PROCESS_CREATION = 0,
 	SIGMA_CAT_FILE_EVENT = 1,
 	SIGMA_CAT_NETWORK_CONNECTION = 2,
-	SIGMA_CAT_COUNT = 3,
-	SIGMA_CAT_OTHER = 3,		/* refused */
+	SIGMA_CAT_CUSTOS_SOCKET = 3,	/* ours: a socket record (docs/triage.md) */
+	SIGMA_CAT_COUNT = 4,
+	SIGMA_CAT_OTHER = 4,		/* refused */
 };
 
 /* The Sigma fields we map (docs/triage.md). */
@@ -45,6 +46,7 @@ enum sigma_field {
 	SIGMA_F_CURRENTDIRECTORY, SIGMA_F_USER, SIGMA_F_LOGONID, SIGMA_F_PROCESSID,
 	SIGMA_F_PARENTPROCESSID, SIGMA_F_TARGETFILENAME, SIGMA_F_DESTINATIONIP,
 	SIGMA_F_DESTINATIONPORT, SIGMA_F_SOURCEIP, SIGMA_F_SOURCEPORT, SIGMA_F_INITIATED,
+	SIGMA_F_SOCKETFAMILY, SIGMA_F_SOCKETTYPE, SIGMA_F_SOCKETPROTOCOL,	/* custos_socket */
 	SIGMA_F_COUNT
 };
 
@@ -181,11 +183,13 @@ struct sigma_event_buf {
 	char target[CUSTOS_PATH_MAX + 1];
 	char user[24], logonid[24], pid[24], ppid[24];
 	char dip[64], dport[24], sip[64], sport[24];
+	char sfamily[24], stype[24], sproto[24];	/* custos_socket */
 };
 
 /* The Sigma view of rec (docs/triage.md): exec -> process_creation; a
  * file creation, write-open, rename/link/symlink target -> file_event;
- * connect/accept -> network_connection. image: the acting process's
+ * connect/accept -> network_connection; a socket created -> custos_socket
+ * (ours). image: the acting process's
  * executable for file and network events (NULL when unknown). OUT: *ev
  * (pointing into *b). Returns 1 when rec maps to a category, else 0. */
 int sigma_event_from_record(const struct custos_record *rec, const struct sigma_parent *parent,

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The Sigma view of our records (sigma.h; the table is in
- * docs/triage.md): which record kinds are which Sigma category, and how
+ * docs/triage.md): which record kinds are which Sigma category (and our
+ * own custos_socket), and how
  * each Sigma field is computed from a record, the acting process's image
  * and its parent's image and command line.
  */
@@ -22,7 +23,8 @@ static const char *const field_names[SIGMA_F_COUNT] = {
 	[SIGMA_F_PARENTPROCESSID] = "ParentProcessId", [SIGMA_F_TARGETFILENAME] = "TargetFilename",
 	[SIGMA_F_DESTINATIONIP] = "DestinationIp", [SIGMA_F_DESTINATIONPORT] = "DestinationPort",
 	[SIGMA_F_SOURCEIP] = "SourceIp", [SIGMA_F_SOURCEPORT] = "SourcePort",
-	[SIGMA_F_INITIATED] = "Initiated",
+	[SIGMA_F_INITIATED] = "Initiated", [SIGMA_F_SOCKETFAMILY] = "SocketFamily",
+	[SIGMA_F_SOCKETTYPE] = "SocketType", [SIGMA_F_SOCKETPROTOCOL] = "SocketProtocol",
 };
 
 int sigma_field_by_name(const char *name)
@@ -168,6 +170,39 @@ static int net_event(const struct custos_record *rec, struct sigma_event *ev,
 	return 1;
 }
 
+/* custos_socket (ours): a socket the agent recorded (packet, raw IP,
+ * audit netlink) that was created. Family and type by their C names
+ * (a number when unnamed); protocol in decimal, an AF_PACKET ethertype in
+ * host order (ETH_P_ALL is 3). */
+static int socket_event(const struct custos_record *rec, struct sigma_event *ev,
+			struct sigma_event_buf *b)
+{
+	static const char *const fams[] = { [AF_INET] = "AF_INET", [AF_INET6] = "AF_INET6",
+		[AF_NETLINK] = "AF_NETLINK", [AF_PACKET] = "AF_PACKET" };
+	static const char *const types[] = { [SOCK_STREAM] = "SOCK_STREAM",
+		[SOCK_DGRAM] = "SOCK_DGRAM", [SOCK_RAW] = "SOCK_RAW", [SOCK_RDM] = "SOCK_RDM",
+		[SOCK_SEQPACKET] = "SOCK_SEQPACKET", [SOCK_PACKET] = "SOCK_PACKET" };
+	const struct custos_net *n = &rec->u.net;
+	uint64_t proto = n->family == AF_PACKET ? ntohs((uint16_t)n->protocol) : n->protocol;
+
+	if (n->result < 0)
+		return 0;
+	if (n->family < sizeof(fams) / sizeof(fams[0]) && fams[n->family])
+		snprintf(b->sfamily, sizeof(b->sfamily), "%s", fams[n->family]);
+	else
+		snprintf(b->sfamily, sizeof(b->sfamily), "%llu", (unsigned long long)n->family);
+	if (n->sock_type < sizeof(types) / sizeof(types[0]) && types[n->sock_type])
+		snprintf(b->stype, sizeof(b->stype), "%s", types[n->sock_type]);
+	else
+		snprintf(b->stype, sizeof(b->stype), "%llu", (unsigned long long)n->sock_type);
+	snprintf(b->sproto, sizeof(b->sproto), "%llu", (unsigned long long)proto);
+	ev->cat = SIGMA_CAT_CUSTOS_SOCKET;
+	ev->f[SIGMA_F_SOCKETFAMILY] = b->sfamily;
+	ev->f[SIGMA_F_SOCKETTYPE] = b->stype;
+	ev->f[SIGMA_F_SOCKETPROTOCOL] = b->sproto;
+	return 1;
+}
+
 int sigma_event_from_record(const struct custos_record *rec, const struct sigma_parent *parent,
 			    const char *image, struct sigma_event *ev, struct sigma_event_buf *b)
 {
@@ -179,6 +214,8 @@ int sigma_event_from_record(const struct custos_record *rec, const struct sigma_
 		ok = exec_event(rec, parent, ev, b);
 	else if (rec->kind >= 32 && rec->kind <= 63)
 		ok = file_event(rec, ev, b);
+	else if (rec->kind == CUSTOS_REC_SOCKET)
+		ok = socket_event(rec, ev, b);
 	else if (rec->kind >= 64 && rec->kind <= 95)
 		ok = net_event(rec, ev, b);
 	else

@@ -17,7 +17,7 @@
 
 
 static const char *const cat_names[] = { "process_creation", "file_event", "network_connection",
-					 "other" };
+					 "custos_socket", "other" };
 static const char *const level_names[] = { "informational", "low", "medium", "high",
 					   "critical" };
 

@@ -84,6 +84,10 @@ static const struct schema_field connect_f[] = { N_HEAD, N_REMOTE };
 static const struct schema_field bind_f[] = { N_HEAD };
 static const struct schema_field listen_f[] = { N_HEAD, U(24, u.net.backlog) };
 static const struct schema_field send_f[] = { N_HEAD, N_REMOTE, U(25, u.net.op) };
+static const struct schema_field socket_f[] = {
+	I(16, u.net.result), U(17, u.net.family), U(18, u.net.sock_type), U(19, u.net.protocol),
+	U(26, u.net.sock_flags),
+};
 
 #define A(k, f) U(k, u.agent.f)
 #define A_TEXT B(18, u.agent.text), A(19, text_truncated)
@@ -148,6 +152,7 @@ static const struct kind_desc kinds[] = {
 	KIND(CUSTOS_REC_BIND, "bind", true, bind_f),
 	KIND(CUSTOS_REC_LISTEN, "listen", true, listen_f),
 	KIND(CUSTOS_REC_SEND, "send", true, send_f),
+	KIND(CUSTOS_REC_SOCKET, "socket", true, socket_f),
 	KIND(CUSTOS_REC_AGENT_START, "agent_start", false, start_f),
 	KIND(CUSTOS_REC_AGENT_STOP, "agent_stop", false, stop_f),
 	KIND(CUSTOS_REC_HEARTBEAT, "heartbeat", false, heartbeat_f),

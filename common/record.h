@@ -64,6 +64,7 @@ enum custos_kind {
 	CUSTOS_REC_BIND = 66,
 	CUSTOS_REC_LISTEN = 67,
 	CUSTOS_REC_SEND = 68,		/* outbound datagram destination */
+	CUSTOS_REC_SOCKET = 69,		/* a raw, packet or audit socket created */
 
 	CUSTOS_REC_AGENT_START = 96,
 	CUSTOS_REC_AGENT_STOP = 97,
@@ -183,6 +184,7 @@ struct custos_net {
 	uint64_t remote_port;
 	uint64_t backlog;
 	uint64_t op;		/* send: sendto, sendmsg, sendmmsg */
+	uint64_t sock_flags;	/* socket: SOCK_NONBLOCK | SOCK_CLOEXEC asked for */
 };
 
 /* The agent's own records; which fields a kind carries is in record.c. */

@@ -449,6 +449,48 @@ static void test_net(void **state)
 	assert_int_equal(decode(&n, sizeof(n) - 1), -CUSTOS_ERR_TRUNCATED);
 }
 
+/* socket (69): the net body without addresses; backlog carries the type's
+ * flag bits, which become sock_flags, and the record encodes. */
+static void test_socket(void **state)
+{
+	struct custos_ev_net n;
+	struct buf b;
+
+	(void)state;
+	make_exec();
+	memset(&n, 0x5a, sizeof(n));
+	memcpy(&n.hdr, &ev.hdr, sizeof(ev.hdr));
+	n.hdr.kind = CUSTOS_EV_SOCKET;
+	n.result = -1;		/* EPERM: no CAP_NET_RAW */
+	n.nr = 41;
+	n.family = 17;
+	n.sock_type = 3;
+	n.protocol = 768;
+	n.local_len = 0;
+	n.remote_len = 0;
+	n.local_port = 0;
+	n.remote_port = 0;
+	n.backlog = 0x80800;	/* SOCK_CLOEXEC | SOCK_NONBLOCK */
+	assert_int_equal(decode(&n, sizeof(n)), 0);
+	assert_int_equal(rec.kind, CUSTOS_REC_SOCKET);
+	assert_int_equal(rec.u.net.result, -1);
+	assert_int_equal(rec.u.net.family, 17);
+	assert_int_equal(rec.u.net.sock_type, 3);
+	assert_int_equal(rec.u.net.protocol, 768);
+	assert_int_equal(rec.u.net.sock_flags, 0x80800);
+	assert_int_equal(rec.u.net.backlog, 0);
+	assert_int_equal(rec.u.net.op, 0);
+	assert_int_equal(rec.subj.pid, ev.hdr.pid);
+	assert_string_equal(record_kind_name(rec.kind), "socket");
+	buf_init(&b, 1 << 16);
+	assert_int_equal(record_encode(&b, &rec), 0);
+	buf_free(&b);
+	n.hdr.kind = CUSTOS_EV_LISTEN;	/* the same field is listen's backlog */
+	assert_int_equal(decode(&n, sizeof(n)), 0);
+	assert_int_equal(rec.u.net.backlog, 0x80800);
+	assert_int_equal(rec.u.net.sock_flags, 0);
+}
+
 static void test_sys(void **state)
 {
 	struct custos_ev_sys y;
@@ -493,6 +535,7 @@ int main(void)
 		cmocka_unit_test(test_file_two_paths),
 		cmocka_unit_test(test_file_bad_lengths),
 		cmocka_unit_test(test_net),
+		cmocka_unit_test(test_socket),
 		cmocka_unit_test(test_sys),
 	};
 

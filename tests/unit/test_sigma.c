@@ -397,6 +397,50 @@ static void test_mapping(void **state)
 	free(b);
 }
 
+/* A socket record is our custos_socket category when it was created:
+ * family and type by name, an AF_PACKET protocol in host order. */
+static void test_mapping_socket(void **state)
+{
+	struct custos_record *r = calloc(1, sizeof(*r));
+	struct sigma_event_buf *b = malloc(sizeof(*b));
+	struct sigma_event ev;
+
+	(void)state;
+	assert_non_null(r);
+	assert_non_null(b);
+	r->kind = CUSTOS_REC_SOCKET;
+	tu_subject(&r->subj, 4242);
+	r->u.net.result = 3;
+	r->u.net.family = 17;		/* AF_PACKET */
+	r->u.net.sock_type = 3;		/* SOCK_RAW */
+	r->u.net.protocol = 768;	/* htons(ETH_P_ALL) */
+	assert_int_equal(sigma_event_from_record(r, NULL, "/usr/bin/python3.11", &ev, b), 1);
+	assert_int_equal(ev.cat, SIGMA_CAT_CUSTOS_SOCKET);
+	assert_string_equal(ev.f[SIGMA_F_SOCKETFAMILY], "AF_PACKET");
+	assert_string_equal(ev.f[SIGMA_F_SOCKETTYPE], "SOCK_RAW");
+	assert_string_equal(ev.f[SIGMA_F_SOCKETPROTOCOL], "3");
+	assert_string_equal(ev.f[SIGMA_F_IMAGE], "/usr/bin/python3.11");
+	assert_string_equal(ev.f[SIGMA_F_PROCESSID], "4242");
+	assert_null(ev.f[SIGMA_F_DESTINATIONIP]);
+	r->u.net.family = 2;		/* AF_INET: the protocol as passed */
+	r->u.net.protocol = 1;
+	assert_int_equal(sigma_event_from_record(r, NULL, NULL, &ev, b), 1);
+	assert_string_equal(ev.f[SIGMA_F_SOCKETFAMILY], "AF_INET");
+	assert_string_equal(ev.f[SIGMA_F_SOCKETPROTOCOL], "1");
+	r->u.net.family = 99;		/* unnamed: the number */
+	r->u.net.sock_type = 12;
+	assert_int_equal(sigma_event_from_record(r, NULL, NULL, &ev, b), 1);
+	assert_string_equal(ev.f[SIGMA_F_SOCKETFAMILY], "99");
+	assert_string_equal(ev.f[SIGMA_F_SOCKETTYPE], "12");
+	r->u.net.result = -1;		/* refused (EPERM): created nothing */
+	assert_int_equal(sigma_event_from_record(r, NULL, NULL, &ev, b), 0);
+	assert_int_equal(ev.cat, SIGMA_CAT_OTHER);
+	assert_int_equal(sigma_field_by_name("SocketFamily"), SIGMA_F_SOCKETFAMILY);
+	assert_string_equal(sigma_category_name(SIGMA_CAT_CUSTOS_SOCKET), "custos_socket");
+	free(r);
+	free(b);
+}
+
 /* --- the real SigmaHQ rules ----------------------------------------------- */
 
 static char sigma_dir[4096];
@@ -523,6 +567,7 @@ int main(void)
 		cmocka_unit_test(test_refusals_named),
 		cmocka_unit_test(test_metadata),
 		cmocka_unit_test(test_mapping),
+		cmocka_unit_test(test_mapping_socket),
 		cmocka_unit_test(test_sigmahq),
 		cmocka_unit_test(test_sigmahq_records),
 	};

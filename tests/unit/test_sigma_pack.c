@@ -31,7 +31,7 @@ static int teardown(void **state)
 }
 
 /* The ids of the pack's rules that fire on ev, as a bit set (rule id's
- * last digit: ...0001 .. ...0007). */
+ * last four hex digits: ...0001 .. ...0011). */
 static unsigned firing(const struct sigma_event *ev)
 {
 	unsigned bits = 0;
@@ -39,7 +39,7 @@ static unsigned firing(const struct sigma_event *ev)
 	for (size_t i = 0; i < pack.n; i++)
 		if (sigma_rule_match(pack.rules[i], ev)) {
 			const char *id = sigma_rule_id(pack.rules[i]);
-			bits |= 1u << (id[strlen(id) - 1] - '0');
+			bits |= 1u << (strtoul(id + strlen(id) - 4, NULL, 16) & 31);
 		}
 	return bits;
 }
@@ -56,7 +56,7 @@ static struct sigma_event proc(const char *image, const char *cmd)
 static void test_pack_loads(void **state)
 {
 	(void)state;
-	assert_int_equal(pack.n, 7);
+	assert_int_equal(pack.n, 8);
 	for (size_t i = 0; i < pack.n; i++) {
 		const struct sigma_rule *r = pack.rules[i];
 		const char *tax = sigma_rule_custom(r, "custos_taxonomy");
@@ -99,6 +99,13 @@ static void test_pack_fires(void **state)
 	assert_int_equal(firing(&ev), 1u << 6);
 	ev = proc("/usr/bin/tcpdump", "tcpdump -i any -w /tmp/c.pcap");
 	assert_int_equal(firing(&ev), 1u << 7);
+	memset(&ev, 0, sizeof(ev));
+	ev.cat = SIGMA_CAT_CUSTOS_SOCKET;	/* any program's AF_PACKET socket */
+	ev.f[SIGMA_F_IMAGE] = "/usr/bin/python3.11";
+	ev.f[SIGMA_F_SOCKETFAMILY] = "AF_PACKET";
+	ev.f[SIGMA_F_SOCKETTYPE] = "SOCK_DGRAM";
+	ev.f[SIGMA_F_SOCKETPROTOCOL] = "2048";
+	assert_int_equal(firing(&ev), 1u << 0x11);
 }
 
 static void test_pack_benign(void **state)
@@ -124,6 +131,17 @@ static void test_pack_benign(void **state)
 	ev.cat = SIGMA_CAT_FILE_EVENT;
 	ev.f[SIGMA_F_IMAGE] = "/usr/bin/dpkg";	/* a package installs its cron job */
 	ev.f[SIGMA_F_TARGETFILENAME] = "/etc/cron.daily/hello";
+	assert_int_equal(firing(&ev), 0);
+	memset(&ev, 0, sizeof(ev));
+	ev.cat = SIGMA_CAT_CUSTOS_SOCKET;	/* ping's raw ICMP socket, auditd's */
+	ev.f[SIGMA_F_IMAGE] = "/usr/bin/ping";
+	ev.f[SIGMA_F_SOCKETFAMILY] = "AF_INET";
+	ev.f[SIGMA_F_SOCKETTYPE] = "SOCK_RAW";
+	ev.f[SIGMA_F_SOCKETPROTOCOL] = "1";
+	assert_int_equal(firing(&ev), 0);
+	ev.f[SIGMA_F_IMAGE] = "/usr/sbin/auditd";
+	ev.f[SIGMA_F_SOCKETFAMILY] = "AF_NETLINK";
+	ev.f[SIGMA_F_SOCKETPROTOCOL] = "9";
 	assert_int_equal(firing(&ev), 0);
 }
 
