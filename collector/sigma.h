@@ -123,15 +123,17 @@ int sigma_rule_files(const char *dir, int (*fn)(void *ctx, const char *path), vo
 
 /* --- sigma_index.c: which rules to try on an event ---------------------- */
 /* Built once from a loaded set: each rule under its category, and, when
- * its condition cannot be true unless Image ends with (or equals) one of
- * some literals (e.g. "selection and not filter" where selection has
- * Image|endswith values), those literals, lower-cased, in a hash table
- * keyed by (length, text). An event is then tried only against its
- * category's rules that have no such literals or one of whose literals
- * ends its Image (case-insensitively, as Sigma matches): a rule left out
- * cannot match (tests/unit/test_sigma_index.c checks this over SigmaHQ's
- * set). The index keeps scratch: one thread at a time uses it. */
-#define SIGMA_INDEX_KEY_MAX 255	/* longer literals are keyed by their tail */
+ * its condition cannot be true unless the event holds one of some
+ * literals, keyed by them (docs/triage.md "Which rules are tried"):
+ * Image suffixes (e.g. "selection and not filter" where selection has
+ * Image|endswith values) or substrings of a field (the longest wildcard-
+ * free run of each plain, contains, startswith or endswith value). An
+ * event is then tried only against its category's rules that have no
+ * keys or one of whose keys it meets (case-insensitively, as Sigma
+ * matches): a rule left out cannot match (tests/unit/test_sigma_index.c
+ * checks this over SigmaHQ's set). The index keeps scratch: one thread
+ * at a time uses it. */
+#define SIGMA_INDEX_KEY_MAX 255	/* longer literals: suffixes by their tail, substrings by their head */
 
 struct sigma_index;
 
@@ -144,8 +146,8 @@ void sigma_index_free(struct sigma_index *ix);	/* accepts NULL */
  * no category). */
 size_t sigma_index_candidates(struct sigma_index *ix, const struct sigma_event *ev,
 			      const size_t **rules);
-/* How many rules are keyed by Image literals (the others are tried on
- * every event of their category). */
+/* How many rules are keyed (the others are tried on every event of their
+ * category). */
 size_t sigma_index_keyed(const struct sigma_index *ix);
 
 /* --- sigma_cond.c: conditions ------------------------------------------ */

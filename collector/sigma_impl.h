@@ -2,7 +2,8 @@
 /*
  * The inside of a compiled Sigma rule, shared by sigma_load.c (which
  * builds it), sigma_match.c (which compiles values and matches them) and
- * sigma_index.c (which indexes rules by category and Image literals).
+ * sigma_index.c (which indexes rules by category and literals, with
+ * sigma_substr.c).
  * Not for other modules: they use sigma.h (corr_load.c, which compiles
  * the stages of correlation rules, uses sigma_stage_load).
  */
@@ -90,5 +91,25 @@ static inline unsigned char sigma_lower(unsigned char c)
 
 /* Case-insensitive glob (sigma_value GLOB patterns). 1 on match. */
 int sigma_glob(const char *pat, const char *s);
+
+/* --- sigma_substr.c: the rule index's substring keys --------------------- */
+/* A table of literals, each required in one field by one rule (indices
+ * as in the index's set), and a one-pass scan of a field for all of them. */
+struct sigma_substr;
+
+/* OUT: *t, room for max_keys literals. Returns 0 or -CUSTOS_ERR_NOMEM. */
+int sigma_substr_new(size_t max_keys, struct sigma_substr **t);
+void sigma_substr_free(struct sigma_substr *t);	/* accepts NULL */
+/* File lit[0..len) (compared case-insensitively) as required in field by
+ * rule. Returns 0, -CUSTOS_ERR_INVAL (empty, longer than 65535 bytes, a
+ * bad field, past max_keys), -CUSTOS_ERR_NOMEM. */
+int sigma_substr_add(struct sigma_substr *t, int field, const char *lit, size_t len,
+		     size_t rule);
+/* Non-zero when some literal is filed under field. */
+unsigned sigma_substr_fields(const struct sigma_substr *t, int field);
+/* Set mark[rule] = gen for every rule one of whose literals for field
+ * occurs in s (NUL-terminated; NULL: none). */
+void sigma_substr_scan(const struct sigma_substr *t, int field, const char *s, uint32_t *mark,
+		       uint32_t gen);
 
 #endif

@@ -1,19 +1,30 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The rule index (sigma.h, "sigma_index.c"): which rules of a loaded set
- * are worth trying on an event. Rules are listed per category; a rule
- * whose condition implies "Image ends with one of these literals" (found
- * with sigma_cond_need over the selections whose every map has an Image
- * item of plain or endswith literals) is keyed by those literals in an
+ * are worth trying on an event. Rules are listed per category. A rule
+ * whose condition implies "one of these literals is in the event" (found
+ * with sigma_cond_need over the selections each of whose maps has a
+ * keyable item) is keyed by the literals of those selections' maps, one
+ * item per map: an Image item of plain or endswith literals gives suffix
+ * keys (Image must end with one), else the item of plain, contains,
+ * startswith or endswith values on any field whose shortest literal is
+ * longest gives substring keys (the longest run of each value's pattern
+ * without wildcards must occur in that field). Suffix keys live in an
  * open-addressing hash table of (length, lower-cased text), hashed from
- * the last byte backwards. An event's Image is walked once from its end,
+ * the last byte backwards: an event's Image is walked once from its end,
  * the hash extended byte by byte, and looked up at each length some key
- * has: a rule is a candidate when one of its keys ends the Image.
+ * has. Substring keys live in one sigma_substr table per category, which
+ * scans each keyed field of the event once. A keyed rule is a candidate
+ * when one of its keys is met.
  *
  * Invariants:
  *   1. A rule that is not a candidate for an event does not match it:
- *      keys are necessary conditions, and matching is case-insensitive
- *      (sigma_lower, as sigma_glob) on both sides.
+ *      keys are necessary conditions (a map matches only when its chosen
+ *      item does; a glob matches only strings holding each of its literal
+ *      runs; an item with "all" needs its chosen value; other items need
+ *      one of theirs), and comparison is case-insensitive (sigma_lower,
+ *      as sigma_glob) on both sides. Values that are not globs (re, cidr,
+ *      null) never key an item.
  *   2. Candidates come in the set's order, so alerts come in the order
  *      trying every rule gives.
  *   3. Built once; a lookup touches only the table and the scratch marks
@@ -38,6 +49,7 @@ struct sigma_index {
 	struct key *slots;
 	size_t cap, n_keys, n_keyed;	/* cap: a power of two */
 	unsigned char lens[SIGMA_INDEX_KEY_MAX + 1];
+	struct sigma_substr *sub[SIGMA_CAT_COUNT];	/* substring keys */
 	uint32_t *mark, gen;
 	size_t *cand;
 };
@@ -98,12 +110,77 @@ static const struct sigma_item *image_item(const struct sigma_map *m)
 	return NULL;
 }
 
+/* The longest run of a glob pattern without wildcards, lower-cased: a
+ * string the pattern matches holds it. OUT: out (its first
+ * SIGMA_INDEX_KEY_MAX bytes). Returns its length (0: none, or not a glob). */
+static size_t longest_run(const struct sigma_value *v, char out[SIGMA_INDEX_KEY_MAX])
+{
+	char cur[SIGMA_INDEX_KEY_MAX];
+	size_t best = 0, n = 0;
+
+	if (v->kind != SIGMA_V_GLOB)
+		return 0;
+	for (const char *p = v->pat;; p++) {
+		if (*p == '*' || *p == '?' || !*p) {
+			if (n > best)
+				memcpy(out, cur, best = n);
+			if (!*p)
+				return best;
+			n = 0;
+			continue;
+		}
+		if (*p == '\\' && p[1])
+			p++;
+		if (n < SIGMA_INDEX_KEY_MAX)	/* a longer run is keyed by its head */
+			cur[n++] = (char)sigma_lower((unsigned char)*p);
+	}
+}
+
+/* An item's substring keys: its values' runs (with "all", its longest
+ * value's alone). OUT: *score, the shortest run's length. Returns how
+ * many values give keys (the first that many, or with "all" *pick), or 0
+ * when one value gives none. */
+static size_t sub_values(const struct sigma_item *it, size_t *score, size_t *pick)
+{
+	char lit[SIGMA_INDEX_KEY_MAX];
+	size_t len;
+
+	*score = it->all ? 0 : (size_t)-1;
+	*pick = 0;
+	for (size_t v = 0; v < it->n; v++) {
+		len = longest_run(&it->v[v], lit);
+		if (!it->all && len == 0)
+			return 0;
+		if (it->all && len > *score) {
+			*score = len;
+			*pick = v;
+		} else if (!it->all && len < *score) {
+			*score = len;
+		}
+	}
+	return *score ? (it->all ? 1 : it->n) : 0;
+}
+
+/* The item of a map whose values give the best substring keys, or NULL. */
+static const struct sigma_item *sub_item(const struct sigma_map *m)
+{
+	const struct sigma_item *best = NULL;
+	size_t best_score = 0, score, pick;
+
+	for (size_t k = 0; k < m->n; k++)
+		if (sub_values(&m->items[k], &score, &pick) && score > best_score) {
+			best = &m->items[k];
+			best_score = score;
+		}
+	return best;
+}
+
 static int sel_usable(const void *ctx, size_t i)
 {
 	const struct sigma_sel *s = &((const struct sigma_rule *)ctx)->sels[i];
 
 	for (size_t m = 0; m < s->n; m++)
-		if (!image_item(&s->maps[m]))
+		if (!image_item(&s->maps[m]) && !sub_item(&s->maps[m]))
 			return 0;
 	return s->n > 0;
 }
@@ -132,45 +209,74 @@ static int add_key(struct sigma_index *ix, size_t rule, const char *text, size_t
 	return 0;
 }
 
+/* Key rule r by one map's literals: Image suffixes when it can, else
+ * substrings of its best item. */
+static int key_map(struct sigma_index *ix, size_t r, const struct sigma_map *m)
+{
+	const struct sigma_item *it = image_item(m);
+	struct sigma_substr *sub = ix->sub[ix->set->rules[r]->cat];
+	char lit[SIGMA_INDEX_KEY_MAX];
+	size_t len, n, score, pick;
+	int ret = 0;
+
+	if (it) {
+		for (size_t v = 0; !ret && v < (it->all ? 1 : it->n); v++)
+			if (literal(&it->v[v], lit, &len))
+				ret = add_key(ix, r, lit, len);
+		return ret;
+	}
+	it = sub_item(m);
+	n = sub_values(it, &score, &pick);
+	for (size_t v = 0; !ret && v < n; v++) {
+		len = longest_run(&it->v[it->all ? pick : v], lit);
+		ret = sigma_substr_add(sub, it->field, lit, len, r);
+	}
+	return ret;
+}
+
 /* Key rule r by the literals of the selections its condition needs. */
 static int key_rule(struct sigma_index *ix, size_t r)
 {
 	const struct sigma_rule *rule = ix->set->rules[r];
 	unsigned char *need = calloc(rule->n_sels ? rule->n_sels : 1, 1);
-	char lit[SIGMA_INDEX_KEY_MAX];
-	size_t len;
 	int ret;
 
 	if (!need)
 		return -CUSTOS_ERR_NOMEM;
-	ret = sigma_cond_need(rule->cond, rule->n_sels, sel_usable, rule, need);
+	ret = rule->cat < SIGMA_CAT_COUNT ?
+	      sigma_cond_need(rule->cond, rule->n_sels, sel_usable, rule, need) : 0;
 	if (ret == 1) {
 		ret = 0;
 		ix->keyed[r] = 1;
 		ix->n_keyed++;
 		for (size_t s = 0; !ret && s < rule->n_sels; s++)
-			for (size_t m = 0; need[s] && !ret && m < rule->sels[s].n; m++) {
-				const struct sigma_item *it = image_item(&rule->sels[s].maps[m]);
-
-				for (size_t v = 0; !ret && v < (it->all ? 1 : it->n); v++)
-					if (literal(&it->v[v], lit, &len))
-						ret = add_key(ix, r, lit, len);
-			}
+			for (size_t m = 0; need[s] && !ret && m < rule->sels[s].n; m++)
+				ret = key_map(ix, r, &rule->sels[s].maps[m]);
 	}
 	free(need);
 	return ret;
 }
 
-/* Table size: a power of two at least twice the number of literals. */
-static size_t table_cap(const struct sigma_set *s)
+/* How many values the rules of category cat have (all categories when
+ * cat is SIGMA_CAT_COUNT): at most that many literals are keyed. */
+static size_t count_values(const struct sigma_set *s, int cat)
 {
-	size_t n = 0, cap = 16;
+	size_t n = 0;
 
 	for (size_t r = 0; r < s->n; r++)
-		for (size_t k = 0; k < s->rules[r]->n_sels; k++)
+		for (size_t k = 0; (cat == SIGMA_CAT_COUNT || (int)s->rules[r]->cat == cat) &&
+				   k < s->rules[r]->n_sels; k++)
 			for (size_t m = 0; m < s->rules[r]->sels[k].n; m++)
 				for (size_t i = 0; i < s->rules[r]->sels[k].maps[m].n; i++)
 					n += s->rules[r]->sels[k].maps[m].items[i].n;
+	return n;
+}
+
+/* Table size: a power of two at least twice the number of literals. */
+static size_t table_cap(const struct sigma_set *s)
+{
+	size_t n = count_values(s, SIGMA_CAT_COUNT), cap = 16;
+
 	while (cap < 2 * n)
 		cap *= 2;
 	return cap;
@@ -191,11 +297,13 @@ int sigma_index_build(const struct sigma_set *s, struct sigma_index **out)
 	ix->keyed = calloc(n, 1);
 	ix->mark = calloc(n, sizeof(*ix->mark));
 	ix->cand = calloc(n, sizeof(*ix->cand));
-	for (int c = 0; c < SIGMA_CAT_COUNT; c++)
-		ix->cat[c] = calloc(n, sizeof(*ix->cat[c]));
-	if (!ix->slots || !ix->keyed || !ix->mark || !ix->cand || !ix->cat[0] || !ix->cat[1] ||
-	    !ix->cat[2])
+	if (!ix->slots || !ix->keyed || !ix->mark || !ix->cand)
 		goto fail;
+	for (int c = 0; c < SIGMA_CAT_COUNT; c++) {
+		ix->cat[c] = calloc(n, sizeof(*ix->cat[c]));
+		if (!ix->cat[c] || sigma_substr_new(count_values(s, c), &ix->sub[c]))
+			goto fail;
+	}
 	ret = 0;
 	for (size_t r = 0; !ret && r < s->n; r++) {
 		enum sigma_category c = sigma_rule_category(s->rules[r]);
@@ -219,8 +327,10 @@ void sigma_index_free(struct sigma_index *ix)
 		return;
 	for (size_t i = 0; ix->slots && i < ix->cap; i++)
 		free(ix->slots[i].text);
-	for (int c = 0; c < SIGMA_CAT_COUNT; c++)
+	for (int c = 0; c < SIGMA_CAT_COUNT; c++) {
 		free(ix->cat[c]);
+		sigma_substr_free(ix->sub[c]);
+	}
 	free(ix->slots);
 	free(ix->keyed);
 	free(ix->mark);
@@ -270,6 +380,9 @@ size_t sigma_index_candidates(struct sigma_index *ix, const struct sigma_event *
 	}
 	if (ev->f[SIGMA_F_IMAGE] && ix->n_keys)
 		mark_image(ix, ev->f[SIGMA_F_IMAGE]);
+	for (int f = 0; f < SIGMA_F_COUNT; f++)
+		if (ev->f[f] && sigma_substr_fields(ix->sub[ev->cat], f))
+			sigma_substr_scan(ix->sub[ev->cat], f, ev->f[f], ix->mark, ix->gen);
 	for (size_t k = 0; k < ix->n_cat[ev->cat]; k++) {
 		size_t r = ix->cat[ev->cat][k];
 

@@ -79,7 +79,7 @@ int triage_open(const char *rules_dir, struct triage **out)
 	if (!ret)
 		ret = corr_open(&t->corr_rules, &t->corr);
 	if (!ret && !(ret = sigma_index_build(&t->rules, &t->index)) && t->rules.n)
-		coll_log("rules: %zu of %zu Sigma rule(s) keyed by their Image literals",
+		coll_log("rules: %zu of %zu Sigma rule(s) keyed by literals (docs/triage.md)",
 			 sigma_index_keyed(t->index), t->rules.n);
 	if (ret) {
 		triage_close(t);

@@ -12,26 +12,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "testutil.h"
-#include "sigma.h"
+#include "sigma_testutil.h"
 
 /* --- helpers -------------------------------------------------------------- */
 
 static struct sigma_rule *load(const char *cat, const char *detection)
 {
-	char text[8192], reason[SIGMA_REASON_MAX];
-	struct sigma_rule *r = NULL;
-	enum sigma_category c;
-	int ret;
+	char text[8192];
 
 	snprintf(text, sizeof(text),
 		 "title: t\nid: 11111111-2222-3333-4444-555555555555\nlevel: high\n"
 		 "logsource:\n  product: linux\n  category: %s\ndetection:\n%s", cat, detection);
-	ret = sigma_rule_load(text, strlen(text), "t.yml", &r, &c, reason);
-	if (ret)
-		print_message("refused: %s\n", reason);
-	assert_int_equal(ret, 0);
-	return r;
+	return tu_sigma_rule(text);
 }
 
 /* Load expecting a refusal whose reason contains want. */
@@ -443,27 +435,7 @@ static void test_mapping_socket(void **state)
 
 /* --- the real SigmaHQ rules ----------------------------------------------- */
 
-static char sigma_dir[4096];
-
-static int have_sigma(void)
-{
-	char cwd[3500];
-	struct stat st;
-	char *slash;
-
-	if (!getcwd(cwd, sizeof(cwd)))
-		return 0;
-	slash = strrchr(cwd, '/');
-	if (slash)
-		*slash = '\0';
-	snprintf(sigma_dir, sizeof(sigma_dir), "%s/shared/sigma", cwd);
-	if (stat(sigma_dir, &st) == 0 && S_ISDIR(st.st_mode))
-		return 1;
-	if (getenv("CI") && strcmp(getenv("CI"), "true") == 0)
-		fail_msg("%s is missing in CI", sigma_dir);
-	print_message("skipped: %s does not exist (the SigmaHQ test rules)\n", sigma_dir);
-	return 0;
-}
+static char sigma_dir[TU_SIGMA_DIR_MAX];
 
 static void report(void *ctx, const char *path, enum sigma_category cat, const char *reason)
 {
@@ -489,7 +461,7 @@ static void test_sigmahq(void **state)
 	const struct sigma_rule *r;
 
 	(void)state;
-	if (!have_sigma())
+	if (!tu_have_sigma(sigma_dir))
 		return;
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(sigma_set_load_dir(&s, sigma_dir, report, &reported), 0);
@@ -525,7 +497,7 @@ static void test_sigmahq_records(void **state)
 	struct sigma_set s;
 
 	(void)state;
-	if (!have_sigma()) {
+	if (!tu_have_sigma(sigma_dir)) {
 		free(rec);
 		free(b);
 		return;
