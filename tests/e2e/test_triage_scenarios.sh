@@ -13,7 +13,9 @@
 #
 # Nothing on the machine changes: the download is served by python3
 # http.server on 127.0.0.1 into this test's directory; the reverse shell
-# and the packet capture run in a network namespace of their own (the
+# and the packet captures (tcpdump, and a python3 script's AF_PACKET
+# socket, which no tool name gives away) run in a network namespace of
+# their own (the
 # reverse-shell rule ignores loopback destinations, so the listener is on
 # 192.0.2.1 on that namespace's lo); cron and log files are written in a
 # private mount namespace over a tmpfs; `useradd -D` only prints the
@@ -108,6 +110,20 @@ if command -v tcpdump >/dev/null; then
 	scenario sniff "unshare -n sh -c 'ip link set lo up; timeout 1 tcpdump -i lo -c 1 -w /dev/null'"
 fi
 
+# packet capture socket without a capture tool: a python3 script opens an
+# AF_PACKET socket (ETH_P_ALL) on a network namespace's lo and reads one
+# frame (socket records, custos_packet_socket.yml)
+scenario pysniff "unshare -n sh -c 'ip link set lo up || exit 1
+	\"$py\" -c \"
+import socket
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+s.bind((\\\"lo\\\", 0)); s.settimeout(1)
+try: s.recv(65535)
+except OSError: pass
+print(\\\"sniffed\\\")
+\"'"
+grep -q sniffed "$work/pysniff.out" || fail "the pysniff scenario failed: $(cat "$work/pysniff.out")"
+
 # credential file read
 scenario shadow "cat /etc/shadow >/dev/null"
 
@@ -128,7 +144,7 @@ live_stop
 "$coll" alerts --dir "$C" >"$work/alerts.out" 2>&1 || fail "alerts: $(cat "$work/alerts.out")"
 "$coll" incidents --dir "$C" --format jsonl >"$work/inc.jsonl" 2>&1 || fail "incidents"
 "$coll" incidents --dir "$C" --host victim >"$work/inc.txt" 2>&1 || fail "incidents --host"
-for s in benign download revshell sniff shadow account cron logs; do
+for s in benign download revshell sniff pysniff shadow account cron logs; do
 	[ -f "$work/$s.pid" ] || continue
 	id=$("$py" - "$work/inc.jsonl" "$(cat "$work/$s.pid")" <<'PY'
 import json, sys
@@ -162,6 +178,8 @@ expected = [
      "T1059.004", "192.0.2.1"),
     ("sniff", "7d1c7f3e-5a0b-4c51-9c7e-6b1f0e0a0007", "information-gathering/sniffing", "3", "T1040",
      "tcpdump"),
+    ("pysniff", "7d1c7f3e-5a0b-4c51-9c7e-6b1f0e0a0011", "information-gathering/sniffing", "3", "T1040",
+     "python3 socket"),
     ("shadow", "7d1c7f3e-5a0b-4c51-9c7e-6b1f0e0a0003", "information-content-security/unauthorised-information-access",
      "2", "T1003.008", "/usr/bin/cat"),
     ("account", "7d1c7f3e-5a0b-4c51-9c7e-6b1f0e0a0005", "intrusions/privileged-account-compromise", "2",
@@ -248,7 +266,8 @@ want = {"0001": "malicious-code/infected-system", "0002": "intrusions/unprivileg
         "0003": "information-content-security/unauthorised-information-access",
         "0004": "intrusions/privileged-account-compromise",
         "0005": "intrusions/privileged-account-compromise",
-        "0006": "information-content-security/unauthorised-information-modification"}
+        "0006": "information-content-security/unauthorised-information-modification",
+        "0011": "information-gathering/sniffing"}
 for k, cls in want.items():
     a = [x for x in al if x["rule_id"].endswith("-6b1f0e0a" + k)]
     assert a and all(x["taxonomy"] == cls and x["budapest_article"] and x["attack_technique"]
@@ -270,7 +289,7 @@ PY
 if [ "$fails" -ne 0 ]; then
 	echo "--- incidents:"; cat "$work/inc.txt"
 	echo "--- alerts:"; cat "$work/alerts.out"
-	for s in download revshell sniff shadow account cron logs; do
+	for s in download revshell sniff pysniff shadow account cron logs; do
 		echo "--- $s:"; cat "$work/$s.out" 2>/dev/null; head -n 30 "$work/$s.story" 2>/dev/null
 	done
 	echo "$name: $fails failure(s)"
