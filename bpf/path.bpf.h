@@ -7,8 +7,9 @@
  * up to the root of their mount, crosses to the parent mount at its mount
  * point, and repeats, for at most CUSTOS_EV_PATH_DEPTH steps.
  *
- * It reads through BPF_CORE_READ (bpf_probe_read_kernel), so it works from
- * tp_btf, raw_tp and tracepoint programs alike. Like d_path it stops at the
+ * It starts from BPF_CORE_READ and walks with plain loads through
+ * bpf_rdonly_cast (common.bpf.h; Linux 6.4), so it works from tp_btf,
+ * raw_tp and tracepoint programs alike. Like d_path it stops at the
  * root of the task's mount namespace tree; unlike d_path it does not take
  * rename_lock, so a rename racing with the walk can give a mixed path.
  */
@@ -27,18 +28,23 @@ struct custos_walk {
 	__u8 truncated, unreadable;
 };
 
+/* The kernel's BTF ids of the types the walk reads, as plain loads. */
+#define CUSTOS_BTF(type) bpf_core_type_id_kernel(struct type)
+
 /* One step: add a component, or cross to the parent mount. Returns 1 to
- * stop (the root, no room), 0 to go on. */
+ * stop (the root, no room), 0 to go on. The pointers are cast to BTF
+ * pointers (bpf_rdonly_cast, which the verifier inlines into a move), so
+ * fields are plain loads and a step costs one helper call (the name's
+ * bytes), not six (measured: the probe reads were a third of a recorded
+ * open's cost in the kernel). */
 static long custos_walk_step(__u64 index, void *ctx)
 {
 	struct custos_walk *w = ctx;
-	/* Copied out first: BPF_CORE_READ on w->... would relocate w's own
-	 * fields, which the kernel's BTF does not have. */
-	struct dentry *dentry = w->dentry;
-	struct vfsmount *vfsmnt = w->vfsmnt;
-	struct mount *mnt = w->mnt;
-	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+	struct dentry *dentry = bpf_rdonly_cast(w->dentry, CUSTOS_BTF(dentry));
+	struct vfsmount *vfsmnt = bpf_rdonly_cast(w->vfsmnt, CUSTOS_BTF(vfsmount));
+	struct mount *mnt = bpf_rdonly_cast(w->mnt, CUSTOS_BTF(mount));
+	struct dentry *mnt_root = vfsmnt->mnt_root;
+	struct dentry *parent = dentry->d_parent;
 	const unsigned char *name;
 	__u32 len, off = w->off;
 
@@ -51,18 +57,18 @@ static long custos_walk_step(__u64 index, void *ctx)
 			w->truncated = 0;
 			return 1;
 		}
-		mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+		mnt_parent = mnt->mnt_parent;
 		if (mnt == mnt_parent || !mnt_parent) {
 			w->truncated = 0;	/* the namespace's root */
 			return 1;
 		}
-		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->dentry = mnt->mnt_mountpoint;
 		w->mnt = mnt_parent;
 		w->vfsmnt = &mnt_parent->mnt;
 		return 0;
 	}
-	len = BPF_CORE_READ(dentry, d_name.len);
-	name = BPF_CORE_READ(dentry, d_name.name);
+	len = dentry->d_name.len;
+	name = dentry->d_name.name;
 	if (len > CUSTOS_EV_NAME_MAX || len + 1 > off)
 		return 1;	/* no room left: keep the last components */
 	off -= len + 1;

@@ -68,4 +68,12 @@ int record_json_put_string(struct buf *out, const void *s, size_t n);
 /* Append v in decimal. Returns 0 or the errors of buf_reserve. */
 int record_json_put_int(struct buf *out, int64_t v);
 
+/* Append rec's line to out: the bytes record_json_write writes (compact,
+ * keys in schema order, '\n'), without jansson and, when out is reused,
+ * without allocation (custos-agent print). Returns 0, the errors of
+ * record_json_members; on error out is as it was. */
+#define RECORD_JSON_LINE_MEMBERS 64	/* members of the largest kind, and room */
+#define RECORD_JSON_LINE_MAX (1u << 22)	/* a buf max that fits any record's line */
+int record_json_line(const struct custos_record *rec, struct buf *out);
+
 #endif

@@ -4,7 +4,8 @@
  * the row's keys, dumped with JSON_COMPACT | JSON_SORT_KEYS, and the CSV
  * line taken from that object. Random records of every kind with awkward
  * strings (quotes, backslashes, control characters, invalid UTF-8 shown
- * as hex, long argv, unsigned values past 2^63-1, negative numbers). */
+ * as hex, long argv, unsigned values past 2^63-1, negative numbers). The
+ * print line (record_json_line) is checked against jansson the same way. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <time.h>
@@ -263,6 +264,46 @@ static void test_rows_equal_jansson(void **state)
 	free(r);
 }
 
+/* The print line (record_json_line, record_json_write) is json_dumps of
+ * record_json()'s object, JSON_COMPACT, keys in insertion order, '\n';
+ * a second line appended to the same buffer leaves the first as it was. */
+static void test_line_equals_jansson(void **state)
+{
+	struct custos_record *r = malloc(sizeof(*r));
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, RECORD_JSON_LINE_MAX);
+	for (size_t round = 0; round < ROUNDS; round++) {
+		for (size_t k = 0; k < N_KINDS; k++) {
+			json_t *o;
+			char *ref;
+			size_t n;
+
+			random_record(r, all_kinds[k]);
+			assert_int_equal(record_json(r, &o), 0);
+			ref = json_dumps(o, JSON_COMPACT);
+			assert_non_null(ref);
+			n = strlen(ref);
+			buf_reset(&b);
+			assert_int_equal(record_json_line(r, &b), 0);
+			assert_int_equal(record_json_line(r, &b), 0);
+			assert_int_equal(b.len, 2 * (n + 1));
+			assert_memory_equal(b.data, ref, n);
+			assert_int_equal(b.data[n], '\n');
+			assert_memory_equal(b.data + n + 1, ref, n);
+			free(ref);
+			json_decref(o);
+		}
+	}
+	r->kind = 11;		/* reserved: refused, the buffer as it was */
+	buf_reset(&b);
+	assert_int_equal(record_json_line(r, &b), -CUSTOS_ERR_INVAL);
+	assert_int_equal(b.len, 0);
+	buf_free(&b);
+	free(r);
+}
+
 /* Every ASCII byte and some UTF-8: the escaping is jansson's. */
 static void test_string_escaping(void **state)
 {
@@ -334,6 +375,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rows_equal_jansson),
+		cmocka_unit_test(test_line_equals_jansson),
 		cmocka_unit_test(test_string_escaping),
 		cmocka_unit_test(test_time_format),
 	};
