@@ -286,6 +286,7 @@ static int decode_file(const struct custos_ev_file *e, struct custos_record *rec
 	f->owner_uid = e->owner_uid;
 	f->owner_gid = e->owner_gid;
 	f->size = e->size;
+	f->attr_flags = e->attr_flags;
 	memcpy(f->name, e->name, e->name_len);
 	f->name_len = e->name_len;
 	return 0;

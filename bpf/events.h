@@ -153,6 +153,7 @@ struct custos_ev_file {
 	__u64 mode;
 	__u32 owner_uid, owner_gid;
 	__u64 size;
+	__u64 attr_flags;	/* fsmount: its attr_flags (MOUNT_ATTR_*) */
 	__u16 raw_len;		/* bytes in raw, no NUL */
 	__u16 raw2_len;
 	__u16 name_len;

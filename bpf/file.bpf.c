@@ -56,6 +56,7 @@ struct fspec {
 	int dfd2, path2;		/* second path string (its dirfd) */
 	int flags, mode, uid, gid, size, name;
 	int xargs;			/* setxattrat: struct xattr_args (size, flags) */
+	int attr;			/* fsmount: attr_flags */
 	int two;			/* record with a second path */
 	int path2_resolve;		/* resolve path2 (not symlink's target text) */
 	int no_path;			/* mount(2) of a device, fsopen, fsconfig: the
@@ -67,7 +68,7 @@ struct fspec {
 #pragma clang diagnostic ignored "-Winitializer-overrides"
 #define SPEC(...) ((struct fspec){ .dfd = -1, .path = -1, .fd = -1, .dfd2 = -1, .path2 = -1, \
 	.flags = -1, .mode = -1, .uid = -1, .gid = -1, .size = -1, .name = -1, .two = 0,   \
-	.xargs = -1, .no_path = 0,                                                         \
+	.xargs = -1, .no_path = 0, .attr = -1,                                             \
 	.path2_resolve = 1, __VA_ARGS__ })
 
 static __always_inline __u64 arg(const struct custos_args *p, int i)
@@ -130,6 +131,7 @@ static __always_inline void fill_args(struct custos_ev_file *e, const struct cus
 	e->owner_uid = s.uid >= 0 ? (__u32)arg(p, s.uid) : 0;
 	e->owner_gid = s.gid >= 0 ? (__u32)arg(p, s.gid) : 0;
 	e->size = s.size >= 0 ? arg(p, s.size) : 0;
+	e->attr_flags = s.attr >= 0 ? arg(p, s.attr) : 0;
 	if (s.xargs >= 0) {
 		__u32 sf[2] = { 0, 0 };	/* xattr_args.size, .flags */
 
@@ -318,6 +320,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, struc
 	e->owner_uid = 0;
 	e->owner_gid = 0;
 	e->size = 0;
+	e->attr_flags = 0;
 	e->name_len = 0;
 	e->name_truncated = 0;
 	e->raw2_len = 0;
@@ -393,7 +396,7 @@ FILE_EXIT(umount, 2, CUSTOS_EV_UMOUNT, .path = 0, .flags = 1)
  * the mount point; fsopen(fs_name, flags): name the fs type; fsconfig(fd,
  * cmd, key, value, aux): flags the command, name the key, path_raw the
  * value (a string, e.g. the source device); fsmount(fs_fd, flags,
- * attr_flags): flags (the mount record has no field for attr_flags);
+ * attr_flags): flags, attr_flags;
  * mount_setattr(dfd, path, flags, attr, size): path the mount. */
 FILE_EXIT(open_tree, 3, CUSTOS_EV_MOUNT, .dfd = 0, .path = 1, .flags = 2, .two = 1,
 	  .path2_resolve = 0)
@@ -403,7 +406,7 @@ FILE_EXIT(fsopen, 2, CUSTOS_EV_MOUNT, .name = 0, .flags = 1, .two = 1, .path2_re
 	  .no_path = 1)
 FILE_EXIT(fsconfig, 5, CUSTOS_EV_MOUNT, .flags = 1, .name = 2, .path = 3, .two = 1,
 	  .path2_resolve = 0, .no_path = 1)
-FILE_EXIT(fsmount, 3, CUSTOS_EV_MOUNT, .flags = 1, .two = 1, .path2_resolve = 0,
+FILE_EXIT(fsmount, 3, CUSTOS_EV_MOUNT, .flags = 1, .attr = 2, .two = 1, .path2_resolve = 0,
 	  .no_path = 1)
 FILE_EXIT(mount_setattr, 5, CUSTOS_EV_MOUNT, .dfd = 0, .path = 1, .flags = 2, .two = 1,
 	  .path2_resolve = 0)

@@ -60,6 +60,7 @@ static const struct schema_field syscall_f[] = {
 #define F_OWNER U(25, u.file.owner_uid), U(26, u.file.owner_gid)
 #define F_SIZE U(27, u.file.size)
 #define F_NAME B(28, u.file.name)
+#define F_ATTR U(29, u.file.attr_flags)
 
 static const struct schema_field open_f[] = { F_RESULT, F_PATH, F_FLAGS, F_MODE };
 static const struct schema_field unlink_f[] = { F_RESULT, F_PATH, F_FLAGS };
@@ -72,7 +73,8 @@ static const struct schema_field truncate_f[] = { F_RESULT, F_PATH, F_SIZE };
 static const struct schema_field symlink_f[] = { F_RESULT, F_PATH, B(22, u.file.path2_raw) };
 static const struct schema_field mkdir_f[] = { F_RESULT, F_PATH, F_MODE };
 static const struct schema_field rmdir_f[] = { F_RESULT, F_PATH };
-static const struct schema_field mount_f[] = { F_RESULT, F_PATH, F_PATH2, F_FLAGS, F_NAME };
+static const struct schema_field mount_f[] = { F_RESULT, F_PATH, F_PATH2, F_FLAGS, F_NAME,
+					       F_ATTR };
 static const struct schema_field setxattr_f[] = { F_RESULT, F_PATH, F_FLAGS, F_SIZE, F_NAME };
 static const struct schema_field removexattr_f[] = { F_RESULT, F_PATH, F_NAME };
 

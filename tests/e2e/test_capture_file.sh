@@ -126,7 +126,7 @@ def one(what, kind, pid, **fields):
     if len(got) != 1:
         near = [r for r in records if r["kind"] == kind and r["pid"] == pid]
         for r in near:
-            print("     seen:", {k: r[k] for k in r if k in ("path", "path_raw", "path2", "path2_raw", "result", "flags", "mode", "size", "name")})
+            print("     seen:", {k: r[k] for k in r if k in ("path", "path_raw", "path2", "path2_raw", "result", "flags", "mode", "size", "name", "attr_flags")})
     return got[0] if got else None
 
 p = facts["pid"]
@@ -165,13 +165,13 @@ if r:
 one("umount", "umount", q, path=work + "/m", result=mnt["umount"])
 check("the mount API calls succeeded", all(mnt[k] >= 0 for k in
       ("fsopen", "fsconfig", "create", "fsmount", "move_mount", "open_tree", "move_mount2")))
-one("fsopen", "mount", q, name="tmpfs", flags=1, path="", path_raw="", result=mnt["fsopen"])
-one("fsconfig size", "mount", q, name="size", path_raw="1m", path="", flags=1, result=0)
-one("fsconfig create", "mount", q, name="", path_raw="", flags=6, result=0)
-one("fsmount", "mount", q, flags=1, path="", path_raw="", name="", result=mnt["fsmount"])
+one("fsopen", "mount", q, name="tmpfs", flags=1, path="", path_raw="", attr_flags=0, result=mnt["fsopen"])
+one("fsconfig size", "mount", q, name="size", path_raw="1m", path="", flags=1, attr_flags=0, result=0)
+one("fsconfig create", "mount", q, name="", path_raw="", flags=6, attr_flags=0, result=0)
+one("fsmount with MOUNT_ATTR_NODEV", "mount", q, flags=1, attr_flags=4, path="", path_raw="", name="", result=mnt["fsmount"])
 # At exit the moved mount is attached: its fd resolves to the mount point.
 one("move_mount of the new tmpfs", "mount", q, path=work + "/m", path_raw="", path2=work + "/m",
-    path2_raw=work + "/m", flags=4, result=0)
+    path2_raw=work + "/m", flags=4, attr_flags=0, result=0)
 one("open_tree", "mount", q, path=b, path_raw=b, flags=1 | 0o2000000, result=mnt["open_tree"])
 one("move_mount of the tree", "mount", q, path2=work + "/m2", flags=4, result=0)
 
