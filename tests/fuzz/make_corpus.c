@@ -421,7 +421,7 @@ static void make_set(const struct seed_set *s, const struct custos_keypair *host
 static void make_singles(void)
 {
 	static const uint64_t kinds[] = { CUSTOS_REC_SNAPSHOT, CUSTOS_REC_MOUNT,
-					  CUSTOS_REC_SYMLINK, CUSTOS_REC_SEND,
+					  CUSTOS_REC_SYMLINK, CUSTOS_REC_SEND, CUSTOS_REC_SOCKET,
 					  CUSTOS_REC_LOSS, CUSTOS_REC_GAP, 0 };
 	struct custos_record *r = calloc(1, sizeof(*r));
 	struct buf b;

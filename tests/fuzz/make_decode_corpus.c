@@ -88,6 +88,15 @@ int main(int argc, char **argv)
 	bad |= write_seed(argv[1], "connect6", sizeof(struct custos_ev_net));
 
 	memset(&u, 0, sizeof(u));
+	hdr(&u.net.hdr, CUSTOS_EV_SOCKET);
+	u.net.family = 17;	/* AF_PACKET, SOCK_RAW, htons(ETH_P_ALL), refused */
+	u.net.sock_type = 3;
+	u.net.protocol = 768;
+	u.net.backlog = 0x80000;	/* SOCK_CLOEXEC */
+	u.net.result = -1;
+	bad |= write_seed(argv[1], "socket", sizeof(struct custos_ev_net));
+
+	memset(&u, 0, sizeof(u));
 	hdr(&u.sys.hdr, CUSTOS_EV_CRED);
 	u.sys.op = 105;
 	u.sys.arg0 = 65534;
