@@ -28,7 +28,17 @@
  * `-a never,task` (no audit context for new tasks) for every condition
  * but auditd, and loads it again when the auditd condition ends: each
  * workload process starts without an audit context, whatever the boot's
- * history. The rule is left loaded at exit.
+ * history. The rule is left loaded at exit, on purpose: the next run, and
+ * anything measured after it in this boot, starts in the same state
+ * (`auditctl -D` removes it).
+ *
+ * Nothing it starts outlives it: SIGINT, SIGTERM and SIGHUP only set a
+ * flag (stop_requested); the measurement under way fails (its read is
+ * interrupted, its workload process killed) and every exit goes through
+ * the one cleanup in main, which stops the running condition (the agent,
+ * auditd: bench_run.c) and restores the audit state. An auditd left by a
+ * run killed with SIGKILL is stopped by the next run (bench_run.c's pid
+ * file).
  */
 #include <arpa/inet.h>
 #define _GNU_SOURCE
@@ -54,6 +64,28 @@
 enum { W_OPEN, W_EXEC, W_CONNECT, W_COUNT };
 static const char *const workload_names[W_COUNT] = { "open+read+close", "fork+exec true",
 						     "connect+accept" };
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+	stop_requested = sig;
+}
+
+/* No SA_RESTART: a blocking read or waitpid returns EINTR. */
+static int install_handlers(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL) ||
+	    sigaction(SIGHUP, &sa, NULL))
+		return -1;
+	sa.sa_handler = SIG_IGN;
+	return sigaction(SIGPIPE, &sa, NULL);
+}
 
 static uint64_t now_ns(void)
 {
@@ -142,6 +174,9 @@ static double measure(int w, uint64_t n)
 		uint64_t t0;
 		double r = -1;
 
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
 		close(pfd[0]);
 		bench_pin(BENCH_CPU_WORKLOAD);
 		if (run_loop(w, n / 10 + 1) == 0) {
@@ -154,12 +189,14 @@ static double measure(int w, uint64_t n)
 		_exit(0);
 	}
 	close(pfd[1]);
-	if (pid > 0 && read(pfd[0], &ns, sizeof(ns)) != sizeof(ns))
+	if (pid > 0 && read(pfd[0], &ns, sizeof(ns)) != sizeof(ns)) {
 		ns = -1;
+		kill(pid, SIGKILL);	/* interrupted: the loop may still run */
+	}
 	close(pfd[0]);
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
-	return ns;
+	while (pid > 0 && waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	return ns < 0 || stop_requested ? -1 : ns;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -296,7 +333,7 @@ int main(int argc, char **argv)
 		.auditd = true,
 	};
 	struct bench_cond conds[BENCH_COND_MAX];
-	int n_conds, ret = 1;
+	int n_conds, ret = 1, running = -1;
 
 	if (parse_args(argc, argv, &o) || o.rounds < 1) {
 		fputs(usage, stderr);
@@ -307,25 +344,30 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	signal(SIGPIPE, SIG_IGN);
+	if (install_handlers()) {
+		perror("bench_capture: sigaction");
+		return 1;
+	}
 	n_conds = bench_conditions(&o, conds);
 	if (bench_audit_prepare(&o))
 		goto out;
 	for (int r = 0; r < o.rounds; r++) {
 		for (int c = 0; c < n_conds; c++) {
-			if (bench_cond_start(&o, &conds[c]))
+			if (stop_requested || bench_cond_start(&o, &conds[c]))
 				goto out;
+			running = c;
 			for (int w = 0; w < W_COUNT; w++) {
 				double ns = o.want[w] ? measure(w, o.ops[w]) : 0;
 
 				if (ns < 0) {
-					fprintf(stderr, "bench_capture: %s under %s failed\n",
-						workload_names[w], conds[c].name);
-					bench_cond_stop(&o, &conds[c]);
+					fprintf(stderr, "bench_capture: %s under %s %s\n",
+						workload_names[w], conds[c].name,
+						stop_requested ? "interrupted" : "failed");
 					goto out;
 				}
 				conds[c].ns[w][r] = ns;
 			}
+			running = -1;
 			if (bench_cond_stop(&o, &conds[c]))
 				goto out;
 			conds[c].ran = true;
@@ -339,6 +381,11 @@ int main(int argc, char **argv)
 	report(&o, conds, n_conds);
 	ret = 0;
 out:
+	if (running >= 0)
+		bench_cond_stop(&o, &conds[running]);
 	bench_audit_finish(&o);
+	if (stop_requested)
+		fprintf(stderr, "bench_capture: stopped by signal %d; conditions stopped, audit "
+			"state restored\n", (int)stop_requested);
 	return ret;
 }

@@ -7,6 +7,16 @@
  * with every open recorded: execve/execveat, open/openat/openat2/creat,
  * connect/accept/accept4/bind/listen, all 64-bit calls. Audit is touched
  * only when no auditd is already running on the host.
+ *
+ * The auditd it starts never outlives it: every exit path of
+ * bench_capture stops the running condition (bench_capture.c: SIGINT,
+ * SIGTERM and SIGHUP only set a flag; a failed start kills what it
+ * spawned). If bench_capture is killed with SIGKILL, the agent or auditd
+ * gets SIGTERM from the kernel (PR_SET_PDEATHSIG); should that auditd
+ * survive anyway, the pid file BENCH_AUDITD_PIDFILE names
+ * the auditd and its configuration directory, so that the next run stops
+ * it first: only when /proc/PID/cmdline is exactly the command line this
+ * file starts, so a reused pid or the host's own auditd is never touched.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -37,6 +48,10 @@ static const char auditd_conf[] =
 	"disk_error_action = SUSPEND\nq_depth = 2000\noverflow_action = SYSLOG\n"
 	"plugin_dir = %s/plugins.d\nend_of_event_timeout = 2\n";
 static char audit_dir[64];
+
+#define BENCH_AUDITD_PIDFILE "/run/custos-bench-auditd.pid"
+#define AUDIT_DIR_PREFIX "/tmp/custos-bench-audit."
+#define AUDITD "/usr/sbin/auditd"
 
 static const char *const audit_rules[] = {
 	"-a always,exit -F arch=b64 -S execve,execveat -k custos-bench",
@@ -84,8 +99,67 @@ static int audit_state(const char *why)
 	return 0;
 }
 
+/* Wait up to timeout_ms for pid (our child when child) to end, then
+ * SIGKILL it. */
+static void reap(pid_t pid, bool child, int timeout_ms)
+{
+	for (int i = 0; i < timeout_ms / 50; i++) {
+		if (child ? waitpid(pid, NULL, WNOHANG) == pid : kill(pid, 0) != 0)
+			return;
+		usleep(50000);
+	}
+	kill(pid, SIGKILL);
+	if (child)
+		waitpid(pid, NULL, 0);
+}
+
+/* Is pid running exactly `auditd -n -c dir` with dir one of ours? */
+static bool is_our_auditd(pid_t pid, const char *dir)
+{
+	char path[64], cmd[256], want[256];
+	size_t wn;
+	ssize_t n;
+	int fd;
+
+	if (strncmp(dir, AUDIT_DIR_PREFIX, strlen(AUDIT_DIR_PREFIX)) != 0 || strchr(dir, '\''))
+		return false;
+	wn = (size_t)snprintf(want, sizeof(want), AUDITD "%c-n%c-c%c%s%c", 0, 0, 0, dir, 0);
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	n = read(fd, cmd, sizeof(cmd));
+	close(fd);
+	return n == (ssize_t)wn && memcmp(cmd, want, wn) == 0;
+}
+
+/* An auditd a killed earlier run left: stop it, remove its directory and
+ * the pid file. */
+static void stop_leftover_auditd(void)
+{
+	char dir[128] = "", cmd[192];
+	FILE *f = fopen(BENCH_AUDITD_PIDFILE, "r");
+	int pid = 0;
+
+	if (!f)
+		return;
+	if (fscanf(f, "%d %127s", &pid, dir) == 2 && pid > 1 && is_our_auditd(pid, dir)) {
+		printf("bench_capture: stopping auditd %d left by an earlier run (%s)\n", pid,
+		       BENCH_AUDITD_PIDFILE);
+		kill(pid, SIGTERM);
+		reap(pid, false, 10000);
+	}
+	fclose(f);
+	if (strncmp(dir, AUDIT_DIR_PREFIX, strlen(AUDIT_DIR_PREFIX)) == 0 && !strchr(dir, '\'')) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		sh(cmd);
+	}
+	unlink(BENCH_AUDITD_PIDFILE);
+}
+
 int bench_audit_prepare(struct bench_opts *o)
 {
+	stop_leftover_auditd();
 	if (sh("command -v auditctl")) {
 		printf("audit state: auditctl not installed; audit untouched (if audit ran in this "
 		       "boot, every condition carries its per-process context)\n");
@@ -147,17 +221,21 @@ void bench_pin(int cpu)
 }
 
 /* Start argv with stdout on /dev/null, pinned to the consumer CPU; OUT:
- * *err_fd, its stderr. */
+ * *err_fd, its stderr. It gets SIGTERM if bench_capture dies, even by
+ * SIGKILL (PR_SET_PDEATHSIG). */
 static pid_t spawn(char *const argv[], int *err_fd)
 {
+	pid_t parent = getpid(), pid;
 	int pfd[2];
-	pid_t pid;
 
 	if (pipe(pfd) < 0)
 		return -1;
 	pid = fork();
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
+
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() != parent)
+			_exit(127);
 
 		dup2(null, 0);
 		dup2(null, 1);
@@ -212,8 +290,11 @@ static int agent_start(struct bench_cond *c)
 	if (c->pid < 0 || wait_line(c->err_fd, "custos-agent: capturing", 120, buf,
 				    sizeof(buf))) {
 		fprintf(stderr, "bench_capture: %s did not start capturing:\n%s\n", c->agent, buf);
-		if (c->pid > 0)
+		if (c->pid > 0) {
 			kill(c->pid, SIGKILL);
+			waitpid(c->pid, NULL, 0);
+			close(c->err_fd);
+		}
 		return -1;
 	}
 	return 0;
@@ -266,37 +347,73 @@ static const char *log_path(char *buf, size_t cap)
 	return buf;
 }
 
+/* Stop our auditd (SIGTERM: it flushes its log), SIGKILL after 10 s;
+ * forget its pid file. */
+static void auditd_kill(struct bench_cond *c)
+{
+	if (c->pid <= 0)
+		return;
+	sh("auditctl -e 0");
+	kill(c->pid, SIGTERM);
+	reap(c->pid, true, 10000);
+	close(c->err_fd);
+	c->pid = 0;
+	unlink(BENCH_AUDITD_PIDFILE);
+}
+
+/* Write the pid file before anything can fail; a run killed with SIGKILL
+ * leaves it for the next run (stop_leftover_auditd). */
+static int auditd_pidfile(pid_t pid)
+{
+	FILE *f = fopen(BENCH_AUDITD_PIDFILE, "w");
+
+	if (!f || fprintf(f, "%d %s\n", (int)pid, audit_dir) < 0 || fclose(f)) {
+		fprintf(stderr, "bench_capture: writing %s failed\n", BENCH_AUDITD_PIDFILE);
+		return -1;
+	}
+	return 0;
+}
+
 static int auditd_start(struct bench_cond *c)
 {
 	char path[128];
-	char *argv[] = { "/usr/sbin/auditd", "-n", "-c", audit_dir, NULL };
+	char *argv[] = { AUDITD, "-n", "-c", audit_dir, NULL };
 	int i;
 
 	c->pid = spawn(argv, &c->err_fd);
-	for (i = 0; c->pid > 0 && i < 100; i++) {
+	if (c->pid < 0) {
+		fprintf(stderr, "bench_capture: starting auditd failed\n");
+		c->pid = 0;
+		return -1;
+	}
+	if (auditd_pidfile(c->pid))
+		goto fail;
+	for (i = 0; i < 100; i++) {
 		if (sh("auditctl -s | grep -q '^pid [1-9]'") == 0)
 			break;
 		usleep(100000);
 	}
-	if (c->pid < 0 || i == 100) {
+	if (i == 100) {
 		fprintf(stderr, "bench_capture: auditd did not start\n");
-		if (c->pid > 0)
-			kill(c->pid, SIGKILL);
-		return -1;
+		goto fail;
 	}
 	if (sh("auditctl -D"))
-		return -1;
+		goto fail;
 	for (size_t r = 0; r < sizeof(audit_rules) / sizeof(audit_rules[0]); r++) {
 		char cmd[256];
 
 		snprintf(cmd, sizeof(cmd), "auditctl %s", audit_rules[r]);
 		if (sh(cmd)) {
 			fprintf(stderr, "bench_capture: %s failed\n", cmd);
-			return -1;
+			goto fail;
 		}
 	}
 	c->log_start = file_size(log_path(path, sizeof(path)));
-	return sh("auditctl -e 1") ? -1 : 0;
+	if (sh("auditctl -e 1") == 0)
+		return 0;
+fail:
+	auditd_kill(c);
+	return -1;
 }
 
 static int auditd_stop(const struct bench_opts *o, struct bench_cond *c)
@@ -304,12 +421,8 @@ static int auditd_stop(const struct bench_opts *o, struct bench_cond *c)
 	char path[128];
 	long long bytes;
 	uint64_t ops = 0;
-	int st;
 
-	sh("auditctl -e 0");
-	kill(c->pid, SIGTERM);
-	waitpid(c->pid, &st, 0);	/* flushed */
-	close(c->err_fd);
+	auditd_kill(c);		/* its log flushed */
 	bytes = file_size(log_path(path, sizeof(path))) - c->log_start;
 	for (int w = 0; w < BENCH_WORKLOADS; w++)
 		if (o->want[w])
