@@ -139,7 +139,7 @@ static unsigned count_rules(const char *dir)
 
 	memset(&ss, 0, sizeof(ss));
 	memset(&cs, 0, sizeof(cs));
-	if (sigma_set_load_dir(&ss, dir, NULL, NULL) || corr_set_load_dir(&cs, dir, NULL, NULL))
+	if (corr_rules_load_dir(dir, &ss, NULL, &cs, NULL, NULL))
 		n = 0;
 	else
 		n = (unsigned)(ss.n + cs.n);

@@ -106,6 +106,16 @@ struct corr_set {
 int corr_set_load_dir(struct corr_set *s, const char *dir,
 		      void (*report)(void *ctx, const char *path, const char *reason), void *ctx);
 void corr_set_free(struct corr_set *s);
+/* The Sigma rules under dir into ss (as sigma_set_load_dir, refusals to
+ * sigma_report) and the correlation rules into cs (as corr_set_load_dir,
+ * refusals to report), in one walk that reads and parses each file once.
+ * Zero both sets first. Returns 0, -CUSTOS_ERR_IO (dir unreadable),
+ * -CUSTOS_ERR_NOMEM. */
+int corr_rules_load_dir(const char *dir, struct sigma_set *ss,
+			void (*sigma_report)(void *ctx, const char *path, enum sigma_category cat,
+					     const char *reason),
+			struct corr_set *cs,
+			void (*report)(void *ctx, const char *path, const char *reason), void *ctx);
 
 /* --- corr.c: evaluation -------------------------------------------------- */
 struct corr;

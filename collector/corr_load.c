@@ -5,7 +5,9 @@
  * `custos_sequence:` block, whose stages hold a Sigma detection compiled
  * by sigma_stage_load. Every key is known or the rule is refused with the
  * key and its line; numbers and durations are parsed with strtoull and
- * range-checked. The directory walk mirrors sigma_set.c's.
+ * range-checked. Each file of a directory is read and parsed once
+ * (sigma_doc_read) and its document handed to the loader its kind needs:
+ * corr_rules_load_dir loads both kinds in one walk.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -281,49 +283,44 @@ static int load_root(struct cl *l, yaml_node_t *root)
 	return ret;
 }
 
-int corr_rule_load(const char *text, size_t len, struct corr_rule **rule, enum corr_kind *kind,
-		   char reason[SIGMA_REASON_MAX])
+/* The rule of doc, a correlation document (SIGMA_DOC_THRESHOLD or
+ * SIGMA_DOC_SEQUENCE), only read. Returns 0, 1 refused, -CUSTOS_ERR_NOMEM. */
+static int rule_from_doc(yaml_document_t *doc, struct corr_rule **rule,
+			 char reason[SIGMA_REASON_MAX])
 {
-	struct cl l = { .reason = reason };
-	yaml_parser_t parser;
-	yaml_document_t extra;
-	yaml_node_t *root;
-	int ret = 1;
+	struct cl l = { .doc = *doc, .reason = reason };	/* read only: never deleted here */
+	int ret;
 
 	*rule = NULL;
-	*kind = CORR_THRESHOLD;
-	reason[0] = '\0';
-	if (!yaml_parser_initialize(&parser))
-		return -CUSTOS_ERR_NOMEM;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &l.doc)) {	/* sigma_set refuses it, with the line */
-		yaml_parser_delete(&parser);
-		return 2;
-	}
-	root = yaml_document_get_root_node(&l.doc);
-	if (!get(&l, root, "custos_threshold") && !get(&l, root, "custos_sequence")) {
-		ret = 2;
-		goto out;
-	}
-	*kind = get(&l, root, "custos_threshold") ? CORR_THRESHOLD : CORR_SEQUENCE;
-	if (yaml_parser_load(&parser, &extra)) {
-		int more = yaml_document_get_root_node(&extra) != NULL;
-
-		yaml_document_delete(&extra);
-		if (more) {
-			snprintf(reason, SIGMA_REASON_MAX, "multi-document rule files are not supported");
-			goto out;
-		}
-	}
 	l.r = calloc(1, sizeof(*l.r));
-	ret = l.r ? load_root(&l, root) : -CUSTOS_ERR_NOMEM;
-out:
+	ret = l.r ? load_root(&l, yaml_document_get_root_node(doc)) : -CUSTOS_ERR_NOMEM;
 	if (ret)
 		corr_rule_free(l.r);
 	else
 		*rule = l.r;
-	yaml_document_delete(&l.doc);
-	yaml_parser_delete(&parser);
+	return ret;
+}
+
+int corr_rule_load(const char *text, size_t len, struct corr_rule **rule, enum corr_kind *kind,
+		   char reason[SIGMA_REASON_MAX])
+{
+	enum sigma_doc_kind dk;
+	yaml_document_t doc;
+	int ret = sigma_doc_parse(text, len, &doc, &dk, reason);
+
+	*rule = NULL;
+	*kind = dk == SIGMA_DOC_SEQUENCE ? CORR_SEQUENCE : CORR_THRESHOLD;
+	if (ret < 0)
+		return ret;
+	if (dk != SIGMA_DOC_THRESHOLD && dk != SIGMA_DOC_SEQUENCE) {
+		if (!ret)
+			yaml_document_delete(&doc);
+		return 2;	/* a Sigma rule, or not YAML: sigma_set refuses it, with the line */
+	}
+	if (ret)
+		return ret;	/* several documents */
+	ret = rule_from_doc(&doc, rule, reason);
+	yaml_document_delete(&doc);
 	return ret;
 }
 
@@ -345,32 +342,26 @@ void corr_rule_free(struct corr_rule *r)
 
 typedef void (*report_fn)(void *ctx, const char *path, const char *reason);
 
-static int load_file(struct corr_set *s, const char *path, report_fn report, void *ctx)
+/* Add to s what sigma_doc_read gave for path (ret, doc, kind, reason; a
+ * correlation document). Returns 0 or -CUSTOS_ERR_NOMEM. */
+static int take(struct corr_set *s, const char *path, int ret, yaml_document_t *doc,
+		enum sigma_doc_kind dk, const char *reason, report_fn report, void *ctx)
 {
-	char reason[SIGMA_REASON_MAX], *text = malloc(SIGMA_FILE_MAX + 1);
+	enum corr_kind kind = dk == SIGMA_DOC_SEQUENCE ? CORR_SEQUENCE : CORR_THRESHOLD;
 	struct corr_rule *r = NULL, **nr;
-	enum corr_kind kind = CORR_THRESHOLD;
-	FILE *f = text ? fopen(path, "rb") : NULL;
-	size_t n = 0;
-	int ret = text ? 2 : -CUSTOS_ERR_NOMEM;
+	char why[SIGMA_REASON_MAX];
 
-	/* Unreadable or too large: sigma_set_load_dir refuses and counts it. */
-	if (f) {
-		n = fread(text, 1, SIGMA_FILE_MAX + 1, f);
-		if (!ferror(f) && n <= SIGMA_FILE_MAX) {
-			text[n] = '\0';
-			ret = corr_rule_load(text, n, &r, &kind, reason);
-		}
-		fclose(f);
-	}
-	free(text);
+	snprintf(why, sizeof(why), "%s", reason);
+	if (ret == 0)
+		ret = rule_from_doc(doc, &r, why);
 	if (ret == 1) {
 		s->refused[kind]++;
 		if (report)
-			report(ctx, path, reason);
+			report(ctx, path, why);
+		return 0;
 	}
 	if (ret)
-		return ret > 0 ? 0 : ret;
+		return ret;
 	nr = realloc(s->rules, (s->n + 1) * sizeof(*nr));
 	if (!nr) {
 		corr_rule_free(r);
@@ -383,21 +374,48 @@ static int load_file(struct corr_set *s, const char *path, report_fn report, voi
 }
 
 struct load_ctx {
-	struct corr_set *s;
+	struct sigma_set *ss;	/* NULL: Sigma rules left alone */
+	struct corr_set *cs;	/* NULL: correlation rules left alone */
+	void (*sigma_report)(void *ctx, const char *path, enum sigma_category cat,
+			     const char *reason);
 	report_fn report;
 	void *ctx;
 };
 
+/* One file, read and parsed once, to the loader its kind needs. */
 static int load_path(void *ctx, const char *path)
 {
 	struct load_ctx *l = ctx;
+	char reason[SIGMA_REASON_MAX];
+	enum sigma_doc_kind kind;
+	yaml_document_t doc;
+	int ret = sigma_doc_read(path, &doc, &kind, reason), parsed = ret == 0;
 
-	return load_file(l->s, path, l->report, l->ctx);
+	if (ret < 0)
+		return ret;
+	if (kind == SIGMA_DOC_NONE || kind == SIGMA_DOC_SIGMA)
+		ret = l->ss ? sigma_set_take(l->ss, path, ret, &doc, reason, l->sigma_report,
+					     l->ctx) : 0;
+	else
+		ret = l->cs ? take(l->cs, path, ret, &doc, kind, reason, l->report, l->ctx) : 0;
+	if (parsed)
+		yaml_document_delete(&doc);
+	return ret;
 }
 
 int corr_set_load_dir(struct corr_set *s, const char *dir, report_fn report, void *ctx)
 {
-	struct load_ctx l = { s, report, ctx };
+	struct load_ctx l = { NULL, s, NULL, report, ctx };
+
+	return sigma_rule_files(dir, load_path, &l);
+}
+
+int corr_rules_load_dir(const char *dir, struct sigma_set *ss,
+			void (*sigma_report)(void *ctx, const char *path, enum sigma_category cat,
+					     const char *reason),
+			struct corr_set *cs, report_fn report, void *ctx)
+{
+	struct load_ctx l = { ss, cs, sigma_report, report, ctx };
 
 	return sigma_rule_files(dir, load_path, &l);
 }

@@ -76,6 +76,40 @@ int sigma_item_compile(struct sigma_item *it, const char *key, const char *const
 void sigma_item_free(struct sigma_item *it);
 int sigma_item_match(const struct sigma_item *it, const struct sigma_event *ev);
 
+/* --- one parse of a rule file for both loaders ------------------------- */
+/* What a rule file's document is: not a YAML map (or not YAML), a Sigma
+ * rule, or a correlation rule (a top-level custos_threshold or
+ * custos_sequence: corr.h). */
+enum sigma_doc_kind {
+	SIGMA_DOC_NONE, SIGMA_DOC_SIGMA, SIGMA_DOC_THRESHOLD, SIGMA_DOC_SEQUENCE,
+};
+
+/* Parse text, which must hold one YAML document whose root is a map.
+ * OUT: *doc (the caller deletes it with yaml_document_delete) when 0 is
+ * returned; *kind in every case (SIGMA_DOC_NONE when it is not YAML or
+ * not a map). Returns 0, 1 refused (reason: the YAML error and its line,
+ * not a map, several documents), or -CUSTOS_ERR_NOMEM. (sigma_load.c) */
+int sigma_doc_parse(const char *text, size_t len, yaml_document_t *doc, enum sigma_doc_kind *kind,
+		    char reason[SIGMA_REASON_MAX]);
+/* Read the file at path (at most SIGMA_FILE_MAX bytes) and parse it as
+ * sigma_doc_parse does; an unreadable or larger file is refused (1, kind
+ * SIGMA_DOC_NONE). (sigma_set.c) */
+int sigma_doc_read(const char *path, yaml_document_t *doc, enum sigma_doc_kind *kind,
+		   char reason[SIGMA_REASON_MAX]);
+/* Compile the Sigma rule of doc (a SIGMA_DOC_SIGMA document, only read).
+ * OUT: *rule on success; else reason and *cat as sigma_rule_load's.
+ * Returns 0, 1 refused, -CUSTOS_ERR_NOMEM. (sigma_load.c) */
+int sigma_rule_from_doc(yaml_document_t *doc, struct sigma_rule **rule, enum sigma_category *cat,
+			char reason[SIGMA_REASON_MAX]);
+/* Add to s what sigma_doc_read gave for path (ret, doc, reason; kind
+ * SIGMA_DOC_NONE or SIGMA_DOC_SIGMA): the rule, or a refusal counted per
+ * category and passed to report(ctx, ...). Returns 0 or
+ * -CUSTOS_ERR_NOMEM. (sigma_set.c) */
+int sigma_set_take(struct sigma_set *s, const char *path, int ret, yaml_document_t *doc,
+		   const char *reason,
+		   void (*report)(void *ctx, const char *path, enum sigma_category cat,
+				  const char *reason), void *ctx);
+
 /* Compile a Sigma detection map of a correlation rule's stage (corr.h),
  * node of doc, as a rule of category cat with no metadata. OUT: *rule.
  * Returns 0, 1 refused (reason), -CUSTOS_ERR_NOMEM. */

@@ -267,8 +267,8 @@ static int load_meta(struct ld *l, yaml_node_t *root, enum sigma_category *cat)
 	return 0;
 }
 
-int sigma_rule_load(const char *text, size_t len, const char *name, struct sigma_rule **rule,
-		    enum sigma_category *cat, char reason[SIGMA_REASON_MAX])
+int sigma_doc_parse(const char *text, size_t len, yaml_document_t *doc, enum sigma_doc_kind *kind,
+		    char reason[SIGMA_REASON_MAX])
 {
 	struct ld l = { .reason = reason };
 	yaml_parser_t parser;
@@ -276,9 +276,7 @@ int sigma_rule_load(const char *text, size_t len, const char *name, struct sigma
 	yaml_node_t *root;
 	int ret = 1;
 
-	(void)name;
-	*rule = NULL;
-	*cat = SIGMA_CAT_OTHER;
+	*kind = SIGMA_DOC_NONE;
 	reason[0] = '\0';
 	if (!yaml_parser_initialize(&parser))
 		return -CUSTOS_ERR_NOMEM;
@@ -294,33 +292,67 @@ int sigma_rule_load(const char *text, size_t len, const char *name, struct sigma
 		snprintf(reason, SIGMA_REASON_MAX, "not a YAML map");
 		goto out;
 	}
-	if (get(&l, root, "custos_threshold") || get(&l, root, "custos_sequence")) {
-		ret = 2;	/* a correlation rule: corr_load.c loads it */
-		goto out;
-	}
+	*kind = get(&l, root, "custos_threshold") ? SIGMA_DOC_THRESHOLD :
+		get(&l, root, "custos_sequence") ? SIGMA_DOC_SEQUENCE : SIGMA_DOC_SIGMA;
+	ret = 0;
 	if (yaml_parser_load(&parser, &extra)) {
 		int more = yaml_document_get_root_node(&extra) != NULL;
+
 		yaml_document_delete(&extra);
 		if (more) {
 			snprintf(reason, SIGMA_REASON_MAX, "multi-document rule files are not supported");
-			goto out;
+			ret = 1;
 		}
 	}
-	l.r = calloc(1, sizeof(*l.r));
-	if (!l.r) {
-		ret = -CUSTOS_ERR_NOMEM;
-		goto out;
-	}
-	ret = load_meta(&l, root, cat);
-	if (!ret)
-		ret = load_detection(&l, get(&l, root, "detection"));
 out:
+	if (ret)
+		yaml_document_delete(&l.doc);
+	else
+		*doc = l.doc;
+	yaml_parser_delete(&parser);
+	return ret;
+}
+
+int sigma_rule_from_doc(yaml_document_t *doc, struct sigma_rule **rule, enum sigma_category *cat,
+			char reason[SIGMA_REASON_MAX])
+{
+	struct ld l = { .doc = *doc, .reason = reason };	/* read only: never deleted here */
+	int ret;
+
+	*rule = NULL;
+	*cat = SIGMA_CAT_OTHER;
+	reason[0] = '\0';
+	l.r = calloc(1, sizeof(*l.r));
+	if (!l.r)
+		return -CUSTOS_ERR_NOMEM;
+	ret = load_meta(&l, yaml_document_get_root_node(doc), cat);
+	if (!ret)
+		ret = load_detection(&l, get(&l, yaml_document_get_root_node(doc), "detection"));
 	if (ret)
 		sigma_rule_free(l.r);
 	else
 		*rule = l.r;
-	yaml_document_delete(&l.doc);
-	yaml_parser_delete(&parser);
+	return ret;
+}
+
+int sigma_rule_load(const char *text, size_t len, const char *name, struct sigma_rule **rule,
+		    enum sigma_category *cat, char reason[SIGMA_REASON_MAX])
+{
+	enum sigma_doc_kind kind;
+	yaml_document_t doc;
+	int corr, ret;
+
+	(void)name;
+	*rule = NULL;
+	*cat = SIGMA_CAT_OTHER;
+	ret = sigma_doc_parse(text, len, &doc, &kind, reason);
+	corr = kind == SIGMA_DOC_THRESHOLD || kind == SIGMA_DOC_SEQUENCE;
+	if (corr)
+		reason[0] = '\0';
+	if (ret)	/* a correlation rule's refusal is corr_load.c's to count */
+		return ret < 0 ? ret : corr ? 2 : 1;
+	ret = corr ? 2 : sigma_rule_from_doc(&doc, rule, cat, reason);
+	yaml_document_delete(&doc);
 	return ret;
 }
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A set of Sigma rules loaded from a directory tree (sigma.h): every
- * *.yml / *.yaml file is read (bounded size), loaded or refused with its
- * reason passed to the caller, and counted per category.
+ * *.yml / *.yaml file is read (bounded size) and parsed once
+ * (sigma_doc_read, which corr_load.c's loader of both kinds shares), then
+ * loaded or refused with its reason passed to the caller, and counted per
+ * category.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -11,7 +13,7 @@
 #include <sys/stat.h>
 
 #include "error.h"
-#include "sigma.h"
+#include "sigma_impl.h"
 
 typedef void (*report_fn)(void *ctx, const char *path, enum sigma_category cat,
 			  const char *reason);
@@ -52,28 +54,39 @@ static int has_ext(const char *name)
 	       (n > 5 && strcmp(name + n - 5, ".yaml") == 0);
 }
 
-static int load_one(struct sigma_set *s, const char *path, report_fn report, void *ctx)
+int sigma_doc_read(const char *path, yaml_document_t *doc, enum sigma_doc_kind *kind,
+		   char reason[SIGMA_REASON_MAX])
 {
-	struct sigma_rule *r = NULL, **nr;
-	enum sigma_category cat = SIGMA_CAT_OTHER;
-	char reason[SIGMA_REASON_MAX];
 	char *text = NULL;
 	size_t len = 0;
 	int ret = read_file(path, &text, &len);
 
+	*kind = SIGMA_DOC_NONE;
 	if (ret == -CUSTOS_ERR_IO) {
-		snprintf(reason, sizeof(reason), "unreadable or larger than %u bytes", SIGMA_FILE_MAX);
-		ret = 1;
-	} else if (!ret) {
-		ret = sigma_rule_load(text, len, path, &r, &cat, reason);
+		snprintf(reason, SIGMA_REASON_MAX, "unreadable or larger than %u bytes",
+			 SIGMA_FILE_MAX);
+		return 1;
 	}
+	if (!ret)
+		ret = sigma_doc_parse(text, len, doc, kind, reason);
 	free(text);
-	if (ret == 2)		/* a correlation rule: corr_set_load_dir counts it */
-		return 0;
+	return ret;
+}
+
+int sigma_set_take(struct sigma_set *s, const char *path, int ret, yaml_document_t *doc,
+		   const char *reason, report_fn report, void *ctx)
+{
+	struct sigma_rule *r = NULL, **nr;
+	enum sigma_category cat = SIGMA_CAT_OTHER;
+	char why[SIGMA_REASON_MAX];
+
+	snprintf(why, sizeof(why), "%s", reason);
+	if (ret == 0)
+		ret = sigma_rule_from_doc(doc, &r, &cat, why);
 	if (ret == 1) {
 		s->refused[cat]++;
 		if (report)
-			report(ctx, path, cat, reason);
+			report(ctx, path, cat, why);
 		return 0;
 	}
 	if (ret)
@@ -87,6 +100,23 @@ static int load_one(struct sigma_set *s, const char *path, report_fn report, voi
 	s->rules[s->n++] = r;
 	s->loaded[cat]++;
 	return 0;
+}
+
+/* One file for the Sigma loader alone (correlation rules left alone). */
+static int load_one(struct sigma_set *s, const char *path, report_fn report, void *ctx)
+{
+	char reason[SIGMA_REASON_MAX];
+	enum sigma_doc_kind kind;
+	yaml_document_t doc;
+	int ret = sigma_doc_read(path, &doc, &kind, reason), parsed = ret == 0;
+
+	if (ret < 0)
+		return ret;
+	ret = kind == SIGMA_DOC_NONE || kind == SIGMA_DOC_SIGMA ?
+	      sigma_set_take(s, path, ret, &doc, reason, report, ctx) : 0;
+	if (parsed)
+		yaml_document_delete(&doc);
+	return ret;
 }
 
 static int walk(const char *dir, int depth, int (*fn)(void *ctx, const char *path), void *ctx)

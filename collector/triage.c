@@ -61,7 +61,7 @@ int triage_open(const char *rules_dir, struct triage **out)
 		free(t);
 		return -CUSTOS_ERR_NOMEM;
 	}
-	ret = sigma_set_load_dir(&t->rules, rules_dir, refused, NULL);
+	ret = corr_rules_load_dir(rules_dir, &t->rules, refused, &t->corr_rules, corr_refused, NULL);
 	if (ret) {
 		coll_log("rules: %s: %s", rules_dir, custos_strerror(ret));
 		triage_close(t);
@@ -71,13 +71,11 @@ int triage_open(const char *rules_dir, struct triage **out)
 		if (t->rules.loaded[c] || t->rules.refused[c])
 			coll_log("rules: %s: %u loaded, %u refused", sigma_category_name(c),
 				 t->rules.loaded[c], t->rules.refused[c]);
-	ret = corr_set_load_dir(&t->corr_rules, rules_dir, corr_refused, NULL);
-	for (int k = 0; !ret && k < CORR_KINDS; k++)
+	for (int k = 0; k < CORR_KINDS; k++)
 		if (t->corr_rules.loaded[k] || t->corr_rules.refused[k])
 			coll_log("rules: %s: %u loaded, %u refused", corr_kind_name(k),
 				 t->corr_rules.loaded[k], t->corr_rules.refused[k]);
-	if (!ret)
-		ret = corr_open(&t->corr_rules, &t->corr);
+	ret = corr_open(&t->corr_rules, &t->corr);
 	if (!ret && !(ret = sigma_index_build(&t->rules, &t->index)) && t->rules.n)
 		coll_log("rules: %zu of %zu Sigma rule(s) keyed by literals (docs/triage.md)",
 			 sigma_index_keyed(t->index), t->rules.n);

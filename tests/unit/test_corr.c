@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "sigma_testutil.h"
 #include "corr.h"
 #include "store.h"
 #include "triage.h"
@@ -302,6 +302,99 @@ static void test_load(void **state)
 
 /* --- threshold rules ------------------------------------------------------------------ */
 
+static void count_sigma(void *ctx, const char *path, enum sigma_category cat, const char *reason)
+{
+	(void)path;
+	(void)cat;
+	(void)reason;
+	(*(unsigned *)ctx)++;
+}
+
+static void count_corr(void *ctx, const char *path, const char *reason)
+{
+	(void)path;
+	(void)reason;
+	(*((unsigned *)ctx + 1))++;
+}
+
+/* The same sets, refusals and counts, from each loader alone and from
+ * corr_rules_load_dir, which reads and parses each file once. */
+static void same_sets(const char *path)
+{
+	struct sigma_set ss1, ss2;
+	struct corr_set cs1, cs2;
+	unsigned one[2] = { 0, 0 }, both[2] = { 0, 0 };
+
+	memset(&ss1, 0, sizeof(ss1));
+	memset(&ss2, 0, sizeof(ss2));
+	memset(&cs1, 0, sizeof(cs1));
+	memset(&cs2, 0, sizeof(cs2));
+	assert_int_equal(sigma_set_load_dir(&ss1, path, count_sigma, one), 0);
+	assert_int_equal(corr_set_load_dir(&cs1, path, count_corr, one), 0);
+	assert_int_equal(corr_rules_load_dir(path, &ss2, count_sigma, &cs2, count_corr, both), 0);
+	assert_int_equal(one[0], both[0]);
+	assert_int_equal(one[1], both[1]);
+	assert_int_equal(ss1.n, ss2.n);
+	assert_int_equal(cs1.n, cs2.n);
+	assert_memory_equal(ss1.loaded, ss2.loaded, sizeof(ss1.loaded));
+	assert_memory_equal(ss1.refused, ss2.refused, sizeof(ss1.refused));
+	assert_memory_equal(cs1.loaded, cs2.loaded, sizeof(cs1.loaded));
+	assert_memory_equal(cs1.refused, cs2.refused, sizeof(cs1.refused));
+	for (size_t i = 0; i < ss1.n; i++)
+		assert_string_equal(sigma_rule_id(ss1.rules[i]), sigma_rule_id(ss2.rules[i]));
+	for (size_t i = 0; i < cs1.n; i++)
+		assert_string_equal(cs1.rules[i]->id, cs2.rules[i]->id);
+	print_message("%s: %zu Sigma and %zu correlation rules, %u and %u refused\n", path, ss2.n,
+		      cs2.n, both[0], both[1]);
+	sigma_set_free(&ss1);
+	sigma_set_free(&ss2);
+	corr_set_free(&cs1);
+	corr_set_free(&cs2);
+}
+
+static void test_load_both(void **state)
+{
+	char path[256], sigma[TU_SIGMA_DIR_MAX];
+	struct sigma_set ss;
+	struct corr_set cs;
+	unsigned n[2] = { 0, 0 };
+
+	(void)state;
+	/* bad rules, a Sigma rule, a file that is not YAML, two documents of each kind */
+	write_rule("both", "a_good.yml", scan_rule);
+	for (size_t i = 0; i < sizeof(bad_rules) / sizeof(bad_rules[0]); i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "bad%02zu.yml", i);
+		write_rule("both", name, bad_rules[i][0]);
+	}
+	write_rule("both", "sigma.yml", "title: s\nid: s1\nlogsource: {product: linux, "
+		   "category: process_creation}\ndetection:\n  sel:\n    Image|endswith: '/nc'\n"
+		   "  condition: sel\n");
+	write_rule("both", "not_yaml.yml", "title: [\n");
+	write_rule("both", "two_sigma.yml", "title: s\nid: s2\n---\ntitle: u\n");
+	write_rule("both", "two_corr.yml", HEAD("c2") "custos_sequence: {}\n---\ntitle: u\n");
+	snprintf(path, sizeof(path), "%s/both", dir);
+	same_sets(path);
+	memset(&ss, 0, sizeof(ss));
+	memset(&cs, 0, sizeof(cs));
+	assert_int_equal(corr_rules_load_dir(path, &ss, count_sigma, &cs, count_corr, n), 0);
+	assert_int_equal(ss.n, 1);
+	assert_int_equal(ss.refused[SIGMA_CAT_OTHER], 2);	/* not YAML, two documents */
+	assert_int_equal(cs.loaded[CORR_THRESHOLD], 1);
+	assert_int_equal(cs.refused[CORR_SEQUENCE] + cs.refused[CORR_THRESHOLD],
+			 sizeof(bad_rules) / sizeof(bad_rules[0]) + 1);
+	assert_int_equal(n[0], 2);
+	assert_int_equal(n[1], sizeof(bad_rules) / sizeof(bad_rules[0]) + 1);
+	sigma_set_free(&ss);
+	corr_set_free(&cs);
+	assert_int_equal(corr_rules_load_dir("/nonexistent-custos", &ss, NULL, &cs, NULL, NULL),
+			 -CUSTOS_ERR_IO);
+	same_sets("collector/rules");
+	if (tu_have_sigma(sigma))
+		same_sets(sigma);
+}
+
 static void test_threshold(void **state)
 {
 	static const char by_src[] = HEAD("auth")
@@ -582,6 +675,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_load_both),
 		cmocka_unit_test(test_threshold),
 		cmocka_unit_test(test_count_evict),
 		cmocka_unit_test(test_sequence),
