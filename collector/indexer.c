@@ -20,13 +20,6 @@
 #include "procid.h"
 #include "triage.h"
 
-/* Per-record scratch: the C strings a row points to. */
-struct scratch {
-	char comm[CUSTOS_COMM_MAX + 1];
-	char exe[CUSTOS_PATH_MAX + 1];
-	char path[CUSTOS_PATH_MAX + 1];
-};
-
 static const char *cstr(char *dst, size_t cap, const uint8_t *p, uint32_t n)
 {
 	size_t len = n < cap - 1 ? n : cap - 1;
@@ -84,7 +77,7 @@ static int snapshot_start(struct store *s, const struct batch_header *h, uint64_
 
 /* Fill the kind-specific fields of a row; note process starts. */
 static int body_fields(struct store *s, const struct batch_header *h, const struct custos_record *rec,
-		       struct store_row *row, struct scratch *x, uint64_t *start_ns)
+		       struct store_row *row, struct indexer_scratch *x, uint64_t *start_ns)
 {
 	const struct custos_net *nt = &rec->u.net;
 	int remote = rec->kind == CUSTOS_REC_CONNECT || rec->kind == CUSTOS_REC_ACCEPT ||
@@ -144,7 +137,7 @@ static int clock_quality(const struct batch_header *h)
 }
 
 static int record_row(struct store *s, const struct batch_view *v, uint64_t leaf, uint32_t idx,
-		      const struct custos_record *rec, struct scratch *x)
+		      const struct custos_record *rec, struct indexer_scratch *x)
 {
 	const struct batch_header *h = &v->hdr;
 	struct store_row row;
@@ -207,94 +200,154 @@ static int chain_row(struct store *s, const struct batch_view *v, uint64_t leaf)
 	return store_add_gap(s, &g);
 }
 
-static int batch_rows(struct store *s, struct triage *t, const struct batch_view *v,
-		      const struct buf *raw, uint64_t leaf, uint64_t received_ns)
+int indexer_begin(struct indexer_pass *p, struct store *s, const struct batch_view *v,
+		  uint64_t leaf, uint64_t received_ns)
 {
 	struct store_batch b = { .leaf = leaf, .seq = v->hdr.seq, .received_ns = received_ns,
 		.record_count = v->hdr.record_count, .first_ts_ns = v->hdr.first_ts_ns,
 		.last_ts_ns = v->hdr.last_ts_ns, .clock_offset_ns = v->hdr.clock_offset_ns,
 		.ntp_synced = v->hdr.ntp_synced, .ntp_maxerror_us = v->hdr.ntp_maxerror_us };
-	struct custos_record *rec = malloc(sizeof(*rec));
-	struct scratch *x = malloc(sizeof(*x));
-	struct record_iter it;
-	uint32_t idx = 0;
-	uint64_t alerts = 0;
-	int ret = -CUSTOS_ERR_NOMEM;
+	uint64_t next;
+	int ret = store_indexed(s, &next);
 
-	if (!rec || !x)
-		goto out;
+	p->s = s;
+	p->v = v;
+	p->leaf = leaf;
+	p->alerts = 0;
+	if (ret || next != leaf)
+		return ret ? ret : 1;
 	memcpy(b.host_id, v->hdr.host_id, sizeof(b.host_id));
 	memcpy(b.boot_id, v->hdr.boot_id, sizeof(b.boot_id));
 	memcpy(b.hash, v->hash, sizeof(b.hash));
+	ret = store_begin(s);
+	if (ret)
+		return ret;
 	ret = chain_row(s, v, leaf);
 	if (!ret)
 		ret = store_add_batch(s, &b);
-	record_iter_init(&it, raw, &v->hdr);
-	while (!ret && (ret = record_iter_next(&it, rec)) == 1) {
-		ret = record_row(s, v, leaf, idx, rec, x);
-		if (!ret && t)	/* issue 6: streaming triage (triage.h) */
-			ret = triage_record(t, s, &v->hdr, v->hash, leaf, idx, rec,
-					    &alerts);
-		idx++;
+	if (ret)
+		store_rollback(s);
+	return ret;
+}
+
+int indexer_record(struct indexer_pass *p, uint32_t idx, const struct custos_record *rec)
+{
+	return record_row(p->s, p->v, p->leaf, idx, rec, &p->x);
+}
+
+int indexer_triage_one(struct indexer_pass *p, struct triage *t, uint32_t idx,
+		       const struct custos_record *rec)
+{
+	/* issue 6: streaming triage (triage.h) */
+	return triage_record(t, p->s, &p->v->hdr, p->v->hash, p->leaf, idx, rec, &p->alerts);
+}
+
+int indexer_triage(struct indexer_pass *p, struct triage *t, const struct buf *raw,
+		   struct custos_record *rec)
+{
+	struct record_iter it;
+	uint32_t idx = 0;
+	int ret;
+
+	record_iter_init(&it, raw, &p->v->hdr);
+	while ((ret = record_iter_next(&it, rec)) == 1 &&
+	       (ret = indexer_triage_one(p, t, idx++, rec)) == 0)
+		;
+	return ret;
+}
+
+int indexer_end(struct indexer_pass *p, struct triage *t, int commit)
+{
+	int ret = 0;
+
+	if (!commit) {
+		store_rollback(p->s);
+		return 0;
 	}
-	if (!ret && t)	/* issue 6: the new alerts into incidents */
-		ret = incident_update(s, NULL);
-out:
-	free(rec);
-	free(x);
+	if (t)	/* issue 6: the new alerts into incidents */
+		ret = incident_update(p->s, NULL);
+	if (!ret)
+		ret = store_set_indexed(p->s, p->leaf + 1);
+	if (!ret)
+		ret = store_commit(p->s);
+	if (ret)
+		store_rollback(p->s);
 	return ret;
 }
 
 int indexer_batch(struct store *s, struct triage *t, uint64_t leaf, const uint8_t *p, size_t n,
 		  uint64_t received_ns)
 {
+	struct indexer_pass *ix = malloc(sizeof(*ix));
+	struct custos_record *rec = malloc(sizeof(*rec));
+	struct record_iter it;
 	struct batch_view v;
 	struct buf raw;
-	uint64_t next;
-	int ret;
+	uint32_t idx = 0;
+	int ret = -CUSTOS_ERR_NOMEM;
 
 	buf_init(&raw, CUSTOS_RAW_MAX);
-	ret = store_indexed(s, &next);
-	if (!ret && next != leaf)
-		ret = -CUSTOS_ERR_INVAL;
-	if (!ret)
-		ret = batch_parse(p, n, &v);
+	if (!ix || !rec)
+		goto out;
+	ret = batch_parse(p, n, &v);
 	if (!ret)
 		ret = batch_check_payload(&v, &raw);
 	if (!ret)
-		ret = store_begin(s);
+		ret = indexer_begin(ix, s, &v, leaf, received_ns);
 	if (ret)
 		goto out;
-	ret = batch_rows(s, t, &v, &raw, leaf, received_ns);
-	if (!ret)
-		ret = store_set_indexed(s, leaf + 1);
-	if (!ret)
-		ret = store_commit(s);
+	record_iter_init(&it, &raw, &v.hdr);
+	while ((ret = record_iter_next(&it, rec)) == 1) {
+		ret = indexer_record(ix, idx, rec);
+		if (!ret && t)
+			ret = indexer_triage_one(ix, t, idx, rec);
+		if (ret)
+			break;
+		idx++;
+	}
 	if (ret)
-		store_rollback(s);
+		indexer_end(ix, t, 0);
+	else
+		ret = indexer_end(ix, t, 1);
 out:
+	if (ret == 1)	/* not the next leaf */
+		ret = -CUSTOS_ERR_INVAL;
 	buf_free(&raw);
+	free(rec);
+	free(ix);
 	return ret;
 }
+
+/* Catch-up and reindex commit this many batches at a time, when no group
+ * is open already (store_group_begin: a crash loses at most the group,
+ * which the next catch-up redoes). */
+#define INDEXER_GROUP 64
 
 int indexer_catch_up(struct store *s, const struct custody *c, struct triage *t,
 		     uint64_t *done)
 {
 	struct buf b;
 	uint64_t next, recv;
-	int ret;
+	int own = !store_group_open(s), ret, gret;
 
 	*done = 0;
 	buf_init(&b, CUSTOS_SIGNED_MAX);
 	ret = store_indexed(s, &next);
 	for (; !ret && next < c->size; next++) {
-		ret = custody_read(c, next, &b, &recv);
+		if (own && !store_group_open(s))
+			ret = store_group_begin(s);
+		if (!ret)
+			ret = custody_read(c, next, &b, &recv);
 		if (!ret)
 			ret = indexer_batch(s, t, next, b.data, b.len, recv);
 		if (ret)
 			coll_log("index: leaf %llu: %s", (unsigned long long)next, custos_strerror(ret));
 		else
 			(*done)++;
+		if (own && store_group_open(s) && (ret || (*done) % INDEXER_GROUP == 0 ||
+						  next + 1 == c->size) &&
+		    (gret = store_group_end(s)) != 0 && !ret)
+			ret = gret;	/* keeps the batches before an error */
 	}
 	buf_free(&b);
 	return ret;

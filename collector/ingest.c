@@ -30,7 +30,8 @@ int ingest_open(struct ingest *g, const char *dir, struct triage *t)
 	buf_init(&g->old, CUSTOS_SIGNED_MAX);
 	snprintf(g->dir, sizeof(g->dir), "%s", dir);
 	g->rec = malloc(sizeof(*g->rec));
-	if (!g->rec)
+	g->ix = malloc(sizeof(*g->ix));
+	if (!g->rec || !g->ix)
 		return -CUSTOS_ERR_NOMEM;
 	ret = keystore_open(&g->ks, dir, 1);
 	if (ret)
@@ -63,6 +64,8 @@ void ingest_close(struct ingest *g)
 	g->hosts = NULL;
 	free(g->rec);
 	g->rec = NULL;
+	free(g->ix);
+	g->ix = NULL;
 	buf_free(&g->signed_batch);
 	buf_free(&g->raw);
 	buf_free(&g->old);
@@ -147,11 +150,10 @@ static int resend(struct ingest *g, const struct ingest_host *h, const struct ba
 	return ret ? ret : 1;
 }
 
-/* docs/format.md 3.5 steps 1-7. */
+/* docs/format.md 3.5 steps 1-6 (step 7: decode). */
 static int verify(struct ingest *g, const uint8_t *env, size_t n, struct batch_view *v,
 		  char *why, size_t why_len)
 {
-	struct record_iter it;
 	const struct ks_host *kh;
 	char label[128];
 	int ret;
@@ -183,9 +185,35 @@ static int verify(struct ingest *g, const uint8_t *env, size_t n, struct batch_v
 		}
 		return ret;
 	}
+	return 0;
+}
+
+/* docs/format.md 3.5 step 7, every record decodes, and (decode once)
+ * each record's index row as it is decoded, when the index is at leaf:
+ * in the store's group (ingest_commit commits it after the sync), in the
+ * batch's own savepoint. OUT: *indexed (the pass is open: the caller ends
+ * it). Returns 0 or the decode error (why set, nothing indexed). */
+static int decode(struct ingest *g, const struct batch_view *v, uint64_t leaf, uint64_t received,
+		  int *indexed, char *why, size_t why_len)
+{
+	struct record_iter it;
+	char label[128];
+	uint32_t idx = 0;
+	int ret, rows;
+
+	rows = store_group_begin(g->store) == 0 &&
+	       indexer_begin(g->ix, g->store, v, leaf, received) == 0;
 	record_iter_init(&it, &g->raw, &v->hdr);
-	while ((ret = record_iter_next(&it, g->rec)) == 1)
-		;
+	while ((ret = record_iter_next(&it, g->rec)) == 1) {
+		if (rows && indexer_record(g->ix, idx, g->rec) != 0) {
+			indexer_end(g->ix, NULL, 0);	/* catch-up indexes it at commit */
+			rows = 0;
+		}
+		idx++;
+	}
+	if (ret && rows)
+		indexer_end(g->ix, NULL, 0);
+	*indexed = rows && !ret;
 	if (ret) {
 		host_label(g, v->hdr.host_id, label, sizeof(label));
 		snprintf(why, why_len, "batch refused: %s, seq %llu: %s", label,
@@ -194,14 +222,31 @@ static int verify(struct ingest *g, const uint8_t *env, size_t n, struct batch_v
 	return ret;
 }
 
+/* The rest of the index pass of an archived batch: triage (decoding the
+ * records again: triage must not see the records of a refused batch),
+ * then the commit of its savepoint. A failure leaves the leaf to
+ * catch-up at ingest_commit. */
+static void index_finish(struct ingest *g)
+{
+	int ret = g->triage ? indexer_triage(g->ix, g->triage, &g->raw, g->rec) : 0;
+
+	if (ret)
+		indexer_end(g->ix, NULL, 0);
+	else
+		ret = indexer_end(g->ix, g->triage, 1);
+	if (ret)
+		coll_log("index: leaf %llu: %s (indexed again at the commit)",
+			 (unsigned long long)g->ix->leaf, custos_strerror(ret));
+}
+
 int ingest_stage(struct ingest *g, const uint8_t *env, size_t n, struct buf *ack, char *why,
 		 size_t why_len)
 {
 	struct batch_view v;
 	struct ingest_host *h;
-	uint64_t leaf, received;
+	uint64_t leaf, staged = 0, received;
 	char label[128];
-	int ret, link;
+	int ret, link, indexed = 0;
 
 	why[0] = '\0';
 	g->refused_hash_set = 0;
@@ -227,7 +272,15 @@ int ingest_stage(struct ingest *g, const uint8_t *env, size_t n, struct buf *ack
 	if (ret)
 		goto refused;
 	received = coll_now_ns();
-	ret = custody_stage(&g->log, g->signed_batch.data, g->signed_batch.len, received, &leaf);
+	leaf = g->log.size + g->log.pending;	/* custody_stage's next leaf */
+	ret = decode(g, &v, leaf, received, &indexed, why, why_len);
+	if (ret)
+		goto refused;
+	ret = custody_stage(&g->log, g->signed_batch.data, g->signed_batch.len, received, &staged);
+	if (indexed && !ret && staged == leaf)
+		index_finish(g);
+	else if (indexed)
+		indexer_end(g->ix, NULL, 0);	/* not archived (or elsewhere: catch-up) */
 	if (ret) {
 		snprintf(why, why_len, "batch not stored: archive or custody log write failed");
 		goto refused;
@@ -237,9 +290,9 @@ int ingest_stage(struct ingest *g, const uint8_t *env, size_t n, struct buf *ack
 			 (unsigned long long)v.hdr.seq, custos_strerror(link),
 			 (unsigned long long)(h->chain.started ? h->chain.next_seq : 0));
 	chain_advance(&h->chain, &v.hdr, v.hash);
-	h->last_leaf = leaf;
+	h->last_leaf = staged;
 	g->accepted++;
-	return sign_ack(g, &v, leaf, received, ack);
+	return sign_ack(g, &v, staged, received, ack);
 refused:
 	g->refused++;
 	g->refused_hash_set = g->signed_batch.len && batch_parse(g->signed_batch.data,
@@ -255,6 +308,7 @@ int ingest_commit(struct ingest *g)
 	int ret = custody_sync(&g->log), iret;
 
 	if (ret) {
+		store_group_abort(g->store);	/* rows of leaves that are not in the log */
 		coll_log("custody log: the group of batches could not be synced: %s; none of them "
 			 "is acknowledged", custos_strerror(ret));
 		return ret;

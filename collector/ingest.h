@@ -2,9 +2,10 @@
 /*
  * ingest: one sealed batch, end to end (docs/format.md 3.5, 4, 6):
  *   seal_open -> batch_verify (host enrolled and not revoked, signature,
- *   payload) -> every record decodes -> chain check against the host's
- *   last accepted batch -> archive + custody leaf (custody_append: both
- *   fsynced) -> signed acknowledgement -> index.
+ *   payload) -> chain check against the host's last accepted batch ->
+ *   every record decodes, and is indexed as it is (invariant 5) ->
+ *   archive + custody leaf (custody_append: both fsynced) -> signed
+ *   acknowledgement -> index committed.
  * Used by serve (server.c) and import (import.c) alike.
  *
  * Invariants:
@@ -26,6 +27,15 @@
  *   4. The in-memory chain state of a host is loaded from the index, which
  *      ingest_open first brings up to the log's size (catch-up), so after
  *      a restart it is what it was before the crash.
+ *   5. Each record is decoded once: ingest_stage writes its index row as
+ *      it checks that it decodes, into the store's open group (a batch
+ *      that does not decode is rolled back and refused before it is
+ *      archived); ingest_commit commits the group only after the sync
+ *      (on a failed sync it aborts it), so the index never holds a leaf
+ *      that is not in the log. A batch the stage could not index (the
+ *      index behind, an index error) is indexed from the archive by the
+ *      catch-up in ingest_commit. Triage decodes an archived batch's
+ *      records a second time, so that it never sees a refused batch.
  * Crash: see custody.h and store.h; nothing here is persistent on its own.
  */
 #ifndef CUSTOS_COLL_INGEST_H
@@ -56,6 +66,7 @@ struct ingest {
 	size_t nhosts, cap;
 	struct buf signed_batch, raw, old;	/* scratch */
 	struct custos_record *rec;
+	struct indexer_pass *ix;	/* the batch being indexed as it is decoded */
 	uint64_t accepted, duplicates, refused;
 	uint8_t refused_hash[CUSTOS_HASH_LEN];	/* the last refused batch's hash... */
 	int refused_hash_set;			/* ...when its envelope opened and parsed */
@@ -82,8 +93,8 @@ int ingest_envelope(struct ingest *g, const uint8_t *env, size_t n, struct buf *
 /* ingest_envelope in two steps (invariant 1): ingest_stage returns as
  * ingest_envelope, but the ack it appends must be held until
  * ingest_commit returned 0 (also the ack of a resend, whose leaf may be in
- * the group); ingest_commit syncs the staged batches, then indexes them
- * in one store transaction. Returns 0, or -CUSTOS_ERR_IO (the log is
+ * the group); ingest_commit syncs the staged batches, then commits their
+ * index rows (invariant 5) in one store transaction. Returns 0, or -CUSTOS_ERR_IO (the log is
  * failed: no ack of the group may be sent). */
 int ingest_stage(struct ingest *g, const uint8_t *env, size_t n, struct buf *ack, char *why,
 		 size_t why_len);

@@ -6,7 +6,9 @@
  * (store_sqlite.c). Everything in a store is derived from the archive:
  * `custos-collector reindex` rebuilds it from nothing, so a store holds no
  * evidence, only a way to find it: every row points back to its batch
- * (leaf index and batch hash) and its record index in that batch.
+ * (leaf index and batch hash) and its record index in that batch. A
+ * store of an older layout is refused on open, with a message saying to
+ * run reindex (store_sqlite.c: schema version).
  *
  * Invariants a store keeps:
  *   1. indexed (store_indexed) = n means exactly the leaves 0..n-1 are in
@@ -156,6 +158,11 @@ void store_rollback(struct store *s);
  * group is rolled back). */
 int store_group_begin(struct store *s);
 int store_group_end(struct store *s);
+/* Roll the whole group back (a group whose batches did not reach the
+ * log). Accepts a store outside a group (nothing to do). */
+void store_group_abort(struct store *s);
+/* Whether s is inside a group. */
+int store_group_open(const struct store *s);
 
 /* Row writers, inside a transaction. Return 0 or -CUSTOS_ERR_IO. */
 int store_add_batch(struct store *s, const struct store_batch *b);

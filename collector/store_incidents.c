@@ -79,9 +79,10 @@ int store_proc_at(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN], uint
 		  int64_t ts, struct store_proc_info *p)
 {
 	static const char q[] =
-		"SELECT ppid, proc_id, comm, ts_wall, (SELECT exe FROM records WHERE host=?1 AND "
-		"pid=?2 AND ts_wall<=?3 AND kind IN (1,10) AND result=0 ORDER BY ts_wall DESC, "
-		"leaf DESC, rec_index DESC LIMIT 1) FROM records WHERE host=?1 AND pid=?2 AND "
+		"SELECT ppid, proc_id, comm, ts_wall, (SELECT exe FROM records WHERE "
+		STORE_HOST_IS("host", "?1") " AND pid=?2 AND ts_wall<=?3 AND kind IN (1,10) AND "
+		"result=0 ORDER BY ts_wall DESC, leaf DESC, rec_index DESC LIMIT 1) FROM records "
+		"WHERE " STORE_HOST_IS("host", "?1") " AND pid=?2 AND "
 		"ts_wall<=?3 AND kind BETWEEN 1 AND 95 ORDER BY ts_wall DESC, leaf DESC, "
 		"rec_index DESC LIMIT 1";
 	sqlite3_stmt *st;

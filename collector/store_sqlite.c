@@ -6,6 +6,12 @@
  * which catch-up at the next start repairs (store.h invariant 1), so the
  * index never needs the archive's fsync per batch.
  *
+ * Schema version 2 (STORE_SCHEMA_VERSION): each host key is stored once,
+ * in hosts, and rows name it by row id; a record's batch hash is read
+ * from batches (by leaf), not stored per record; records are keyed in
+ * timeline order. Version 1 indexes are refused (store_open says to run
+ * reindex): the index is derived, and rebuilding it is the one migration.
+ *
  * Ingest speed (docs/performance.md): a 64 MiB page cache; groups of batch
  * transactions committed as one (store_group_begin: savepoints inside one
  * transaction); and a cache of process starts, because every record asks
@@ -26,16 +32,23 @@
 #include "store.h"
 #include "store_sqlite_impl.h"
 
+/* Host keys appear in the index once, in hosts; batches, records and
+ * procs name a host by its row id there (readers look the key up with
+ * STORE_HOST_IS). A record's batch hash is its batch's, in batches. */
+
 static const char *const sql[Q_COUNT] = {
 	[Q_BATCH] = "INSERT INTO batches VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
-	[Q_RECORD] = "INSERT INTO records VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[Q_RECORD] = "INSERT INTO records VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[Q_GAP] = "INSERT INTO gaps VALUES(?,?,?,?,?,?)",
 	[Q_PROC] = "INSERT OR IGNORE INTO procs VALUES(?,?,?,?,?)",
+	[Q_HOST_ADD] = "INSERT INTO hosts(key) VALUES(?)",
 	[Q_SET_INDEXED] = "INSERT OR REPLACE INTO meta VALUES('indexed', ?)",
 	[Q_INDEXED] = "SELECT v FROM meta WHERE k = 'indexed'",
+	[Q_HOST_ID] = "SELECT id FROM hosts WHERE key=?",
 	[Q_FIND_PROC] = "SELECT start_ns FROM procs WHERE host=? AND boot=? AND pid=? AND ts<=? "
 			"ORDER BY ts DESC LIMIT 1",
-	[Q_HOST_LAST] = "SELECT seq, hash, leaf FROM batches WHERE host=? ORDER BY leaf DESC LIMIT 1",
+	[Q_HOST_LAST] = "SELECT seq, hash, leaf FROM batches WHERE " STORE_HOST_IS("host", "?")
+			" ORDER BY leaf DESC LIMIT 1",
 	[Q_FIND_BATCH] = "SELECT leaf FROM batches WHERE hash=?",
 	[Q_PROC_LAST] = "SELECT start_ns, ts FROM procs WHERE host=? AND boot=? AND pid=? "
 			"ORDER BY ts DESC LIMIT 1",
@@ -49,33 +62,49 @@ struct store_proc_slot {
 	uint8_t used, has;		/* has = 0: procs has no row for the key */
 };
 
-static const char schema[] =
+/* The schema's version, in PRAGMA user_version (0: none yet, or a
+ * version 1 index, which had host keys and batch hashes in every row).
+ * An index of another version is refused with a message saying to run
+ * reindex, which rebuilds it from the archive (store_open). */
+#define STORE_SCHEMA_VERSION 2
+#define STR(x) #x
+#define XSTR(x) STR(x)
+
+static const char pragmas[] =
 	"PRAGMA journal_mode=WAL;"
 	"PRAGMA synchronous=NORMAL;"
 	"PRAGMA cache_size=-65536;"
 	"PRAGMA temp_store=MEMORY;"
-	"PRAGMA wal_autocheckpoint=16384;"
+	"PRAGMA wal_autocheckpoint=16384;";
+
+/* records: keyed by (host, ts_wall, leaf, rec_index), the timeline's own
+ * order, so that a window is one range of the table (no time index) and
+ * one host's rows are appended mostly at its end. records_pid serves
+ * --pid and the process at a time (store_proc_at), records_tree the
+ * children of a process in a window (--tree). */
+static const char schema[] =
+	"BEGIN;"
 	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS batches(leaf INTEGER PRIMARY KEY, host BLOB NOT NULL,"
+	"CREATE TABLE IF NOT EXISTS hosts(id INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE);"
+	"CREATE TABLE IF NOT EXISTS batches(leaf INTEGER PRIMARY KEY, host INTEGER NOT NULL,"
 	" boot BLOB NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL UNIQUE,"
 	" received INTEGER NOT NULL, nrec INTEGER NOT NULL, first_ts INTEGER, last_ts INTEGER,"
 	" clock_offset INTEGER, ntp_synced INTEGER, maxerror INTEGER);"
 	"CREATE INDEX IF NOT EXISTS batches_host ON batches(host, leaf);"
-	"CREATE TABLE IF NOT EXISTS records(host BLOB NOT NULL, ts_boot INTEGER NOT NULL,"
-	" ts_wall INTEGER NOT NULL, clock INTEGER NOT NULL, kind INTEGER NOT NULL, pid INTEGER,"
-	" ppid INTEGER, uid INTEGER, proc_id TEXT, comm TEXT, exe TEXT, path TEXT, addr TEXT,"
-	" port INTEGER, result INTEGER, lost INTEGER, leaf INTEGER NOT NULL,"
-	" batch_hash BLOB NOT NULL, rec_index INTEGER NOT NULL, PRIMARY KEY(leaf, rec_index))"
-	" WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS records_time ON records(host, ts_wall);"
+	"CREATE TABLE IF NOT EXISTS records(host INTEGER NOT NULL, ts_wall INTEGER NOT NULL,"
+	" leaf INTEGER NOT NULL, rec_index INTEGER NOT NULL, ts_boot INTEGER NOT NULL,"
+	" clock INTEGER NOT NULL, kind INTEGER NOT NULL, pid INTEGER, ppid INTEGER, uid INTEGER,"
+	" proc_id TEXT, comm TEXT, exe TEXT, path TEXT, addr TEXT, port INTEGER, result INTEGER,"
+	" lost INTEGER, PRIMARY KEY(host, ts_wall, leaf, rec_index)) WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS records_pid ON records(host, pid, ts_wall);"
+	"CREATE INDEX IF NOT EXISTS records_tree ON records(host, ppid, ts_wall, pid);"
 	"CREATE TABLE IF NOT EXISTS gaps(host BLOB NOT NULL, leaf INTEGER PRIMARY KEY,"
 	" err INTEGER NOT NULL, expected INTEGER, got INTEGER, ts_wall INTEGER);"
-	"CREATE INDEX IF NOT EXISTS records_tree ON records(host, ppid, ts_wall, pid);"
-	"CREATE TABLE IF NOT EXISTS procs(host BLOB NOT NULL, boot BLOB NOT NULL,"
+	"CREATE TABLE IF NOT EXISTS procs(host INTEGER NOT NULL, boot BLOB NOT NULL,"
 	" pid INTEGER NOT NULL, start_ns INTEGER NOT NULL, ts INTEGER NOT NULL,"
 	" PRIMARY KEY(host, boot, pid, start_ns)) WITHOUT ROWID;"
-	"DROP INDEX IF EXISTS procs_ts;";
+	"PRAGMA user_version=" XSTR(STORE_SCHEMA_VERSION) ";"
+	"COMMIT;";
 
 int store_fail(struct store *s, const char *what)
 {
@@ -83,10 +112,35 @@ int store_fail(struct store *s, const char *what)
 	return -CUSTOS_ERR_IO;
 }
 
+/* The index's schema version: 0 for a new, empty database, -1 for one
+ * of another version, whose message is printed. */
+static int schema_version(struct store *s, const char *path)
+{
+	sqlite3_stmt *st;
+	int v = -1, tables = 0;
+
+	if (store_prep(s, "SELECT (SELECT user_version FROM pragma_user_version), "
+		       "(SELECT count(*) FROM sqlite_master WHERE name='batches')", &st))
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		v = sqlite3_column_int(st, 0);
+		tables = sqlite3_column_int(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (v == STORE_SCHEMA_VERSION || (v == 0 && !tables))
+		return v;
+	if (v >= 0)
+		fprintf(stderr, "custos-collector: index: %s has schema version %d, this collector "
+			"uses %d: rebuild it from the archive with `custos-collector reindex` "
+			"(serve stopped)\n", path, v ? v : 1, STORE_SCHEMA_VERSION);
+	return -1;
+}
+
 int store_open(const char *path, int readonly, struct store **out)
 {
 	struct store *s = calloc(1, sizeof(*s));
 	int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	int v;
 
 	*out = NULL;
 	if (!s)
@@ -97,7 +151,12 @@ int store_open(const char *path, int readonly, struct store **out)
 		return -CUSTOS_ERR_IO;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
-	if (!readonly && (sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+	if ((v = schema_version(s, path)) < 0) {
+		store_close(s);
+		return -CUSTOS_ERR_IO;
+	}
+	if (!readonly && (sqlite3_exec(s->db, pragmas, NULL, NULL, NULL) != SQLITE_OK ||
+			  (v == 0 && sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK) ||
 			  store_alerts_schema(s))) {
 		store_fail(s, "creating the schema");
 		store_close(s);
@@ -148,6 +207,7 @@ int store_commit(struct store *s)
 
 static void proc_cache_clear(struct store *s)
 {
+	s->host_row = 0;	/* the host's row may be rolled back too */
 	if (s->procs)
 		memset(s->procs, 0, PROC_SLOTS * sizeof(*s->procs));
 }
@@ -185,6 +245,20 @@ int store_group_end(struct store *s)
 	return ret;
 }
 
+void store_group_abort(struct store *s)
+{
+	if (!s->group)
+		return;
+	s->group = 0;
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	proc_cache_clear(s);
+}
+
+int store_group_open(const struct store *s)
+{
+	return s->group;
+}
+
 /* Run a prepared insert whose parameters are bound; reset it. */
 static int run(struct store *s, int q)
 {
@@ -196,12 +270,46 @@ static int run(struct store *s, int q)
 }
 
 
+static int one(struct store *s, int q);
+static void done(struct store *s, int q);
+
+/* The row id of host key in hosts, added when add is set (inside a
+ * transaction). OUT: *id. Returns 0, 1 when absent, -CUSTOS_ERR_IO. */
+static int host_row(struct store *s, const uint8_t key[KEYS_SIGN_PK_LEN], int add, int64_t *id)
+{
+	int ret;
+
+	if (s->host_row && memcmp(s->host_key, key, KEYS_SIGN_PK_LEN) == 0) {
+		*id = s->host_row;
+		return 0;
+	}
+	BLOB(s->st[Q_HOST_ID], 1, key, KEYS_SIGN_PK_LEN);
+	ret = one(s, Q_HOST_ID);
+	if (ret == 0) {
+		*id = sqlite3_column_int64(s->st[Q_HOST_ID], 0);
+		done(s, Q_HOST_ID);
+	} else if (ret == 1 && add) {
+		BLOB(s->st[Q_HOST_ADD], 1, key, KEYS_SIGN_PK_LEN);
+		ret = run(s, Q_HOST_ADD);
+		*id = sqlite3_last_insert_rowid(s->db);
+	}
+	if (ret)
+		return ret;
+	memcpy(s->host_key, key, KEYS_SIGN_PK_LEN);
+	s->host_row = *id;
+	return 0;
+}
+
 int store_add_batch(struct store *s, const struct store_batch *b)
 {
 	sqlite3_stmt *st = s->st[Q_BATCH];
+	int64_t host;
+	int ret = host_row(s, b->host_id, 1, &host);
 
+	if (ret)
+		return ret;
 	I64(st, 1, b->leaf);
-	BLOB(st, 2, b->host_id, sizeof(b->host_id));
+	I64(st, 2, host);
 	BLOB(st, 3, b->boot_id, sizeof(b->boot_id));
 	I64(st, 4, b->seq);
 	BLOB(st, 5, b->hash, sizeof(b->hash));
@@ -215,29 +323,36 @@ int store_add_batch(struct store *s, const struct store_batch *b)
 	return run(s, Q_BATCH);
 }
 
+/* Text that SQLite need not copy: the row is stepped before the caller's
+ * strings change. */
+#define STATIC_TEXT(st, i, v) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC)
+
 int store_add_record(struct store *s, const struct store_row *r)
 {
 	sqlite3_stmt *st = s->st[Q_RECORD];
+	int64_t host;
+	int ret = host_row(s, r->host_id, 1, &host);
 
-	BLOB(st, 1, r->host_id, sizeof(r->host_id));
-	I64(st, 2, r->ts_boot_ns);
-	I64(st, 3, r->ts_wall_ns);
-	I64(st, 4, r->clock);
-	I64(st, 5, r->kind);
-	I64(st, 6, r->pid);
-	I64(st, 7, r->ppid);
-	I64(st, 8, r->uid);
-	TEXT(st, 9, r->proc_id);
-	TEXT(st, 10, r->comm);
-	TEXT(st, 11, r->exe);
-	TEXT(st, 12, r->path);
-	TEXT(st, 13, r->addr);
-	I64(st, 14, r->port);
-	I64(st, 15, r->result);
-	I64(st, 16, r->lost);
-	I64(st, 17, r->leaf);
-	BLOB(st, 18, r->batch_hash, sizeof(r->batch_hash));
-	I64(st, 19, r->rec_index);
+	if (ret)
+		return ret;
+	I64(st, 1, host);
+	I64(st, 2, r->ts_wall_ns);
+	I64(st, 3, r->leaf);
+	I64(st, 4, r->rec_index);
+	I64(st, 5, r->ts_boot_ns);
+	I64(st, 6, r->clock);
+	I64(st, 7, r->kind);
+	I64(st, 8, r->pid);
+	I64(st, 9, r->ppid);
+	I64(st, 10, r->uid);
+	STATIC_TEXT(st, 11, r->proc_id);
+	STATIC_TEXT(st, 12, r->comm);
+	STATIC_TEXT(st, 13, r->exe);
+	STATIC_TEXT(st, 14, r->path);
+	STATIC_TEXT(st, 15, r->addr);
+	I64(st, 16, r->port);
+	I64(st, 17, r->result);
+	I64(st, 18, r->lost);
 	return run(s, Q_RECORD);
 }
 
@@ -272,22 +387,23 @@ static int proc_slot_is(const struct store_proc_slot *e, const uint8_t host_id[K
 	       memcmp(e->boot, boot_id, 16) == 0;
 }
 
-static int one(struct store *s, int q);
-static void done(struct store *s, int q);
-
 /* Fill e with the key's latest row from procs (the cache invariant). */
 static int proc_slot_load(struct store *s, struct store_proc_slot *e,
 			  const uint8_t host_id[KEYS_SIGN_PK_LEN], const uint8_t boot_id[16],
 			  uint64_t pid)
 {
 	sqlite3_stmt *st = s->st[Q_PROC_LAST];
+	int64_t host = 0;
 	int ret;
 
 	memset(e, 0, sizeof(*e));
-	BLOB(st, 1, host_id, KEYS_SIGN_PK_LEN);
-	BLOB(st, 2, boot_id, 16);
-	I64(st, 3, pid);
-	ret = one(s, Q_PROC_LAST);
+	ret = host_row(s, host_id, 0, &host);
+	if (ret == 0) {
+		I64(st, 1, host);
+		BLOB(st, 2, boot_id, 16);
+		I64(st, 3, pid);
+		ret = one(s, Q_PROC_LAST);
+	}
 	if (ret < 0)
 		return ret;
 	if (ret == 0) {
@@ -308,9 +424,12 @@ int store_add_proc(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
 {
 	sqlite3_stmt *st = s->st[Q_PROC];
 	struct store_proc_slot *e = proc_slot(s, host_id, boot_id, pid);
-	int ret;
+	int64_t host;
+	int ret = host_row(s, host_id, 1, &host);
 
-	BLOB(st, 1, host_id, KEYS_SIGN_PK_LEN);
+	if (ret)
+		return ret;
+	I64(st, 1, host);
 	BLOB(st, 2, boot_id, 16);
 	I64(st, 3, pid);
 	I64(st, 4, start_ns);
@@ -371,9 +490,12 @@ static int find_proc_sql(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN
 			 const uint8_t boot_id[16], uint64_t pid, uint64_t ts, uint64_t *start_ns)
 {
 	sqlite3_stmt *st = s->st[Q_FIND_PROC];
-	int ret;
+	int64_t host;
+	int ret = host_row(s, host_id, 0, &host);
 
-	BLOB(st, 1, host_id, KEYS_SIGN_PK_LEN);
+	if (ret)
+		return ret;
+	I64(st, 1, host);
 	BLOB(st, 2, boot_id, 16);
 	I64(st, 3, pid);
 	I64(st, 4, ts);
@@ -468,12 +590,15 @@ static void host_details(struct store *s, struct store_host *h)
 {
 	sqlite3_stmt *st;
 
-	h->last_heartbeat_ns = scalar(s, "SELECT max(ts_wall) FROM records WHERE host=? "
+	h->last_heartbeat_ns = scalar(s, "SELECT max(ts_wall) FROM records WHERE "
+				      STORE_HOST_IS("host", "?") " "
 				      "AND kind=98", h->host_id);
 	h->gaps = (uint64_t)scalar(s, "SELECT count(*) FROM gaps WHERE host=?", h->host_id);
-	h->lost = (uint64_t)scalar(s, "SELECT total(lost) FROM records WHERE host=? "
+	h->lost = (uint64_t)scalar(s, "SELECT total(lost) FROM records WHERE "
+				   STORE_HOST_IS("host", "?") " "
 				   "AND kind IN (99,102)", h->host_id);
-	if (store_prep(s, "SELECT ntp_synced, maxerror, clock_offset FROM batches WHERE host=? "
+	if (store_prep(s, "SELECT ntp_synced, maxerror, clock_offset FROM batches WHERE "
+		       STORE_HOST_IS("host", "?") " "
 		    "ORDER BY leaf DESC LIMIT 1", &st))
 		return;
 	BLOB(st, 1, h->host_id, KEYS_SIGN_PK_LEN);
@@ -491,8 +616,8 @@ int store_hosts(struct store *s, int (*fn)(void *ctx, const struct store_host *h
 	struct store_host h;
 	int rc, ret = 0;
 
-	if (store_prep(s, "SELECT host, count(*), max(seq), max(received), total(nrec) FROM batches "
-		    "GROUP BY host ORDER BY host", &st))
+	if (store_prep(s, "SELECT h.key, count(*), max(b.seq), max(b.received), total(b.nrec) "
+		       "FROM batches b JOIN hosts h ON h.id = b.host GROUP BY b.host ORDER BY h.key", &st))
 		return -CUSTOS_ERR_IO;
 	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&h, 0, sizeof(h));
@@ -526,7 +651,7 @@ static int build_tree(struct store *s, const struct store_query *q)
 	ret = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "tree");
 	sqlite3_finalize(st);
 	if (ret || store_prep(s, "INSERT OR IGNORE INTO tree SELECT DISTINCT pid, ?1 + 1 FROM records "
-		    "WHERE host=?2 AND ts_wall>=?3 AND ts_wall<?4 AND ppid IN "
+		    "WHERE " STORE_HOST_IS("host", "?2") " AND ts_wall>=?3 AND ts_wall<?4 AND ppid IN "
 		    "(SELECT pid FROM tree WHERE depth=?1)", &st))
 		return -CUSTOS_ERR_IO;
 	for (int depth = 0; depth < 64 && !ret; depth++) {
@@ -584,7 +709,8 @@ int store_timeline(struct store *s, const struct store_query *q,
 	n = snprintf(text, sizeof(text),
 		     "SELECT r.ts_boot, r.ts_wall, r.clock, r.kind, r.pid, r.ppid, r.uid, "
 		     "r.proc_id, r.comm, r.exe, r.path, r.addr, r.port, r.result, r.lost, r.leaf, "
-		     "r.batch_hash, r.rec_index, %s FROM records r %s WHERE r.host=?1 AND "
+		     "b.hash, r.rec_index, %s FROM records r JOIN batches b ON b.leaf = r.leaf %s "
+		     "WHERE " STORE_HOST_IS("r.host", "?1") " AND "
 		     "r.ts_wall>=?2 AND r.ts_wall<?3%s%s%s%s ORDER BY r.ts_wall, r.leaf, r.rec_index",
 		     q->tree && q->has_pid ? "t.depth" : "0",
 		     q->tree && q->has_pid ? "JOIN temp.tree t ON t.pid = r.pid" : "",

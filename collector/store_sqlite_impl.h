@@ -13,10 +13,11 @@
 
 #include "store.h"
 
-/* The statements store_sqlite.c prepares once at open. */
+/* The statements store_sqlite.c prepares once at open (a read-only store:
+ * from Q_INDEXED on). */
 enum {
-	Q_BATCH, Q_RECORD, Q_GAP, Q_PROC, Q_SET_INDEXED, Q_INDEXED, Q_FIND_PROC, Q_HOST_LAST,
-	Q_FIND_BATCH, Q_PROC_LAST, Q_COUNT
+	Q_BATCH, Q_RECORD, Q_GAP, Q_PROC, Q_HOST_ADD, Q_SET_INDEXED, Q_INDEXED, Q_HOST_ID,
+	Q_FIND_PROC, Q_HOST_LAST, Q_FIND_BATCH, Q_PROC_LAST, Q_COUNT
 };
 
 struct store_proc_slot;
@@ -26,7 +27,13 @@ struct store {
 	sqlite3_stmt *st[Q_COUNT];
 	int group;			/* inside store_group_begin/end */
 	struct store_proc_slot *procs;	/* store_sqlite.c: process-start cache */
+	uint8_t host_key[KEYS_SIGN_PK_LEN];	/* the last host looked up... */
+	int64_t host_row;			/* ...its row id in hosts; 0: none cached */
 };
+
+/* A query's test of a host column against the host key bound as
+ * parameter p (hosts maps keys to the row ids other tables hold). */
+#define STORE_HOST_IS(col, p) col "=(SELECT id FROM hosts WHERE key=" p ")"
 
 /* Print "custos-collector: index: WHAT: <sqlite message>" and return
  * -CUSTOS_ERR_IO. */

@@ -7,10 +7,13 @@
  * text; timeline filters (kind, pid, path glob, address, process tree with
  * depths); chain gaps; per-host summary; leaves are indexed once, in
  * order. The process-start cache answers as SQLite does (latest start at
- * or before ts, across reopen, rollback and groups of transactions).
+ * or before ts, across reopen, rollback and groups of transactions). An
+ * index of an older schema is refused (reindex rebuilds it); catch-up
+ * commits in groups and a group's abort leaves nothing.
  */
 #include <stdlib.h>
 #include <unistd.h>
+#include <sqlite3.h>
 
 #include "testutil.h"
 #include "collector.h"
@@ -381,6 +384,76 @@ static void test_snapshot_one_id(void **state)
 	unlink(path);
 }
 
+/* Run q on a fresh database at path. */
+static void make_db(const char *q)
+{
+	sqlite3 *db;
+
+	unlink(path);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, q, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void test_schema_version(void **state)
+{
+	struct store *s = NULL;
+
+	(void)state;
+	/* version 1: tables, no user_version */
+	make_db("CREATE TABLE batches(leaf INTEGER PRIMARY KEY, host BLOB);");
+	assert_int_equal(store_open(path, 0, &s), -CUSTOS_ERR_IO);
+	assert_null(s);
+	assert_int_equal(store_open(path, 1, &s), -CUSTOS_ERR_IO);
+	make_db("PRAGMA user_version=7;");	/* a later one */
+	assert_int_equal(store_open(path, 0, &s), -CUSTOS_ERR_IO);
+	make_db("CREATE TABLE unrelated(x);");	/* empty of ours: created */
+	assert_int_equal(store_open(path, 0, &s), 0);
+	store_close(s);
+	assert_int_equal(store_open(path, 1, &s), 0);	/* and then readable */
+	store_close(s);
+	unlink(path);
+}
+
+/* Rows added inside a group that is aborted are gone, the cached host
+ * and process starts with them; the next group starts clean. */
+static void test_group_abort(void **state)
+{
+	struct custos_keypair host;
+	struct batch_builder b;
+	struct store *s;
+	struct buf sb;
+	uint64_t n = 9, start = 0;
+	uint8_t boot[16], h0[CUSTOS_HASH_LEN];
+
+	(void)state;
+	unlink(path);
+	tu_keys(&host, 3);
+	buf_init(&sb, CUSTOS_SIGNED_MAX);
+	batch_builder_init(&b);
+	rec(&b, CUSTOS_REC_EXEC, 100, 300, 1);
+	sign(&b, &host, 0, NULL, &sb, h0);
+	memset(boot, 0xb0, sizeof(boot));
+	assert_int_equal(store_open(path, 0, &s), 0);
+	assert_int_equal(store_group_open(s), 0);
+	assert_int_equal(store_group_begin(s), 0);
+	assert_int_equal(store_group_open(s), 1);
+	assert_int_equal(indexer_batch(s, NULL, 0, sb.data, sb.len, 5), 0);
+	assert_int_equal(store_find_proc(s, host.pub.sign_pk, boot, 300, 100, &start), 0);
+	store_group_abort(s);
+	assert_int_equal(store_group_open(s), 0);
+	assert_int_equal(store_indexed(s, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_find_proc(s, host.pub.sign_pk, boot, 300, 100, &start), 1);
+	assert_int_equal(indexer_batch(s, NULL, 0, sb.data, sb.len, 5), 0);	/* again */
+	assert_int_equal(store_indexed(s, &n), 0);
+	assert_int_equal(n, 1);
+	batch_builder_free(&b);
+	store_close(s);
+	buf_free(&sb);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +461,8 @@ int main(void)
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_proc_cache),
 		cmocka_unit_test(test_snapshot_one_id),
+		cmocka_unit_test(test_schema_version),
+		cmocka_unit_test(test_group_abort),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
