@@ -6,7 +6,9 @@
  * first-stage matches waiting for their second stage, and one process
  * table (parent, "has connected since exec") for process trees. All three
  * are fixed-size open-addressing tables sharing one probe-and-evict
- * routine. Keys are 64-bit FNV-1a hashes beside the full host id.
+ * routine (table sizes are powers of two: a probe is a mask, not a
+ * division). Keys are 64-bit FNV-1a hashes beside the full host id (a
+ * process's over the 8-byte words of its boot id and pid).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -72,21 +74,34 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 
 #define FNV0 1469598103934665603ull
 
+_Static_assert(CUSTOS_BOOT_ID_LEN == 16, "key_pid reads the boot id as two words");
+_Static_assert((CORR_GROUPS & (CORR_GROUPS - 1)) == 0 && (CORR_PENDING & (CORR_PENDING - 1)) == 0 &&
+	       (CORR_PROCS & (CORR_PROCS - 1)) == 0, "slot_get masks: table sizes are powers of two");
+
+/* FNV-1a over the words of (boot, pid), folded so the low bits, which
+ * pick the slot, depend on every word. */
 static uint64_t key_pid(const uint8_t *boot, uint64_t pid)
 {
-	return fnv(fnv(FNV0, boot, CUSTOS_BOOT_ID_LEN), &pid, sizeof(pid));
+	uint64_t w[2], h = FNV0;
+
+	memcpy(w, boot, sizeof(w));
+	h = (h ^ w[0]) * 1099511628211ull;
+	h = (h ^ w[1]) * 1099511628211ull;
+	h = (h ^ pid) * 1099511628211ull;
+	return h ^ (h >> 32);
 }
 
-/* The entry for (host, key) in a table of n entries of size sz: found,
- * else (create) a free or the least recently used one of its probe run,
- * cleared (invariant 1). Returns NULL when absent and !create. */
+/* The entry for (host, key) in a table of n entries (a power of two) of
+ * size sz: found, else (create) a free or the least recently used one of
+ * its probe run, cleared (invariant 1). Returns NULL when absent and
+ * !create. */
 static struct slot *slot_get(struct corr *c, void *base, size_t sz, size_t n, const uint8_t *host,
 			     uint64_t key, int create)
 {
 	struct slot *lru = NULL, *free_s = NULL;
 
 	for (size_t i = 0; i < CORR_PROBE; i++) {
-		struct slot *s = (struct slot *)((char *)base + ((key + i) % n) * sz);
+		struct slot *s = (struct slot *)((char *)base + ((key + i) & (n - 1)) * sz);
 
 		if (s->used && s->key == key && !memcmp(s->host, host, sizeof(s->host))) {
 			s->stamp = ++c->stamp;

@@ -127,6 +127,8 @@ static struct proc *find(struct triage *t, const struct batch_header *h, uint64_
 
 	for (size_t i = 0; i < TRIAGE_PROBE; i++) {
 		struct proc *p = &t->procs[(s + i) % TRIAGE_PROCS];
+		if (!p->image)	/* entries are never emptied: pid's would be before it */
+			return NULL;
 		if (same(p, h->host_id, h->boot_id, pid))
 			return p;
 	}
@@ -168,9 +170,13 @@ static int note(struct triage *t, const struct batch_header *h, uint64_t pid, co
 	return 0;
 }
 
+/* src into dst[cap], cut and NUL-terminated (no printf per fork and exec). */
 static void copy(char *dst, size_t cap, const char *src)
 {
-	snprintf(dst, cap, "%s", src);
+	size_t n = strnlen(src, cap - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 
 /* Keep the process table current; OUT: parent (exec), *image. */
