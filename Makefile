@@ -85,6 +85,17 @@ $(BUILD)/asan/tests/test_decode: tests/unit/test_decode.c agent/decode.c tests/u
 	$(CC) $(SAN_CFLAGS) -Itests/unit -Iagent -Ibpf $< agent/decode.c -o $@ $(SAN_LDFLAGS) \
 		$(SAN_LIB) $(LIBS) -lcmocka
 
+# test_verify_compare links custos-verify's comparison and report lines.
+VERIFY_CMP_SRCS := verify/compare.c verify/checks.c
+$(BUILD)/tests/test_verify_compare: tests/unit/test_verify_compare.c $(VERIFY_CMP_SRCS) \
+		verify/verify.h tests/unit/testutil.h $(REL_LIB) | $(BUILD)/tests
+	$(CC) $(REL_CFLAGS) -Itests/unit -Iverify $< $(VERIFY_CMP_SRCS) -o $@ $(REL_LDFLAGS) \
+		$(REL_LIB) $(LIBS) -lcmocka
+$(BUILD)/asan/tests/test_verify_compare: tests/unit/test_verify_compare.c $(VERIFY_CMP_SRCS) \
+		verify/verify.h tests/unit/testutil.h $(SAN_LIB) | $(BUILD)/asan/tests
+	$(CC) $(SAN_CFLAGS) -Itests/unit -Iverify $< $(VERIFY_CMP_SRCS) -o $@ $(SAN_LDFLAGS) \
+		$(SAN_LIB) $(LIBS) -lcmocka
+
 # Issue 4's unit tests link the agent's pipeline modules (no eBPF needed).
 AGENT_PIPE_SRCS := agent/config.c agent/clock.c agent/spool.c agent/batcher.c agent/outfile.c \
 	agent/snapshot.c agent/exehash.c agent/spool_io.c \

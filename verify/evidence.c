@@ -4,7 +4,9 @@
  * every batch (its leaf hash and inclusion proof, its host, signature,
  * payload and records, the chain of each host), the consistency proof,
  * and timeline.jsonl, timeline.csv and gaps.json recomputed from the
- * batches and compared byte for byte.
+ * batches and compared byte for byte: the timelines row by row as each
+ * batch is decoded (compare.c), so memory is bounded by a batch, not by
+ * the bundle; the results are reported after the batches' checks.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -21,9 +23,8 @@ struct ev {
 	struct vr *v;
 	struct bundle_proofs p;
 	struct bundle_derive d;
-	char *jl, *csv;
-	size_t jl_n, csv_n;
-	FILE *jlf, *csvf;
+	FILE *jlf, *csvf;		/* compared while derived (compare.c) */
+	struct vr_cmp *jlc, *csvc;
 	struct chain_state chain[64];
 	size_t gaps;
 };
@@ -166,58 +167,25 @@ static void consistency(struct ev *e)
 		      (unsigned long long)fc.size);
 }
 
-/* Compare a recomputed text with the bundle's file, naming the first
- * line that differs. */
-static void compare(struct vr *v, const char *rel, const char *want, size_t wn)
-{
-	char path[VR_PATH_MAX];
-	uint8_t got[1 << 16];
-	size_t line = 1, i = 0, k, j;
-	ssize_t r = 0;
-	int fd, same = 1;
-
-	snprintf(path, sizeof(path), "%s/%s", v->dir, rel);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		vr_fail(v, rel, NULL, "derived from the batches", "missing or unreadable");
-		return;
-	}
-	/* In pieces: the file may be larger than memory would like twice. */
-	while (same && (r = read(fd, got, sizeof(got))) > 0) {
-		k = (size_t)r;
-		j = 0;
-		if (k > wn - i || memcmp(got, want + i, k) != 0)	/* find where */
-			for (; j < k && i + j < wn && got[j] == (uint8_t)want[i + j]; j++)
-				;
-		else
-			j = k;
-		same = j == k;
-		i += j;
-	}
-	close(fd);
-	if (same && r == 0 && i == wn) {
-		vr_ok(v, "%s is exactly what the batches decode to", rel);
-		return;
-	}
-	/* The line of the first difference: newlines before it, plus one. */
-	for (const char *p = want; (p = memchr(p, '\n', (size_t)(want + i - p))) != NULL; p++)
-		line++;
-	vr_fail(v, rel, NULL, "derived from the batches", "line %zu differs from what the "
-		"batches decode to", line);
-}
-
 static void derived(struct ev *e)
 {
+	struct vr_cmp *c = NULL;
 	char *gaps = NULL;
+	FILE *f;
 
-	fclose(e->jlf);
-	fclose(e->csvf);
-	e->jlf = e->csvf = NULL;
-	compare(e->v, "timeline.jsonl", e->jl, e->jl_n);
-	if (!e->v->stop)
-		compare(e->v, "timeline.csv", e->csv, e->csv_n);
-	if (!e->v->stop && bundle_derive_gaps(&e->d, &gaps) == 0)
-		compare(e->v, "gaps.json", gaps, strlen(gaps));
+	vr_cmp_close(e->v, e->jlf, e->jlc);
+	e->jlf = NULL;
+	e->jlc = NULL;
+	if (e->v->stop)
+		return;
+	vr_cmp_close(e->v, e->csvf, e->csvc);
+	e->csvf = NULL;
+	e->csvc = NULL;
+	if (!e->v->stop && bundle_derive_gaps(&e->d, &gaps) == 0 &&
+	    (f = vr_cmp_open(e->v, "gaps.json", &c)) != NULL) {
+		fputs(gaps, f);
+		vr_cmp_close(e->v, f, c);
+	}
 	free(gaps);
 }
 
@@ -276,8 +244,13 @@ int vr_evidence(struct vr *v)
 		return -1;
 	if (bundle_derive_init(&e.d, json_integer_value(json_object_get(req, "from_unix_ns")),
 			       json_integer_value(json_object_get(req, "to_unix_ns")),
-			       e.jlf = open_memstream(&e.jl, &e.jl_n),
-			       e.csvf = open_memstream(&e.csv, &e.csv_n)) || !e.jlf || !e.csvf) {
+			       e.jlf = vr_cmp_open(v, "timeline.jsonl", &e.jlc),
+			       e.csvf = vr_cmp_open(v, "timeline.csv", &e.csvc)) || !e.jlf ||
+	    !e.csvf) {
+		vr_cmp_discard(e.jlf, e.jlc);
+		vr_cmp_discard(e.csvf, e.csvc);
+		bundle_derive_free(&e.d);
+		bundle_proofs_free(&e.p);
 		fprintf(stderr, "custos-verify: out of memory\n");
 		return -1;
 	}
@@ -298,12 +271,8 @@ int vr_evidence(struct vr *v)
 		derived(&e);
 	if (!v->stop)
 		vr_findings(v, &e.p);	/* alerts.json, incidents.json (findings.c) */
-	if (e.jlf)
-		fclose(e.jlf);
-	if (e.csvf)
-		fclose(e.csvf);
-	free(e.jl);
-	free(e.csv);
+	vr_cmp_discard(e.jlf, e.jlc);	/* when the run stopped before derived() */
+	vr_cmp_discard(e.csvf, e.csvc);
 	buf_free(&raw);
 	bundle_derive_free(&e.d);
 	bundle_proofs_free(&e.p);

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <jansson.h>
 
 #include "bundle.h"
@@ -71,6 +72,22 @@ void vr_findings(struct vr *v, const struct bundle_proofs *p);
  * evidence/leaf-NNNNNNNN.batch (leaf, host id of a verified host key, seq,
  * batch hash). Same returns as the checks above. */
 int vr_receipts(struct vr *v);
+
+/* compare.c: a derived file checked while it is derived. vr_cmp_open
+ * returns a write-only stream whose bytes are compared with DIR/rel as
+ * they are written (the file read forward, in pieces; nothing held whole).
+ * OUT: *c (the comparison, for vr_cmp_close or vr_cmp_discard). Returns
+ * NULL only when out of memory; a missing file is reported at close. */
+struct vr_cmp;
+FILE *vr_cmp_open(const struct vr *v, const char *rel, struct vr_cmp **c);
+
+/* Flush f, close both and report through v: ok when DIR/rel is exactly
+ * the bytes written, else a failure naming the line of the first
+ * difference (or the file missing or unreadable). Accepts NULLs. */
+void vr_cmp_close(struct vr *v, FILE *f, struct vr_cmp *c);
+
+/* Close both without reporting (the run stopped earlier). Accepts NULLs. */
+void vr_cmp_discard(FILE *f, struct vr_cmp *c);
 
 /* tar.c: the largest member accepted from an archive. */
 #define VR_TAR_MEMBER_MAX (UINT64_C(16) << 30)
