@@ -69,7 +69,8 @@ live_serve() {
 	done
 }
 
-# live_agent: the enrolled host's agent, batches sealed every 200 ms.
+# live_agent [RUN OPTIONS...]: the enrolled host's agent, batches sealed
+# every 200 ms; the options are given to custos-agent run.
 live_agent() {
 	cat >"$work/agent.conf" <<CONF
 collector: 127.0.0.1:$port
@@ -78,7 +79,7 @@ collector_key: $C/collector.pub
 spool_dir: $work/victim/spool
 batch_max_delay_ms: 200
 CONF
-	"$agent" run --config "$work/agent.conf" 2>"$work/agent.err" &
+	"$agent" run --config "$work/agent.conf" "$@" 2>"$work/agent.err" &
 	agent_pid=$!
 	i=0
 	until grep -qs '^custos-agent: running' "$work/agent.err"; do
