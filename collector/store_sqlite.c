@@ -33,24 +33,27 @@
 #include "store_sqlite_impl.h"
 
 /* Host keys appear in the index once, in hosts; batches, records and
- * procs name a host by its row id there (readers look the key up with
+ * boots name a host by its row id there, procs a host's boot by its row
+ * id in boots (readers look the key up with
  * STORE_HOST_IS). A record's batch hash is its batch's, in batches. */
 
 static const char *const sql[Q_COUNT] = {
 	[Q_BATCH] = "INSERT INTO batches VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
 	[Q_RECORD] = "INSERT INTO records VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[Q_GAP] = "INSERT INTO gaps VALUES(?,?,?,?,?,?)",
-	[Q_PROC] = "INSERT OR IGNORE INTO procs VALUES(?,?,?,?,?)",
+	[Q_PROC] = "INSERT OR IGNORE INTO procs VALUES(?,?,?,?)",
+	[Q_BOOT_ADD] = "INSERT INTO boots(host, boot) VALUES(?,?)",
 	[Q_HOST_ADD] = "INSERT INTO hosts(key) VALUES(?)",
 	[Q_SET_INDEXED] = "INSERT OR REPLACE INTO meta VALUES('indexed', ?)",
 	[Q_INDEXED] = "SELECT v FROM meta WHERE k = 'indexed'",
 	[Q_HOST_ID] = "SELECT id FROM hosts WHERE key=?",
-	[Q_FIND_PROC] = "SELECT start_ns FROM procs WHERE host=? AND boot=? AND pid=? AND ts<=? "
+	[Q_BOOT_ID] = "SELECT id FROM boots WHERE host=? AND boot=?",
+	[Q_FIND_PROC] = "SELECT start_ns FROM procs WHERE boot=? AND pid=? AND ts<=? "
 			"ORDER BY ts DESC LIMIT 1",
 	[Q_HOST_LAST] = "SELECT seq, hash, leaf FROM batches WHERE " STORE_HOST_IS("host", "?")
 			" ORDER BY leaf DESC LIMIT 1",
 	[Q_FIND_BATCH] = "SELECT leaf FROM batches WHERE hash=?",
-	[Q_PROC_LAST] = "SELECT start_ns, ts FROM procs WHERE host=? AND boot=? AND pid=? "
+	[Q_PROC_LAST] = "SELECT start_ns, ts FROM procs WHERE boot=? AND pid=? "
 			"ORDER BY ts DESC LIMIT 1",
 };
 
@@ -100,9 +103,11 @@ static const char schema[] =
 	"CREATE INDEX IF NOT EXISTS records_tree ON records(host, ppid, ts_wall, pid);"
 	"CREATE TABLE IF NOT EXISTS gaps(host BLOB NOT NULL, leaf INTEGER PRIMARY KEY,"
 	" err INTEGER NOT NULL, expected INTEGER, got INTEGER, ts_wall INTEGER);"
-	"CREATE TABLE IF NOT EXISTS procs(host INTEGER NOT NULL, boot BLOB NOT NULL,"
-	" pid INTEGER NOT NULL, start_ns INTEGER NOT NULL, ts INTEGER NOT NULL,"
-	" PRIMARY KEY(host, boot, pid, start_ns)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS boots(id INTEGER PRIMARY KEY, host INTEGER NOT NULL,"
+	" boot BLOB NOT NULL, UNIQUE(host, boot));"
+	"CREATE TABLE IF NOT EXISTS procs(boot INTEGER NOT NULL, pid INTEGER NOT NULL,"
+	" start_ns INTEGER NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY(boot, pid, start_ns))"
+	" WITHOUT ROWID;"
 	"PRAGMA user_version=" XSTR(STORE_SCHEMA_VERSION) ";"
 	"COMMIT;";
 
@@ -207,7 +212,7 @@ int store_commit(struct store *s)
 
 static void proc_cache_clear(struct store *s)
 {
-	s->host_row = 0;	/* the host's row may be rolled back too */
+	s->host_row = s->boot_row = 0;	/* their rows may be rolled back too */
 	if (s->procs)
 		memset(s->procs, 0, PROC_SLOTS * sizeof(*s->procs));
 }
@@ -295,8 +300,45 @@ static int host_row(struct store *s, const uint8_t key[KEYS_SIGN_PK_LEN], int ad
 	}
 	if (ret)
 		return ret;
+	if (memcmp(s->host_key, key, KEYS_SIGN_PK_LEN) != 0)
+		s->boot_row = 0;	/* it was of another host */
 	memcpy(s->host_key, key, KEYS_SIGN_PK_LEN);
 	s->host_row = *id;
+	return 0;
+}
+
+/* The row id of (host, boot) in boots (a host's boots name its
+ * processes in procs), added when add is set. Returns as host_row. */
+static int boot_row(struct store *s, const uint8_t key[KEYS_SIGN_PK_LEN], const uint8_t boot[16],
+		    int add, int64_t *id)
+{
+	int64_t host;
+	int ret;
+
+	if (s->boot_row && s->host_row && memcmp(s->host_key, key, KEYS_SIGN_PK_LEN) == 0 &&
+	    memcmp(s->boot_key, boot, 16) == 0) {
+		*id = s->boot_row;
+		return 0;
+	}
+	ret = host_row(s, key, add, &host);
+	if (ret)
+		return ret;
+	I64(s->st[Q_BOOT_ID], 1, host);
+	BLOB(s->st[Q_BOOT_ID], 2, boot, 16);
+	ret = one(s, Q_BOOT_ID);
+	if (ret == 0) {
+		*id = sqlite3_column_int64(s->st[Q_BOOT_ID], 0);
+		done(s, Q_BOOT_ID);
+	} else if (ret == 1 && add) {
+		I64(s->st[Q_BOOT_ADD], 1, host);
+		BLOB(s->st[Q_BOOT_ADD], 2, boot, 16);
+		ret = run(s, Q_BOOT_ADD);
+		*id = sqlite3_last_insert_rowid(s->db);
+	}
+	if (ret)
+		return ret;
+	memcpy(s->boot_key, boot, 16);
+	s->boot_row = *id;
 	return 0;
 }
 
@@ -393,15 +435,14 @@ static int proc_slot_load(struct store *s, struct store_proc_slot *e,
 			  uint64_t pid)
 {
 	sqlite3_stmt *st = s->st[Q_PROC_LAST];
-	int64_t host = 0;
+	int64_t boot = 0;
 	int ret;
 
 	memset(e, 0, sizeof(*e));
-	ret = host_row(s, host_id, 0, &host);
+	ret = boot_row(s, host_id, boot_id, 0, &boot);
 	if (ret == 0) {
-		I64(st, 1, host);
-		BLOB(st, 2, boot_id, 16);
-		I64(st, 3, pid);
+		I64(st, 1, boot);
+		I64(st, 2, pid);
 		ret = one(s, Q_PROC_LAST);
 	}
 	if (ret < 0)
@@ -424,16 +465,15 @@ int store_add_proc(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
 {
 	sqlite3_stmt *st = s->st[Q_PROC];
 	struct store_proc_slot *e = proc_slot(s, host_id, boot_id, pid);
-	int64_t host;
-	int ret = host_row(s, host_id, 1, &host);
+	int64_t boot;
+	int ret = boot_row(s, host_id, boot_id, 1, &boot);
 
 	if (ret)
 		return ret;
-	I64(st, 1, host);
-	BLOB(st, 2, boot_id, 16);
-	I64(st, 3, pid);
-	I64(st, 4, start_ns);
-	I64(st, 5, ts);
+	I64(st, 1, boot);
+	I64(st, 2, pid);
+	I64(st, 3, start_ns);
+	I64(st, 4, ts);
 	ret = run(s, Q_PROC);
 	if (ret || sqlite3_changes(s->db) == 0)	/* a row already there: kept as it was */
 		return ret;
@@ -490,15 +530,14 @@ static int find_proc_sql(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN
 			 const uint8_t boot_id[16], uint64_t pid, uint64_t ts, uint64_t *start_ns)
 {
 	sqlite3_stmt *st = s->st[Q_FIND_PROC];
-	int64_t host;
-	int ret = host_row(s, host_id, 0, &host);
+	int64_t boot;
+	int ret = boot_row(s, host_id, boot_id, 0, &boot);
 
 	if (ret)
 		return ret;
-	I64(st, 1, host);
-	BLOB(st, 2, boot_id, 16);
-	I64(st, 3, pid);
-	I64(st, 4, ts);
+	I64(st, 1, boot);
+	I64(st, 2, pid);
+	I64(st, 3, ts);
 	ret = one(s, Q_FIND_PROC);
 	if (ret)
 		return ret;

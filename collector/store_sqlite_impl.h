@@ -16,8 +16,8 @@
 /* The statements store_sqlite.c prepares once at open (a read-only store:
  * from Q_INDEXED on). */
 enum {
-	Q_BATCH, Q_RECORD, Q_GAP, Q_PROC, Q_HOST_ADD, Q_SET_INDEXED, Q_INDEXED, Q_HOST_ID,
-	Q_FIND_PROC, Q_HOST_LAST, Q_FIND_BATCH, Q_PROC_LAST, Q_COUNT
+	Q_BATCH, Q_RECORD, Q_GAP, Q_PROC, Q_HOST_ADD, Q_BOOT_ADD, Q_SET_INDEXED, Q_INDEXED,
+	Q_HOST_ID, Q_BOOT_ID, Q_FIND_PROC, Q_HOST_LAST, Q_FIND_BATCH, Q_PROC_LAST, Q_COUNT
 };
 
 struct store_proc_slot;
@@ -29,6 +29,8 @@ struct store {
 	struct store_proc_slot *procs;	/* store_sqlite.c: process-start cache */
 	uint8_t host_key[KEYS_SIGN_PK_LEN];	/* the last host looked up... */
 	int64_t host_row;			/* ...its row id in hosts; 0: none cached */
+	uint8_t boot_key[16];			/* the last boot of that host looked up... */
+	int64_t boot_row;			/* ...its row id in boots; 0: none cached */
 };
 
 /* A query's test of a host column against the host key bound as
