@@ -213,6 +213,9 @@ $(addprefix $(BUILD)/asan/tests/,$(COLLECTOR_UNIT)): $(BUILD)/asan/tests/%: test
 		$(COLLECTOR_MODS) collector/*.h tests/unit/testutil.h $(SAN_LIB) | $(BUILD)/asan/tests
 	$(CC) $(SAN_CFLAGS) -Itests/unit -Icollector $< $(COLLECTOR_MODS) -o $@ $(SAN_LDFLAGS) \
 		$(SAN_LIB) $(COLLECTOR_LIBS) -lcmocka
+# The Sigma tests' shared helpers (tests/unit/sigma_testutil.h).
+$(addprefix $(BUILD)/tests/,$(COLLECTOR_UNIT)) $(addprefix $(BUILD)/asan/tests/,$(COLLECTOR_UNIT)): \
+	tests/unit/sigma_testutil.h
 
 # Issue 5's benchmark (and issue 6's triage cost): collector ingest and
 # timeline queries on one core (`make bench`; docs/performance.md).
