@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * serve: one process, one epoll loop, many agents (docs/protocol.md).
+ * This file is the loop (listening socket, timer, signals, the group
+ * commit after each wakeup); server_conn.c handles each connection.
  * Each connection carries frames (docs/format.md 5): the agent sends
  * BATCH frames, the collector answers each accepted batch with an ACK
  * frame, in order. Refused input is logged with its reason and closes
@@ -49,7 +51,6 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,320 +67,7 @@
 #include "ack.h"
 #include "frame.h"
 #include "ingest.h"
-
-#define READ_BUDGET (1u << 20)
-#define WRITE_BUDGET (64u << 10)
-#define OUT_MAX (1u << 20)
-#define TICK_MS 250
-#define CLOSING_MS 5000		/* time to flush acks before a close */
-#define SERVE_BUFFERED_DEFAULT (256ull << 20)	/* --max-buffered */
-
-enum src_type { SRC_LISTEN, SRC_TIMER, SRC_SIGNAL, SRC_CONN };
-enum conn_state { CONN_OPEN, CONN_CLOSING, CONN_DEAD };
-
-struct src {
-	enum src_type type;
-};
-
-struct conn {
-	struct src src;
-	int fd;
-	enum conn_state state;
-	uint64_t id;
-	char peer[80];
-	struct buf in, out;
-	struct buf held;	/* frames answering this wakeup's batches (group commit) */
-	size_t out_off;
-	uint64_t last_frame_ms;
-	uint64_t closing_ms;	/* when CLOSING began */
-	int want_out;
-	int want_in;		/* EPOLLIN registered */
-	int paused;		/* waiting for input budget */
-	size_t reserved;	/* input budget held for the frame being read */
-	struct conn *next;
-};
-
-struct server {
-	int epfd;
-	struct src listen_src, timer_src, signal_src;
-	int lfd, tfd, sfd;
-	struct ingest g;
-	struct triage *triage;	/* serve --rules (NULL: none), for ingest_open */
-	struct conn *conns;
-	size_t nconns, max_conns;
-	uint64_t next_id;
-	uint32_t max_frame;
-	uint64_t max_buffered, reserved;	/* input budget, and what is reserved of it */
-	uint64_t idle_ms, checkpoint_ms, last_checkpoint_ms;
-	int stop;
-	int staged;		/* batches staged in this wakeup, not yet committed */
-};
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Mark c for closing with a logged reason (CLOSING: flush acks first). */
-static void conn_fail(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void conn_fail(struct conn *c, const char *fmt, ...)
-{
-	char why[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	if (c->state == CONN_OPEN)
-		coll_log("conn #%llu %s: closed: %s", (unsigned long long)c->id, c->peer, why);
-	c->state = c->out.len > c->out_off || c->held.len ? CONN_CLOSING : CONN_DEAD;
-	c->closing_ms = mono_ms();
-}
-
-static void conn_interest(struct server *s, struct conn *c)
-{
-	int want = c->out.len > c->out_off, in = c->state == CONN_OPEN && !c->paused;
-	struct epoll_event ev = { .events = (in ? EPOLLIN : 0) | (want ? EPOLLOUT : 0),
-				  .data.ptr = c };
-
-	if (c->state == CONN_DEAD)
-		return;
-	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0)
-		conn_fail(c, "epoll: %s", strerror(errno));
-	c->want_out = want;
-	c->want_in = in;
-}
-
-static void conn_flush(struct conn *c)
-{
-	size_t budget = WRITE_BUDGET;
-
-	while (c->out.len > c->out_off && budget > 0) {
-		size_t n = c->out.len - c->out_off;
-		ssize_t w = send(c->fd, c->out.data + c->out_off, n < budget ? n : budget,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w < 0) {
-			if (errno != EAGAIN && errno != EINTR) {
-				c->out_off = c->out.len;	/* nothing more can go out */
-				conn_fail(c, "write: %s", strerror(errno));
-				c->state = CONN_DEAD;
-			}
-			return;
-		}
-		c->out_off += (size_t)w;
-		budget -= (size_t)w;
-	}
-	if (c->out_off == c->out.len) {
-		buf_reset(&c->out);
-		c->out_off = 0;
-		if (c->state == CONN_CLOSING && !c->held.len)	/* held: after the commit */
-			c->state = CONN_DEAD;
-	}
-}
-
-/* A refused batch: a NACK frame with the reason (docs/protocol.md 4),
- * after the answers already held, then the connection closes. */
-static void refuse(struct server *s, struct conn *c, int err, const char *why)
-{
-	struct frame_nack n;
-	struct buf p;
-
-	buf_init(&p, FRAME_NACK_MAX);
-	frame_nack_set(&n, err, s->g.refused_hash_set ? s->g.refused_hash : NULL, why);
-	if (frame_nack_encode(&p, &n) == 0)
-		frame_write(&c->held, FRAME_NACK, p.data, p.len);
-	buf_free(&p);
-	conn_fail(c, "%s", why);
-}
-
-/* One complete frame: its answer is held until the wakeup's commit. */
-static void conn_frame(struct server *s, struct conn *c, const struct frame *f)
-{
-	char why[512];
-	struct buf ack;
-	int ret;
-
-	if (f->type != FRAME_BATCH) {
-		conn_fail(c, "protocol: frame type %u is not sent by agents", f->type);
-		return;
-	}
-	buf_init(&ack, ACK_MAX);
-	ret = ingest_stage(&s->g, f->payload, f->len, &ack, why, sizeof(why));
-	if (ret >= 0) {
-		s->staged = 1;
-		ret = frame_write(&c->held, FRAME_ACK, ack.data, ack.len);
-	}
-	buf_free(&ack);
-	if (ret < 0) {
-		refuse(s, c, ret, why[0] ? why : custos_strerror(ret));
-		return;
-	}
-	if (c->out.len - c->out_off + c->held.len > OUT_MAX)
-		conn_fail(c, "%zu bytes of acknowledgements unread: the peer does not read",
-			  c->out.len - c->out_off + c->held.len);
-	c->last_frame_ms = mono_ms();
-}
-
-/* Parse and handle every complete frame in the input. */
-static void conn_parse(struct server *s, struct conn *c)
-{
-	size_t used = 0, consumed;
-	struct frame f;
-	int ret;
-
-	while (c->state == CONN_OPEN) {
-		const uint8_t *p = c->in.data + used;
-		size_t n = c->in.len - used;
-		if (n >= FRAME_HEADER_LEN && load_be32(p + 4) > s->max_frame &&
-		    p[0] == FRAME_VERSION) {
-			conn_fail(c, "frame header announces %u bytes, over the limit of %u",
-				  load_be32(p + 4), s->max_frame);
-			break;
-		}
-		ret = frame_parse(p, n, &f, &consumed);
-		if (ret == -CUSTOS_ERR_AGAIN)
-			break;
-		if (ret) {
-			conn_fail(c, "bad frame header: %s", custos_strerror(ret));
-			break;
-		}
-		conn_frame(s, c, &f);
-		used += consumed;
-	}
-	if (used) {
-		memmove(c->in.data, c->in.data + used, c->in.len - used);
-		c->in.len -= used;
-		s->reserved -= c->reserved;	/* only whole frames are reserved */
-		c->reserved = 0;
-		if (!c->in.len && c->in.cap > (1u << 20))
-			buf_free(&c->in);
-	}
-}
-
-/* How many bytes c may read now (the input budget, see the top): up to
- * the end of its reserved frame, or of the next header; 0 and paused when
- * the frame whose header is read does not fit in the budget. */
-static size_t conn_room(struct server *s, struct conn *c)
-{
-	size_t need;
-
-	if (c->reserved)
-		return c->reserved - c->in.len;
-	if (c->in.len < FRAME_HEADER_LEN)
-		return FRAME_HEADER_LEN - c->in.len;
-	need = FRAME_HEADER_LEN + (size_t)load_be32(c->in.data + 4);	/* checked by conn_parse */
-	if (s->reserved + need > s->max_buffered) {
-		if (!c->paused)
-			coll_log("conn #%llu %s: paused: a frame of %zu bytes waits for the input "
-				 "budget (%llu of %llu bytes reserved)", (unsigned long long)c->id,
-				 c->peer, need, (unsigned long long)s->reserved,
-				 (unsigned long long)s->max_buffered);
-		c->paused = 1;
-		return 0;
-	}
-	s->reserved += need;
-	c->reserved = need;
-	c->paused = 0;
-	return need - c->in.len;
-}
-
-static void conn_read(struct server *s, struct conn *c)
-{
-	size_t budget = READ_BUDGET, room;
-	ssize_t r;
-
-	while (c->state == CONN_OPEN && budget > 0) {
-		if (c->in.len >= c->in.max) {
-			conn_fail(c, "more than %zu bytes of unparsed input", c->in.max);
-			return;
-		}
-		room = conn_room(s, c);
-		if (room == 0)
-			return;	/* paused */
-		if (room > 65536)
-			room = 65536;
-		if (buf_reserve(&c->in, room) != 0) {
-			conn_fail(c, "out of memory for input");
-			return;
-		}
-		r = recv(c->fd, c->in.data + c->in.len, room, MSG_DONTWAIT);
-		if (r == 0) {
-			if (c->in.len)
-				conn_fail(c, "peer closed inside a frame (%zu bytes unparsed)",
-					  c->in.len);
-			else
-				conn_fail(c, "peer closed the connection");
-			return;
-		}
-		if (r < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				conn_fail(c, "read: %s", strerror(errno));
-			return;
-		}
-		c->in.len += (size_t)r;
-		budget -= (size_t)r < budget ? (size_t)r : budget;
-		conn_parse(s, c);
-	}
-}
-
-static void conn_free(struct server *s, struct conn *c)
-{
-	s->reserved -= c->reserved;
-	close(c->fd);
-	buf_free(&c->in);
-	buf_free(&c->out);
-	buf_free(&c->held);
-	free(c);
-}
-
-static void on_accept(struct server *s)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char host[64], port[16];
-	struct conn *c;
-	int fd;
-
-	while ((fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),
-				NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-			snprintf(host, sizeof(host), "?"), snprintf(port, sizeof(port), "?");
-		if (s->nconns >= s->max_conns) {
-			coll_log("connection from %s:%s refused: %zu connections already", host, port,
-				 s->nconns);
-			close(fd);
-			continue;
-		}
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		c->src.type = SRC_CONN;
-		c->fd = fd;
-		c->id = ++s->next_id;
-		snprintf(c->peer, sizeof(c->peer), "%s:%s", host, port);
-		buf_init(&c->in, FRAME_HEADER_LEN + (size_t)s->max_frame);
-		buf_init(&c->out, 2 * (OUT_MAX + FRAME_HEADER_LEN + ACK_MAX));
-		buf_init(&c->held, OUT_MAX + FRAME_HEADER_LEN + ACK_MAX);
-		c->last_frame_ms = mono_ms();
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
-		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-			conn_free(s, c);
-			continue;
-		}
-		c->want_in = 1;
-		c->next = s->conns;
-		s->conns = c;
-		s->nconns++;
-		sl = sizeof(ss);
-	}
-	if (errno != EAGAIN && errno != EINTR)
-		coll_log("accept: %s", strerror(errno));
-}
+#include "server.h"
 
 static void checkpoint(struct server *s, int force)
 {
@@ -389,13 +77,13 @@ static void checkpoint(struct server *s, int force)
 		coll_log("checkpoint: %s", custos_strerror(ret));
 	else if (ret == 1)
 		coll_log("checkpoint signed: tree size %llu", (unsigned long long)s->g.log.size);
-	s->last_checkpoint_ms = mono_ms();
+	s->last_checkpoint_ms = server_mono_ms();
 }
 
 /* The periodic job: idle timeouts, checkpoints, enrolment changes. */
 static void on_tick(struct server *s)
 {
-	uint64_t expirations, now = mono_ms();
+	uint64_t expirations, now = server_mono_ms();
 	int ret;
 
 	if (read(s->tfd, &expirations, sizeof(expirations)) < 0)
@@ -482,22 +170,6 @@ static void reap(struct server *s)
 			pp = &c->next;
 		}
 	}
-}
-
-static void on_conn(struct server *s, struct conn *c, uint32_t events)
-{
-	if (c->state == CONN_DEAD)
-		return;
-	if (c->paused && (events & (EPOLLHUP | EPOLLERR)))	/* reported even without EPOLLIN */
-		conn_fail(c, "peer gone while its frame waited for the input budget");
-	else if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-		conn_read(s, c);
-	if (c->state != CONN_DEAD)
-		conn_flush(c);
-	if (c->state != CONN_DEAD && (c->want_out != (c->out.len > c->out_off) ||
-				      c->want_in != (c->state == CONN_OPEN && !c->paused) ||
-				      c->state == CONN_CLOSING))
-		conn_interest(s, c);
 }
 
 static int listen_on(const char *spec)
@@ -597,13 +269,13 @@ static void run(struct server *s)
 		for (int i = 0; i < n; i++) {
 			struct src *src = evs[i].data.ptr;
 			if (src->type == SRC_LISTEN)
-				on_accept(s);
+				conn_accept(s);
 			else if (src->type == SRC_TIMER)
 				on_tick(s);
 			else if (src->type == SRC_SIGNAL)
 				on_signal(s);
 			else
-				on_conn(s, (struct conn *)src, evs[i].events);
+				conn_event(s, (struct conn *)src, evs[i].events);
 		}
 		release(s);
 		reap(s);
