@@ -267,34 +267,42 @@ static void ref_of(struct ref *out, const struct corr_at *at, int64_t t)
 
 /* --- threshold rules ------------------------------------------------------- */
 
-/* The group key and its label. Returns 0 when the record has no value. */
+/* The group key. Returns 0 when the record has no value. */
 static int group_key(struct corr *c, const struct corr_rule *r, const struct batch_header *h,
-		     const struct custos_record *rec, const struct sigma_event *ev,
-		     uint64_t *key, char *label)
+		     const struct custos_record *rec, const struct sigma_event *ev, uint64_t *key)
 {
 	const char *v;
-	uint64_t root;
 
 	switch (r->group) {
 	case CORR_BY_PROCESS:
 		*key = key_pid(h->boot_id, rec->subj.pid);
-		snprintf(label, STORE_GROUP_MAX, "pid %llu", (unsigned long long)rec->subj.pid);
 		return 1;
 	case CORR_BY_TREE:
-		root = tree_root(c, h, rec->subj.pid);
-		*key = fnv(key_pid(h->boot_id, root), &rec->subj.sessionid,
+		*key = fnv(key_pid(h->boot_id, tree_root(c, h, rec->subj.pid)), &rec->subj.sessionid,
 			   sizeof(rec->subj.sessionid));
-		snprintf(label, STORE_GROUP_MAX, "tree of pid %llu, session %llu",
-			 (unsigned long long)root, (unsigned long long)rec->subj.sessionid);
 		return 1;
 	default:
 		v = ev->f[r->group_field];
 		if (!v)
 			return 0;
 		*key = fnv(FNV0, v, strlen(v));
-		snprintf(label, STORE_GROUP_MAX, "%.120s", v);
 		return 1;
 	}
+}
+
+/* A new group's label (group_key gave its key: the field is there). */
+static void group_label(struct corr *c, const struct corr_rule *r, const struct batch_header *h,
+			const struct custos_record *rec, const struct sigma_event *ev,
+			char label[STORE_GROUP_MAX])
+{
+	if (r->group == CORR_BY_PROCESS)
+		snprintf(label, STORE_GROUP_MAX, "pid %llu", (unsigned long long)rec->subj.pid);
+	else if (r->group == CORR_BY_TREE)
+		snprintf(label, STORE_GROUP_MAX, "tree of pid %llu, session %llu",
+			 (unsigned long long)tree_root(c, h, rec->subj.pid),
+			 (unsigned long long)rec->subj.sessionid);
+	else
+		snprintf(label, STORE_GROUP_MAX, "%.120s", ev->f[r->group_field]);
 }
 
 /* Count the record in g (invariants 2, 3). OUT: *count, *keep (the record
@@ -351,13 +359,12 @@ static int threshold(struct corr *c, size_t ri, struct store *s, const struct co
 		     uint64_t *alerts)
 {
 	const struct corr_rule *r = c->set->rules[ri];
-	char label[STORE_GROUP_MAX];
 	struct group *g;
 	uint64_t key, count;
 	int keep, created, ret = 0;
 
 	if ((r->distinct >= 0 && !ev->f[r->distinct]) ||
-	    !group_key(c, r, at->h, rec, ev, &key, label))
+	    !group_key(c, r, at->h, rec, ev, &key))
 		return 0;	/* no value to count or group by: the record does not count */
 	g = (struct group *)slot_get(c, c->tables[ri], sizeof(*g), CORR_GROUPS, at->h->host_id,
 				     key, 0);
@@ -368,7 +375,7 @@ static int threshold(struct corr *c, size_t ri, struct store *s, const struct co
 	if (created) {
 		g->last = t;
 		g->cur = (uint64_t)(t > 0 ? t : 0) / (r->window_ns / CORR_SUBWIN);
-		snprintf(g->label, sizeof(g->label), "%s", label);
+		group_label(c, r, at->h, rec, ev, g->label);
 	}
 	t = t < g->last ? g->last : t;
 	g->last = t;
