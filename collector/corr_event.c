@@ -64,7 +64,6 @@ int corr_event(enum corr_cat cat, const struct custos_record *rec,
 {
 	static const enum sigma_category sig[3] = { SIGMA_CAT_PROCESS_CREATION,
 		SIGMA_CAT_FILE_EVENT, SIGMA_CAT_NETWORK_CONNECTION };
-	const struct custos_subject *s = &rec->subj;
 
 	if (cat < CORR_CAT_FILE_OPEN) {
 		if (!sigma_ev || sigma_ev->cat != sig[cat])
@@ -76,16 +75,6 @@ int corr_event(enum corr_cat cat, const struct custos_record *rec,
 	if (!ours(cat, rec, ev, b))
 		return 0;
 	ev->f[SIGMA_F_IMAGE] = image;
-	if (s->uid == 0)
-		snprintf(b->user, sizeof(b->user), "root");
-	else
-		snprintf(b->user, sizeof(b->user), "%llu", (unsigned long long)s->uid);
-	snprintf(b->logonid, sizeof(b->logonid), "%llu", (unsigned long long)s->loginuid);
-	snprintf(b->pid, sizeof(b->pid), "%llu", (unsigned long long)s->pid);
-	snprintf(b->ppid, sizeof(b->ppid), "%llu", (unsigned long long)s->ppid);
-	ev->f[SIGMA_F_USER] = b->user;
-	ev->f[SIGMA_F_LOGONID] = b->logonid;
-	ev->f[SIGMA_F_PROCESSID] = b->pid;
-	ev->f[SIGMA_F_PARENTPROCESSID] = b->ppid;
+	sigma_event_subject(rec, ev, b);
 	return 1;
 }

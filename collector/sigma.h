@@ -203,6 +203,12 @@ int sigma_event_from_record(const struct custos_record *rec, const struct sigma_
 void sigma_event_net_fields(const struct custos_record *rec, struct sigma_event *ev,
 			    struct sigma_event_buf *b);
 
+/* The subject's fields of rec (User: "root" or the uid; LogonId,
+ * ProcessId, ParentProcessId in decimal). OUT: ev's four (pointing into
+ * *b). */
+void sigma_event_subject(const struct custos_record *rec, struct sigma_event *ev,
+			 struct sigma_event_buf *b);
+
 /* Join a NUL-separated argv into a space-separated command line. */
 void sigma_cmdline(char *out, size_t cap, const uint8_t *argv, uint32_t len);
 

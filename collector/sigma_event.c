@@ -60,16 +60,32 @@ void sigma_cmdline(char *out, size_t cap, const uint8_t *argv, uint32_t len)
 	out[n] = '\0';
 }
 
-static void subject_fields(const struct custos_record *rec, struct sigma_event *ev,
-			   struct sigma_event_buf *b)
+/* v in decimal into out (room for 21 bytes): no printf per field. */
+static void decimal(char *out, uint64_t v)
 {
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	out[n] = '\0';
+}
+
+void sigma_event_subject(const struct custos_record *rec, struct sigma_event *ev,
+			 struct sigma_event_buf *b)
+{
+	_Static_assert(sizeof(b->user) >= 21 && sizeof(b->pid) >= 21, "decimal needs 21 bytes");
 	if (rec->subj.uid == 0)
-		snprintf(b->user, sizeof(b->user), "root");
+		memcpy(b->user, "root", 5);
 	else
-		snprintf(b->user, sizeof(b->user), "%llu", (unsigned long long)rec->subj.uid);
-	snprintf(b->logonid, sizeof(b->logonid), "%llu", (unsigned long long)rec->subj.loginuid);
-	snprintf(b->pid, sizeof(b->pid), "%llu", (unsigned long long)rec->subj.pid);
-	snprintf(b->ppid, sizeof(b->ppid), "%llu", (unsigned long long)rec->subj.ppid);
+		decimal(b->user, rec->subj.uid);
+	decimal(b->logonid, rec->subj.loginuid);
+	decimal(b->pid, rec->subj.pid);
+	decimal(b->ppid, rec->subj.ppid);
 	ev->f[SIGMA_F_USER] = b->user;
 	ev->f[SIGMA_F_LOGONID] = b->logonid;
 	ev->f[SIGMA_F_PROCESSID] = b->pid;
@@ -145,10 +161,9 @@ void sigma_event_net_fields(const struct custos_record *rec, struct sigma_event 
 		   n->local_addr_len);
 	remote = ip(out ? b->dip : b->sip, sizeof(b->dip), n->family, n->remote_addr,
 		    n->remote_addr_len);
-	snprintf(out ? b->sport : b->dport, sizeof(b->sport), "%llu",
-		 (unsigned long long)n->local_port);
-	snprintf(out ? b->dport : b->sport, sizeof(b->dport), "%llu",
-		 (unsigned long long)n->remote_port);
+	_Static_assert(sizeof(b->sport) >= 21 && sizeof(b->dport) >= 21, "decimal needs 21 bytes");
+	decimal(out ? b->sport : b->dport, n->local_port);
+	decimal(out ? b->dport : b->sport, n->remote_port);
 	ev->cat = SIGMA_CAT_NETWORK_CONNECTION;
 	ev->f[SIGMA_F_SOURCEIP] = out ? local : remote;
 	ev->f[SIGMA_F_DESTINATIONIP] = out ? remote : local;
@@ -224,7 +239,7 @@ int sigma_event_from_record(const struct custos_record *rec, const struct sigma_
 		ev->cat = SIGMA_CAT_OTHER;
 		return 0;
 	}
-	subject_fields(rec, ev, b);
+	sigma_event_subject(rec, ev, b);
 	if (rec->kind != CUSTOS_REC_EXEC)
 		ev->f[SIGMA_F_IMAGE] = image;
 	return 1;
