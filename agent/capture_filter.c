@@ -42,7 +42,7 @@ struct capture_filter {
 	int tgids_fd;
 	int cgroups_fd, sensitive_fd;	/* for capture_filter_reload */
 	int bloom_fd;			/* the sensitive map's Bloom filter */
-	struct custos_record rec;	/* scratch for refused reads */
+	struct custos_record rec;	/* scratch: refused reads, exec paths */
 };
 
 /* Keys a reload keeps in a map (the others are deleted). */
@@ -324,14 +324,15 @@ bool capture_filter_drop(struct capture_filter *f, const void *data, size_t size
 
 	if (!f || size < sizeof(*h))
 		return false;
-	if (h->kind == CUSTOS_EV_EXEC && size == sizeof(struct custos_ev_exec)) {
-		const struct custos_ev_exec *x = data;
-		const struct custos_ev_path *exe = &x->exe;
+	if (h->kind == CUSTOS_EV_EXEC) {
+		const struct custos_exec *x = &f->rec.u.exec;
+		uint32_t kind;
 
-		/* A failed exec leaves the process running its program. */
-		if (f->n_ignore_exe && x->result == 0 && exe->len <= CUSTOS_EV_PATH_MAX &&
-		    exe->off <= sizeof(exe->buf) - exe->len)
-			mark(f, h->pid, exe_ignored(f, exe->buf + exe->off, exe->len));
+		/* A failed exec leaves the process running its program. A record
+		 * that does not decode is left to the decoder to refuse. */
+		if (f->n_ignore_exe && decode_event(data, size, &f->rec, &kind) == 0 &&
+		    x->result == 0)
+			mark(f, h->pid, exe_ignored(f, (const char *)x->exe, x->exe_len));
 		return false;
 	}
 	if (h->kind == CUSTOS_EV_FORK || h->kind == CUSTOS_EV_EXIT)
@@ -343,7 +344,7 @@ bool capture_filter_drop(struct capture_filter *f, const void *data, size_t size
 		if (bpf_map_lookup_elem(f->tgids_fd, &pid, &v) == 0)
 			return true;	/* marked after its first calls were stashed */
 	}
-	if (h->kind == CUSTOS_EV_OPEN && size == sizeof(struct custos_ev_file) &&
+	if (h->kind == CUSTOS_EV_OPEN && size >= sizeof(struct custos_ev_file) &&
 	    ((const struct custos_ev_file *)data)->user_check)
 		return !sensitive_path(f, data, size);
 	return false;

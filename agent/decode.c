@@ -3,9 +3,11 @@
  * Kernel ring-buffer records to custos_record (decode.h). The layouts are
  * in bpf/events.h; the fields they fill are docs/format.md section 2. The
  * size of a record is checked against its kind's struct before anything
- * else is read, and every length or offset against its buffer, so a bug or
- * a mismatch between the kernel object and this code is reported instead
- * of read past.
+ * else is read; the strings of a variable-size record (exec, file) are
+ * taken from the bytes after it through a bounded cursor (struct tail),
+ * each length checked against its bound and the record's size against
+ * the sum, so a bug or a mismatch between the kernel object and this code
+ * is reported instead of read past.
  */
 #include <string.h>
 #include <sys/sysmacros.h>
@@ -52,14 +54,46 @@ size_t decode_event_size(uint32_t kind)
 	case CUSTOS_EV_CRED ... CUSTOS_EV_CLOCK_SET:
 		return sizeof(struct custos_ev_sys);
 	case CUSTOS_EV_OPEN ... CUSTOS_EV_REMOVEXATTR:
-		/* rename, link, symlink and mount carry a second path. */
-		if (kind == CUSTOS_EV_RENAME || kind == CUSTOS_EV_LINK ||
-		    kind == CUSTOS_EV_SYMLINK || kind == CUSTOS_EV_MOUNT)
-			return sizeof(struct custos_ev_file2);
 		return sizeof(struct custos_ev_file);
 	case CUSTOS_EV_CONNECT ... CUSTOS_EV_SOCKET:
 		return sizeof(struct custos_ev_net);
 	}
+	return 0;
+}
+
+/* Whether records of kind carry strings after their struct. */
+static int variable_size(uint32_t kind)
+{
+	return kind == CUSTOS_EV_EXEC || (kind >= CUSTOS_EV_OPEN && kind <= CUSTOS_EV_REMOVEXATTR);
+}
+
+/* The bytes after a variable-size record's struct: strings are taken from
+ * the front, never past the end. */
+struct tail {
+	const uint8_t *p;
+	size_t left;
+};
+
+/* The next n bytes, or NULL when fewer are left. */
+static const uint8_t *take(struct tail *t, size_t n)
+{
+	const uint8_t *p = t->p;
+
+	if (n > t->left)
+		return NULL;
+	t->p += n;
+	t->left -= n;
+	return p;
+}
+
+/* The tail holds exactly the strings its struct's lengths claim: fewer
+ * bytes is a cut record, more an oversized one. */
+static int tail_check(const struct tail *t, size_t want)
+{
+	if (t->left < want)
+		return -CUSTOS_ERR_TRUNCATED;
+	if (t->left > want)
+		return -CUSTOS_ERR_OVERSIZED;
 	return 0;
 }
 
@@ -84,32 +118,34 @@ static void decode_hdr(const struct custos_ev_hdr *h, struct custos_record *rec)
 	s->mntns = h->mntns;
 }
 
-/* Copy a kernel-resolved path. OUT: dst, *dst_len, *truncated. Returns 0
- * or -CUSTOS_ERR_MALFORMED when off/len point outside the buffer. */
-static int decode_path(const struct custos_ev_path *p, uint8_t *dst, uint32_t *dst_len,
-		       uint64_t *truncated)
+/* Copy a kernel-resolved path of len bytes from the tail. OUT: dst,
+ * *dst_len, *truncated. Returns 0 or -CUSTOS_ERR_MALFORMED when the
+ * length is out of bounds or the tail is short. */
+static int take_path(struct tail *t, uint32_t len, uint8_t flag, uint8_t *dst, uint32_t *dst_len,
+		     uint64_t *truncated)
 {
-	if (p->len > CUSTOS_EV_PATH_MAX || p->off > sizeof(p->buf) - p->len)
+	const uint8_t *p = len <= CUSTOS_EV_PATH_MAX ? take(t, len) : NULL;
+
+	if (!p)
 		return -CUSTOS_ERR_MALFORMED;
-	memcpy(dst, p->buf + p->off, p->len);
-	*dst_len = p->len;
-	*truncated = p->truncated != 0;
+	memcpy(dst, p, len);
+	*dst_len = len;
+	*truncated = flag != 0;
 	return 0;
 }
 
 /* The kernel copies mm->arg_start..arg_end: each argument with its NUL.
  * The record keeps the same NUL-terminated layout (SF_STRV) and counts the
  * elements. An area cut at ARGS_MAX ends inside an argument: its last byte
- * becomes that argument's terminator. OUT: x->argv, argv_len, argv_count,
- * argv_truncated. */
-static int decode_argv(const struct custos_ev_exec *e, struct custos_exec *x)
+ * becomes that argument's terminator. src is argv_len bytes of the tail.
+ * OUT: x->argv, argv_len, argv_count, argv_truncated. */
+static void decode_argv(const struct custos_ev_exec *e, const uint8_t *src,
+			struct custos_exec *x)
 {
 	uint32_t n = e->argv_len;
 	uint64_t count = 0;
 
-	if (n > sizeof(e->argv))
-		return -CUSTOS_ERR_MALFORMED;
-	memcpy(x->argv, e->argv, n);
+	memcpy(x->argv, src, n);
 	x->argv_truncated = e->argv_truncated != 0;
 	if (n > 0 && x->argv[n - 1] != 0) {
 		if (n == sizeof(x->argv)) {
@@ -125,30 +161,35 @@ static int decode_argv(const struct custos_ev_exec *e, struct custos_exec *x)
 	x->argv_count = count;
 	if (count < e->argc)
 		x->argv_truncated = 1;
-	return 0;
 }
 
-static int decode_exec(const struct custos_ev_exec *e, struct custos_record *rec)
+/* An exec record: the struct, then exe, cwd, filename and argv. */
+static int decode_exec(const struct custos_ev_exec *e, struct tail *t, struct custos_record *rec)
 {
 	struct custos_exec *x = &rec->u.exec;
+	const uint8_t *filename, *argv;
 	int ret;
 
-	if (e->filename_len > sizeof(e->filename))
+	if (e->exe_len > CUSTOS_EV_PATH_MAX || e->cwd_len > CUSTOS_EV_PATH_MAX ||
+	    e->filename_len > CUSTOS_EV_PATH_MAX || e->argv_len > CUSTOS_EV_ARGS_MAX)
 		return -CUSTOS_ERR_MALFORMED;
+	ret = tail_check(t, (size_t)e->exe_len + e->cwd_len + e->filename_len + e->argv_len);
+	if (ret)
+		return ret;
 	decode_hdr(&e->hdr, rec);
 	x->result = e->result;	/* 0, or a failed attempt's -errno */
-	memcpy(x->filename, e->filename, e->filename_len);
+	ret = take_path(t, e->exe_len, e->exe_truncated, x->exe, &x->exe_len, &x->exe_truncated);
+	if (!ret)
+		ret = take_path(t, e->cwd_len, e->cwd_truncated, x->cwd, &x->cwd_len,
+				&x->cwd_truncated);
+	filename = take(t, e->filename_len);
+	argv = take(t, e->argv_len);
+	if (ret || !filename || !argv)
+		return -CUSTOS_ERR_MALFORMED;	/* never after tail_check */
+	memcpy(x->filename, filename, e->filename_len);
 	x->filename_len = e->filename_len;
-	ret = decode_path(&e->exe, x->exe, &x->exe_len, &x->exe_truncated);
-	if (ret)
-		return ret;
 	x->argc = e->argc;
-	ret = decode_argv(e, x);
-	if (ret)
-		return ret;
-	ret = decode_path(&e->cwd, x->cwd, &x->cwd_len, &x->cwd_truncated);
-	if (ret)
-		return ret;
+	decode_argv(e, argv, x);
 	/* The kernel keeps dev_t as major << 20 | minor; records carry the
 	 * encoding stat(2) shows in st_dev. */
 	x->exe_dev = makedev((unsigned int)(e->exe_dev >> 20), (unsigned int)(e->exe_dev & 0xfffff));
@@ -229,53 +270,68 @@ static void join_path(const uint8_t *base, uint32_t base_len, const uint8_t *raw
 }
 
 /* One path of a file record: the object's path as resolved, or its base
- * joined with the user string. OUT: dst, *dst_len, *truncated. */
-static int file_path(const struct custos_ev_path *p, uint8_t how, const char *raw,
-		     uint32_t raw_len, uint8_t raw_truncated, uint8_t *dst, uint32_t *dst_len,
-		     uint64_t *truncated)
+ * joined with the user string raw. OUT: dst, *dst_len, *truncated. */
+static int file_path(const uint8_t *path, uint32_t path_len, uint8_t path_truncated, uint8_t how,
+		     const uint8_t *raw, uint32_t raw_len, uint8_t raw_truncated, uint8_t *dst,
+		     uint32_t *dst_len, uint64_t *truncated)
 {
-	uint8_t base[CUSTOS_PATH_MAX];
-	uint32_t base_len;
-	int ret;
-
-	if (how == CUSTOS_EV_PATH_OBJECT)
-		return decode_path(p, dst, dst_len, truncated);
+	*truncated = path_truncated != 0;
+	if (how == CUSTOS_EV_PATH_OBJECT) {
+		memcpy(dst, path, path_len);
+		*dst_len = path_len;
+		return 0;
+	}
 	if (how != CUSTOS_EV_PATH_BASE)
 		return -CUSTOS_ERR_MALFORMED;
-	ret = decode_path(p, base, &base_len, truncated);
-	if (ret)
-		return ret;
-	join_path(base, base_len, (const uint8_t *)raw, raw_len, dst, dst_len, truncated);
+	join_path(path, path_len, raw, raw_len, dst, dst_len, truncated);
 	if (raw_truncated)
 		*truncated = 1;
 	return 0;
 }
 
-static int decode_file(const struct custos_ev_file *e, struct custos_record *rec)
+static int two_paths(uint32_t kind)
+{
+	return kind == CUSTOS_EV_RENAME || kind == CUSTOS_EV_LINK || kind == CUSTOS_EV_SYMLINK ||
+	       kind == CUSTOS_EV_MOUNT;
+}
+
+/* A file record: the struct, then path, raw, name, path2 and raw2. */
+static int decode_file(const struct custos_ev_file *e, struct tail *t, struct custos_record *rec)
 {
 	struct custos_file *f = &rec->u.file;
-	int two = decode_event_size(e->hdr.kind) == sizeof(struct custos_ev_file2);
+	const uint8_t *path, *raw, *name, *path2, *raw2;
 	int ret;
 
-	if (e->raw_len > sizeof(e->raw) || e->name_len > sizeof(e->name) ||
-	    (two && e->raw2_len > sizeof(e->raw)))
+	if (e->path_len > CUSTOS_EV_PATH_MAX || e->raw_len > CUSTOS_EV_PATH_MAX ||
+	    e->path2_len > CUSTOS_EV_PATH_MAX || e->raw2_len > CUSTOS_EV_PATH_MAX ||
+	    e->name_len > CUSTOS_EV_XNAME_MAX ||
+	    (!two_paths(e->hdr.kind) && (e->path2_len || e->raw2_len)))
 		return -CUSTOS_ERR_MALFORMED;
-	decode_hdr(&e->hdr, rec);
-	f->result = e->result;
-	ret = file_path(&e->path, e->path_how, e->raw, e->raw_len, e->raw_truncated, f->path,
-			&f->path_len, &f->path_truncated);
+	ret = tail_check(t, (size_t)e->path_len + e->raw_len + e->name_len + e->path2_len +
+			 e->raw2_len);
 	if (ret)
 		return ret;
-	memcpy(f->path_raw, e->raw, e->raw_len);
+	path = take(t, e->path_len);
+	raw = take(t, e->raw_len);
+	name = take(t, e->name_len);
+	path2 = take(t, e->path2_len);
+	raw2 = take(t, e->raw2_len);
+	if (!path || !raw || !name || !path2 || !raw2)
+		return -CUSTOS_ERR_MALFORMED;	/* never after tail_check */
+	decode_hdr(&e->hdr, rec);
+	f->result = e->result;
+	ret = file_path(path, e->path_len, e->path_truncated, e->path_how, raw, e->raw_len,
+			e->raw_truncated, f->path, &f->path_len, &f->path_truncated);
+	if (ret)
+		return ret;
+	memcpy(f->path_raw, raw, e->raw_len);
 	f->path_raw_len = e->raw_len;
-	if (two) {
-		const struct custos_ev_file2 *e2 = (const struct custos_ev_file2 *)e;
-
-		memcpy(f->path2_raw, e2->raw2, e->raw2_len);
+	if (two_paths(e->hdr.kind)) {
+		memcpy(f->path2_raw, raw2, e->raw2_len);
 		f->path2_raw_len = e->raw2_len;
 		if (e->hdr.kind != CUSTOS_EV_SYMLINK) {
-			ret = file_path(&e2->path2, e->path2_how, e2->raw2, e->raw2_len,
-					e->raw2_truncated, f->path2, &f->path2_len,
+			ret = file_path(path2, e->path2_len, e->path2_truncated, e->path2_how, raw2,
+					e->raw2_len, e->raw2_truncated, f->path2, &f->path2_len,
 					&f->path2_truncated);
 			if (ret)
 				return ret;
@@ -287,7 +343,7 @@ static int decode_file(const struct custos_ev_file *e, struct custos_record *rec
 	f->owner_gid = e->owner_gid;
 	f->size = e->size;
 	f->attr_flags = e->attr_flags;
-	memcpy(f->name, e->name, e->name_len);
+	memcpy(f->name, name, e->name_len);
 	f->name_len = e->name_len;
 	return 0;
 }
@@ -337,6 +393,7 @@ static int decode_sys(const struct custos_ev_sys *e, struct custos_record *rec)
 
 int decode_event(const void *data, size_t size, struct custos_record *rec, uint32_t *kind)
 {
+	struct tail t;
 	size_t want;
 	int ret = 0;
 
@@ -350,11 +407,13 @@ int decode_event(const void *data, size_t size, struct custos_record *rec, uint3
 		return -CUSTOS_ERR_MALFORMED;
 	if (size < want)
 		return -CUSTOS_ERR_TRUNCATED;
-	if (size > want)
+	if (size > want && !variable_size(*kind))
 		return -CUSTOS_ERR_OVERSIZED;
+	t.p = (const uint8_t *)data + want;
+	t.left = size - want;
 	switch (*kind) {
 	case CUSTOS_EV_EXEC:
-		ret = decode_exec(data, rec);
+		ret = decode_exec(data, &t, rec);
 		break;
 	case CUSTOS_EV_FORK:
 		decode_fork(data, rec);
@@ -366,7 +425,7 @@ int decode_event(const void *data, size_t size, struct custos_record *rec, uint3
 		ret = decode_sys(data, rec);
 		break;
 	case CUSTOS_EV_OPEN ... CUSTOS_EV_REMOVEXATTR:
-		ret = decode_file(data, rec);
+		ret = decode_file(data, &t, rec);
 		break;
 	case CUSTOS_EV_CONNECT ... CUSTOS_EV_SOCKET:
 		ret = decode_net(data, rec);

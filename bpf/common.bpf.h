@@ -79,7 +79,7 @@ static __always_inline void count_loss(__u32 kind)
 		(*n)++;		/* per-CPU: no other writer */
 }
 
-/* When each CPU last woke the agent (custos_submit). */
+/* When each CPU last woke the agent (custos_wake_flags). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -89,36 +89,75 @@ struct {
 
 #define CUSTOS_WAKE_GAP_NS 1000000ull	/* 1 ms between wake-ups, per CPU */
 
-/* Submit a record of size bytes. A wake-up of the agent is an irq_work,
- * a self-IPI (a VM exit under a hypervisor) and a context switch:
- * measured, it was most of the cost of a recorded open when every record
- * asked for one. So a record wakes the agent only when it fills the ring
- * buffer past an eighth of its size (the agent, which drains the ring to
- * empty once woken, is then asleep or about to read it anyway), or, while
- * the ring stays above that mark, at most once a millisecond per CPU (in
- * case two CPUs crossed the mark together and neither saw itself cross).
- * Below the mark the agent reads records at its next poll timeout (at
- * most 100 ms later), so a lone event costs its process no wake-up. */
-static __always_inline void custos_submit(void *e, __u64 size)
+/* The wake-up flag for a record of size bytes that has just been reserved
+ * (so the ring's available data includes it). A wake-up of the agent is
+ * an irq_work, a self-IPI (a VM exit under a hypervisor) and a context
+ * switch: measured, it was most of the cost of a recorded open when every
+ * record asked for one. So a record wakes the agent only when it fills
+ * the ring buffer past an eighth of its size in bytes (the agent, which
+ * drains the ring to empty once woken, is then asleep or about to read it
+ * anyway), or, while the ring stays above that mark, at most once a
+ * millisecond per CPU (in case two CPUs crossed the mark together and
+ * neither saw itself cross). Below the mark the agent reads records at
+ * its next poll timeout (at most 100 ms later), so a lone event costs its
+ * process no wake-up. A record takes its size plus the ring's 8-byte
+ * header, rounded up to 8, of the ring: that is what "crossed" compares. */
+static __always_inline __u64 custos_wake_flags(__u64 size)
 {
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	__u64 mark = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 8;
+	__u64 took = (size + 8 + 7) & ~7ull;
 	__u32 zero = 0;
 	__u64 *last, now;
 
-	if (avail < mark) {
-		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
-		return;
-	}
+	if (avail < mark)
+		return BPF_RB_NO_WAKEUP;
 	now = bpf_ktime_get_ns();
 	last = bpf_map_lookup_elem(&last_wake, &zero);
-	if (avail - size >= mark && last && now - *last < CUSTOS_WAKE_GAP_NS) {
-		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
-		return;
-	}
+	if (avail >= mark + took && last && now - *last < CUSTOS_WAKE_GAP_NS)
+		return BPF_RB_NO_WAKEUP;	/* was above the mark before it */
 	if (last)
 		*last = now;
-	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return BPF_RB_FORCE_WAKEUP;
+}
+
+/* Submit a fixed-size record of size bytes (reserved with
+ * bpf_ringbuf_reserve). */
+static __always_inline void custos_submit(void *e, __u64 size)
+{
+	bpf_ringbuf_submit(e, custos_wake_flags(size));
+}
+
+/* Variable-size records (events.h: exec, file) are built in a per-CPU
+ * scratch map value of their family, then written to the ring with only
+ * the bytes they use: custos_reserve a record of the exact size, the
+ * fixed struct and each string with custos_put, custos_commit. A failed
+ * reservation is counted as a loss of the kind, exactly like a failed
+ * bpf_ringbuf_reserve; the dynptr must be discarded even then (the
+ * verifier's rule). Returns 0 when reserved. */
+static __always_inline int custos_reserve(struct bpf_dynptr *d, __u32 size, __u32 kind)
+{
+	if (bpf_ringbuf_reserve_dynptr(&events, size, 0, d) == 0)
+		return 0;
+	bpf_ringbuf_discard_dynptr(d, 0);
+	count_loss(kind);
+	return -1;
+}
+
+/* Append len bytes at src to d at *pos. len must be verifier-bounded and
+ * src + len inside src's object; the position is checked at run time
+ * (the reservation's size is the sum of what is put). */
+static __always_inline void custos_put(struct bpf_dynptr *d, __u32 *pos, const void *src,
+				       __u32 len)
+{
+	if (len)
+		bpf_dynptr_write(d, *pos, (void *)src, len, 0);
+	*pos += len;
+}
+
+static __always_inline void custos_commit(struct bpf_dynptr *d, __u32 size)
+{
+	bpf_ringbuf_submit_dynptr(d, custos_wake_flags(size));
 }
 
 /* bpf_rdonly_cast (kfunc, Linux 6.4): a scalar kernel address seen as a

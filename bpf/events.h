@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
 /*
  * The ring-buffer records the kernel programs write and the agent reads:
- * the one header shared by bpf/ and agent/. It holds only fixed-size
- * structs and named length constants, no pointers, so both sides agree on
- * every offset. The agent trusts none of it: agent/decode.c checks each
- * record's size against these structs and every length and offset inside.
+ * the one header shared by bpf/ and agent/. Every record starts with a
+ * fixed-size struct (no pointers, so both sides agree on every offset).
+ * Exec and file records are variable-size: their strings (paths, the raw
+ * user strings, argv) follow the struct packed, in a stated order, each
+ * as many bytes as its length field says, with no padding and no NUL
+ * after them, so a record costs the ring only the bytes it uses (an open
+ * of /etc/hostname is about 180 bytes, not 8.6 KiB). The other kinds are
+ * exactly their struct. The agent trusts none of it: agent/decode.c
+ * checks each record's size against its struct plus the lengths it
+ * claims, and every length against its bound.
  *
  * Kinds carry the numbers of enum custos_kind (common/record.h); BPF code
  * does not include common/, so they are repeated here and decode.c checks
@@ -23,7 +29,6 @@
 #define CUSTOS_EV_NAME_MAX 255		/* NAME_MAX: longest path component */
 #define CUSTOS_EV_NAME_SLACK 256	/* room after a path for a component read
 					   at any offset (the verifier's bound) */
-#define CUSTOS_EV_PATH_BUF (CUSTOS_EV_PATH_MAX + CUSTOS_EV_NAME_SLACK)
 #define CUSTOS_EV_PATH_DEPTH 40		/* dentries and mount crossings walked */
 #define CUSTOS_EV_ARGS_MAX 4096		/* argv bytes kept, NULs included */
 #define CUSTOS_EV_KIND_MAX 128		/* kinds 0..127: the loss counter array */
@@ -64,6 +69,10 @@
 #define CUSTOS_EV_ADDR_MAX 108		/* sizeof(sun_path) */
 #define CUSTOS_EV_SENS_NAME 32		/* bytes of a file name a sensitive key holds */
 
+/* The largest record of any kind: an exec with every string at its bound
+ * (the struct itself is well under 256 bytes). */
+#define CUSTOS_EV_RECORD_MAX (256 + 3 * CUSTOS_EV_PATH_MAX + CUSTOS_EV_ARGS_MAX)
+
 /* Every record starts with the task that acted (docs/format.md 2.2). */
 struct custos_ev_hdr {
 	__u32 kind;		/* CUSTOS_EV_* */
@@ -81,21 +90,17 @@ struct custos_ev_hdr {
 	char comm[CUSTOS_EV_COMM_LEN];	/* NUL-padded */
 };
 
-/* A path resolved in the kernel, built right to left: its bytes are
- * buf[off .. off + len), with no NUL. truncated is 1 when the walk ran out
- * of depth or room before the root (the bytes kept are then the last
- * components) or a name could not be read. */
-struct custos_ev_path {
-	__u16 off;
-	__u16 len;
-	__u8 truncated;
-	__u8 pad[3];
-	char buf[CUSTOS_EV_PATH_BUF];
-};
-
 /* sched_process_exec: a successful execve/execveat; sys_exit_execve(at):
  * a failed one (result < 0: no executable, so exe is empty and exe_dev,
- * exe_ino, exe_mode are 0; filename and argv are read from the caller). */
+ * exe_ino, exe_mode are 0; filename and argv are read from the caller).
+ * Variable-size: the struct is followed by exe (exe_len bytes), cwd
+ * (cwd_len), filename (filename_len) and argv (argv_len), packed in that
+ * order; the record is exactly sizeof(struct custos_ev_exec) plus the four
+ * lengths. Paths are absolute, resolved in the kernel (bpf/path.bpf.h);
+ * a path's truncated flag is set when the walk ran out of depth or room
+ * before the root (the bytes kept are then the last components) or a name
+ * could not be read; an empty path with the flag set could not be
+ * resolved at all. */
 struct custos_ev_exec {
 	struct custos_ev_hdr hdr;
 	__u64 start_ns;		/* the process's start, boot-time ns */
@@ -103,17 +108,16 @@ struct custos_ev_exec {
 	__u64 exe_ino;
 	__u32 exe_mode;
 	__u32 argc;		/* the original argument count (bprm->argc) */
-	__u32 argv_len;		/* bytes in argv, NULs included */
-	__u32 filename_len;	/* bytes in filename, no NUL */
+	__u32 argv_len;		/* bytes of argv, NULs included; <= ARGS_MAX */
+	__u32 filename_len;	/* bytes of filename, no NUL; <= PATH_MAX */
+	__u16 exe_len;		/* from bprm->file; 0 for a failed exec; <= PATH_MAX */
+	__u16 cwd_len;		/* from fs->pwd; <= PATH_MAX */
+	__u8 exe_truncated, cwd_truncated;
 	__u8 argv_truncated;	/* argument area longer than ARGS_MAX, or unreadable */
-	__u8 pad[3];
+	__u8 pad;
 	__s32 result;		/* 0, or -errno of a failed execve/execveat */
-	struct custos_ev_path exe;	/* from bprm->file; empty for a failed exec */
-	struct custos_ev_path cwd;	/* from fs->pwd */
-	char filename[CUSTOS_EV_PATH_MAX];	/* bprm->filename, as passed */
-	char argv[CUSTOS_EV_ARGS_MAX];		/* mm->arg_start .. arg_end */
+	__u32 pad2;
 };
-
 /* sched_process_fork: a new process or thread; the header is the parent. */
 struct custos_ev_fork {
 	struct custos_ev_hdr hdr;
@@ -139,7 +143,13 @@ struct custos_ev_exit {
 /* File operations (kinds 32-45): the syscall's result, its arguments, and
  * the path, either resolved from the object itself (opens that succeeded,
  * fd calls) or as the kernel-resolved base directory that the user's raw
- * string is joined to (the object may no longer exist at exit). */
+ * string is joined to (the object may no longer exist at exit).
+ * Variable-size: the struct is followed by path (path_len bytes), raw
+ * (raw_len), name (name_len), path2 (path2_len) and raw2 (raw2_len),
+ * packed in that order; the record is exactly sizeof(struct
+ * custos_ev_file) plus the five lengths. rename, link, symlink and mount
+ * carry a second path (path2, raw2); the other kinds have path2_len and
+ * raw2_len 0. */
 struct custos_ev_file {
 	struct custos_ev_hdr hdr;
 	__s64 result;		/* return value or -errno */
@@ -154,20 +164,14 @@ struct custos_ev_file {
 	__u32 owner_uid, owner_gid;
 	__u64 size;
 	__u64 attr_flags;	/* fsmount: its attr_flags (MOUNT_ATTR_*) */
-	__u16 raw_len;		/* bytes in raw, no NUL */
+	__u16 path_len;		/* resolved path or base, no NUL; <= PATH_MAX */
+	__u16 path2_len;
+	__u16 raw_len;		/* the user's path argument, no NUL; <= PATH_MAX */
 	__u16 raw2_len;
-	__u16 name_len;
+	__u16 name_len;		/* xattr name, fs type; <= XNAME_MAX */
+	__u8 path_truncated, path2_truncated;
 	__u8 raw_truncated, raw2_truncated;
-	struct custos_ev_path path;
-	char raw[CUSTOS_EV_PATH_MAX];	/* the user's path argument */
-	char name[CUSTOS_EV_XNAME_MAX];	/* xattr name, fs type */
-};
-
-/* rename, link, symlink and mount carry a second path. */
-struct custos_ev_file2 {
-	struct custos_ev_file f;
-	struct custos_ev_path path2;
-	char raw2[CUSTOS_EV_PATH_MAX];
+	__u8 pad[2];
 };
 
 /* Network operations (kinds 64-69). Addresses as docs/format.md stores

@@ -12,6 +12,11 @@
  * for an absolute string) and send it with the string; the agent joins the
  * two (agent/decode.c), because the file may be gone at exit (unlink,
  * rename source) and a BPF program cannot look a name up.
+ *
+ * A record is built in this CPU's scratch (file_scratch) and written to
+ * the ring with only the bytes it uses (file_emit; events.h's packed
+ * layout): an open of /etc/hostname takes about 180 bytes of the ring,
+ * not the 8.6 KiB its buffers span.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -50,6 +55,24 @@ struct {
 	__type(value, struct custos_ev_sens_filter);
 } sensitive_filter SEC(".maps");
 
+/* One record under construction: the fixed struct and its strings at
+ * their largest, one per CPU (a program runs to its end on its CPU, and
+ * the syscall tracepoints do not nest). */
+struct file_scratch {
+	struct custos_ev_file e;
+	char raw[CUSTOS_EV_PATH_MAX];	/* the user's path argument */
+	char raw2[CUSTOS_EV_PATH_MAX];
+	char name[CUSTOS_EV_XNAME_MAX];	/* xattr name, fs type */
+	struct custos_path_buf path, path2;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct file_scratch);
+} file_scratch SEC(".maps");
+
 /* Which arguments a call has; -1 where it has none. */
 struct fspec {
 	int dfd, path, fd;		/* dirfd and path string, or fd alone */
@@ -78,7 +101,7 @@ static __always_inline __u64 arg(const struct custos_args *p, int i)
 
 /* Resolve the directory a user path is relative to: the root for an
  * absolute one, else the dirfd's file or the cwd. */
-static __always_inline void resolve_base(struct custos_ev_path *out, long dfd, char first)
+static __always_inline void resolve_base(struct custos_path_buf *out, long dfd, char first)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct fs_struct *fs = BPF_CORE_READ(t, fs);
@@ -90,13 +113,10 @@ static __always_inline void resolve_base(struct custos_ev_path *out, long dfd, c
 		custos_path_resolve(&fs->pwd, out);
 	} else {
 		f = custos_fd_file((int)dfd);
-		if (f) {
+		if (f)
 			custos_path_resolve(&f->f_path, out);
-		} else {
-			out->off = 0;
-			out->len = 0;
-			out->truncated = 1;
-		}
+		else
+			custos_path_empty(out, 1);
 	}
 }
 
@@ -111,8 +131,8 @@ static __always_inline void read_user(char *buf, __u32 cap, __u64 ptr, __u16 *le
 }
 
 /* The object's path (from a struct file), or a base to join raw to. */
-static __always_inline void fill_path(struct custos_ev_file *e, struct custos_ev_path *out,
-				      __u8 *how, struct file *obj, long dfd, const char *raw)
+static __always_inline void fill_path(struct custos_path_buf *out, __u8 *how, struct file *obj,
+				      long dfd, const char *raw)
 {
 	if (obj) {
 		custos_path_resolve(&obj->f_path, out);
@@ -123,9 +143,11 @@ static __always_inline void fill_path(struct custos_ev_file *e, struct custos_ev
 	}
 }
 
-static __always_inline void fill_args(struct custos_ev_file *e, const struct custos_args *p,
+static __always_inline void fill_args(struct file_scratch *fs, const struct custos_args *p,
 				      struct fspec s)
 {
+	struct custos_ev_file *e = &fs->e;
+
 	e->flags = s.flags >= 0 ? arg(p, s.flags) : 0;
 	e->mode = s.mode >= 0 ? arg(p, s.mode) : 0;
 	e->owner_uid = s.uid >= 0 ? (__u32)arg(p, s.uid) : 0;
@@ -142,66 +164,110 @@ static __always_inline void fill_args(struct custos_ev_file *e, const struct cus
 	e->name_len = 0;
 	e->name_truncated = 0;
 	if (s.name >= 0)
-		read_user(e->name, sizeof(e->name), arg(p, s.name), &e->name_len,
+		read_user(fs->name, sizeof(fs->name), arg(p, s.name), &e->name_len,
 			  &e->name_truncated);
 }
 
-/* Every file call but open: reserve, fill, submit. */
+/* This CPU's scratch, with the fields every record sets cleared: no
+ * second path, no name (the scratch keeps the previous record's bytes,
+ * but only the lengths decide what is written). */
+static __always_inline struct file_scratch *file_begin(void)
+{
+	__u32 zero = 0;
+	struct file_scratch *fs = bpf_map_lookup_elem(&file_scratch, &zero);
+
+	if (!fs)
+		return NULL;
+	fs->e.user_check = 0;
+	fs->e.path_how = CUSTOS_EV_PATH_OBJECT;
+	fs->e.path2_how = CUSTOS_EV_PATH_OBJECT;
+	fs->e.name_len = 0;
+	fs->e.name_truncated = 0;
+	fs->e.raw_len = 0;
+	fs->e.raw_truncated = 0;
+	fs->e.raw2_len = 0;
+	fs->e.raw2_truncated = 0;
+	fs->e.pad[0] = fs->e.pad[1] = 0;
+	custos_path_empty(&fs->path, 0);
+	custos_path_empty(&fs->path2, 0);
+	return fs;
+}
+
+/* Write the record in fs to the ring: the struct, then path, raw, name,
+ * path2 and raw2, each its length's bytes (events.h). The masks are
+ * no-ops (read_user's bounds) that the verifier needs. */
+static __always_inline void file_emit(struct file_scratch *fs, __u32 kind)
+{
+	struct custos_ev_file *e = &fs->e;
+	__u32 raw = e->raw_len & (CUSTOS_EV_PATH_MAX - 1);
+	__u32 raw2 = e->raw2_len & (CUSTOS_EV_PATH_MAX - 1);
+	__u32 name = e->name_len & (CUSTOS_EV_XNAME_MAX - 1);
+	__u32 size, pos = 0;
+	struct bpf_dynptr d;
+
+	e->path_len = custos_path_len(&fs->path);
+	e->path2_len = custos_path_len(&fs->path2);
+	e->path_truncated = fs->path.truncated;
+	e->path2_truncated = fs->path2.truncated;
+	e->raw_len = raw;
+	e->raw2_len = raw2;
+	e->name_len = name;
+	size = sizeof(*e) + e->path_len + raw + name + e->path2_len + raw2;
+	if (custos_reserve(&d, size, kind))
+		return;
+	custos_put(&d, &pos, e, sizeof(*e));
+	custos_put_path(&d, &pos, &fs->path);
+	custos_put(&d, &pos, fs->raw, raw);
+	custos_put(&d, &pos, fs->name, name);
+	custos_put_path(&d, &pos, &fs->path2);
+	custos_put(&d, &pos, fs->raw2, raw2);
+	custos_commit(&d, size);
+}
+
+/* Every file call but open: build, emit. */
 static __always_inline int file_exit(struct trace_event_raw_sys_exit *ctx, __u32 kind,
 				     struct fspec s)
 {
 	struct custos_args p;
+	struct file_scratch *fs;
 	struct custos_ev_file *e;
 	struct file *obj = NULL;
 	long dfd;
 
 	if (!custos_take(ctx, &p))
 		return 0;
-	e = bpf_ringbuf_reserve(&events, s.two ? sizeof(struct custos_ev_file2)
-					      : sizeof(struct custos_ev_file), 0);
-	if (!e) {
-		count_loss(kind);
+	fs = file_begin();
+	if (!fs) {
+		count_loss(kind);	/* never: the map has its one entry */
 		return 0;
 	}
+	e = &fs->e;
 	fill_hdr(&e->hdr, kind);
 	e->result = ctx->ret;
 	e->nr = p.nr;
-	e->user_check = 0;
-	fill_args(e, &p, s);
-	e->raw_len = 0;
-	e->raw_truncated = 0;
-	e->raw[0] = 0;
+	fill_args(fs, &p, s);
+	fs->raw[0] = 0;
 	if (s.path >= 0)
-		read_user(e->raw, sizeof(e->raw), arg(&p, s.path), &e->raw_len,
+		read_user(fs->raw, sizeof(fs->raw), arg(&p, s.path), &e->raw_len,
 			  &e->raw_truncated);
 	dfd = s.dfd >= 0 ? (long)arg(&p, s.dfd) : AT_FDCWD;
 	if (s.fd >= 0)
 		obj = custos_fd_file((int)arg(&p, s.fd));
 	else if (s.path >= 0 && e->raw_len == 0 && !e->raw_truncated && s.dfd >= 0)
 		obj = custos_fd_file((int)dfd);		/* AT_EMPTY_PATH */
-	if (s.no_path || (p.nr == NR_MOUNT && !(e->flags & (MS_BIND | MS_MOVE)) && !obj)) {
-		/* The source of a new mount is a device or a name, not a path. */
-		e->path.off = 0;
-		e->path.len = 0;
-		e->path.truncated = 0;
-		e->path_how = CUSTOS_EV_PATH_OBJECT;
-	} else {
-		fill_path(e, &e->path, &e->path_how, obj, dfd, e->raw);
-	}
+	if (!(s.no_path || (p.nr == NR_MOUNT && !(e->flags & (MS_BIND | MS_MOVE)) && !obj)))
+		fill_path(&fs->path, &e->path_how, obj, dfd, fs->raw);
+	/* else the source of a new mount is a device or a name, not a path:
+	 * path stays empty, not truncated. */
 	if (s.two) {
-		struct custos_ev_file2 *e2 = (struct custos_ev_file2 *)e;
 		long dfd2 = s.dfd2 >= 0 ? (long)arg(&p, s.dfd2) : AT_FDCWD;
 
-		read_user(e2->raw2, sizeof(e2->raw2), arg(&p, s.path2), &e->raw2_len,
+		read_user(fs->raw2, sizeof(fs->raw2), arg(&p, s.path2), &e->raw2_len,
 			  &e->raw2_truncated);
-		e2->path2.off = 0;
-		e2->path2.len = 0;
-		e2->path2.truncated = 0;
-		e->path2_how = CUSTOS_EV_PATH_OBJECT;
 		if (s.path2_resolve)
-			fill_path(e, &e2->path2, &e->path2_how, NULL, dfd2, e2->raw2);
+			fill_path(&fs->path2, &e->path2_how, NULL, dfd2, fs->raw2);
 	}
-	custos_submit(e, s.two ? sizeof(struct custos_ev_file2) : sizeof(*e));
+	file_emit(fs, kind);
 	return 0;
 }
 
@@ -268,6 +334,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, struc
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	struct custos_args p;
+	struct file_scratch *fs;
 	struct custos_ev_file *e;
 	struct file *obj = NULL;
 	__u64 flags = 0, mode = 0;
@@ -306,11 +373,12 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, struc
 	}
 	if (!custos_take(ctx, &p))
 		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count_loss(CUSTOS_EV_OPEN);
+	fs = file_begin();
+	if (!fs) {
+		count_loss(CUSTOS_EV_OPEN);	/* never: the map has its one entry */
 		return 0;
 	}
+	e = &fs->e;
 	fill_hdr(&e->hdr, CUSTOS_EV_OPEN);
 	e->result = ret;
 	e->nr = p.nr;
@@ -321,14 +389,10 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, struc
 	e->owner_gid = 0;
 	e->size = 0;
 	e->attr_flags = 0;
-	e->name_len = 0;
-	e->name_truncated = 0;
-	e->raw2_len = 0;
-	e->raw2_truncated = 0;
-	read_user(e->raw, sizeof(e->raw), arg(&p, s.path), &e->raw_len, &e->raw_truncated);
-	fill_path(e, &e->path, &e->path_how, obj, s.dfd >= 0 ? (long)arg(&p, s.dfd) : AT_FDCWD,
-		  e->raw);
-	custos_submit(e, sizeof(*e));
+	read_user(fs->raw, sizeof(fs->raw), arg(&p, s.path), &e->raw_len, &e->raw_truncated);
+	fill_path(&fs->path, &e->path_how, obj, s.dfd >= 0 ? (long)arg(&p, s.dfd) : AT_FDCWD,
+		  fs->raw);
+	file_emit(fs, CUSTOS_EV_OPEN);
 	return 0;
 }
 

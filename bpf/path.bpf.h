@@ -12,15 +12,43 @@
  * raw_tp and tracepoint programs alike. Like d_path it stops at the
  * root of the task's mount namespace tree; unlike d_path it does not take
  * rename_lock, so a rename racing with the walk can give a mixed path.
+ *
+ * The path is built in a struct custos_path_buf, which lives in a per-CPU
+ * scratch map of the caller (never in the ring buffer): the record gets
+ * only its bytes (custos_put_path, bpf_dynptr_write).
  */
 #ifndef CUSTOS_BPF_PATH_H
 #define CUSTOS_BPF_PATH_H
 
 #include "events.h"
 
+/* A path resolved in the kernel, built right to left: its bytes are
+ * buf[off .. off + len), with no NUL, and off + len is PATH_MAX. truncated
+ * is 1 when the walk ran out of depth or room before the root (the bytes
+ * kept are then the last components) or a name could not be read. buf is
+ * twice PATH_MAX so that a copy of up to PATH_MAX bytes from any offset
+ * below PATH_MAX stays inside it: the bound the verifier checks for
+ * custos_put_path, which knows off and len apart, not their sum. */
+struct custos_path_buf {
+	__u16 off;
+	__u16 len;
+	__u8 truncated;
+	__u8 pad[3];
+	char buf[2 * CUSTOS_EV_PATH_MAX];
+};
+
+/* An empty path: len 0, with truncated as given (1: could not be
+ * resolved; 0: there is no path to resolve). */
+static __always_inline void custos_path_empty(struct custos_path_buf *out, __u8 truncated)
+{
+	out->off = 0;
+	out->len = 0;
+	out->truncated = truncated;
+}
+
 /* The walk's state, on the caller's stack, for the bpf_loop callback. */
 struct custos_walk {
-	struct custos_ev_path *out;
+	struct custos_path_buf *out;
 	struct dentry *dentry;
 	struct vfsmount *vfsmnt;
 	struct mount *mnt;
@@ -90,7 +118,7 @@ static long custos_walk_step(__u64 index, void *ctx)
  * is a bpf_loop (Linux 5.17) callback, so the verifier checks one step
  * rather than every one of the CUSTOS_EV_PATH_DEPTH iterations. */
 static __always_inline void custos_path_resolve(const struct path *path,
-						struct custos_ev_path *out)
+						struct custos_path_buf *out)
 {
 	struct custos_walk w;
 
@@ -102,9 +130,7 @@ static __always_inline void custos_path_resolve(const struct path *path,
 	w.truncated = 1;
 	w.unreadable = 0;
 	if (!w.dentry || !w.vfsmnt) {
-		out->off = 0;
-		out->len = 0;
-		out->truncated = 1;
+		custos_path_empty(out, 1);
 		return;
 	}
 	bpf_loop(CUSTOS_EV_PATH_DEPTH, custos_walk_step, &w, 0);
@@ -116,6 +142,24 @@ static __always_inline void custos_path_resolve(const struct path *path,
 	out->off = w.off;
 	out->len = CUSTOS_EV_PATH_MAX - w.off;
 	out->truncated = w.truncated | w.unreadable;
+}
+
+/* The length of p as the record states it: 0..PATH_MAX. */
+static __always_inline __u16 custos_path_len(const struct custos_path_buf *p)
+{
+	return p->len > CUSTOS_EV_PATH_MAX ? CUSTOS_EV_PATH_MAX : p->len;	/* never more */
+}
+
+/* Append p's custos_path_len bytes to the record d at *pos (custos_put,
+ * common.bpf.h). */
+static __always_inline void custos_put_path(struct bpf_dynptr *d, __u32 *pos,
+					    const struct custos_path_buf *p)
+{
+	__u32 len = custos_path_len(p), off = p->off & (CUSTOS_EV_PATH_MAX - 1);
+
+	if (len > CUSTOS_EV_PATH_MAX)
+		len = CUSTOS_EV_PATH_MAX;	/* the verifier's bound */
+	custos_put(d, pos, &p->buf[off], len);
 }
 
 #endif

@@ -3,9 +3,11 @@
  * Process capture: exec, fork and exit, from the scheduler's tracepoints
  * (tp_btf), which load on locked-down kernels where kprobes, fentry and
  * BPF-LSM do not. Each handler filters early (the agent's own process),
- * reserves a fixed-size record in the ring buffer, fills it and submits it;
- * a failed reservation is counted per kind in a per-CPU array, which the
- * agent turns into loss records. Record layouts are in events.h.
+ * reserves a fixed-size record in the ring buffer, fills it and submits it
+ * (fork, exit), or builds it in a per-CPU scratch and writes only the bytes
+ * it uses (exec: its paths, filename and argv are variable-size); a failed
+ * reservation is counted per kind in a per-CPU array, which the agent
+ * turns into loss records. Record layouts are in events.h.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -27,9 +29,63 @@
 #define NR_VFORK 58
 #define NR_CLONE3 435
 
+/* An exec record under construction, one per CPU (events.h's layout:
+ * the struct, then exe, cwd, filename, argv). */
+struct exec_scratch {
+	struct custos_ev_exec e;
+	char filename[CUSTOS_EV_PATH_MAX];
+	char argv[CUSTOS_EV_ARGS_MAX];
+	struct custos_path_buf exe, cwd;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct exec_scratch);
+} exec_scratch SEC(".maps");
+
+/* Write the record in x to the ring, with argv's bytes from argv (the
+ * scratch's, or argv_scratch for a failed exec). The masks are no-ops
+ * (the bounds the lengths were made with) that the verifier needs. */
+static __always_inline void exec_emit(struct exec_scratch *x, const char *argv)
+{
+	struct custos_ev_exec *e = &x->e;
+	__u32 filename = e->filename_len & (CUSTOS_EV_PATH_MAX - 1);
+	__u32 args = e->argv_len > CUSTOS_EV_ARGS_MAX ? CUSTOS_EV_ARGS_MAX : e->argv_len;
+	__u32 size, pos = 0;
+	struct bpf_dynptr d;
+
+	e->exe_len = custos_path_len(&x->exe);
+	e->cwd_len = custos_path_len(&x->cwd);
+	e->exe_truncated = x->exe.truncated;
+	e->cwd_truncated = x->cwd.truncated;
+	e->filename_len = filename;
+	e->argv_len = args;
+	e->pad = 0;
+	e->pad2 = 0;
+	size = sizeof(*e) + e->exe_len + e->cwd_len + filename + args;
+	if (custos_reserve(&d, size, CUSTOS_EV_EXEC))
+		return;
+	custos_put(&d, &pos, e, sizeof(*e));
+	custos_put_path(&d, &pos, &x->exe);
+	custos_put_path(&d, &pos, &x->cwd);
+	custos_put(&d, &pos, x->filename, filename);
+	custos_put(&d, &pos, argv, args);
+	custos_commit(&d, size);
+}
+
+static __always_inline struct exec_scratch *exec_begin(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&exec_scratch, &zero);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(custos_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
+	struct exec_scratch *x;
 	struct custos_ev_exec *e;
 	struct file *file;
 	struct fs_struct *fs;
@@ -39,11 +95,12 @@ int BPF_PROG(custos_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 
 	if (from_agent())
 		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count_loss(CUSTOS_EV_EXEC);
+	x = exec_begin();
+	if (!x) {
+		count_loss(CUSTOS_EV_EXEC);	/* never: the map has its one entry */
 		return 0;
 	}
+	e = &x->e;
 	fill_hdr(&e->hdr, CUSTOS_EV_EXEC);
 
 	e->start_ns = BPF_CORE_READ(p, group_leader, start_boottime);
@@ -53,13 +110,12 @@ int BPF_PROG(custos_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	e->exe_ino = BPF_CORE_READ(inode, i_ino);
 	e->exe_mode = BPF_CORE_READ(inode, i_mode);
 	e->argc = BPF_CORE_READ(bprm, argc);
-	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	e->result = 0;
-	custos_path_resolve(&file->f_path, &e->exe);
+	custos_path_resolve(&file->f_path, &x->exe);
 	fs = BPF_CORE_READ(p, fs);
-	custos_path_resolve(&fs->pwd, &e->cwd);
+	custos_path_resolve(&fs->pwd, &x->cwd);
 
-	ret = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename),
+	ret = bpf_probe_read_kernel_str(x->filename, sizeof(x->filename),
 					BPF_CORE_READ(bprm, filename));
 	e->filename_len = ret > 0 ? ret - 1 : 0;
 
@@ -73,13 +129,13 @@ int BPF_PROG(custos_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 		n = CUSTOS_EV_ARGS_MAX;
 		e->argv_truncated = 1;
 	}
-	if (n && bpf_probe_read_user(e->argv, n, (const void *)arg_start) < 0) {
+	if (n && bpf_probe_read_user(x->argv, n, (const void *)arg_start) < 0) {
 		n = 0;
 		e->argv_truncated = 1;
 	}
 	e->argv_len = n;
 
-	custos_submit(e, sizeof(*e));
+	exec_emit(x, x->argv);
 	return 0;
 }
 
@@ -88,7 +144,7 @@ int BPF_PROG(custos_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
  * from the syscall tracepoints, with what the caller passed. The argument
  * strings are gathered in a per-CPU scratch twice ARGS_MAX long, so that
  * a string read at any offset below ARGS_MAX stays inside it (the
- * verifier's bound), then copied whole into the record. */
+ * verifier's bound); the record takes its first argv_len bytes. */
 #define ARGV_PTRS_MAX 4096	/* argv pointers counted at most */
 
 struct {
@@ -133,6 +189,7 @@ static __always_inline int exec_failed(struct trace_event_raw_sys_exit *ctx, boo
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
 	struct argv_walk w = { .off = 0, .argc = 0, .truncated = 0 };
+	struct exec_scratch *x;
 	struct custos_ev_exec *e;
 	__u32 zero = 0;
 	long n;
@@ -140,26 +197,22 @@ static __always_inline int exec_failed(struct trace_event_raw_sys_exit *ctx, boo
 	if (ctx->ret >= 0 || custos_skip())
 		return 0;
 	w.buf = bpf_map_lookup_elem(&argv_scratch, &zero);
-	if (!w.buf)
-		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count_loss(CUSTOS_EV_EXEC);
+	x = exec_begin();
+	if (!w.buf || !x) {
+		count_loss(CUSTOS_EV_EXEC);	/* never: the maps have their one entry */
 		return 0;
 	}
+	e = &x->e;
 	fill_hdr(&e->hdr, CUSTOS_EV_EXEC);
 	e->result = ctx->ret;
 	e->start_ns = BPF_CORE_READ(t, group_leader, start_boottime);
 	e->exe_dev = 0;
 	e->exe_ino = 0;
 	e->exe_mode = 0;
-	__builtin_memset(e->pad, 0, sizeof(e->pad));
-	e->exe.off = 0;
-	e->exe.len = 0;
-	e->exe.truncated = 0;
-	custos_path_resolve(&t->fs->pwd, &e->cwd);
+	custos_path_empty(&x->exe, 0);
+	custos_path_resolve(&t->fs->pwd, &x->cwd);
 	/* execve(filename, argv, envp); execveat(dfd, filename, argv, envp, flags) */
-	n = bpf_probe_read_user_str(e->filename, sizeof(e->filename),
+	n = bpf_probe_read_user_str(x->filename, sizeof(x->filename),
 				    (const void *)(at ? regs->si : regs->di));
 	e->filename_len = n > 0 ? n - 1 : 0;
 	w.uargv = at ? regs->dx : regs->si;
@@ -169,11 +222,10 @@ static __always_inline int exec_failed(struct trace_event_raw_sys_exit *ctx, boo
 		w.off = CUSTOS_EV_ARGS_MAX;	/* the last string was cut */
 		w.truncated = 1;
 	}
-	bpf_probe_read_kernel(e->argv, sizeof(e->argv), w.buf);
 	e->argv_len = w.off;
 	e->argc = w.argc;
 	e->argv_truncated = w.truncated;
-	custos_submit(e, sizeof(*e));
+	exec_emit(x, w.buf);
 	return 0;
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target for the agent's ring-buffer decoder (agent/decode.c):
- * the input is one ring-buffer record as the kernel would hand it over.
+ * the input is one ring-buffer record as the kernel would hand it over
+ * (exec and file records: the struct, then their strings packed).
  *
  * Invariants (abort() otherwise): an error is a negative code with a
  * message and leaves the output all zero; a record that decodes is a
@@ -31,7 +32,7 @@
 		}                                                                   \
 	} while (0)
 
-#define INPUT_MAX (2 * sizeof(struct custos_ev_exec))
+#define INPUT_MAX (2 * CUSTOS_EV_RECORD_MAX)
 
 /* Ring-buffer records are 8-byte aligned; so is this copy. */
 static union {

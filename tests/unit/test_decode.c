@@ -1,23 +1,50 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* agent/decode.c: kernel ring-buffer records become custos_records field
- * by field, and a record of the wrong size or with a length or offset out
- * of range is refused with a precise error and an all-zero output. */
+ * by field; exec and file records carry their strings packed after their
+ * struct (bpf/events.h), and a record of the wrong size, with a length out
+ * of its bound or lengths that do not add up to the record's size, is
+ * refused with a precise error and an all-zero output. */
 #include "testutil.h"
 #include "decode.h"
 #include "events.h"
 
+#define SRC_MAX (CUSTOS_EV_PATH_MAX + 8)	/* room for a length one past its bound */
+
+/* The record as the ring hands it over: 8-byte aligned. */
+static union {
+	uint8_t b[CUSTOS_EV_RECORD_MAX + 64];
+	uint64_t align;
+} rb;
+
 static struct custos_ev_exec ev;
+static char exe[SRC_MAX], cwd[SRC_MAX], filename[SRC_MAX], argvb[SRC_MAX];
 static struct custos_record rec;
 
-static void put_path(struct custos_ev_path *p, const char *s, int truncated)
+static size_t put(size_t pos, const void *p, size_t n)
+{
+	memcpy(rb.b + pos, p, n);
+	return pos + n;
+}
+
+/* ev's struct, then as many bytes of each string as its length says. */
+static size_t pack_exec(void)
+{
+	size_t n = put(0, &ev, sizeof(ev));
+
+	n = put(n, exe, ev.exe_len);
+	n = put(n, cwd, ev.cwd_len);
+	n = put(n, filename, ev.filename_len);
+	return put(n, argvb, ev.argv_len);
+}
+
+/* A string source and its length field: the bytes of s, stale bytes after. */
+static uint16_t set_str(char *dst, const char *s)
 {
 	size_t n = strlen(s);
 
-	memset(p, 0x5a, sizeof(*p));	/* stale ring-buffer bytes */
-	p->off = (uint16_t)(CUSTOS_EV_PATH_MAX - n);
-	p->len = (uint16_t)n;
-	p->truncated = (uint8_t)truncated;
-	memcpy(p->buf + p->off, s, n);
+	memset(dst, 0x5a, SRC_MAX);
+	memcpy(dst, s, n);
+	return (uint16_t)n;
 }
 
 static void make_exec(void)
@@ -45,13 +72,16 @@ static void make_exec(void)
 	ev.exe_ino = 131075;
 	ev.exe_mode = 0100755;
 	ev.argc = 3;
-	memcpy(ev.argv, argv, sizeof(argv));
+	ev.result = 0;
+	memset(argvb, 0x5a, sizeof(argvb));
+	memcpy(argvb, argv, sizeof(argv));
 	ev.argv_len = sizeof(argv);
 	ev.argv_truncated = 0;
-	memcpy(ev.filename, "./prog", 6);
-	ev.filename_len = 6;
-	put_path(&ev.exe, "/tmp/x/prog", 0);
-	put_path(&ev.cwd, "/tmp/x", 0);
+	ev.filename_len = set_str(filename, "./prog");
+	ev.exe_len = set_str(exe, "/tmp/x/prog");
+	ev.exe_truncated = 0;
+	ev.cwd_len = set_str(cwd, "/tmp/x");
+	ev.cwd_truncated = 0;
 }
 
 static int decode(const void *p, size_t n)
@@ -67,7 +97,7 @@ static void test_exec(void **state)
 
 	(void)state;
 	make_exec();
-	assert_int_equal(decode(&ev, sizeof(ev)), 0);
+	assert_int_equal(decode(rb.b, pack_exec()), 0);
 	assert_int_equal(rec.kind, CUSTOS_REC_EXEC);
 	assert_int_equal(rec.ts_ns, 5000000000ull);
 	assert_int_equal(rec.subj.pid, 4242);
@@ -102,12 +132,12 @@ static void test_argv_cut(void **state)
 	(void)state;
 	/* The area filled ARGS_MAX bytes and ended inside an argument. */
 	make_exec();
-	memset(ev.argv, 'a', sizeof(ev.argv));
-	ev.argv[10] = 0;
-	ev.argv_len = sizeof(ev.argv);
+	memset(argvb, 'a', CUSTOS_EV_ARGS_MAX);
+	argvb[10] = 0;
+	ev.argv_len = CUSTOS_EV_ARGS_MAX;
 	ev.argv_truncated = 1;
 	ev.argc = 5;
-	assert_int_equal(decode(&ev, sizeof(ev)), 0);
+	assert_int_equal(decode(rb.b, pack_exec()), 0);
 	assert_int_equal(rec.u.exec.argv_count, 2);
 	assert_int_equal(rec.u.exec.argv_len, CUSTOS_ARGS_MAX);
 	assert_int_equal(rec.u.exec.argv[CUSTOS_ARGS_MAX - 1], 0);
@@ -117,14 +147,14 @@ static void test_argv_cut(void **state)
 	/* Fewer elements than argc, even without the kernel's flag. */
 	make_exec();
 	ev.argc = 4;
-	assert_int_equal(decode(&ev, sizeof(ev)), 0);
+	assert_int_equal(decode(rb.b, pack_exec()), 0);
 	assert_int_equal(rec.u.exec.argv_truncated, 1);
 
 	/* No arguments at all. */
 	make_exec();
 	ev.argc = 0;
 	ev.argv_len = 0;
-	assert_int_equal(decode(&ev, sizeof(ev)), 0);
+	assert_int_equal(decode(rb.b, pack_exec()), 0);
 	assert_int_equal(rec.u.exec.argv_count, 0);
 	assert_int_equal(rec.u.exec.argv_truncated, 0);
 }
@@ -133,70 +163,83 @@ static void test_path_truncated_flag(void **state)
 {
 	(void)state;
 	make_exec();
-	put_path(&ev.exe, "/d9/d10/t", 1);
-	assert_int_equal(decode(&ev, sizeof(ev)), 0);
+	ev.exe_len = set_str(exe, "/d9/d10/t");
+	ev.exe_truncated = 1;
+	assert_int_equal(decode(rb.b, pack_exec()), 0);
 	assert_int_equal(rec.u.exec.exe_truncated, 1);
 	assert_int_equal(rec.u.exec.cwd_truncated, 0);
 }
 
-static void assert_refused(int want)
+static void assert_refused(size_t size, int want)
 {
 	static const uint8_t zero[sizeof(rec)];
 
-	assert_int_equal(decode(&ev, sizeof(ev)), want);
+	assert_int_equal(decode(rb.b, size), want);
 	assert_memory_equal(&rec, zero, sizeof(rec));
 }
 
 static void test_bad_lengths(void **state)
 {
 	(void)state;
+	/* A length past its bound, in a record whose size agrees with it. */
 	make_exec();
-	ev.exe.len = CUSTOS_EV_PATH_MAX + 1;
-	ev.exe.off = 0;
-	assert_refused(-CUSTOS_ERR_MALFORMED);
+	memset(exe, 'a', SRC_MAX);
+	ev.exe_len = CUSTOS_EV_PATH_MAX + 1;
+	assert_refused(pack_exec(), -CUSTOS_ERR_MALFORMED);
 
 	make_exec();
-	ev.cwd.off = CUSTOS_EV_PATH_BUF - 2;
-	ev.cwd.len = 3;			/* one byte past the buffer */
-	assert_refused(-CUSTOS_ERR_MALFORMED);
-
-	make_exec();
-	ev.cwd.off = 0xffff;
-	ev.cwd.len = 0;
-	assert_refused(-CUSTOS_ERR_MALFORMED);
+	ev.cwd_len = 0xffff;		/* and past the record */
+	put(0, &ev, sizeof(ev));
+	assert_refused(sizeof(ev) + 64, -CUSTOS_ERR_MALFORMED);
 
 	make_exec();
 	ev.filename_len = CUSTOS_EV_PATH_MAX + 1;
-	assert_refused(-CUSTOS_ERR_MALFORMED);
+	assert_refused(pack_exec(), -CUSTOS_ERR_MALFORMED);
 
 	make_exec();
 	ev.argv_len = CUSTOS_EV_ARGS_MAX + 1;
-	assert_refused(-CUSTOS_ERR_MALFORMED);
+	assert_refused(pack_exec(), -CUSTOS_ERR_MALFORMED);
+
+	/* Lengths that claim more or fewer bytes than the record has. */
+	make_exec();
+	assert_refused(pack_exec() - 1, -CUSTOS_ERR_TRUNCATED);
+	make_exec();
+	ev.cwd_len += 1;		/* its byte taken from filename's */
+	assert_refused(pack_exec() - 1, -CUSTOS_ERR_TRUNCATED);
+	make_exec();
+	ev.argv_len -= 1;
+	assert_refused(pack_exec() + 1, -CUSTOS_ERR_OVERSIZED);
 
 	/* The largest legal values are accepted. */
 	make_exec();
-	ev.exe.off = CUSTOS_EV_NAME_SLACK;
-	ev.exe.len = CUSTOS_EV_PATH_MAX;
+	memset(exe, '/', SRC_MAX);
+	memset(cwd, '/', SRC_MAX);
+	memset(filename, 'f', SRC_MAX);
+	memset(argvb, 'a', SRC_MAX);
+	ev.exe_len = ev.cwd_len = CUSTOS_EV_PATH_MAX;
 	ev.filename_len = CUSTOS_EV_PATH_MAX;
-	assert_int_equal(decode(&ev, sizeof(ev)), 0);
+	ev.argv_len = CUSTOS_EV_ARGS_MAX;
+	assert_true(pack_exec() <= CUSTOS_EV_RECORD_MAX);
+	assert_int_equal(decode(rb.b, pack_exec()), 0);
+	assert_int_equal(rec.u.exec.exe_len, CUSTOS_PATH_MAX);
+	assert_int_equal(rec.u.exec.filename_len, CUSTOS_PATH_MAX);
 }
 
 static void test_wrong_size_or_kind(void **state)
 {
 	struct custos_ev_fork fork;
-	uint8_t big[sizeof(ev) + 8];
 	uint32_t kind;
 
 	(void)state;
 	make_exec();
-	assert_int_equal(decode(&ev, sizeof(ev) - 1), -CUSTOS_ERR_TRUNCATED);
-	memset(big, 0, sizeof(big));
-	memcpy(big, &ev, sizeof(ev));
-	assert_int_equal(decode(big, sizeof(ev) + 1), -CUSTOS_ERR_OVERSIZED);
-	/* An exec claimed in a fork-sized record. */
-	assert_int_equal(decode(&ev, sizeof(struct custos_ev_fork)), -CUSTOS_ERR_TRUNCATED);
-	assert_int_equal(decode(&ev, 3), -CUSTOS_ERR_TRUNCATED);
-	assert_int_equal(decode(&ev, 0), -CUSTOS_ERR_TRUNCATED);
+	assert_int_equal(decode(rb.b, pack_exec() - 1), -CUSTOS_ERR_TRUNCATED);
+	rb.b[pack_exec()] = 0;
+	assert_int_equal(decode(rb.b, pack_exec() + 1), -CUSTOS_ERR_OVERSIZED);
+	/* An exec claimed in a fork-sized record: shorter than its struct. */
+	assert_int_equal(decode(rb.b, sizeof(struct custos_ev_fork)), -CUSTOS_ERR_TRUNCATED);
+	assert_int_equal(decode(rb.b, sizeof(ev) - 1), -CUSTOS_ERR_TRUNCATED);
+	assert_int_equal(decode(rb.b, 3), -CUSTOS_ERR_TRUNCATED);
+	assert_int_equal(decode(rb.b, 0), -CUSTOS_ERR_TRUNCATED);
 
 	memset(&fork, 0, sizeof(fork));
 	for (uint32_t k = 0; k < 300; k++) {
@@ -257,43 +300,52 @@ static void test_fork_and_exit(void **state)
 }
 
 /* File records: a path from the object, or a base joined with raw. */
-static struct custos_ev_file2 fe;
+static struct custos_ev_file fe;
+static char fpath[SRC_MAX], fraw[SRC_MAX], fname[SRC_MAX], fpath2[SRC_MAX], fraw2[SRC_MAX];
+
+/* fe's struct, then path, raw, name, path2, raw2 by their lengths. */
+static size_t pack_file(void)
+{
+	size_t n = put(0, &fe, sizeof(fe));
+
+	n = put(n, fpath, fe.path_len);
+	n = put(n, fraw, fe.raw_len);
+	n = put(n, fname, fe.name_len);
+	n = put(n, fpath2, fe.path2_len);
+	return put(n, fraw2, fe.raw2_len);
+}
 
 static void make_file(uint32_t kind, const char *base, int how, const char *raw)
 {
 	memset(&fe, 0x5a, sizeof(fe));
-	memcpy(&fe.f.hdr, &ev.hdr, sizeof(ev.hdr));
-	fe.f.hdr.kind = kind;
-	fe.f.result = -2;
-	fe.f.nr = 87;
-	fe.f.path_how = (uint8_t)how;
-	fe.f.path2_how = CUSTOS_EV_PATH_BASE;
-	fe.f.user_check = 0;
-	fe.f.flags = 0x200;
-	fe.f.mode = 0644;
-	fe.f.owner_uid = 4294967295u;
-	fe.f.owner_gid = 7;
-	fe.f.size = 10;
-	fe.f.raw_len = (uint16_t)strlen(raw);
-	memcpy(fe.f.raw, raw, fe.f.raw_len);
-	fe.f.raw_truncated = 0;
-	fe.f.raw2_len = 0;
-	fe.f.raw2_truncated = 0;
-	fe.f.name_len = 11;
-	memcpy(fe.f.name, "user.custos", 11);
-	put_path(&fe.f.path, base, 0);
-	put_path(&fe.path2, "/", 0);
+	memcpy(&fe.hdr, &ev.hdr, sizeof(ev.hdr));
+	fe.hdr.kind = kind;
+	fe.result = -2;
+	fe.nr = 87;
+	fe.path_how = (uint8_t)how;
+	fe.path2_how = CUSTOS_EV_PATH_BASE;
+	fe.user_check = 0;
+	fe.flags = 0x200;
+	fe.mode = 0644;
+	fe.owner_uid = 4294967295u;
+	fe.owner_gid = 7;
+	fe.size = 10;
+	fe.raw_len = set_str(fraw, raw);
+	fe.raw_truncated = 0;
+	fe.raw2_len = set_str(fraw2, "");
+	fe.raw2_truncated = 0;
+	fe.name_len = set_str(fname, "user.custos");
+	fe.name_truncated = 0;
+	fe.path_len = set_str(fpath, base);
+	fe.path_truncated = 0;
+	fe.path2_len = set_str(fpath2, "");
+	fe.path2_truncated = 0;
 }
 
 static void assert_path(const uint8_t *p, uint32_t len, const char *want)
 {
 	assert_int_equal(len, strlen(want));
 	assert_memory_equal(p, want, len);
-}
-
-static size_t file_size(uint32_t kind)
-{
-	return decode_event_size(kind);
 }
 
 static void test_file_join(void **state)
@@ -316,37 +368,51 @@ static void test_file_join(void **state)
 	make_exec();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		make_file(CUSTOS_EV_UNLINK, cases[i].base, CUSTOS_EV_PATH_BASE, cases[i].raw);
-		assert_int_equal(decode(&fe, file_size(CUSTOS_EV_UNLINK)), 0);
+		assert_int_equal(decode(rb.b, pack_file()), 0);
 		assert_int_equal(rec.kind, CUSTOS_REC_UNLINK);
 		assert_path(f->path, f->path_len, cases[i].want);
 		assert_path(f->path_raw, f->path_raw_len, cases[i].raw);
 		assert_int_equal(f->path_truncated, 0);
 		assert_int_equal(f->result, -2);
+		assert_path(f->name, f->name_len, "user.custos");
 	}
 	/* The object itself: the path is used as resolved. */
 	make_file(CUSTOS_EV_OPEN, "/tmp/x/real", CUSTOS_EV_PATH_OBJECT, "lnk");
-	assert_int_equal(decode(&fe, file_size(CUSTOS_EV_OPEN)), 0);
+	assert_int_equal(decode(rb.b, pack_file()), 0);
 	assert_path(f->path, f->path_len, "/tmp/x/real");
 	assert_path(f->path_raw, f->path_raw_len, "lnk");
 	assert_int_equal(f->mode, 0644);
+	assert_int_equal(f->owner_gid, 7);
+
+	/* The kernel's truncated flag on the resolved path is kept. */
+	fe.path_truncated = 1;
+	assert_int_equal(decode(rb.b, pack_file()), 0);
+	assert_int_equal(f->path_truncated, 1);
 
 	/* An unresolvable base (a bad dirfd) or a cut raw string is flagged. */
 	make_file(CUSTOS_EV_UNLINK, "", CUSTOS_EV_PATH_BASE, "f");
-	assert_int_equal(decode(&fe, file_size(CUSTOS_EV_UNLINK)), 0);
+	assert_int_equal(decode(rb.b, pack_file()), 0);
 	assert_int_equal(f->path_truncated, 1);
 	make_file(CUSTOS_EV_UNLINK, "/tmp", CUSTOS_EV_PATH_BASE, "f");
-	fe.f.raw_truncated = 1;
-	assert_int_equal(decode(&fe, file_size(CUSTOS_EV_UNLINK)), 0);
+	fe.raw_truncated = 1;
+	assert_int_equal(decode(rb.b, pack_file()), 0);
 	assert_int_equal(f->path_truncated, 1);
 
 	/* A join longer than PATH keeps its last PATH bytes. */
 	make_file(CUSTOS_EV_UNLINK, "/base", CUSTOS_EV_PATH_BASE, "");
-	memset(fe.f.raw, 'a', CUSTOS_EV_PATH_MAX);
-	fe.f.raw_len = CUSTOS_EV_PATH_MAX;
-	assert_int_equal(decode(&fe, file_size(CUSTOS_EV_UNLINK)), 0);
+	memset(fraw, 'a', CUSTOS_EV_PATH_MAX);
+	fe.raw_len = CUSTOS_EV_PATH_MAX;
+	assert_int_equal(decode(rb.b, pack_file()), 0);
 	assert_int_equal(f->path_len, CUSTOS_PATH_MAX);
 	assert_int_equal(f->path[0], 'a');
 	assert_int_equal(f->path_truncated, 1);
+
+	/* A record with no strings at all: just the struct. */
+	make_file(CUSTOS_EV_CHMOD, "", CUSTOS_EV_PATH_OBJECT, "");
+	fe.name_len = 0;
+	assert_int_equal(pack_file(), sizeof(fe));
+	assert_int_equal(decode(rb.b, sizeof(fe)), 0);
+	assert_int_equal(f->path_len, 0);
 }
 
 static void test_file_two_paths(void **state)
@@ -357,11 +423,10 @@ static void test_file_two_paths(void **state)
 	(void)state;
 	make_exec();
 	make_file(CUSTOS_EV_RENAME, "/tmp/x", CUSTOS_EV_PATH_BASE, "b/f1");
-	put_path(&fe.path2, "/tmp/y", 0);
-	fe.f.raw2_len = 2;
-	memcpy(fe.raw2, "f3", 2);
-	fe.f.result = 0;
-	assert_int_equal(decode(&fe, sizeof(fe)), 0);
+	fe.path2_len = set_str(fpath2, "/tmp/y");
+	fe.raw2_len = set_str(fraw2, "f3");
+	fe.result = 0;
+	assert_int_equal(decode(rb.b, pack_file()), 0);
 	assert_int_equal(rec.kind, CUSTOS_REC_RENAME);
 	assert_path(f->path, f->path_len, "/tmp/x/b/f1");
 	assert_path(f->path2, f->path2_len, "/tmp/y/f3");
@@ -371,16 +436,20 @@ static void test_file_two_paths(void **state)
 	buf_free(&b);
 
 	/* symlink: the target is text, never resolved. */
-	fe.f.hdr.kind = CUSTOS_EV_SYMLINK;
-	assert_int_equal(decode(&fe, sizeof(fe)), 0);
+	fe.hdr.kind = CUSTOS_EV_SYMLINK;
+	fe.path2_len = 0;
+	assert_int_equal(decode(rb.b, pack_file()), 0);
 	assert_int_equal(f->path2_len, 0);
 	assert_path(f->path2_raw, f->path2_raw_len, "f3");
 
-	/* A two-path kind in a one-path record, and the reverse. */
-	fe.f.hdr.kind = CUSTOS_EV_RENAME;
-	assert_int_equal(decode(&fe, sizeof(struct custos_ev_file)), -CUSTOS_ERR_TRUNCATED);
-	fe.f.hdr.kind = CUSTOS_EV_CHMOD;
-	assert_int_equal(decode(&fe, sizeof(fe)), -CUSTOS_ERR_OVERSIZED);
+	/* A one-path kind with second-path bytes. */
+	fe.hdr.kind = CUSTOS_EV_CHMOD;
+	assert_int_equal(decode(rb.b, pack_file()), -CUSTOS_ERR_MALFORMED);
+	fe.raw2_len = 0;
+	fe.path2_len = 1;
+	assert_int_equal(decode(rb.b, pack_file()), -CUSTOS_ERR_MALFORMED);
+	fe.path2_len = 0;
+	assert_int_equal(decode(rb.b, pack_file()), 0);
 }
 
 static void test_file_bad_lengths(void **state)
@@ -390,21 +459,38 @@ static void test_file_bad_lengths(void **state)
 	(void)state;
 	make_exec();
 	make_file(CUSTOS_EV_CHMOD, "/tmp", CUSTOS_EV_PATH_BASE, "f");
-	fe.f.raw_len = CUSTOS_EV_PATH_MAX + 1;
-	assert_int_equal(decode(&fe, file_size(CUSTOS_EV_CHMOD)), -CUSTOS_ERR_MALFORMED);
+	memset(fraw, 'a', SRC_MAX);
+	fe.raw_len = CUSTOS_EV_PATH_MAX + 1;
+	assert_int_equal(decode(rb.b, pack_file()), -CUSTOS_ERR_MALFORMED);
 	assert_memory_equal(&rec, zero, sizeof(rec));
 	make_file(CUSTOS_EV_SETXATTR, "/tmp", CUSTOS_EV_PATH_BASE, "f");
-	fe.f.name_len = CUSTOS_EV_XNAME_MAX + 1;
-	assert_int_equal(decode(&fe, file_size(CUSTOS_EV_SETXATTR)), -CUSTOS_ERR_MALFORMED);
+	memset(fname, 'n', SRC_MAX);
+	fe.name_len = CUSTOS_EV_XNAME_MAX + 1;
+	assert_int_equal(decode(rb.b, pack_file()), -CUSTOS_ERR_MALFORMED);
 	make_file(CUSTOS_EV_CHMOD, "/tmp", 7, "f");	/* no such path_how */
-	assert_int_equal(decode(&fe, file_size(CUSTOS_EV_CHMOD)), -CUSTOS_ERR_MALFORMED);
+	assert_int_equal(decode(rb.b, pack_file()), -CUSTOS_ERR_MALFORMED);
 	make_file(CUSTOS_EV_RENAME, "/tmp", CUSTOS_EV_PATH_BASE, "f");
-	fe.f.raw2_len = CUSTOS_EV_PATH_MAX + 1;
-	assert_int_equal(decode(&fe, sizeof(fe)), -CUSTOS_ERR_MALFORMED);
+	memset(fraw2, 'a', SRC_MAX);
+	fe.raw2_len = CUSTOS_EV_PATH_MAX + 1;
+	assert_int_equal(decode(rb.b, pack_file()), -CUSTOS_ERR_MALFORMED);
 	make_file(CUSTOS_EV_RENAME, "/tmp", CUSTOS_EV_PATH_BASE, "f");
-	fe.f.raw2_len = 0;
-	fe.path2.len = CUSTOS_EV_PATH_MAX + 1;
-	assert_int_equal(decode(&fe, sizeof(fe)), -CUSTOS_ERR_MALFORMED);
+	memset(fpath2, '/', SRC_MAX);
+	fe.path2_len = CUSTOS_EV_PATH_MAX + 1;
+	assert_int_equal(decode(rb.b, pack_file()), -CUSTOS_ERR_MALFORMED);
+	assert_memory_equal(&rec, zero, sizeof(rec));
+	make_file(CUSTOS_EV_RENAME, "/tmp", CUSTOS_EV_PATH_BASE, "f");
+	fe.path_len = 0xffff;		/* past the bound and the record */
+	put(0, &fe, sizeof(fe));
+	assert_int_equal(decode(rb.b, sizeof(fe) + 16), -CUSTOS_ERR_MALFORMED);
+
+	/* The lengths and the record's size disagree. */
+	make_file(CUSTOS_EV_UNLINK, "/tmp", CUSTOS_EV_PATH_BASE, "f");
+	assert_int_equal(decode(rb.b, pack_file() - 1), -CUSTOS_ERR_TRUNCATED);
+	assert_memory_equal(&rec, zero, sizeof(rec));
+	assert_int_equal(decode(rb.b, pack_file() + 1), -CUSTOS_ERR_OVERSIZED);
+	assert_int_equal(decode(rb.b, sizeof(fe) - 1), -CUSTOS_ERR_TRUNCATED);
+	fe.name_len += 4;		/* claims bytes the record does not have */
+	assert_int_equal(decode(rb.b, pack_file() - 4), -CUSTOS_ERR_TRUNCATED);
 	assert_memory_equal(&rec, zero, sizeof(rec));
 }
 
