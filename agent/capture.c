@@ -292,9 +292,18 @@ struct capture_filter *capture_filter(struct capture *c)
 	return c ? c->filter : NULL;
 }
 
+/* Records below the ring's wake-up mark (common.bpf.h custos_wake_flags)
+ * wake nobody, and ring_buffer__poll reads only the rings epoll reported:
+ * so the rings are read after every wait, woken or timed out. */
 int capture_poll(struct capture *c, int timeout_ms)
 {
-	return ring_buffer__poll(c->rb, timeout_ms);
+	int woken = ring_buffer__poll(c->rb, timeout_ms);
+	int rest;
+
+	if (woken < 0)
+		return woken;
+	rest = ring_buffer__consume(c->rb);
+	return rest < 0 ? rest : woken + rest;
 }
 
 int capture_drain(struct capture *c)

@@ -52,7 +52,8 @@ const char *capture_programs(const struct capture *c);
  * NULL when c is NULL. Valid until capture_close(). */
 struct capture_filter *capture_filter(struct capture *c);
 
-/* Wait up to timeout_ms for records and deliver them. Returns the number
+/* Wait up to timeout_ms for a wake-up, then deliver every record in the
+ * rings (those below the wake-up mark too). Returns the number
  * delivered, -EINTR when a signal came, the callback's negative value, or
  * another negative errno. */
 int capture_poll(struct capture *c, int timeout_ms);

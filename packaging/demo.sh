@@ -26,6 +26,7 @@ done
 dir=$(mktemp -d /tmp/custos-demo.XXXXXX) || exit 1
 serve_pid=""
 agent_pid=""
+activity=""
 stop() {
 	# Stop both first: the terminal or pipe may be gone already.
 	trap - INT TERM HUP EXIT
@@ -51,13 +52,21 @@ and index). Query what was recorded:
 Remove it all with: rm -rf $dir
 MSG
 }
-# The alerts grouped into incidents, and the story of the last one (its
-# header and each alert after the event it rests on).
+# The alerts grouped into incidents, and the story of the one the scripted
+# activity raised (its header and each alert after the event it rests on):
+# the agent records the whole host, so other programs may raise later ones.
+# Without the activity's (say it was stopped early), the last one.
 incidents() {
 	echo
 	echo "custos demo: incidents (alerts grouped by host, process tree and time):"
-	"$coll" incidents --dir "$dir/collector" --host "$host" | cut -c1-200
-	id=$("$coll" incidents --dir "$dir/collector" --host "$host" | tail -n 1 | cut -d' ' -f1)
+	"$coll" incidents --dir "$dir/collector" --host "$host" >"$dir/incidents" || return 0
+	cut -c1-200 "$dir/incidents"
+	id=""
+	for i in $(cut -d' ' -f1 "$dir/incidents"); do
+		"$coll" incident --dir "$dir/collector" show "$i" 2>/dev/null |
+			grep -q " pid ${activity:-none} " && id=$i
+	done
+	[ -n "$id" ] || id=$(tail -n 1 "$dir/incidents" | cut -d' ' -f1)
 	[ -n "$id" ] || return 0
 	echo "custos demo: $coll incident show $id (abridged: the alerts in place):"
 	"$coll" incident --dir "$dir/collector" show "$id" >"$dir/incident" &&
