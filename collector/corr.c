@@ -23,6 +23,7 @@
 struct slot {
 	uint8_t host[KEYS_SIGN_PK_LEN];
 	uint64_t key, stamp;
+	uint64_t epoch;	/* the batch that last saved it in the undo journal (invariant 5) */
 	int used;
 };
 
@@ -55,11 +56,24 @@ struct proc {
 	int connected;
 };
 
+/* The undo journal of the open batch (invariant 5): each entry is a
+ * slot's address, its size and its bytes before the batch first touched
+ * it, 8-byte aligned, in bytes[0..len). */
+struct undo {
+	uint8_t *bytes;
+	size_t len, cap;
+	int open;		/* a batch is open */
+	int lost;		/* an entry could not be kept: abort clears the tables */
+	uint64_t stamp, suppressed, evicted;	/* the counters at corr_begin */
+};
+
 struct corr {
 	const struct corr_set *set;
 	void **tables;			/* per rule: groups or pendings */
 	struct proc *procs;
 	uint64_t stamp, suppressed, evicted;
+	uint64_t epoch;			/* the last batch's number (slots saved in it carry it) */
+	struct undo undo;
 	struct sigma_event_buf buf;
 };
 
@@ -91,6 +105,36 @@ static uint64_t key_pid(const uint8_t *boot, uint64_t pid)
 	return h ^ (h >> 32);
 }
 
+/* Save slot s (sz bytes) in the open batch's journal, once per batch. */
+static void undo_save(struct corr *c, struct slot *s, size_t sz)
+{
+	struct undo *u = &c->undo;
+	size_t head = sizeof(void *) + sizeof(size_t), need = head + ((sz + 7) & ~(size_t)7);
+
+	if (!u->open || s->epoch == c->epoch)
+		return;
+	if (!u->lost && u->len + need > u->cap) {
+		size_t cap = u->cap ? 2 * u->cap : 65536;
+		uint8_t *b;
+
+		while (cap < u->len + need)
+			cap *= 2;
+		b = realloc(u->bytes, cap);
+		u->lost = !b;
+		if (b) {
+			u->bytes = b;
+			u->cap = cap;
+		}
+	}
+	if (!u->lost) {
+		memcpy(u->bytes + u->len, &s, sizeof(void *));
+		memcpy(u->bytes + u->len + sizeof(void *), &sz, sizeof(size_t));
+		memcpy(u->bytes + u->len + head, s, sz);
+		u->len += need;
+	}
+	s->epoch = c->epoch;
+}
+
 /* The entry for (host, key) in a table of n entries (a power of two) of
  * size sz: found, else (create) a free or the least recently used one of
  * its probe run, cleared (invariant 1). Returns NULL when absent and
@@ -104,6 +148,7 @@ static struct slot *slot_get(struct corr *c, void *base, size_t sz, size_t n, co
 		struct slot *s = (struct slot *)((char *)base + ((key + i) & (n - 1)) * sz);
 
 		if (s->used && s->key == key && !memcmp(s->host, host, sizeof(s->host))) {
+			undo_save(c, s, sz);
 			s->stamp = ++c->stamp;
 			return s;
 		}
@@ -118,7 +163,9 @@ static struct slot *slot_get(struct corr *c, void *base, size_t sz, size_t n, co
 		free_s = lru;
 		c->evicted++;
 	}
+	undo_save(c, free_s, sz);
 	memset(free_s, 0, sz);
+	free_s->epoch = c->epoch;	/* saved already */
 	memcpy(free_s->host, host, sizeof(free_s->host));
 	free_s->key = key;
 	free_s->used = 1;
@@ -160,7 +207,63 @@ void corr_close(struct corr *c)
 		free(c->tables[i]);
 	free(c->tables);
 	free(c->procs);
+	free(c->undo.bytes);
 	free(c);
+}
+
+void corr_begin(struct corr *c)
+{
+	c->epoch++;		/* slots start at 0: a new batch has saved none */
+	c->undo.open = 1;
+	c->undo.len = 0;
+	c->undo.lost = 0;
+	c->undo.stamp = c->stamp;
+	c->undo.suppressed = c->suppressed;
+	c->undo.evicted = c->evicted;
+}
+
+void corr_commit(struct corr *c)
+{
+	c->undo.open = 0;
+	c->undo.len = 0;
+	c->undo.lost = 0;
+}
+
+/* Every table emptied (an abort whose journal is incomplete). */
+static void corr_clear(struct corr *c)
+{
+	for (size_t i = 0; i < c->set->n; i++) {
+		int th = c->set->rules[i]->kind == CORR_THRESHOLD;
+
+		memset(c->tables[i], 0, (th ? CORR_GROUPS : CORR_PENDING) *
+		       (th ? sizeof(struct group) : sizeof(struct pending)));
+	}
+	memset(c->procs, 0, CORR_PROCS * sizeof(*c->procs));
+}
+
+void corr_abort(struct corr *c)
+{
+	struct undo *u = &c->undo;
+
+	/* Each slot is saved once per batch: the entries do not overlap and
+	 * their order does not matter. */
+	for (size_t off = 0; off < u->len;) {
+		struct slot *s;
+		size_t sz;
+
+		memcpy(&s, u->bytes + off, sizeof(void *));
+		memcpy(&sz, u->bytes + off + sizeof(void *), sizeof(size_t));
+		memcpy(s, u->bytes + off + sizeof(void *) + sizeof(size_t), sz);
+		off += sizeof(void *) + sizeof(size_t) + ((sz + 7) & ~(size_t)7);
+	}
+	if (u->lost)
+		corr_clear(c);
+	c->stamp = u->stamp;
+	c->suppressed = u->suppressed;
+	c->evicted = u->evicted;
+	u->open = 0;
+	u->len = 0;
+	u->lost = 0;
 }
 
 void corr_stats(const struct corr *c, uint64_t *suppressed, uint64_t *evicted)

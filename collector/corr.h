@@ -27,6 +27,16 @@
  *      counts and references are cleared and records of that group in the
  *      next window length are counted as suppressed, not kept.
  *   4. A sequence's first-stage match fires at most once (it is removed).
+ *   5. Batches: between corr_begin and corr_commit/corr_abort, the first
+ *      time a batch touches a table entry (even a lookup, which moves its
+ *      LRU stamp) its bytes are saved in an undo journal; corr_abort
+ *      copies them back and restores the counters, so the tables are
+ *      byte for byte what they were at corr_begin: nothing of a refused
+ *      batch stays to reference its records or change a later alert.
+ *      The journal holds each entry at most once per batch, so it is at
+ *      most the size of the tables; if it cannot grow, the abort empties
+ *      every table instead (invariant 1: lost windows, never an invented
+ *      alert). Records fed outside a batch are not journaled.
  * Crash: the tables live in memory and start empty at each start of
  * `serve` or `triage`; alerts are index rows written in the batch's
  * transaction like Sigma alerts (triage.h).
@@ -132,6 +142,12 @@ struct corr_at {
  * -CUSTOS_ERR_NOMEM. */
 int corr_open(const struct corr_set *set, struct corr **c);
 void corr_close(struct corr *c);	/* accepts NULL */
+
+/* A batch of records (invariant 5): corr_begin opens it, corr_commit
+ * keeps what its records did, corr_abort undoes it. */
+void corr_begin(struct corr *c);
+void corr_commit(struct corr *c);
+void corr_abort(struct corr *c);
 
 /* Feed one record (every kind: forks and exits keep the process table).
  * ev: its Sigma event when it maps to one, else NULL; image: the acting

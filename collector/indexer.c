@@ -200,8 +200,8 @@ static int chain_row(struct store *s, const struct batch_view *v, uint64_t leaf)
 	return store_add_gap(s, &g);
 }
 
-int indexer_begin(struct indexer_pass *p, struct store *s, const struct batch_view *v,
-		  uint64_t leaf, uint64_t received_ns)
+int indexer_begin(struct indexer_pass *p, struct store *s, struct triage *t,
+		  const struct batch_view *v, uint64_t leaf, uint64_t received_ns)
 {
 	struct store_batch b = { .leaf = leaf, .seq = v->hdr.seq, .received_ns = received_ns,
 		.record_count = v->hdr.record_count, .first_ts_ns = v->hdr.first_ts_ns,
@@ -211,6 +211,7 @@ int indexer_begin(struct indexer_pass *p, struct store *s, const struct batch_vi
 	int ret = store_indexed(s, &next);
 
 	p->s = s;
+	p->t = t;
 	p->v = v;
 	p->leaf = leaf;
 	p->alerts = 0;
@@ -227,51 +228,37 @@ int indexer_begin(struct indexer_pass *p, struct store *s, const struct batch_vi
 		ret = store_add_batch(s, &b);
 	if (ret)
 		store_rollback(s);
+	else if (t)
+		triage_begin(t);	/* triage.h invariant 4 */
 	return ret;
 }
 
 int indexer_record(struct indexer_pass *p, uint32_t idx, const struct custos_record *rec)
 {
-	return record_row(p->s, p->v, p->leaf, idx, rec, &p->x);
-}
+	int ret = record_row(p->s, p->v, p->leaf, idx, rec, &p->x);
 
-int indexer_triage_one(struct indexer_pass *p, struct triage *t, uint32_t idx,
-		       const struct custos_record *rec)
-{
-	/* issue 6: streaming triage (triage.h) */
-	return triage_record(t, p->s, &p->v->hdr, p->v->hash, p->leaf, idx, rec, &p->alerts);
-}
-
-int indexer_triage(struct indexer_pass *p, struct triage *t, const struct buf *raw,
-		   struct custos_record *rec)
-{
-	struct record_iter it;
-	uint32_t idx = 0;
-	int ret;
-
-	record_iter_init(&it, raw, &p->v->hdr);
-	while ((ret = record_iter_next(&it, rec)) == 1 &&
-	       (ret = indexer_triage_one(p, t, idx++, rec)) == 0)
-		;
+	if (!ret && p->t)	/* issue 6: streaming triage (triage.h) */
+		ret = triage_record(p->t, p->s, &p->v->hdr, p->v->hash, p->leaf, idx, rec,
+				    &p->alerts);
 	return ret;
 }
 
-int indexer_end(struct indexer_pass *p, struct triage *t, int commit)
+int indexer_end(struct indexer_pass *p, int commit)
 {
 	int ret = 0;
 
-	if (!commit) {
-		store_rollback(p->s);
-		return 0;
-	}
-	if (t)	/* issue 6: the new alerts into incidents */
+	if (commit && p->t)	/* issue 6: the new alerts into incidents */
 		ret = incident_update(p->s, NULL);
-	if (!ret)
+	if (commit && !ret)
 		ret = store_set_indexed(p->s, p->leaf + 1);
-	if (!ret)
+	if (commit && !ret)
 		ret = store_commit(p->s);
-	if (ret)
+	if (!commit || ret)
 		store_rollback(p->s);
+	if (p->t && (!commit || ret))
+		triage_abort(p->t);
+	else if (p->t)
+		triage_commit(p->t);
 	return ret;
 }
 
@@ -293,22 +280,16 @@ int indexer_batch(struct store *s, struct triage *t, uint64_t leaf, const uint8_
 	if (!ret)
 		ret = batch_check_payload(&v, &raw);
 	if (!ret)
-		ret = indexer_begin(ix, s, &v, leaf, received_ns);
+		ret = indexer_begin(ix, s, t, &v, leaf, received_ns);
 	if (ret)
 		goto out;
 	record_iter_init(&it, &raw, &v.hdr);
-	while ((ret = record_iter_next(&it, rec)) == 1) {
-		ret = indexer_record(ix, idx, rec);
-		if (!ret && t)
-			ret = indexer_triage_one(ix, t, idx, rec);
-		if (ret)
-			break;
+	while ((ret = record_iter_next(&it, rec)) == 1 && (ret = indexer_record(ix, idx, rec)) == 0)
 		idx++;
-	}
 	if (ret)
-		indexer_end(ix, t, 0);
+		indexer_end(ix, 0);
 	else
-		ret = indexer_end(ix, t, 1);
+		ret = indexer_end(ix, 1);
 out:
 	if (ret == 1)	/* not the next leaf */
 		ret = -CUSTOS_ERR_INVAL;

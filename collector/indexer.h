@@ -19,13 +19,17 @@
 struct triage;
 
 /* One batch being indexed from records decoded elsewhere (ingest decodes
- * each record once, to check it and to index it). indexer_begin opens
- * the batch's transaction (store_begin) and writes its batch row and its
- * gap if any; indexer_record writes one record's row;
- * indexer_triage_one runs triage on it; indexer_end(commit 1) turns the
- * new alerts into incidents, sets the indexed count to leaf+1 and
- * commits, indexer_end(commit 0) rolls the batch back. v and the store
- * must outlive the pass. */
+ * each record once, to check it, to index it and to triage it).
+ * indexer_begin opens the batch's transaction (store_begin), writes its
+ * batch row and its gap if any, and opens triage t's batch (triage_begin;
+ * t NULL: no triage); indexer_record writes one record's row and runs
+ * triage on it (its alerts are rows of the same transaction);
+ * indexer_end(commit 1) turns the new alerts into incidents, sets the
+ * indexed count to leaf+1 and commits, then triage_commit;
+ * indexer_end(commit 0), or a failed commit, rolls the batch back and
+ * calls triage_abort, so that nothing of it stays in triage's memory
+ * either (triage.h invariant 4). v, t and the store must outlive the
+ * pass. */
 struct indexer_scratch {	/* the C strings a row points to */
 	char comm[CUSTOS_COMM_MAX + 1];
 	char exe[CUSTOS_PATH_MAX + 1];
@@ -34,26 +38,24 @@ struct indexer_scratch {	/* the C strings a row points to */
 
 struct indexer_pass {
 	struct store *s;
+	struct triage *t;
 	const struct batch_view *v;
 	uint64_t leaf, alerts;
 	struct indexer_scratch x;
 };
 
-/* Returns 0 (inside the batch's transaction), 1 when leaf is not the
- * store's next (nothing done), -CUSTOS_ERR_IO (nothing left open). */
-int indexer_begin(struct indexer_pass *p, struct store *s, const struct batch_view *v,
-		  uint64_t leaf, uint64_t received_ns);
-/* Record idx, in record order. Returns 0 or -CUSTOS_ERR_IO. */
+/* Returns 0 (inside the batch's transaction and triage batch), 1 when
+ * leaf is not the store's next (nothing done), -CUSTOS_ERR_IO (nothing
+ * left open). */
+int indexer_begin(struct indexer_pass *p, struct store *s, struct triage *t,
+		  const struct batch_view *v, uint64_t leaf, uint64_t received_ns);
+/* Record idx, in record order: its row, then triage (triage_record).
+ * Returns 0, -CUSTOS_ERR_IO or -CUSTOS_ERR_NOMEM (the pass stays open:
+ * the caller ends it). */
 int indexer_record(struct indexer_pass *p, uint32_t idx, const struct custos_record *rec);
-/* Triage t on record idx (triage_record). Returns its result. */
-int indexer_triage_one(struct indexer_pass *p, struct triage *t, uint32_t idx,
-		       const struct custos_record *rec);
-/* Triage t on every record of raw (the batch's checked payload, records
- * known to decode; rec: scratch). Returns 0 or the first error. */
-int indexer_triage(struct indexer_pass *p, struct triage *t, const struct buf *raw,
-		   struct custos_record *rec);
-/* Returns 0, or with commit the error (the batch is then rolled back). */
-int indexer_end(struct indexer_pass *p, struct triage *t, int commit);
+/* Returns 0, or with commit the error (the batch is then rolled back and
+ * its triage undone). */
+int indexer_end(struct indexer_pass *p, int commit);
 
 /* Index leaf `leaf`, the signed batch p[0..n) received at received_ns,
  * in one transaction that also sets the store's indexed count to leaf+1,

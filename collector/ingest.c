@@ -189,10 +189,12 @@ static int verify(struct ingest *g, const uint8_t *env, size_t n, struct batch_v
 }
 
 /* docs/format.md 3.5 step 7, every record decodes, and (decode once)
- * each record's index row as it is decoded, when the index is at leaf:
- * in the store's group (ingest_commit commits it after the sync), in the
- * batch's own savepoint. OUT: *indexed (the pass is open: the caller ends
- * it). Returns 0 or the decode error (why set, nothing indexed). */
+ * each record's index row and triage as it is decoded, when the index is
+ * at leaf: in the store's group (ingest_commit commits it after the
+ * sync), in the batch's own savepoint and triage batch (triage.h
+ * invariant 4). OUT: *indexed (the pass is open: the caller ends it).
+ * Returns 0 or the decode error (why set, nothing indexed, triage
+ * undone). */
 static int decode(struct ingest *g, const struct batch_view *v, uint64_t leaf, uint64_t received,
 		  int *indexed, char *why, size_t why_len)
 {
@@ -202,17 +204,17 @@ static int decode(struct ingest *g, const struct batch_view *v, uint64_t leaf, u
 	int ret, rows;
 
 	rows = store_group_begin(g->store) == 0 &&
-	       indexer_begin(g->ix, g->store, v, leaf, received) == 0;
+	       indexer_begin(g->ix, g->store, g->triage, v, leaf, received) == 0;
 	record_iter_init(&it, &g->raw, &v->hdr);
 	while ((ret = record_iter_next(&it, g->rec)) == 1) {
 		if (rows && indexer_record(g->ix, idx, g->rec) != 0) {
-			indexer_end(g->ix, NULL, 0);	/* catch-up indexes it at commit */
+			indexer_end(g->ix, 0);	/* catch-up indexes it at commit */
 			rows = 0;
 		}
 		idx++;
 	}
 	if (ret && rows)
-		indexer_end(g->ix, NULL, 0);
+		indexer_end(g->ix, 0);	/* refused: rows, alerts and triage state undone */
 	*indexed = rows && !ret;
 	if (ret) {
 		host_label(g, v->hdr.host_id, label, sizeof(label));
@@ -222,23 +224,6 @@ static int decode(struct ingest *g, const struct batch_view *v, uint64_t leaf, u
 	return ret;
 }
 
-/* The rest of the index pass of an archived batch: triage (decoding the
- * records again: triage must not see the records of a refused batch),
- * then the commit of its savepoint. A failure leaves the leaf to
- * catch-up at ingest_commit. */
-static void index_finish(struct ingest *g)
-{
-	int ret = g->triage ? indexer_triage(g->ix, g->triage, &g->raw, g->rec) : 0;
-
-	if (ret)
-		indexer_end(g->ix, NULL, 0);
-	else
-		ret = indexer_end(g->ix, g->triage, 1);
-	if (ret)
-		coll_log("index: leaf %llu: %s (indexed again at the commit)",
-			 (unsigned long long)g->ix->leaf, custos_strerror(ret));
-}
-
 int ingest_stage(struct ingest *g, const uint8_t *env, size_t n, struct buf *ack, char *why,
 		 size_t why_len)
 {
@@ -246,7 +231,7 @@ int ingest_stage(struct ingest *g, const uint8_t *env, size_t n, struct buf *ack
 	struct ingest_host *h;
 	uint64_t leaf, staged = 0, received;
 	char label[128];
-	int ret, link, indexed = 0;
+	int ret, iret, link, indexed = 0;
 
 	why[0] = '\0';
 	g->refused_hash_set = 0;
@@ -277,10 +262,11 @@ int ingest_stage(struct ingest *g, const uint8_t *env, size_t n, struct buf *ack
 	if (ret)
 		goto refused;
 	ret = custody_stage(&g->log, g->signed_batch.data, g->signed_batch.len, received, &staged);
-	if (indexed && !ret && staged == leaf)
-		index_finish(g);
-	else if (indexed)
-		indexer_end(g->ix, NULL, 0);	/* not archived (or elsewhere: catch-up) */
+	if (indexed && !ret && staged == leaf && (iret = indexer_end(g->ix, 1)) != 0)
+		coll_log("index: leaf %llu: %s (indexed again at the commit)",
+			 (unsigned long long)leaf, custos_strerror(iret));
+	else if (indexed && (ret || staged != leaf))
+		indexer_end(g->ix, 0);	/* not archived (or elsewhere: catch-up) */
 	if (ret) {
 		snprintf(why, why_len, "batch not stored: archive or custody log write failed");
 		goto refused;

@@ -34,8 +34,10 @@
  *      (on a failed sync it aborts it), so the index never holds a leaf
  *      that is not in the log. A batch the stage could not index (the
  *      index behind, an index error) is indexed from the archive by the
- *      catch-up in ingest_commit. Triage decodes an archived batch's
- *      records a second time, so that it never sees a refused batch.
+ *      catch-up in ingest_commit. Triage runs on each record as it is
+ *      decoded, in the batch's triage batch (triage.h invariant 4): a
+ *      refused batch's alerts go with its rolled-back rows and
+ *      triage_abort undoes what its records did to triage's memory.
  * Crash: see custody.h and store.h; nothing here is persistent on its own.
  */
 #ifndef CUSTOS_COLL_INGEST_H

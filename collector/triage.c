@@ -25,7 +25,15 @@ struct proc {
 	uint8_t host[KEYS_SIGN_PK_LEN];
 	uint8_t boot[CUSTOS_BOOT_ID_LEN];
 	uint64_t pid, stamp;
+	uint64_t epoch;		/* the batch that last saved it (invariant 4) */
 	char *image, *cmdline;	/* NULL: slot free */
+};
+
+/* A slot as it was before the open batch first changed it (invariant 4);
+ * its strings are freed at the commit, or put back at the abort. */
+struct saved {
+	struct proc *slot;
+	struct proc old;
 };
 
 struct triage {
@@ -35,6 +43,10 @@ struct triage {
 	struct corr *corr;
 	struct proc *procs;	/* TRIAGE_PROCS slots */
 	uint64_t stamp;
+	uint64_t epoch, stamp0;		/* the batch's number; stamp at triage_begin */
+	int open, lost;			/* a batch is open; its journal is incomplete */
+	struct saved *undo;		/* the open batch's journal (invariant 4) */
+	size_t n_undo, cap_undo;
 	struct sigma_event_buf buf;
 	char pimage[CUSTOS_PATH_MAX + 1], pcmd[CUSTOS_ARGS_MAX + 1];
 };
@@ -96,6 +108,11 @@ void triage_close(struct triage *t)
 		free(t->procs[i].cmdline);
 	}
 	free(t->procs);
+	for (size_t i = 0; i < t->n_undo; i++) {	/* an open batch's old strings */
+		free(t->undo[i].old.image);
+		free(t->undo[i].old.cmdline);
+	}
+	free(t->undo);
 	corr_close(t->corr);
 	corr_set_free(&t->corr_rules);
 	sigma_index_free(t->index);
@@ -135,6 +152,31 @@ static struct proc *find(struct triage *t, const struct batch_header *h, uint64_
 	return NULL;
 }
 
+/* Before slot p is overwritten: outside a batch, or when the open batch
+ * changed it already (its strings are the batch's own), free its
+ * strings; else save it in the journal, strings and all (invariant 4). */
+static void release(struct triage *t, struct proc *p)
+{
+	if (t->open && p->epoch != t->epoch && !t->lost && t->n_undo == t->cap_undo) {
+		size_t cap = t->cap_undo ? 2 * t->cap_undo : 256;
+		struct saved *u = realloc(t->undo, cap * sizeof(*u));
+
+		t->lost = !u;	/* the abort empties the table (invariant 4) */
+		if (u) {
+			t->undo = u;
+			t->cap_undo = cap;
+		}
+	}
+	if (t->open && p->epoch != t->epoch && !t->lost) {
+		t->undo[t->n_undo].slot = p;
+		t->undo[t->n_undo++].old = *p;
+	} else {
+		free(p->image);
+		free(p->cmdline);
+	}
+	p->epoch = t->epoch;
+}
+
 /* Set pid's image and command line (invariant 1: evict the oldest). */
 static int note(struct triage *t, const struct batch_header *h, uint64_t pid, const char *image,
 		const char *cmdline)
@@ -159,8 +201,7 @@ static int note(struct triage *t, const struct batch_header *h, uint64_t pid, co
 	}
 	if (!p)
 		p = old;
-	free(p->image);
-	free(p->cmdline);
+	release(t, p);
 	memcpy(p->host, h->host_id, sizeof(p->host));
 	memcpy(p->boot, h->boot_id, sizeof(p->boot));
 	p->pid = pid;
@@ -168,6 +209,47 @@ static int note(struct triage *t, const struct batch_header *h, uint64_t pid, co
 	p->image = im;
 	p->cmdline = cm;
 	return 0;
+}
+
+void triage_begin(struct triage *t)
+{
+	t->epoch++;	/* slots start at 0: a new batch has saved none */
+	t->open = 1;
+	t->lost = 0;
+	t->n_undo = 0;
+	t->stamp0 = t->stamp;
+	corr_begin(t->corr);
+}
+
+void triage_commit(struct triage *t)
+{
+	for (size_t i = 0; i < t->n_undo; i++) {	/* replaced in the batch */
+		free(t->undo[i].old.image);
+		free(t->undo[i].old.cmdline);
+	}
+	t->n_undo = 0;
+	t->open = 0;
+	corr_commit(t->corr);
+}
+
+void triage_abort(struct triage *t)
+{
+	for (size_t i = 0; i < t->n_undo; i++) {	/* distinct slots: any order */
+		struct proc *p = t->undo[i].slot;
+
+		free(p->image);
+		free(p->cmdline);
+		*p = t->undo[i].old;
+	}
+	for (size_t i = 0; t->lost && i < TRIAGE_PROCS; i++) {
+		free(t->procs[i].image);
+		free(t->procs[i].cmdline);
+		memset(&t->procs[i], 0, sizeof(t->procs[i]));
+	}
+	t->n_undo = 0;
+	t->open = 0;
+	t->stamp = t->stamp0;
+	corr_abort(t->corr);
 }
 
 /* src into dst[cap], cut and NUL-terminated (no printf per fork and exec). */
@@ -296,6 +378,7 @@ static int triage_leaf(struct triage *t, struct store *s, struct run *r, uint64_
 		ret = store_begin(s);
 	if (ret)
 		goto out;
+	triage_begin(t);	/* invariant 4 */
 	r->batches++;
 	record_iter_init(&it, &raw, &v.hdr);
 	while (!ret && (ret = record_iter_next(&it, rec)) == 1) {
@@ -309,8 +392,12 @@ static int triage_leaf(struct triage *t, struct store *s, struct run *r, uint64_
 		idx++;
 	}
 	ret = ret ? ret : store_commit(s);
-	if (ret)
+	if (ret) {
 		store_rollback(s);
+		triage_abort(t);
+	} else {
+		triage_commit(t);
+	}
 out:
 	buf_free(&raw);
 	return ret;

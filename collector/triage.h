@@ -24,6 +24,21 @@
  *      incidents in one transaction: SQLite serialises it with serve's
  *      transactions (busy timeout 5 s), so serve's streaming grouping
  *      sees either none or all of the regrouping.
+ *   4. Batches: the records of one batch are triaged between triage_begin
+ *      and triage_commit (the batch's rows committed) or triage_abort
+ *      (rolled back: a batch refused, say because a later record does not
+ *      decode, or not archived). The first time a batch changes a process
+ *      table slot, the slot is saved, its strings kept, in a journal;
+ *      commit frees the strings it replaced, abort frees the batch's and
+ *      puts the saved slots and the LRU clock back, and corr_abort undoes
+ *      the correlation tables (corr.h invariant 5). So after an abort the
+ *      in-memory state is what it was at triage_begin: nothing of the
+ *      refused batch can later make an alert reference its records or
+ *      change a later alert (its alerts went with the rolled-back rows,
+ *      invariant 2). The journal holds each slot at most once per batch
+ *      (at most the table's size); if it cannot grow, the abort empties
+ *      the table instead (lost context, never an invented alert).
+ *      triage_record outside a batch changes the state for good.
  * Crash: alerts are index rows; a lost transaction is redone by catch-up
  * (with the rules of that run) or by `triage` on demand.
  */
@@ -46,6 +61,13 @@ struct triage;
  * -CUSTOS_ERR_IO (unreadable directory), -CUSTOS_ERR_NOMEM. */
 int triage_open(const char *rules_dir, struct triage **t);
 void triage_close(struct triage *t);	/* accepts NULL */
+
+/* One batch's records (invariant 4): triage_begin before its first
+ * triage_record; then triage_commit once its rows are committed, or
+ * triage_abort once they are rolled back. */
+void triage_begin(struct triage *t);
+void triage_commit(struct triage *t);
+void triage_abort(struct triage *t);
 
 /* Run the rules on record idx of the batch (header h, hash) at leaf, note
  * the process in the table, and add an alert per rule that fires.
