@@ -182,6 +182,7 @@ static int load_process(struct capture *c)
 		return ret;
 	}
 	c->process->rodata->agent_tgid = (uint32_t)getpid();
+	c->process->rodata->ring_mark = c->opts.ringbuf_bytes / 8;
 	ret = bpf_map__set_max_entries(c->process->maps.events, c->opts.ringbuf_bytes);
 	if (ret) {
 		fprintf(stderr, "custos-agent: ring buffer of %u bytes: %s\n",
@@ -211,6 +212,7 @@ static int load_process(struct capture *c)
 		}                                                                  \
 		if (!ret_) {                                                       \
 			(c)->member->rodata->agent_tgid = (uint32_t)getpid();      \
+			(c)->member->rodata->ring_mark = (c)->opts.ringbuf_bytes / 8; \
 			ret_ = prepare_family((c), (c)->member->obj, family);      \
 		}                                                                  \
 		if (!ret_) {                                                       \

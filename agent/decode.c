@@ -163,7 +163,7 @@ static void decode_argv(const struct custos_ev_exec *e, const uint8_t *src,
 		x->argv_truncated = 1;
 }
 
-/* An exec record: the struct, then exe, cwd, filename and argv. */
+/* An exec record: the struct, then filename, exe, cwd and argv. */
 static int decode_exec(const struct custos_ev_exec *e, struct tail *t, struct custos_record *rec)
 {
 	struct custos_exec *x = &rec->u.exec;
@@ -178,11 +178,11 @@ static int decode_exec(const struct custos_ev_exec *e, struct tail *t, struct cu
 		return ret;
 	decode_hdr(&e->hdr, rec);
 	x->result = e->result;	/* 0, or a failed attempt's -errno */
+	filename = take(t, e->filename_len);
 	ret = take_path(t, e->exe_len, e->exe_truncated, x->exe, &x->exe_len, &x->exe_truncated);
 	if (!ret)
 		ret = take_path(t, e->cwd_len, e->cwd_truncated, x->cwd, &x->cwd_len,
 				&x->cwd_truncated);
-	filename = take(t, e->filename_len);
 	argv = take(t, e->argv_len);
 	if (ret || !filename || !argv)
 		return -CUSTOS_ERR_MALFORMED;	/* never after tail_check */
@@ -295,7 +295,7 @@ static int two_paths(uint32_t kind)
 	       kind == CUSTOS_EV_MOUNT;
 }
 
-/* A file record: the struct, then path, raw, name, path2 and raw2. */
+/* A file record: the struct, then raw, path, name, raw2 and path2. */
 static int decode_file(const struct custos_ev_file *e, struct tail *t, struct custos_record *rec)
 {
 	struct custos_file *f = &rec->u.file;
@@ -311,11 +311,11 @@ static int decode_file(const struct custos_ev_file *e, struct tail *t, struct cu
 			 e->raw2_len);
 	if (ret)
 		return ret;
-	path = take(t, e->path_len);
 	raw = take(t, e->raw_len);
+	path = take(t, e->path_len);
 	name = take(t, e->name_len);
-	path2 = take(t, e->path2_len);
 	raw2 = take(t, e->raw2_len);
+	path2 = take(t, e->path2_len);
 	if (!path || !raw || !name || !path2 || !raw2)
 		return -CUSTOS_ERR_MALFORMED;	/* never after tail_check */
 	decode_hdr(&e->hdr, rec);

@@ -16,6 +16,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set by the agent before load. */
 const volatile __u32 agent_tgid = 0;
+const volatile __u32 ring_mark = 0;	/* an eighth of the ring's bytes (custos_wake_flags) */
 
 /* Its size is set by the agent before load (bpf_map__set_max_entries). */
 struct {
@@ -101,11 +102,13 @@ struct {
  * neither saw itself cross). Below the mark the agent reads records at
  * its next poll timeout (at most 100 ms later), so a lone event costs its
  * process no wake-up. A record takes its size plus the ring's 8-byte
- * header, rounded up to 8, of the ring: that is what "crossed" compares. */
+ * header, rounded up to 8, of the ring: that is what "crossed" compares.
+ * The mark is a constant the agent sets with the ring's size (ring_mark),
+ * not a second query. */
 static __always_inline __u64 custos_wake_flags(__u64 size)
 {
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 mark = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 8;
+	__u64 mark = ring_mark;
 	__u64 took = (size + 8 + 7) & ~7ull;
 	__u32 zero = 0;
 	__u64 *last, now;
@@ -131,7 +134,9 @@ static __always_inline void custos_submit(void *e, __u64 size)
 /* Variable-size records (events.h: exec, file) are built in a per-CPU
  * scratch map value of their family, then written to the ring with only
  * the bytes they use: custos_reserve a record of the exact size, the
- * fixed struct and each string with custos_put, custos_commit. A failed
+ * fixed struct and each string with custos_put (the scratch puts the
+ * first string right after the struct, so the two are one put),
+ * custos_commit. A failed
  * reservation is counted as a loss of the kind, exactly like a failed
  * bpf_ringbuf_reserve; the dynptr must be discarded even then (the
  * verifier's rule). Returns 0 when reserved. */

@@ -93,8 +93,8 @@ struct custos_ev_hdr {
 /* sched_process_exec: a successful execve/execveat; sys_exit_execve(at):
  * a failed one (result < 0: no executable, so exe is empty and exe_dev,
  * exe_ino, exe_mode are 0; filename and argv are read from the caller).
- * Variable-size: the struct is followed by exe (exe_len bytes), cwd
- * (cwd_len), filename (filename_len) and argv (argv_len), packed in that
+ * Variable-size: the struct is followed by filename (filename_len
+ * bytes), exe (exe_len), cwd (cwd_len) and argv (argv_len), packed in that
  * order; the record is exactly sizeof(struct custos_ev_exec) plus the four
  * lengths. Paths are absolute, resolved in the kernel (bpf/path.bpf.h);
  * a path's truncated flag is set when the walk ran out of depth or room
@@ -144,8 +144,8 @@ struct custos_ev_exit {
  * the path, either resolved from the object itself (opens that succeeded,
  * fd calls) or as the kernel-resolved base directory that the user's raw
  * string is joined to (the object may no longer exist at exit).
- * Variable-size: the struct is followed by path (path_len bytes), raw
- * (raw_len), name (name_len), path2 (path2_len) and raw2 (raw2_len),
+ * Variable-size: the struct is followed by raw (raw_len bytes), path
+ * (path_len), name (name_len), raw2 (raw2_len) and path2 (path2_len),
  * packed in that order; the record is exactly sizeof(struct
  * custos_ev_file) plus the five lengths. rename, link, symlink and mount
  * carry a second path (path2, raw2); the other kinds have path2_len and

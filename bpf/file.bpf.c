@@ -57,7 +57,9 @@ struct {
 
 /* One record under construction: the fixed struct and its strings at
  * their largest, one per CPU (a program runs to its end on its CPU, and
- * the syscall tracepoints do not nest). */
+ * the syscall tracepoints do not nest). raw follows the struct with no
+ * padding (sizeof(struct custos_ev_file) is a multiple of 8), as in the
+ * record, so the two are written to the ring at once. */
 struct file_scratch {
 	struct custos_ev_file e;
 	char raw[CUSTOS_EV_PATH_MAX];	/* the user's path argument */
@@ -72,6 +74,9 @@ struct {
 	__type(key, __u32);
 	__type(value, struct file_scratch);
 } file_scratch SEC(".maps");
+
+_Static_assert(__builtin_offsetof(struct file_scratch, raw) == sizeof(struct custos_ev_file),
+	       "raw must follow the struct as in the record");
 
 /* Which arguments a call has; -1 where it has none. */
 struct fspec {
@@ -193,8 +198,8 @@ static __always_inline struct file_scratch *file_begin(void)
 	return fs;
 }
 
-/* Write the record in fs to the ring: the struct, then path, raw, name,
- * path2 and raw2, each its length's bytes (events.h). The masks are
+/* Write the record in fs to the ring: the struct and raw, then path,
+ * name, raw2 and path2, each its length's bytes (events.h). The masks are
  * no-ops (read_user's bounds) that the verifier needs. */
 static __always_inline void file_emit(struct file_scratch *fs, __u32 kind)
 {
@@ -215,12 +220,11 @@ static __always_inline void file_emit(struct file_scratch *fs, __u32 kind)
 	size = sizeof(*e) + e->path_len + raw + name + e->path2_len + raw2;
 	if (custos_reserve(&d, size, kind))
 		return;
-	custos_put(&d, &pos, e, sizeof(*e));
+	custos_put(&d, &pos, e, sizeof(*e) + raw);	/* and raw, right after it */
 	custos_put_path(&d, &pos, &fs->path);
-	custos_put(&d, &pos, fs->raw, raw);
 	custos_put(&d, &pos, fs->name, name);
-	custos_put_path(&d, &pos, &fs->path2);
 	custos_put(&d, &pos, fs->raw2, raw2);
+	custos_put_path(&d, &pos, &fs->path2);
 	custos_commit(&d, size);
 }
 

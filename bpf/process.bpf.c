@@ -30,7 +30,8 @@
 #define NR_CLONE3 435
 
 /* An exec record under construction, one per CPU (events.h's layout:
- * the struct, then exe, cwd, filename, argv). */
+ * the struct, then filename, exe, cwd, argv; filename follows the struct
+ * with no padding, as in the record, so the two are written at once). */
 struct exec_scratch {
 	struct custos_ev_exec e;
 	char filename[CUSTOS_EV_PATH_MAX];
@@ -44,6 +45,9 @@ struct {
 	__type(key, __u32);
 	__type(value, struct exec_scratch);
 } exec_scratch SEC(".maps");
+
+_Static_assert(__builtin_offsetof(struct exec_scratch, filename) == sizeof(struct custos_ev_exec),
+	       "filename must follow the struct as in the record");
 
 /* Write the record in x to the ring, with argv's bytes from argv (the
  * scratch's, or argv_scratch for a failed exec). The masks are no-ops
@@ -67,10 +71,9 @@ static __always_inline void exec_emit(struct exec_scratch *x, const char *argv)
 	size = sizeof(*e) + e->exe_len + e->cwd_len + filename + args;
 	if (custos_reserve(&d, size, CUSTOS_EV_EXEC))
 		return;
-	custos_put(&d, &pos, e, sizeof(*e));
+	custos_put(&d, &pos, e, sizeof(*e) + filename);	/* and filename after it */
 	custos_put_path(&d, &pos, &x->exe);
 	custos_put_path(&d, &pos, &x->cwd);
-	custos_put(&d, &pos, x->filename, filename);
 	custos_put(&d, &pos, argv, args);
 	custos_commit(&d, size);
 }

@@ -41,7 +41,8 @@ static void hdr(struct custos_ev_hdr *h, uint32_t kind)
 	memcpy(h->comm, "seed", 4);
 }
 
-/* Append n bytes of s to the record; returns n for its length field. */
+/* Append n bytes of s to the record; returns n for its length field.
+ * Strings are appended in events.h's order. */
 static uint16_t str(const char *s, size_t n)
 {
 	memcpy(u.b + used, s, n);
@@ -81,9 +82,9 @@ static int exec_seeds(const char *dir)
 	u.exec.exe_ino = 131075;
 	u.exec.exe_mode = 0100755;
 	u.exec.argc = 3;
+	u.exec.filename_len = str("/bin/sh", 7);
 	u.exec.exe_len = str("/usr/bin/dash", 13);
 	u.exec.cwd_len = str("/root", 5);
-	u.exec.filename_len = str("/bin/sh", 7);
 	u.exec.argv_len = str(argv, sizeof(argv));
 	bad |= write_seed(dir, "exec");
 
@@ -94,8 +95,8 @@ static int exec_seeds(const char *dir)
 	u.exec.argc = 9;
 	u.exec.argv_truncated = 1;
 	u.exec.cwd_truncated = 1;
-	u.exec.cwd_len = str("/d9/d10/t", 9);
 	u.exec.filename_len = str("./missing", 9);
+	u.exec.cwd_len = str("/d9/d10/t", 9);
 	u.exec.argv_len = str("./missing\0aaaa", 14);
 	bad |= write_seed(dir, "exec-truncated");
 	return bad;
@@ -108,18 +109,18 @@ static int file_seeds(const char *dir)
 	start(sizeof(u.file));
 	hdr(&u.file.hdr, CUSTOS_EV_UNLINK);
 	u.file.path_how = CUSTOS_EV_PATH_BASE;
-	u.file.path_len = str("/tmp/x", 6);
 	u.file.raw_len = str("./b/f", 5);
+	u.file.path_len = str("/tmp/x", 6);
 	bad |= write_seed(dir, "unlink-base");
 
 	start(sizeof(u.file));
 	hdr(&u.file.hdr, CUSTOS_EV_RENAME);
 	u.file.path_how = CUSTOS_EV_PATH_BASE;
 	u.file.path2_how = CUSTOS_EV_PATH_BASE;
-	u.file.path_len = str("/tmp/x", 6);
 	u.file.raw_len = str("./b/f", 5);
-	u.file.path2_len = str("/", 1);
+	u.file.path_len = str("/tmp/x", 6);
 	u.file.raw2_len = str("/etc", 4);
+	u.file.path2_len = str("/", 1);
 	bad |= write_seed(dir, "rename");
 
 	start(sizeof(u.file));
@@ -128,16 +129,16 @@ static int file_seeds(const char *dir)
 	u.file.flags = 0101;	/* O_WRONLY | O_CREAT */
 	u.file.mode = 0600;
 	u.file.path_how = CUSTOS_EV_PATH_OBJECT;
-	u.file.path_len = str("/etc/hostname", 13);
 	u.file.raw_len = str("hostname", 8);
+	u.file.path_len = str("/etc/hostname", 13);
 	bad |= write_seed(dir, "open-object");
 
 	start(sizeof(u.file));
 	hdr(&u.file.hdr, CUSTOS_EV_SETXATTR);
 	u.file.path_how = CUSTOS_EV_PATH_BASE;
 	u.file.size = 4;
-	u.file.path_len = str("/", 1);
 	u.file.raw_len = str("/tmp/f", 6);
+	u.file.path_len = str("/", 1);
 	u.file.name_len = str("user.custos", 11);
 	bad |= write_seed(dir, "setxattr");
 	return bad;

@@ -26,14 +26,15 @@ static size_t put(size_t pos, const void *p, size_t n)
 	return pos + n;
 }
 
-/* ev's struct, then as many bytes of each string as its length says. */
+/* ev's struct, then as many bytes of each string as its length says, in
+ * events.h's order: filename, exe, cwd, argv. */
 static size_t pack_exec(void)
 {
 	size_t n = put(0, &ev, sizeof(ev));
 
+	n = put(n, filename, ev.filename_len);
 	n = put(n, exe, ev.exe_len);
 	n = put(n, cwd, ev.cwd_len);
-	n = put(n, filename, ev.filename_len);
 	return put(n, argvb, ev.argv_len);
 }
 
@@ -204,7 +205,7 @@ static void test_bad_lengths(void **state)
 	make_exec();
 	assert_refused(pack_exec() - 1, -CUSTOS_ERR_TRUNCATED);
 	make_exec();
-	ev.cwd_len += 1;		/* its byte taken from filename's */
+	ev.cwd_len += 1;		/* its byte taken from argv's */
 	assert_refused(pack_exec() - 1, -CUSTOS_ERR_TRUNCATED);
 	make_exec();
 	ev.argv_len -= 1;
@@ -303,16 +304,16 @@ static void test_fork_and_exit(void **state)
 static struct custos_ev_file fe;
 static char fpath[SRC_MAX], fraw[SRC_MAX], fname[SRC_MAX], fpath2[SRC_MAX], fraw2[SRC_MAX];
 
-/* fe's struct, then path, raw, name, path2, raw2 by their lengths. */
+/* fe's struct, then raw, path, name, raw2, path2 by their lengths. */
 static size_t pack_file(void)
 {
 	size_t n = put(0, &fe, sizeof(fe));
 
-	n = put(n, fpath, fe.path_len);
 	n = put(n, fraw, fe.raw_len);
+	n = put(n, fpath, fe.path_len);
 	n = put(n, fname, fe.name_len);
-	n = put(n, fpath2, fe.path2_len);
-	return put(n, fraw2, fe.raw2_len);
+	n = put(n, fraw2, fe.raw2_len);
+	return put(n, fpath2, fe.path2_len);
 }
 
 static void make_file(uint32_t kind, const char *base, int how, const char *raw)
