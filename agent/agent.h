@@ -21,7 +21,7 @@ int cmd_print(int argc, char **argv);
 int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
 /* Bounds of the options print and run share. */
-#define CLI_RINGBUF_KB_MIN 64		/* several exec records (about 17 KiB each) */
+#define CLI_RINGBUF_KB_MIN 64		/* several of the largest exec records (about 17 KiB) */
 #define CLI_RINGBUF_KB_MAX (1024 * 1024)
 #define CLI_DURATION_MAX (365 * 24 * 3600)
 

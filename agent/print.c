@@ -89,7 +89,7 @@ static int print_event(void *ctx, const void *data, size_t size)
 			st->refused_malformed++;
 		if (st->refused_size + st->refused_malformed <= REFUSED_REPORTED)
 			fprintf(stderr, "custos-agent: ring-buffer record refused: kind %u, %zu bytes "
-				"(expected %zu): %s\n", kind, size, decode_event_size(kind),
+				"(its fixed part %zu): %s\n", kind, size, decode_event_size(kind),
 				custos_strerror(ret));
 		return 0;
 	}
