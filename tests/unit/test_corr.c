@@ -540,6 +540,64 @@ static void test_count_evict(void **state)
 	store_close(s);
 }
 
+/* corr.h invariant 5: an aborted batch leaves the tables as they were,
+ * evictions and counts included; a committed one keeps what it did. */
+static void test_abort(void **state)
+{
+	static const char flood[] = HEAD("flood2")
+		"custos_threshold:\n  category: network_attempt\n  detection:\n    sel:\n"
+		"      Initiated: 'true'\n    condition: sel\n  group_by: process\n  count: 50\n"
+		"  window: 10s\n";
+	struct corr_set cs;
+	struct corr *c = NULL;
+	struct store *s = fresh_store("abort");
+	struct corr_at at = { &hdr, bhash, 3, 0 };
+	uint64_t n = 0, supp, evicted;
+	char path[256];
+	int64_t t0 = 7000 * SEC;
+
+	(void)state;
+	write_rule("abort", "flood.yml", flood);
+	snprintf(path, sizeof(path), "%s/abort", dir);
+	memset(&cs, 0, sizeof(cs));
+	assert_int_equal(corr_set_load_dir(&cs, path, NULL, NULL), 0);
+	assert_int_equal(corr_open(&cs, &c), 0);
+	assert_int_equal(store_begin(s), 0);
+	corr_begin(c);		/* committed: pid 8 counts 49 */
+	for (int i = 0; i < 49; i++) {
+		conn(8, "127.0.0.1", 80, 0, t0 + i * 1000000ll);
+		assert_int_equal(corr_record(c, s, &at, rec, NULL, NULL, &n), 0);
+	}
+	corr_commit(c);
+	corr_begin(c);		/* aborted: pid 9 counts 49, 20000 processes evict pid 8 */
+	for (int i = 0; i < 49; i++) {
+		conn(9, "127.0.0.1", 80, 0, t0 + SEC + i * 1000000ll);
+		assert_int_equal(corr_record(c, s, &at, rec, NULL, NULL, &n), 0);
+	}
+	for (uint64_t p = 100; p < 20100; p++) {
+		conn(p, "127.0.0.1", 80, 0, t0 + 2 * SEC);
+		assert_int_equal(corr_record(c, s, &at, rec, NULL, NULL, &n), 0);
+	}
+	corr_stats(c, &supp, &evicted);
+	assert_true(evicted > 0);
+	corr_abort(c);
+	corr_stats(c, &supp, &evicted);
+	assert_int_equal(evicted, 0);
+	assert_int_equal(n, 0);
+	corr_begin(c);		/* pid 9's count is gone, pid 8's is back: the 50th fires */
+	conn(9, "127.0.0.1", 80, 0, t0 + 3 * SEC);
+	assert_int_equal(corr_record(c, s, &at, rec, NULL, NULL, &n), 0);
+	assert_int_equal(n, 0);
+	conn(8, "127.0.0.1", 80, 0, t0 + 3 * SEC);
+	assert_int_equal(corr_record(c, s, &at, rec, NULL, NULL, &n), 0);
+	assert_int_equal(n, 1);
+	corr_commit(c);
+	assert_int_equal(store_commit(s), 0);
+	corr_close(c);
+	corr_set_free(&cs);
+	store_close(s);
+}
+
 /* --- sequence rules ---------------------------------------------------------------------- */
 
 static const char web_db[] = HEAD("webdb")
@@ -678,6 +736,7 @@ int main(void)
 		cmocka_unit_test(test_load_both),
 		cmocka_unit_test(test_threshold),
 		cmocka_unit_test(test_count_evict),
+		cmocka_unit_test(test_abort),
 		cmocka_unit_test(test_sequence),
 		cmocka_unit_test(test_pack),
 	};
