@@ -29,17 +29,21 @@ int incident_boundary(const char *exe, const char *comm)
 }
 
 int incident_tree(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN], uint64_t pid,
-		  int64_t ts, uint64_t *root_pid, char tree[STORE_TREE_MAX])
+		  int64_t ts, uint64_t *root_pid, char tree[STORE_TREE_MAX], int *known)
 {
 	struct store_proc_info cur, parent;
 	uint64_t p = pid;
 	int ret, have = 0;
 
 	*root_pid = pid;
+	if (known)
+		*known = 1;
 	for (int depth = 0; depth < INCIDENT_DEPTH_MAX && p > 2; depth++) {
 		ret = store_proc_at(s, host_id, p, ts, depth ? &parent : &cur);
 		if (ret < 0)
 			return ret;
+		if (ret > 0 && known)
+			*known = 0;
 		if (ret > 0 || (depth && incident_boundary(parent.exe, parent.comm)))
 			break;
 		if (depth)
@@ -58,7 +62,32 @@ int incident_tree(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN], uint
 struct grouping {
 	struct store *s;
 	uint64_t opened;
+	int flush;			/* hold nothing back */
+	int holding;			/* alerts of held_host are held back */
+	uint8_t held_host[KEYS_SIGN_PK_LEN];
 };
+
+/* Whether a is held back (invariant 3): its tree is not known yet and its
+ * host's records have not settled past it, or an earlier alert of its
+ * host is held (alerts are grouped in time order). 1, 0 or -CUSTOS_ERR_IO. */
+static int held(struct grouping *g, const struct store_alert *a, int known)
+{
+	int64_t latest;
+
+	if (g->flush)
+		return 0;
+	if (g->holding && memcmp(g->held_host, a->host_id, KEYS_SIGN_PK_LEN) == 0)
+		return 1;
+	if (known)
+		return 0;
+	if (store_host_latest(g->s, a->host_id, &latest))
+		return -CUSTOS_ERR_IO;
+	if (latest >= a->ts_wall_ns && (uint64_t)(latest - a->ts_wall_ns) >= INCIDENT_SETTLE_NS)
+		return 0;
+	g->holding = 1;
+	memcpy(g->held_host, a->host_id, KEYS_SIGN_PK_LEN);
+	return 1;
+}
 
 static int group_one(void *ctx, const struct store_alert *a)
 {
@@ -66,8 +95,11 @@ static int group_one(void *ctx, const struct store_alert *a)
 	struct store_incident inc;
 	uint64_t root;
 	char tree[STORE_TREE_MAX];
-	int ret = incident_tree(g->s, a->host_id, a->pid, a->ts_wall_ns, &root, tree);
+	int known, ret = incident_tree(g->s, a->host_id, a->pid, a->ts_wall_ns, &root, tree,
+				       &known);
 
+	if (!ret && (ret = held(g, a, known)) == 1)
+		return STORE_KEEP_PENDING;
 	if (!ret)
 		ret = store_incident_last(g->s, a->host_id, tree, &inc);
 	if (ret < 0)
@@ -95,13 +127,31 @@ static int group_one(void *ctx, const struct store_alert *a)
 	return store_incident_link(g->s, &inc, a);
 }
 
-int incident_update(struct store *s, uint64_t *opened)
+static int update(struct store *s, int flush, uint64_t *opened)
 {
-	struct grouping g = { s, 0 };
+	struct grouping g = { .s = s, .flush = flush };
 	int ret = store_alerts_ungrouped(s, group_one, &g);
 
 	if (opened)
 		*opened = g.opened;
+	return ret;
+}
+
+int incident_update(struct store *s, uint64_t *opened)
+{
+	return update(s, 0, opened);
+}
+
+int incident_flush(struct store *s, uint64_t *opened)
+{
+	int ret = store_begin(s);
+
+	if (!ret)
+		ret = update(s, 1, opened);
+	if (!ret)
+		ret = store_commit(s);
+	if (ret)
+		store_rollback(s);
 	return ret;
 }
 
@@ -112,7 +162,7 @@ int incident_regroup(struct store *s, uint64_t *opened)
 	if (!ret)
 		ret = store_incidents_reset(s);
 	if (!ret)
-		ret = incident_update(s, opened);
+		ret = update(s, 1, opened);
 	if (!ret)
 		ret = store_commit(s);
 	if (ret)

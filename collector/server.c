@@ -62,6 +62,7 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "incident.h"
 #include "triage.h"
 #include "error.h"
 #include "ack.h"
@@ -318,6 +319,11 @@ static int serve(const char *dir, const char *listen_spec, struct server *s)
 		coll_log("serving %s: %llu leaves in the custody log, %zu host(s) enrolled", dir,
 			 (unsigned long long)s->g.log.size, s->g.ks.count);
 		run(s);
+		/* No later batch will settle the alerts held back (incident.h
+		 * invariant 3): group them now. */
+		if (s->triage && !store_group_open(s->g.store) && incident_flush(s->g.store, NULL))
+			coll_log("grouping the last alerts into incidents failed: they stay "
+				 "pending until the next serve or triage");
 		checkpoint(s, 0);
 		coll_log("stopped: %llu accepted, %llu resent, %llu refused",
 			 (unsigned long long)s->g.accepted, (unsigned long long)s->g.duplicates,

@@ -246,9 +246,15 @@ struct store_proc_info {
 int store_proc_at(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN], uint64_t pid,
 		  int64_t ts, struct store_proc_info *p);
 
+/* The wall time of the host's latest indexed record. OUT: *ts (INT64_MIN
+ * when it has none). Returns 0 or -CUSTOS_ERR_IO. */
+int store_host_latest(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN], int64_t *ts);
+
 /* Call fn for each alert not yet in an incident, ordered by host, wall
- * time, leaf, record index; then mark them all grouped (fn must link
- * each with store_incident_link). Same returns as store_hosts. */
+ * time, leaf, record index. fn links it (store_incident_link) and returns
+ * 0, or returns STORE_KEEP_PENDING to leave it for a later call; then the
+ * linked ones are marked grouped. Same returns as store_hosts. */
+#define STORE_KEEP_PENDING 1
 int store_alerts_ungrouped(struct store *s, int (*fn)(void *ctx, const struct store_alert *a),
 			   void *ctx);
 

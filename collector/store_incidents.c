@@ -18,6 +18,7 @@
  * Crash: the tables change inside the caller's transaction (the batch's
  * when streaming), so a lost transaction loses alerts and grouping alike.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sqlite3.h>
@@ -108,21 +109,58 @@ int store_proc_at(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN], uint
 	return rc == SQLITE_DONE ? 1 : store_fail(s, "process at a time");
 }
 
+int store_host_latest(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN], int64_t *ts)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*ts = INT64_MIN;
+	if (store_prep(s, "SELECT max(ts_wall) FROM records WHERE " STORE_HOST_IS("host", "?1"),
+		       &st))
+		return -CUSTOS_ERR_IO;
+	sqlite3_bind_blob(st, 1, host_id, KEYS_SIGN_PK_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		*ts = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : store_fail(s, "a host's latest record");
+}
+
+struct ungrouped {
+	int (*fn)(void *ctx, const struct store_alert *a);
+	void *ctx;
+	uint64_t kept;
+};
+
+static int ungrouped_one(void *ctx, const struct store_alert *a)
+{
+	struct ungrouped *u = ctx;
+	int ret = u->fn(u->ctx, a);
+
+	if (ret != STORE_KEEP_PENDING)
+		return ret;
+	u->kept++;
+	return 0;
+}
+
 int store_alerts_ungrouped(struct store *s, int (*fn)(void *ctx, const struct store_alert *a),
 			   void *ctx)
 {
+	struct ungrouped u = { fn, ctx, 0 };
 	sqlite3_stmt *st;
 	int ret;
 
 	/* fn writes incidents and incident_alerts, which this query does not
-	 * read; pending is emptied after the last row. */
+	 * read; pending loses what was linked after the last row. */
 	if (store_prep(s, "SELECT " STORE_ALERT_COLS " FROM incident_pending p JOIN alerts a ON "
 		       SAME_ALERT("p") " ORDER BY a.host, a.ts_wall, a.leaf, a.rec_index, a.rule_id",
 		       &st))
 		return -CUSTOS_ERR_IO;
-	ret = each_alert(s, st, "ungrouped alerts", fn, ctx);
-	if (!ret && sqlite3_exec(s->db, "DELETE FROM incident_pending", NULL, NULL, NULL) !=
-			    SQLITE_OK)
+	ret = each_alert(s, st, "ungrouped alerts", ungrouped_one, &u);
+	if (!ret && sqlite3_exec(s->db, u.kept ?
+				 "DELETE FROM incident_pending WHERE EXISTS (SELECT 1 FROM "
+				 "incident_alerts a WHERE " SAME_ALERT("incident_pending") ")" : "DELETE FROM incident_pending",
+				 NULL, NULL, NULL) != SQLITE_OK)
 		ret = store_fail(s, "ungrouped alerts");
 	return ret;
 }

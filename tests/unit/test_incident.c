@@ -7,7 +7,7 @@
  * ones; the incident keeps the highest severity and the sets of classes,
  * articles and techniques; streaming and regrouping give the same
  * incidents, and regrouping is deterministic whatever order the alerts
- * were added in.
+ * were added in; streaming holds back an alert whose tree is not known yet.
  */
 #include <stdlib.h>
 #include <unistd.h>
@@ -146,6 +146,14 @@ static int collect(void *ctx, const struct store_incident *inc)
 	return 0;
 }
 
+static int has(const struct seen *v, const char *part)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (strstr(v->text[i], part))
+			return 1;
+	return 0;
+}
+
 static void grouped(struct store *s, struct seen *v)
 {
 	memset(v, 0, sizeof(*v));
@@ -269,18 +277,80 @@ static void test_tree_and_boundaries(void **state)
 	assert_false(incident_boundary("/usr/bin/sudo", "sudo"));
 	assert_int_equal(store_begin(s), 0);
 	processes(s);
-	assert_int_equal(incident_tree(s, host_a, 102, T0 + 100, &root, tree), 0);
+	assert_int_equal(incident_tree(s, host_a, 102, T0 + 100, &root, tree, NULL), 0);
 	assert_int_equal(root, 100);
 	assert_string_equal(tree, "b00t-1763769600000000000-100");
-	assert_int_equal(incident_tree(s, host_a, 301, T0 + 100, &root, tree), 0);
+	assert_int_equal(incident_tree(s, host_a, 301, T0 + 100, &root, tree, NULL), 0);
 	assert_int_equal(root, 301);
 	/* before its exec the index does not know 102: it is its own root */
-	assert_int_equal(incident_tree(s, host_a, 102, T0 + 1, &root, tree), 0);
+	assert_int_equal(incident_tree(s, host_a, 102, T0 + 1, &root, tree, NULL), 0);
 	assert_int_equal(root, 102);
 	assert_string_equal(tree, "pid-102");
-	assert_int_equal(incident_tree(s, host_a, 0, T0 + 100, &root, tree), 0);
+	assert_int_equal(incident_tree(s, host_a, 0, T0 + 100, &root, tree, NULL), 0);
 	assert_string_equal(tree, "pid-0");
 	store_rollback(s);
+	close_store(s);
+}
+
+/* Streaming holds an alert back while its parent is unknown to the index
+ * (its exec record may come in a later batch), with the later alerts of
+ * its host, until the parent is known or the host's records are
+ * INCIDENT_SETTLE_NS past it; incident_flush holds nothing back. */
+static void test_held_until_known(void **state)
+{
+	struct store *s = open_store();
+	struct seen v;
+	int known;
+	char tree[STORE_TREE_MAX];
+	uint64_t root;
+
+	(void)state;
+	assert_int_equal(store_begin(s), 0);
+	processes(s);
+	proc(s, host_a, 501, 500, "/usr/bin/bash", T0 + 10 * SEC);
+	assert_int_equal(incident_tree(s, host_a, 501, T0 + 10 * SEC, &root, tree, &known), 0);
+	assert_int_equal(known, 0);
+	alert(s, host_a, 501, T0 + 10 * SEC, "r-shell", 4, "intrusions/x", "2", 1);
+	alert(s, host_a, 102, T0 + 11 * SEC, "r-shadow", 3, "information-content-security/x",
+	      "2", 2);
+	alert(s, host_b, 100, T0 + 12 * SEC, "r-shell", 4, "intrusions/x", "2", 3);
+	assert_int_equal(incident_update(s, NULL), 0);
+	grouped(s, &v);
+	assert_int_equal(v.n, 1);	/* host b's only: host a's wait for 501's parent */
+	assert_true(has(&v, " bb 100 12..12 "));
+
+	/* the parent's exec arrives (held by the agent for hashing) */
+	proc(s, host_a, 500, 1, "/usr/bin/python3", T0 + 9 * SEC);
+	assert_int_equal(incident_update(s, NULL), 0);
+	grouped(s, &v);
+	assert_int_equal(v.n, 3);
+	assert_true(has(&v, " aa 500 10..10 "));
+	assert_true(has(&v, " aa 100 11..11 "));
+
+	/* a parent never recorded: held until the host's records are 5 s on */
+	proc(s, host_a, 601, 600, "/usr/bin/bash", T0 + 20 * SEC);
+	alert(s, host_a, 601, T0 + 20 * SEC, "r-shell", 4, "intrusions/x", "2", 4);
+	proc(s, host_a, 700, 1, "/usr/bin/true", T0 + 24 * SEC);
+	assert_int_equal(incident_update(s, NULL), 0);
+	grouped(s, &v);
+	assert_int_equal(v.n, 3);
+	proc(s, host_a, 701, 1, "/usr/bin/true", T0 + 25 * SEC);
+	assert_int_equal(incident_update(s, NULL), 0);
+	grouped(s, &v);
+	assert_int_equal(v.n, 4);
+	assert_true(has(&v, " aa 601 20..20 "));
+
+	/* serve's stop: nothing held back */
+	proc(s, host_a, 801, 800, "/usr/bin/bash", T0 + 30 * SEC);
+	alert(s, host_a, 801, T0 + 30 * SEC, "r-shell", 4, "intrusions/x", "2", 5);
+	assert_int_equal(incident_update(s, NULL), 0);
+	assert_int_equal(store_commit(s), 0);
+	grouped(s, &v);
+	assert_int_equal(v.n, 4);
+	assert_int_equal(incident_flush(s, NULL), 0);
+	grouped(s, &v);
+	assert_int_equal(v.n, 5);
+	assert_true(has(&v, " aa 801 30..30 "));
 	close_store(s);
 }
 
@@ -291,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_regroup_deterministic),
 		cmocka_unit_test(test_alerts_and_filters),
 		cmocka_unit_test(test_tree_and_boundaries),
+		cmocka_unit_test(test_held_until_known),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
