@@ -3,8 +3,10 @@
  * What the SQLite store's files share, and nothing else includes: the
  * store object and the helpers that report an SQLite error with its
  * statement. store_sqlite.c holds the evidence index (batches, records,
- * gaps, processes); store_alerts.c the triage tables (alerts), which are
- * derived from the index and the rules like every row.
+ * gaps, processes) and its writer; store_query.c the responders' queries
+ * of it; store_alerts.c and store_incidents.c the triage tables (alerts,
+ * incidents), which are derived from the index and the rules like every
+ * row.
  */
 #ifndef CUSTOS_STORE_SQLITE_IMPL_H
 #define CUSTOS_STORE_SQLITE_IMPL_H
