@@ -8,7 +8,10 @@
  * are fixed-size open-addressing tables sharing one probe-and-evict
  * routine (table sizes are powers of two: a probe is a mask, not a
  * division). Keys are 64-bit FNV-1a hashes beside the full host id (a
- * process's over the 8-byte words of its boot id and pid).
+ * process's over the 8-byte words of its boot id and pid). Each table
+ * keeps its entries' keys and LRU stamps also in a dense array of tags
+ * (16 bytes an entry), so a probe of 8 reads one or two cache lines, not
+ * 8 entries of up to 3 KiB; an entry is read when its tag's key matches.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +28,19 @@ struct slot {
 	uint64_t key, stamp;
 	uint64_t epoch;	/* the batch that last saved it in the undo journal (invariant 5) */
 	int used;
+};
+
+/* A table entry's key and stamp, mirrored beside the others': stamp 0
+ * when the entry is free (used entries have stamps from 1). Kept equal
+ * to the entry's head by slot_get, slot_free, corr_abort, corr_clear. */
+struct tag {
+	uint64_t key, stamp;
+};
+
+struct table {
+	char *base;		/* n entries of sz bytes */
+	struct tag *tags;	/* n */
+	size_t sz, n;
 };
 
 struct ref {
@@ -69,8 +85,8 @@ struct undo {
 
 struct corr {
 	const struct corr_set *set;
-	void **tables;			/* per rule: groups or pendings */
-	struct proc *procs;
+	struct table *tables;		/* per rule: groups or pendings */
+	struct table procs;
 	uint64_t stamp, suppressed, evicted;
 	uint64_t epoch;			/* the last batch's number (slots saved in it carry it) */
 	struct undo undo;
@@ -105,11 +121,14 @@ static uint64_t key_pid(const uint8_t *boot, uint64_t pid)
 	return h ^ (h >> 32);
 }
 
-/* Save slot s (sz bytes) in the open batch's journal, once per batch. */
-static void undo_save(struct corr *c, struct slot *s, size_t sz)
+#define UNDO_HEAD (2 * sizeof(void *) + sizeof(size_t))	/* slot, its tag, size */
+
+/* Save slot s (sz bytes; its tag tg) in the open batch's journal, once
+ * per batch. */
+static void undo_save(struct corr *c, struct slot *s, struct tag *tg, size_t sz)
 {
 	struct undo *u = &c->undo;
-	size_t head = sizeof(void *) + sizeof(size_t), need = head + ((sz + 7) & ~(size_t)7);
+	size_t head = UNDO_HEAD, need = head + ((sz + 7) & ~(size_t)7);
 
 	if (!u->open || s->epoch == c->epoch)
 		return;
@@ -128,72 +147,105 @@ static void undo_save(struct corr *c, struct slot *s, size_t sz)
 	}
 	if (!u->lost) {
 		memcpy(u->bytes + u->len, &s, sizeof(void *));
-		memcpy(u->bytes + u->len + sizeof(void *), &sz, sizeof(size_t));
+		memcpy(u->bytes + u->len + sizeof(void *), &tg, sizeof(void *));
+		memcpy(u->bytes + u->len + 2 * sizeof(void *), &sz, sizeof(size_t));
 		memcpy(u->bytes + u->len + head, s, sz);
 		u->len += need;
 	}
 	s->epoch = c->epoch;
 }
 
-/* The entry for (host, key) in a table of n entries (a power of two) of
- * size sz: found, else (create) a free or the least recently used one of
- * its probe run, cleared (invariant 1). Returns NULL when absent and
- * !create. */
-static struct slot *slot_get(struct corr *c, void *base, size_t sz, size_t n, const uint8_t *host,
+/* The entry for (host, key) in table t: found, else (create) a free or
+ * the least recently used one of its probe run, cleared (invariant 1).
+ * Returns NULL when absent and !create. The probe reads the tags; an
+ * entry only when its key matches (then its host is compared). */
+static struct slot *slot_get(struct corr *c, struct table *t, const uint8_t *host,
 			     uint64_t key, int create)
 {
-	struct slot *lru = NULL, *free_s = NULL;
+	struct tag *lru = NULL, *free_t = NULL;
+	struct slot *s;
 
 	for (size_t i = 0; i < CORR_PROBE; i++) {
-		struct slot *s = (struct slot *)((char *)base + ((key + i) & (n - 1)) * sz);
+		size_t k = (key + i) & (t->n - 1);
+		struct tag *tg = &t->tags[k];
 
-		if (s->used && s->key == key && !memcmp(s->host, host, sizeof(s->host))) {
-			undo_save(c, s, sz);
-			s->stamp = ++c->stamp;
-			return s;
+		if (tg->stamp && tg->key == key) {
+			s = (struct slot *)(t->base + k * t->sz);
+			if (!memcmp(s->host, host, sizeof(s->host))) {
+				undo_save(c, s, tg, t->sz);
+				tg->stamp = s->stamp = ++c->stamp;
+				return s;
+			}
 		}
-		if (!s->used && !free_s)
-			free_s = s;
-		if (s->used && (!lru || s->stamp < lru->stamp))
-			lru = s;
+		if (!tg->stamp && !free_t)
+			free_t = tg;
+		if (tg->stamp && (!lru || tg->stamp < lru->stamp))
+			lru = tg;
 	}
 	if (!create)
 		return NULL;
-	if (!free_s) {
-		free_s = lru;
+	if (!free_t) {
+		free_t = lru;
 		c->evicted++;
 	}
-	undo_save(c, free_s, sz);
-	memset(free_s, 0, sz);
-	free_s->epoch = c->epoch;	/* saved already */
-	memcpy(free_s->host, host, sizeof(free_s->host));
-	free_s->key = key;
-	free_s->used = 1;
-	free_s->stamp = ++c->stamp;
-	return free_s;
+	s = (struct slot *)(t->base + (size_t)(free_t - t->tags) * t->sz);
+	undo_save(c, s, free_t, t->sz);
+	memset(s, 0, t->sz);
+	s->epoch = c->epoch;	/* saved already */
+	memcpy(s->host, host, sizeof(s->host));
+	s->key = free_t->key = key;
+	s->used = 1;
+	s->stamp = free_t->stamp = ++c->stamp;
+	return s;
+}
+
+/* Free entry s of table t (invariant 4's removal). */
+static void slot_free(struct table *t, struct slot *s)
+{
+	struct tag *tg = &t->tags[((char *)s - t->base) / t->sz];
+
+	s->used = 0;
+	tg->key = tg->stamp = 0;
+}
+
+static int table_new(struct table *t, size_t n, size_t sz)
+{
+	t->base = calloc(n, sz);
+	t->tags = calloc(n, sizeof(*t->tags));
+	t->n = n;
+	t->sz = sz;
+	return t->base && t->tags ? 0 : -CUSTOS_ERR_NOMEM;
+}
+
+static void table_clear(struct table *t)
+{
+	if (t->base)
+		memset(t->base, 0, t->n * t->sz);
+	if (t->tags)
+		memset(t->tags, 0, t->n * sizeof(*t->tags));
 }
 
 int corr_open(const struct corr_set *set, struct corr **out)
 {
 	struct corr *c = calloc(1, sizeof(*c));
+	int ret;
 
 	*out = NULL;
 	if (!c)
 		return -CUSTOS_ERR_NOMEM;
 	c->set = set;
 	c->tables = calloc(set->n ? set->n : 1, sizeof(*c->tables));
-	c->procs = calloc(CORR_PROCS, sizeof(*c->procs));
-	for (size_t i = 0; c->tables && c->procs && i < set->n; i++) {
+	ret = c->tables ? table_new(&c->procs, CORR_PROCS, sizeof(struct proc))
+			: -CUSTOS_ERR_NOMEM;
+	for (size_t i = 0; !ret && i < set->n; i++) {
 		int th = set->rules[i]->kind == CORR_THRESHOLD;
 
-		c->tables[i] = calloc(th ? CORR_GROUPS : CORR_PENDING,
-				      th ? sizeof(struct group) : sizeof(struct pending));
-		if (!c->tables[i])
-			break;
+		ret = table_new(&c->tables[i], th ? CORR_GROUPS : CORR_PENDING,
+				th ? sizeof(struct group) : sizeof(struct pending));
 	}
-	if (!c->tables || !c->procs || (set->n && !c->tables[set->n - 1])) {
+	if (ret) {
 		corr_close(c);
-		return -CUSTOS_ERR_NOMEM;
+		return ret;
 	}
 	*out = c;
 	return 0;
@@ -203,10 +255,13 @@ void corr_close(struct corr *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; c->tables && i < c->set->n; i++)
-		free(c->tables[i]);
+	for (size_t i = 0; c->tables && i < c->set->n; i++) {
+		free(c->tables[i].base);
+		free(c->tables[i].tags);
+	}
 	free(c->tables);
-	free(c->procs);
+	free(c->procs.base);
+	free(c->procs.tags);
 	free(c->undo.bytes);
 	free(c);
 }
@@ -232,13 +287,9 @@ void corr_commit(struct corr *c)
 /* Every table emptied (an abort whose journal is incomplete). */
 static void corr_clear(struct corr *c)
 {
-	for (size_t i = 0; i < c->set->n; i++) {
-		int th = c->set->rules[i]->kind == CORR_THRESHOLD;
-
-		memset(c->tables[i], 0, (th ? CORR_GROUPS : CORR_PENDING) *
-		       (th ? sizeof(struct group) : sizeof(struct pending)));
-	}
-	memset(c->procs, 0, CORR_PROCS * sizeof(*c->procs));
+	for (size_t i = 0; i < c->set->n; i++)
+		table_clear(&c->tables[i]);
+	table_clear(&c->procs);
 }
 
 void corr_abort(struct corr *c)
@@ -249,12 +300,16 @@ void corr_abort(struct corr *c)
 	 * their order does not matter. */
 	for (size_t off = 0; off < u->len;) {
 		struct slot *s;
+		struct tag *tg;
 		size_t sz;
 
 		memcpy(&s, u->bytes + off, sizeof(void *));
-		memcpy(&sz, u->bytes + off + sizeof(void *), sizeof(size_t));
-		memcpy(s, u->bytes + off + sizeof(void *) + sizeof(size_t), sz);
-		off += sizeof(void *) + sizeof(size_t) + ((sz + 7) & ~(size_t)7);
+		memcpy(&tg, u->bytes + off + sizeof(void *), sizeof(void *));
+		memcpy(&sz, u->bytes + off + 2 * sizeof(void *), sizeof(size_t));
+		memcpy(s, u->bytes + off + UNDO_HEAD, sz);
+		tg->key = s->used ? s->key : 0;
+		tg->stamp = s->used ? s->stamp : 0;
+		off += UNDO_HEAD + ((sz + 7) & ~(size_t)7);
 	}
 	if (u->lost)
 		corr_clear(c);
@@ -277,7 +332,7 @@ void corr_stats(const struct corr *c, uint64_t *suppressed, uint64_t *evicted)
 static struct proc *proc_get(struct corr *c, const struct batch_header *h, uint64_t pid,
 			     int create)
 {
-	return (struct proc *)slot_get(c, c->procs, sizeof(struct proc), CORR_PROCS, h->host_id,
+	return (struct proc *)slot_get(c, &c->procs, h->host_id,
 				       key_pid(h->boot_id, pid), create);
 }
 
@@ -469,11 +524,11 @@ static int threshold(struct corr *c, size_t ri, struct store *s, const struct co
 	if ((r->distinct >= 0 && !ev->f[r->distinct]) ||
 	    !group_key(c, r, at->h, rec, ev, &key))
 		return 0;	/* no value to count or group by: the record does not count */
-	g = (struct group *)slot_get(c, c->tables[ri], sizeof(*g), CORR_GROUPS, at->h->host_id,
+	g = (struct group *)slot_get(c, &c->tables[ri], at->h->host_id,
 				     key, 0);
 	created = !g;
 	if (!g)
-		g = (struct group *)slot_get(c, c->tables[ri], sizeof(*g), CORR_GROUPS,
+		g = (struct group *)slot_get(c, &c->tables[ri],
 					     at->h->host_id, key, 1);
 	if (created) {
 		g->last = t;
@@ -518,13 +573,13 @@ static int sequence_then(struct corr *c, size_t ri, struct store *s, const struc
 	char label[STORE_GROUP_MAX];
 
 	if (r->scope == CORR_SCOPE_FILE && ev->f[SIGMA_F_IMAGE])
-		e = (struct pending *)slot_get(c, c->tables[ri], sizeof(*e), CORR_PENDING,
+		e = (struct pending *)slot_get(c, &c->tables[ri],
 					       at->h->host_id, path_key(ev->f[SIGMA_F_IMAGE]), 0);
 	/* Same process tree: B's process or one of its ancestors was A's. */
 	for (int d = 0; r->scope == CORR_SCOPE_TREE && d < CORR_TREE_DEPTH; d++) {
 		struct proc *p;
 
-		e = (struct pending *)slot_get(c, c->tables[ri], sizeof(*e), CORR_PENDING,
+		e = (struct pending *)slot_get(c, &c->tables[ri],
 					       at->h->host_id, key_pid(at->h->boot_id, pid), 0);
 		if (e && e->ref.ts <= t && t - e->ref.ts <= (int64_t)r->window_ns)
 			break;
@@ -539,7 +594,7 @@ static int sequence_then(struct corr *c, size_t ri, struct store *s, const struc
 	both[0] = e->ref;
 	ref_of(&both[1], at, t);
 	snprintf(label, sizeof(label), "%s", e->label);
-	e->h.used = 0;		/* invariant 4 */
+	slot_free(&c->tables[ri], &e->h);	/* invariant 4 */
 	return fire(c, s, r, at, rec, ev, both, 2, 2, label, t, alerts);
 }
 
@@ -554,7 +609,7 @@ static void sequence_first(struct corr *c, size_t ri, const struct corr_at *at,
 	if (r->scope == CORR_SCOPE_FILE && !path)
 		return;
 	key = r->scope == CORR_SCOPE_FILE ? path_key(path) : key_pid(at->h->boot_id, rec->subj.pid);
-	e = (struct pending *)slot_get(c, c->tables[ri], sizeof(*e), CORR_PENDING, at->h->host_id,
+	e = (struct pending *)slot_get(c, &c->tables[ri], at->h->host_id,
 				       key, 1);
 	if (e->ref.ts && e->ref.ts <= t && t - e->ref.ts <= (int64_t)r->window_ns)
 		return;		/* an earlier first stage still waits: keep it */

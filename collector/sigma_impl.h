@@ -23,9 +23,19 @@ enum sigma_vkind {
 	SIGMA_V_NULL,		/* the field is absent */
 };
 
+/* The shape of a GLOB pattern, compiled at load (sigma_glob_compile):
+ * a literal alone, or after or before stars, matched by comparing bytes;
+ * any other pattern ('?', a star inside) by sigma_glob. */
+enum sigma_gshape {
+	SIGMA_G_GENERAL, SIGMA_G_EXACT, SIGMA_G_PREFIX, SIGMA_G_SUFFIX, SIGMA_G_CONTAINS,
+};
+
 struct sigma_value {
 	enum sigma_vkind kind;
 	char *pat;		/* GLOB: the pattern, escapes resolved to "\x" pairs */
+	enum sigma_gshape shape;	/* GLOB */
+	char *lit;		/* GLOB, not GENERAL: the literal, lower case (owned) */
+	size_t lit_len;
 	regex_t re;		/* RE */
 	int family;		/* CIDR: AF_INET, AF_INET6 */
 	uint8_t net[16];
@@ -125,6 +135,12 @@ static inline unsigned char sigma_lower(unsigned char c)
 
 /* Case-insensitive glob (sigma_value GLOB patterns). 1 on match. */
 int sigma_glob(const char *pat, const char *s);
+/* Set v->shape and v->lit from v->pat (GLOB). Returns 0 or
+ * -CUSTOS_ERR_NOMEM. */
+int sigma_glob_compile(struct sigma_value *v);
+/* What sigma_glob(v->pat, s) gives, through v's shape; *slen: strlen(s),
+ * or SIZE_MAX until known (computed at most once across calls). */
+int sigma_value_glob(const struct sigma_value *v, const char *s, size_t *slen);
 
 /* --- sigma_substr.c: the rule index's substring keys --------------------- */
 /* A table of literals, each required in one field by one rule (indices

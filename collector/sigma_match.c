@@ -62,6 +62,71 @@ int sigma_glob(const char *p, const char *s)
 	return *p == '\0';
 }
 
+int sigma_glob_compile(struct sigma_value *v)
+{
+	const char *p = v->pat;
+	int lead = 0, trail = 0;
+	size_t n = 0;
+
+	v->shape = SIGMA_G_GENERAL;
+	v->lit = NULL;
+	v->lit_len = 0;
+	for (; *p == '*'; p++)
+		lead = 1;
+	for (const char *q = p; *q && *q != '*'; q += *q == '\\' ? 2 : 1, n++)
+		if (*q == '?' || (*q == '\\' && !q[1]))
+			return 0;	/* a wildcard, or a lone '\' sigma_glob never matches */
+	if (!(v->lit = malloc(n + 1)))
+		return -CUSTOS_ERR_NOMEM;
+	for (n = 0; *p && *p != '*'; p += *p == '\\' ? 2 : 1)
+		v->lit[n++] = (char)sigma_lower((unsigned char)(*p == '\\' ? p[1] : *p));
+	v->lit[n] = '\0';
+	v->lit_len = n;
+	for (; *p == '*'; p++)
+		trail = 1;
+	if (*p) {		/* a star inside the pattern */
+		free(v->lit);
+		v->lit = NULL;
+		v->lit_len = 0;
+		return 0;
+	}
+	v->shape = lead ? (trail ? SIGMA_G_CONTAINS : SIGMA_G_SUFFIX)
+			: (trail ? SIGMA_G_PREFIX : SIGMA_G_EXACT);
+	return 0;
+}
+
+/* s[0..n) equals lit[0..n) (lower case) ignoring ASCII case. */
+static int ci_equal(const char *s, const char *lit, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (sigma_lower((unsigned char)s[i]) != (unsigned char)lit[i])
+			return 0;
+	return 1;
+}
+
+int sigma_value_glob(const struct sigma_value *v, const char *s, size_t *slen)
+{
+	size_t n = v->lit_len;
+
+	if (v->shape == SIGMA_G_GENERAL)
+		return sigma_glob(v->pat, s);
+	if (v->shape == SIGMA_G_PREFIX)
+		return ci_equal(s, v->lit, n);	/* stops at s's end: lit has no NUL */
+	if (*slen == SIZE_MAX)
+		*slen = strlen(s);
+	if (v->shape == SIGMA_G_EXACT)
+		return *slen == n && ci_equal(s, v->lit, n);
+	if (*slen < n)
+		return 0;
+	if (v->shape == SIGMA_G_SUFFIX || n == 0)
+		return ci_equal(s + *slen - n, v->lit, n);
+	for (size_t i = 0; i + n <= *slen; i++)
+		if (sigma_lower((unsigned char)s[i]) == (unsigned char)v->lit[0] &&
+		    ci_equal(s + i + 1, v->lit + 1, n - 1))
+			return 1;
+	return 0;
+}
+
 static int add_value(struct sigma_item *it, struct sigma_value *v)
 {
 	struct sigma_value *nv = realloc(it->v, (it->n + 1) * sizeof(*nv));
@@ -112,9 +177,12 @@ static int glob_value(struct sigma_item *it, unsigned m, const char *s, size_t n
 		ret = buf_put(&b, "", 1);
 	if (!ret) {
 		v.pat = (char *)b.data;	/* ownership moves to the value */
-		ret = add_value(it, &v);
+		ret = sigma_glob_compile(&v);
+		if (!ret)
+			ret = add_value(it, &v);
 		if (!ret)
 			return 0;
+		free(v.lit);
 	}
 	buf_free(&b);
 	return ret;
@@ -369,6 +437,7 @@ void sigma_item_free(struct sigma_item *it)
 {
 	for (size_t i = 0; i < it->n; i++) {
 		free(it->v[i].pat);
+		free(it->v[i].lit);
 		if (it->v[i].kind == SIGMA_V_RE)
 			regfree(&it->v[i].re);
 	}
@@ -391,13 +460,13 @@ static int cidr_match(const struct sigma_value *v, const char *s)
 	return !rest || ((a[full] ^ v->net[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
 }
 
-static int value_match(const struct sigma_value *v, const char *s)
+static int value_match(const struct sigma_value *v, const char *s, size_t *slen)
 {
 	switch (v->kind) {
 	case SIGMA_V_NULL:
 		return s == NULL;
 	case SIGMA_V_GLOB:
-		return s && sigma_glob(v->pat, s);
+		return s && sigma_value_glob(v, s, slen);
 	case SIGMA_V_RE:
 		return s && regexec(&v->re, s, 0, NULL, 0) == 0;
 	case SIGMA_V_CIDR:
@@ -409,9 +478,10 @@ static int value_match(const struct sigma_value *v, const char *s)
 int sigma_item_match(const struct sigma_item *it, const struct sigma_event *ev)
 {
 	const char *s = ev->f[it->field];
+	size_t slen = SIZE_MAX;
 
 	for (size_t i = 0; i < it->n; i++) {
-		int ok = value_match(&it->v[i], s);
+		int ok = value_match(&it->v[i], s, &slen);
 
 		if (ok && !it->all)
 			return 1;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "sigma_testutil.h"
+#include "sigma_impl.h"
 
 /* --- helpers -------------------------------------------------------------- */
 
@@ -526,6 +527,46 @@ static void test_sigmahq_records(void **state)
 	free(b);
 }
 
+/* The shapes compiled at load (plain, prefix, suffix, contains) give what
+ * the general glob gives, on random patterns and strings over a small
+ * alphabet (cases, escapes, wildcards inside and at the ends). */
+static void test_glob_shapes(void **state)
+{
+	static const char *const ptok[] = { "a", "B", "b", "\\*", "\\?", "\\\\", "*", "?", "ab" };
+	static const char stok[] = "aAbB*?\\c";
+	unsigned long long seed = 0x9e3779b97f4a7c15ull;
+	size_t shapes[SIGMA_G_CONTAINS + 1] = { 0 };
+
+	(void)state;
+	for (int round = 0; round < 200000; round++) {
+		char pat[64] = "", s[16];
+		size_t n, slen = SIZE_MAX;
+		struct sigma_value v = { .kind = SIGMA_V_GLOB, .pat = pat };
+
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		n = (seed >> 33) % 6;
+		for (size_t i = 0; i < n; i++) {
+			unsigned k = (unsigned)((seed >> (8 + 4 * i)) % 9);
+
+			/* wildcards mostly at the ends, so every shape is common */
+			if ((k == 6 || k == 7) && i > 0 && i + 1 < n && (seed >> 60) % 4)
+				k = 0;
+			strcat(pat, ptok[k]);
+		}
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		n = (seed >> 33) % 8;
+		for (size_t i = 0; i < n; i++)
+			s[i] = stok[(seed >> (3 * i)) % 8];
+		s[n] = '\0';
+		assert_int_equal(sigma_glob_compile(&v), 0);
+		shapes[v.shape]++;
+		assert_int_equal(sigma_value_glob(&v, s, &slen), sigma_glob(pat, s));
+		free(v.lit);
+	}
+	for (int k = 0; k <= SIGMA_G_CONTAINS; k++)
+		assert_true(shapes[k] > 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -533,6 +574,7 @@ int main(void)
 		cmocka_unit_test(test_cond_quantifiers),
 		cmocka_unit_test(test_cond_errors),
 		cmocka_unit_test(test_modifiers_strings),
+		cmocka_unit_test(test_glob_shapes),
 		cmocka_unit_test(test_modifiers_re),
 		cmocka_unit_test(test_modifiers_cidr),
 		cmocka_unit_test(test_modifiers_base64_windash),
