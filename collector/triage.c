@@ -3,6 +3,9 @@
  * Triage (triage.h): the per-host process table that gives Sigma events
  * their Image and parent fields, running the rules on each record, the
  * `triage` subcommand (rules over the archive on demand) and `alerts`.
+ * The process table keeps a tag per slot (its key's hash, 0 when free)
+ * in a dense array beside it, so a lookup's probe reads the tags and a
+ * slot only when its tag matches.
  */
 #include <getopt.h>
 #include <sodium.h>
@@ -42,6 +45,7 @@ struct triage {
 	struct corr_set corr_rules;	/* threshold and sequence rules (corr.h) */
 	struct corr *corr;
 	struct proc *procs;	/* TRIAGE_PROCS slots */
+	uint64_t *tags;		/* per slot: tag_of its key, 0 when free (no image) */
 	uint64_t stamp;
 	uint64_t epoch, stamp0;		/* the batch's number; stamp at triage_begin */
 	int open, lost;			/* a batch is open; its journal is incomplete */
@@ -69,7 +73,10 @@ int triage_open(const char *rules_dir, struct triage **out)
 	int ret;
 
 	*out = NULL;
-	if (!t || !(t->procs = calloc(TRIAGE_PROCS, sizeof(*t->procs)))) {
+	if (!t || !(t->procs = calloc(TRIAGE_PROCS, sizeof(*t->procs))) ||
+	    !(t->tags = calloc(TRIAGE_PROCS, sizeof(*t->tags)))) {
+		if (t)
+			free(t->procs);
 		free(t);
 		return -CUSTOS_ERR_NOMEM;
 	}
@@ -108,6 +115,7 @@ void triage_close(struct triage *t)
 		free(t->procs[i].cmdline);
 	}
 	free(t->procs);
+	free(t->tags);
 	for (size_t i = 0; i < t->n_undo; i++) {	/* an open batch's old strings */
 		free(t->undo[i].old.image);
 		free(t->undo[i].old.cmdline);
@@ -120,7 +128,7 @@ void triage_close(struct triage *t)
 	free(t);
 }
 
-static size_t slot_of(const uint8_t *host, const uint8_t *boot, uint64_t pid)
+static uint64_t hash_of(const uint8_t *host, const uint8_t *boot, uint64_t pid)
 {
 	uint64_t h = 1469598103934665603ull;
 
@@ -128,8 +136,18 @@ static size_t slot_of(const uint8_t *host, const uint8_t *boot, uint64_t pid)
 		h = (h ^ host[i]) * 1099511628211ull;
 	for (int i = 0; i < 8; i++)
 		h = (h ^ boot[i]) * 1099511628211ull;
-	h = (h ^ pid) * 1099511628211ull;
-	return (size_t)(h % TRIAGE_PROCS);
+	return (h ^ pid) * 1099511628211ull;
+}
+
+static size_t slot_of(const uint8_t *host, const uint8_t *boot, uint64_t pid)
+{
+	return (size_t)(hash_of(host, boot, pid) % TRIAGE_PROCS);
+}
+
+/* A used slot's tag: never 0. */
+static uint64_t tag_of(const uint8_t *host, const uint8_t *boot, uint64_t pid)
+{
+	return hash_of(host, boot, pid) | 1;
 }
 
 static int same(const struct proc *p, const uint8_t *host, const uint8_t *boot, uint64_t pid)
@@ -140,14 +158,16 @@ static int same(const struct proc *p, const uint8_t *host, const uint8_t *boot, 
 
 static struct proc *find(struct triage *t, const struct batch_header *h, uint64_t pid)
 {
-	size_t s = slot_of(h->host_id, h->boot_id, pid);
+	uint64_t hv = hash_of(h->host_id, h->boot_id, pid), tag = hv | 1;
+	size_t s = (size_t)(hv % TRIAGE_PROCS);
 
 	for (size_t i = 0; i < TRIAGE_PROBE; i++) {
-		struct proc *p = &t->procs[(s + i) % TRIAGE_PROCS];
-		if (!p->image)	/* entries are never emptied: pid's would be before it */
+		size_t k = (s + i) % TRIAGE_PROCS;
+
+		if (!t->tags[k])	/* entries are never emptied: pid's would be before it */
 			return NULL;
-		if (same(p, h->host_id, h->boot_id, pid))
-			return p;
+		if (t->tags[k] == tag && same(&t->procs[k], h->host_id, h->boot_id, pid))
+			return &t->procs[k];
 	}
 	return NULL;
 }
@@ -192,7 +212,7 @@ static int note(struct triage *t, const struct batch_header *h, uint64_t pid, co
 	}
 	for (size_t i = 0; !p && i < TRIAGE_PROBE; i++) {
 		struct proc *q = &t->procs[(s + i) % TRIAGE_PROCS];
-		if (!q->image) {
+		if (!t->tags[(s + i) % TRIAGE_PROCS]) {
 			p = q;
 			break;
 		}
@@ -208,6 +228,7 @@ static int note(struct triage *t, const struct batch_header *h, uint64_t pid, co
 	p->stamp = ++t->stamp;
 	p->image = im;
 	p->cmdline = cm;
+	t->tags[p - t->procs] = tag_of(h->host_id, h->boot_id, pid);
 	return 0;
 }
 
@@ -240,11 +261,13 @@ void triage_abort(struct triage *t)
 		free(p->image);
 		free(p->cmdline);
 		*p = t->undo[i].old;
+		t->tags[p - t->procs] = p->image ? tag_of(p->host, p->boot, p->pid) : 0;
 	}
 	for (size_t i = 0; t->lost && i < TRIAGE_PROCS; i++) {
 		free(t->procs[i].image);
 		free(t->procs[i].cmdline);
 		memset(&t->procs[i], 0, sizeof(t->procs[i]));
+		t->tags[i] = 0;
 	}
 	t->n_undo = 0;
 	t->open = 0;
