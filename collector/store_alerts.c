@@ -44,7 +44,8 @@ static int add_refs(struct store *s, const struct store_alert *a)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (store_prep(s, "INSERT OR IGNORE INTO alert_groups VALUES(?,?,?,?,?)", &st))
+	if (store_cached(s, C_ALERT_GROUP, "INSERT OR IGNORE INTO alert_groups VALUES(?,?,?,?,?)",
+			 &st))
 		return -CUSTOS_ERR_IO;
 	TEXT(st, 1, a->rule_id);
 	I64(st, 2, a->leaf);
@@ -52,9 +53,9 @@ static int add_refs(struct store *s, const struct store_alert *a)
 	I64(st, 4, a->ref_total > n ? a->ref_total : n);
 	TEXT(st, 5, a->group ? a->group : "");
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE || store_prep(s, "INSERT OR IGNORE INTO alert_refs VALUES(?,?,?,?,?,?,?)",
-					    &st))
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE ||
+	    store_cached(s, C_ALERT_REF, "INSERT OR IGNORE INTO alert_refs VALUES(?,?,?,?,?,?,?)", &st))
 		return rc != SQLITE_DONE ? store_fail(s, "adding an alert's group") : -CUSTOS_ERR_IO;
 	for (size_t i = 0; rc == SQLITE_DONE && i < n; i++) {
 		sqlite3_reset(st);
@@ -67,7 +68,7 @@ static int add_refs(struct store *s, const struct store_alert *a)
 		I64(st, 7, a->refs[i].rec_index);
 		rc = sqlite3_step(st);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : store_fail(s, "adding an alert's references");
 }
 
@@ -76,9 +77,9 @@ int store_add_alert(struct store *s, const struct store_alert *a)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (store_prep(s, "INSERT OR IGNORE INTO alerts(host, ts_wall, rule_id, title, severity,"
-		       " category, taxonomy, article, technique, pid, image, leaf, batch_hash, rec_index)"
-		       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st))
+	if (store_cached(s, C_ALERT, "INSERT OR IGNORE INTO alerts(host, ts_wall, rule_id, title,"
+			 " severity, category, taxonomy, article, technique, pid, image, leaf,"
+			 " batch_hash, rec_index) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st))
 		return -CUSTOS_ERR_IO;
 	BLOB(st, 1, a->host_id, sizeof(a->host_id));
 	I64(st, 2, a->ts_wall_ns);
@@ -95,7 +96,7 @@ int store_add_alert(struct store *s, const struct store_alert *a)
 	BLOB(st, 13, a->batch_hash, sizeof(a->batch_hash));
 	I64(st, 14, a->rec_index);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return store_fail(s, "adding an alert");
 	return a->n_refs ? add_refs(s, a) : 0;

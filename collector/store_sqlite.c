@@ -191,6 +191,8 @@ void store_close(struct store *s)
 	free(s->procs);
 	for (int i = 0; i < Q_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
+	for (int i = 0; i < C_COUNT; i++)
+		sqlite3_finalize(s->cached[i]);
 	sqlite3_close(s->db);
 	free(s);
 }
@@ -600,4 +602,16 @@ int store_find_batch(struct store *s, const uint8_t hash[CUSTOS_HASH_LEN], uint6
 int store_prep(struct store *s, const char *q, sqlite3_stmt **st)
 {
 	return sqlite3_prepare_v2(s->db, q, -1, st, NULL) == SQLITE_OK ? 0 : store_fail(s, q);
+}
+
+int store_cached(struct store *s, int slot, const char *q, sqlite3_stmt **st)
+{
+	if (!s->cached[slot] &&
+	    sqlite3_prepare_v3(s->db, q, -1, SQLITE_PREPARE_PERSISTENT, &s->cached[slot], NULL) !=
+		    SQLITE_OK)
+		return store_fail(s, q);
+	sqlite3_reset(s->cached[slot]);
+	sqlite3_clear_bindings(s->cached[slot]);
+	*st = s->cached[slot];
+	return 0;
 }

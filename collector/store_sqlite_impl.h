@@ -22,11 +22,17 @@ enum {
 	Q_HOST_ID, Q_BOOT_ID, Q_FIND_PROC, Q_HOST_LAST, Q_FIND_BATCH, Q_PROC_LAST, Q_COUNT
 };
 
+/* The statements store_alerts.c keeps once prepared (store_cached): its
+ * tables are created after the statements above are prepared, and an
+ * alert would otherwise compile its INSERTs each time. */
+enum { C_ALERT, C_ALERT_GROUP, C_ALERT_REF, C_COUNT };
+
 struct store_proc_slot;
 
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[Q_COUNT];
+	sqlite3_stmt *cached[C_COUNT];	/* NULL until first used */
 	int group;			/* inside store_group_begin/end */
 	struct store_proc_slot *procs;	/* store_sqlite.c: process-start cache */
 	uint8_t host_key[KEYS_SIGN_PK_LEN];	/* the last host looked up... */
@@ -45,6 +51,11 @@ int store_fail(struct store *s, const char *what);
 
 /* Prepare q. OUT: *st. Returns 0 or -CUSTOS_ERR_IO (reported). */
 int store_prep(struct store *s, const char *q, sqlite3_stmt **st);
+
+/* The statement of slot (C_*), q prepared at its first use and kept until
+ * store_close, reset with its bindings cleared: the caller resets it after
+ * stepping, never finalises it. OUT: *st. Returns 0 or -CUSTOS_ERR_IO. */
+int store_cached(struct store *s, int slot, const char *q, sqlite3_stmt **st);
 
 /* Create the triage tables if missing (store_alerts.c). Returns 0 or
  * -CUSTOS_ERR_IO. */
