@@ -142,10 +142,14 @@ int incident_update(struct store *s, uint64_t *opened)
 	return update(s, 0, opened);
 }
 
-int incident_flush(struct store *s, uint64_t *opened)
+/* Group every pending alert, holding nothing back, after forgetting all
+ * incidents when reset, in a transaction of its own. */
+static int group_all(struct store *s, int reset, uint64_t *opened)
 {
 	int ret = store_begin(s);
 
+	if (!ret && reset)
+		ret = store_incidents_reset(s);
 	if (!ret)
 		ret = update(s, 1, opened);
 	if (!ret)
@@ -155,17 +159,12 @@ int incident_flush(struct store *s, uint64_t *opened)
 	return ret;
 }
 
+int incident_flush(struct store *s, uint64_t *opened)
+{
+	return group_all(s, 0, opened);
+}
+
 int incident_regroup(struct store *s, uint64_t *opened)
 {
-	int ret = store_begin(s);
-
-	if (!ret)
-		ret = store_incidents_reset(s);
-	if (!ret)
-		ret = update(s, 1, opened);
-	if (!ret)
-		ret = store_commit(s);
-	if (ret)
-		store_rollback(s);
-	return ret;
+	return group_all(s, 1, opened);
 }
