@@ -343,6 +343,9 @@ static int decode_file(const struct custos_ev_file *e, struct tail *t, struct cu
 	f->owner_gid = e->owner_gid;
 	f->size = e->size;
 	f->attr_flags = e->attr_flags;
+	f->attr_clr = e->attr_clr;
+	f->propagation = e->propagation;
+	f->userns_fd = e->userns_fd;
 	memcpy(f->name, name, e->name_len);
 	f->name_len = e->name_len;
 	return 0;

@@ -72,14 +72,6 @@ static __always_inline bool custos_skip(void)
 	return bpf_map_lookup_elem(&ignored_cgroups, &cg) != NULL;
 }
 
-static __always_inline void count_loss(__u32 kind)
-{
-	__u64 *n = bpf_map_lookup_elem(&losses, &kind);
-
-	if (n)
-		(*n)++;		/* per-CPU: no other writer */
-}
-
 /* When each CPU last woke the agent (custos_wake_flags). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -90,8 +82,41 @@ struct {
 
 #define CUSTOS_WAKE_GAP_NS 1000000ull	/* 1 ms between wake-ups, per CPU */
 
-/* The wake-up flag for a record of size bytes that has just been reserved
- * (so the ring's available data includes it). A wake-up of the agent is
+/* A record of kind is lost: count it, and wake the agent if this CPU has
+ * not woken it for CUSTOS_WAKE_GAP_NS. The ring is full (or nearly:
+ * custos_reserve), and a full ring wakes nobody by itself: no record is
+ * submitted until the agent reads, so an agent that the last records in
+ * did not wake (custos_wake_flags' once-a-millisecond rule: two CPUs can
+ * cross the mark together and neither see itself cross) slept to its
+ * poll timeout (100 ms) while every record meanwhile was lost. The
+ * wake-up is an 8-byte record reserved and discarded with
+ * BPF_RB_FORCE_WAKEUP: the agent never sees it (a discarded record is
+ * skipped), but it wakes the agent as a submit does. It takes 16 bytes
+ * of the ring, which custos_reserve keeps free (CUSTOS_WAKE_ROOM); only
+ * fixed-size records (which do not keep that room) can take the last
+ * bytes, and then there is no wake-up, as before. Once a millisecond per
+ * CPU bounds what a storm of losses costs in wake-ups (each an irq_work
+ * self-IPI) while the agent is already reading. */
+static __always_inline void count_loss(__u32 kind)
+{
+	__u64 *n = bpf_map_lookup_elem(&losses, &kind);
+	__u64 *last, now = bpf_ktime_get_ns();
+	__u32 zero = 0;
+	void *w;
+
+	if (n)
+		(*n)++;		/* per-CPU: no other writer */
+	last = bpf_map_lookup_elem(&last_wake, &zero);
+	if (!last || now - *last < CUSTOS_WAKE_GAP_NS)
+		return;
+	w = bpf_ringbuf_reserve(&events, 8, 0);
+	if (!w)
+		return;
+	bpf_ringbuf_discard(w, BPF_RB_FORCE_WAKEUP);
+	*last = now;
+}
+
+/* Wake-ups. A wake-up of the agent is
  * an irq_work, a self-IPI (a VM exit under a hypervisor) and a context
  * switch: measured, it was most of the cost of a recorded open when every
  * record asked for one. So a record wakes the agent only when it fills
@@ -104,24 +129,39 @@ struct {
  * process no wake-up. A record takes its size plus the ring's 8-byte
  * header, rounded up to 8, of the ring: that is what "crossed" compares.
  * The mark is a constant the agent sets with the ring's size (ring_mark),
- * not a second query. */
-static __always_inline __u64 custos_wake_flags(__u64 size)
+ * not a second query. A lost record wakes the agent too (count_loss). */
+static __always_inline __u64 custos_ring_took(__u64 size)
 {
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	return (size + 8 + 7) & ~7ull;
+}
+
+/* The flag for a record that took took bytes of the ring, which held
+ * before bytes before it. */
+static __always_inline __u64 custos_wake_rule(__u64 before, __u64 took)
+{
 	__u64 mark = ring_mark;
-	__u64 took = (size + 8 + 7) & ~7ull;
 	__u32 zero = 0;
 	__u64 *last, now;
 
-	if (avail < mark)
+	if (before + took < mark)
 		return BPF_RB_NO_WAKEUP;
 	now = bpf_ktime_get_ns();
 	last = bpf_map_lookup_elem(&last_wake, &zero);
-	if (avail >= mark + took && last && now - *last < CUSTOS_WAKE_GAP_NS)
+	if (before >= mark && last && now - *last < CUSTOS_WAKE_GAP_NS)
 		return BPF_RB_NO_WAKEUP;	/* was above the mark before it */
 	if (last)
 		*last = now;
 	return BPF_RB_FORCE_WAKEUP;
+}
+
+/* The wake-up flag for a fixed-size record of size bytes that has just
+ * been reserved (so the ring's available data includes it). */
+static __always_inline __u64 custos_wake_flags(__u64 size)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 took = custos_ring_took(size);
+
+	return custos_wake_rule(avail > took ? avail - took : 0, took);
 }
 
 /* Submit a fixed-size record of size bytes (reserved with
@@ -139,11 +179,27 @@ static __always_inline void custos_submit(void *e, __u64 size)
  * custos_commit. A failed
  * reservation is counted as a loss of the kind, exactly like a failed
  * bpf_ringbuf_reserve; the dynptr must be discarded even then (the
- * verifier's rule). Returns 0 when reserved. */
-static __always_inline int custos_reserve(struct bpf_dynptr *d, __u32 size, __u32 kind)
+ * verifier's rule). The ring is queried before the reservation: a record
+ * that would leave less than CUSTOS_WAKE_ROOM bytes free is refused and
+ * counted lost without trying (so count_loss's wake-up finds room), and
+ * what the ring held is what custos_wake_rule compares. Returns 0 when
+ * reserved, with *wake the flag custos_commit must submit with. */
+#define CUSTOS_WAKE_ROOM 64	/* four of count_loss's 16-byte wake-up records */
+
+static __always_inline int custos_reserve(struct bpf_dynptr *d, __u32 size, __u32 kind,
+					  __u64 *wake)
 {
-	if (bpf_ringbuf_reserve_dynptr(&events, size, 0, d) == 0)
+	__u64 before = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 took = custos_ring_took(size);
+
+	if (before + took + CUSTOS_WAKE_ROOM > (__u64)ring_mark * 8) {
+		count_loss(kind);	/* the ring is ring_mark * 8 bytes */
+		return -1;
+	}
+	if (bpf_ringbuf_reserve_dynptr(&events, size, 0, d) == 0) {
+		*wake = custos_wake_rule(before, took);
 		return 0;
+	}
 	bpf_ringbuf_discard_dynptr(d, 0);
 	count_loss(kind);
 	return -1;
@@ -160,9 +216,9 @@ static __always_inline void custos_put(struct bpf_dynptr *d, __u32 *pos, const v
 	*pos += len;
 }
 
-static __always_inline void custos_commit(struct bpf_dynptr *d, __u32 size)
+static __always_inline void custos_commit(struct bpf_dynptr *d, __u64 wake)
 {
-	bpf_ringbuf_submit_dynptr(d, custos_wake_flags(size));
+	bpf_ringbuf_submit_dynptr(d, wake);
 }
 
 /* bpf_rdonly_cast (kfunc, Linux 6.4): a scalar kernel address seen as a

@@ -163,7 +163,11 @@ struct custos_ev_file {
 	__u64 mode;
 	__u32 owner_uid, owner_gid;
 	__u64 size;
-	__u64 attr_flags;	/* fsmount: its attr_flags (MOUNT_ATTR_*) */
+	__u64 attr_flags;	/* fsmount: its attr_flags (MOUNT_ATTR_*);
+				   mount_setattr: struct mount_attr's attr_set */
+	__u64 attr_clr;		/* mount_setattr: struct mount_attr's attr_clr, */
+	__u64 propagation;	/* propagation and userns_fd (the bytes of the */
+	__u64 userns_fd;	/* struct its size argument covers; 0 beyond) */
 	__u16 path_len;		/* resolved path or base, no NUL; <= PATH_MAX */
 	__u16 path2_len;
 	__u16 raw_len;		/* the user's path argument, no NUL; <= PATH_MAX */

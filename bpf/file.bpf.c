@@ -85,6 +85,8 @@ struct fspec {
 	int flags, mode, uid, gid, size, name;
 	int xargs;			/* setxattrat: struct xattr_args (size, flags) */
 	int attr;			/* fsmount: attr_flags */
+	int mattr;			/* mount_setattr: struct mount_attr *, its size
+					   the next argument */
 	int two;			/* record with a second path */
 	int path2_resolve;		/* resolve path2 (not symlink's target text) */
 	int no_path;			/* mount(2) of a device, fsopen, fsconfig: the
@@ -96,7 +98,7 @@ struct fspec {
 #pragma clang diagnostic ignored "-Winitializer-overrides"
 #define SPEC(...) ((struct fspec){ .dfd = -1, .path = -1, .fd = -1, .dfd2 = -1, .path2 = -1, \
 	.flags = -1, .mode = -1, .uid = -1, .gid = -1, .size = -1, .name = -1, .two = 0,   \
-	.xargs = -1, .no_path = 0, .attr = -1,                                             \
+	.xargs = -1, .no_path = 0, .attr = -1, .mattr = -1,                                \
 	.path2_resolve = 1, __VA_ARGS__ })
 
 static __always_inline __u64 arg(const struct custos_args *p, int i)
@@ -148,6 +150,24 @@ static __always_inline void fill_path(struct custos_path_buf *out, __u8 *how, st
 	}
 }
 
+/* mount_setattr's struct mount_attr (attr_set, attr_clr, propagation,
+ * userns_fd: four __u64), as far as its size argument covers it: a size
+ * of 16 gives attr_set and attr_clr and zeros, as the kernel would see
+ * (it refuses sizes below 32; a larger struct's extra bytes must be zero,
+ * so they are not read). An unreadable struct gives zeros. */
+static __always_inline void read_mount_attr(struct custos_ev_file *e, __u64 ptr, __u64 size)
+{
+	__u64 a[4] = { 0, 0, 0, 0 };
+	__u32 n = size > sizeof(a) ? sizeof(a) : (__u32)size;
+
+	if (n && bpf_probe_read_user(a, n, (const void *)ptr) < 0)
+		a[0] = a[1] = a[2] = a[3] = 0;
+	e->attr_flags = a[0];
+	e->attr_clr = a[1];
+	e->propagation = a[2];
+	e->userns_fd = a[3];
+}
+
 static __always_inline void fill_args(struct file_scratch *fs, const struct custos_args *p,
 				      struct fspec s)
 {
@@ -159,6 +179,11 @@ static __always_inline void fill_args(struct file_scratch *fs, const struct cust
 	e->owner_gid = s.gid >= 0 ? (__u32)arg(p, s.gid) : 0;
 	e->size = s.size >= 0 ? arg(p, s.size) : 0;
 	e->attr_flags = s.attr >= 0 ? arg(p, s.attr) : 0;
+	e->attr_clr = 0;
+	e->propagation = 0;
+	e->userns_fd = 0;
+	if (s.mattr >= 0)
+		read_mount_attr(e, arg(p, s.mattr), arg(p, s.mattr + 1));
 	if (s.xargs >= 0) {
 		__u32 sf[2] = { 0, 0 };	/* xattr_args.size, .flags */
 
@@ -209,6 +234,7 @@ static __always_inline void file_emit(struct file_scratch *fs, __u32 kind)
 	__u32 name = e->name_len & (CUSTOS_EV_XNAME_MAX - 1);
 	__u32 size, pos = 0;
 	struct bpf_dynptr d;
+	__u64 wake;
 
 	e->path_len = custos_path_len(&fs->path);
 	e->path2_len = custos_path_len(&fs->path2);
@@ -218,14 +244,14 @@ static __always_inline void file_emit(struct file_scratch *fs, __u32 kind)
 	e->raw2_len = raw2;
 	e->name_len = name;
 	size = sizeof(*e) + e->path_len + raw + name + e->path2_len + raw2;
-	if (custos_reserve(&d, size, kind))
+	if (custos_reserve(&d, size, kind, &wake))
 		return;
 	custos_put(&d, &pos, e, sizeof(*e) + raw);	/* and raw, right after it */
 	custos_put_path(&d, &pos, &fs->path);
 	custos_put(&d, &pos, fs->name, name);
 	custos_put(&d, &pos, fs->raw2, raw2);
 	custos_put_path(&d, &pos, &fs->path2);
-	custos_commit(&d, size);
+	custos_commit(&d, wake);
 }
 
 /* Every file call but open: build, emit. */
@@ -393,6 +419,9 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, struc
 	e->owner_gid = 0;
 	e->size = 0;
 	e->attr_flags = 0;
+	e->attr_clr = 0;
+	e->propagation = 0;
+	e->userns_fd = 0;
 	read_user(fs->raw, sizeof(fs->raw), arg(&p, s.path), &e->raw_len, &e->raw_truncated);
 	fill_path(&fs->path, &e->path_how, obj, s.dfd >= 0 ? (long)arg(&p, s.dfd) : AT_FDCWD,
 		  fs->raw);
@@ -464,8 +493,9 @@ FILE_EXIT(umount, 2, CUSTOS_EV_UMOUNT, .path = 0, .flags = 1)
  * the mount point; fsopen(fs_name, flags): name the fs type; fsconfig(fd,
  * cmd, key, value, aux): flags the command, name the key, path_raw the
  * value (a string, e.g. the source device); fsmount(fs_fd, flags,
- * attr_flags): flags, attr_flags;
- * mount_setattr(dfd, path, flags, attr, size): path the mount. */
+ * attr_flags): flags, attr_flags; mount_setattr(dfd, path, flags, attr,
+ * size): path the mount, flags, and the struct mount_attr's attr_set (in
+ * attr_flags), attr_clr, propagation and userns_fd. */
 FILE_EXIT(open_tree, 3, CUSTOS_EV_MOUNT, .dfd = 0, .path = 1, .flags = 2, .two = 1,
 	  .path2_resolve = 0)
 FILE_EXIT(move_mount, 5, CUSTOS_EV_MOUNT, .dfd = 0, .path = 1, .dfd2 = 2, .path2 = 3, .flags = 4,
@@ -476,8 +506,8 @@ FILE_EXIT(fsconfig, 5, CUSTOS_EV_MOUNT, .flags = 1, .name = 2, .path = 3, .two =
 	  .path2_resolve = 0, .no_path = 1)
 FILE_EXIT(fsmount, 3, CUSTOS_EV_MOUNT, .flags = 1, .attr = 2, .two = 1, .path2_resolve = 0,
 	  .no_path = 1)
-FILE_EXIT(mount_setattr, 5, CUSTOS_EV_MOUNT, .dfd = 0, .path = 1, .flags = 2, .two = 1,
-	  .path2_resolve = 0)
+FILE_EXIT(mount_setattr, 5, CUSTOS_EV_MOUNT, .dfd = 0, .path = 1, .flags = 2, .mattr = 3,
+	  .two = 1, .path2_resolve = 0)
 FILE_EXIT(setxattr, 5, CUSTOS_EV_SETXATTR, .path = 0, .name = 1, .size = 3, .flags = 4)
 FILE_EXIT(lsetxattr, 5, CUSTOS_EV_SETXATTR, .path = 0, .name = 1, .size = 3, .flags = 4)
 FILE_EXIT(fsetxattr, 5, CUSTOS_EV_SETXATTR, .fd = 0, .name = 1, .size = 3, .flags = 4)

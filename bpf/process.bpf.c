@@ -59,6 +59,7 @@ static __always_inline void exec_emit(struct exec_scratch *x, const char *argv)
 	__u32 args = e->argv_len > CUSTOS_EV_ARGS_MAX ? CUSTOS_EV_ARGS_MAX : e->argv_len;
 	__u32 size, pos = 0;
 	struct bpf_dynptr d;
+	__u64 wake;
 
 	e->exe_len = custos_path_len(&x->exe);
 	e->cwd_len = custos_path_len(&x->cwd);
@@ -69,13 +70,13 @@ static __always_inline void exec_emit(struct exec_scratch *x, const char *argv)
 	e->pad = 0;
 	e->pad2 = 0;
 	size = sizeof(*e) + e->exe_len + e->cwd_len + filename + args;
-	if (custos_reserve(&d, size, CUSTOS_EV_EXEC))
+	if (custos_reserve(&d, size, CUSTOS_EV_EXEC, &wake))
 		return;
 	custos_put(&d, &pos, e, sizeof(*e) + filename);	/* and filename after it */
 	custos_put_path(&d, &pos, &x->exe);
 	custos_put_path(&d, &pos, &x->cwd);
 	custos_put(&d, &pos, argv, args);
-	custos_commit(&d, size);
+	custos_commit(&d, wake);
 }
 
 static __always_inline struct exec_scratch *exec_begin(void)

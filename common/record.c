@@ -60,7 +60,8 @@ static const struct schema_field syscall_f[] = {
 #define F_OWNER U(25, u.file.owner_uid), U(26, u.file.owner_gid)
 #define F_SIZE U(27, u.file.size)
 #define F_NAME B(28, u.file.name)
-#define F_ATTR U(29, u.file.attr_flags)
+#define F_ATTR U(29, u.file.attr_flags), U(30, u.file.attr_clr), U(31, u.file.propagation), \
+	U(32, u.file.userns_fd)
 
 static const struct schema_field open_f[] = { F_RESULT, F_PATH, F_FLAGS, F_MODE };
 static const struct schema_field unlink_f[] = { F_RESULT, F_PATH, F_FLAGS };

@@ -167,7 +167,8 @@ struct custos_file {
 	uint64_t mode;
 	uint64_t owner_uid, owner_gid;		/* chown: -1 (4294967295) unchanged */
 	uint64_t size;
-	uint64_t attr_flags;			/* mount: fsmount's MOUNT_ATTR_* */
+	uint64_t attr_flags;			/* mount: fsmount's MOUNT_ATTR_*, mount_setattr's attr_set */
+	uint64_t attr_clr, propagation, userns_fd;	/* mount: mount_setattr's */
 	uint8_t name[CUSTOS_NAME_MAX];		/* xattr name, fs type */
 	uint32_t name_len;
 };

@@ -87,13 +87,26 @@ cfg = sc(431, fs, 1, b"size", b"1m", 0)                 # fsconfig, FSCONFIG_SET
 create = sc(431, fs, 6, None, None, 0)                  # FSCONFIG_CMD_CREATE
 mfd = sc(432, fs, 1, 4)                                 # fsmount, CLOEXEC, MOUNT_ATTR_NODEV
 mv = sc(429, mfd, b"", AT_FDCWD, (work + "/m").encode(), EMPTY_PATH)
+# mount_setattr (442) on it: struct mount_attr {attr_set, attr_clr,
+# propagation, userns_fd}, read as far as the size argument says: 32 (its
+# version 0), 16 (refused: EINVAL; only the first two fields are the
+# call's), 40 (the extra zero bytes allowed; userns_fd unused without
+# MOUNT_ATTR_IDMAP).
+import struct
+MS_PRIVATE, MS_SHARED = 1 << 18, 1 << 20
+def setattr(size, *attr):
+    buf = ctypes.create_string_buffer(struct.pack("<4Q", *attr) + bytes(8), 40)
+    return sc(442, AT_FDCWD, (work + "/m").encode(), 0, buf, size)
+sa32 = setattr(32, 0x3, 0x4, MS_PRIVATE, 0)      # RDONLY|NOSUID set, NODEV cleared
+sa16 = setattr(16, 0x8, 0x0, MS_SHARED, 5)
+sa40 = setattr(40, 0x8, 0x1, 0, 7)               # NOEXEC set, RDONLY cleared
 tree = sc(428, AT_FDCWD, (work + "/a/b").encode(), 1 | 0o2000000)   # OPEN_TREE_CLONE|CLOEXEC
 mv2 = sc(429, tree, b"", AT_FDCWD, (work + "/m2").encode(), EMPTY_PATH)
 libc.umount2((work + "/m2").encode(), 0)
 libc.umount2((work + "/m").encode(), 0)
 json.dump({"pid": os.getpid(), "mount": r1, "umount": r2, "fsopen": fs, "fsconfig": cfg,
            "create": create, "fsmount": mfd, "move_mount": mv, "open_tree": tree,
-           "move_mount2": mv2}, sys.stdout)
+           "move_mount2": mv2, "sa32": sa32, "sa16": sa16, "sa40": sa40}, sys.stdout)
 EOF_PY
 [ $? -eq 0 ] || { echo "test_capture_file: the mount scenario failed"; exit 1; }
 
@@ -126,7 +139,7 @@ def one(what, kind, pid, **fields):
     if len(got) != 1:
         near = [r for r in records if r["kind"] == kind and r["pid"] == pid]
         for r in near:
-            print("     seen:", {k: r[k] for k in r if k in ("path", "path_raw", "path2", "path2_raw", "result", "flags", "mode", "size", "name", "attr_flags")})
+            print("     seen:", {k: r[k] for k in r if k in ("path", "path_raw", "path2", "path2_raw", "result", "flags", "mode", "size", "name", "attr_flags", "attr_clr", "propagation", "userns_fd")})
     return got[0] if got else None
 
 p = facts["pid"]
@@ -174,6 +187,17 @@ one("move_mount of the new tmpfs", "mount", q, path=work + "/m", path_raw="", pa
     path2_raw=work + "/m", flags=4, attr_flags=0, result=0)
 one("open_tree", "mount", q, path=b, path_raw=b, flags=1 | 0o2000000, result=mnt["open_tree"])
 one("move_mount of the tree", "mount", q, path2=work + "/m2", flags=4, result=0)
+check("mount_setattr: sizes 32 and 40 accepted, 16 refused (EINVAL)",
+      mnt["sa32"] == 0 and mnt["sa40"] == 0 and mnt["sa16"] == -22)
+one("mount_setattr, size 32", "mount", q, path=work + "/m", path_raw=work + "/m", flags=0,
+    attr_flags=3, attr_clr=4, propagation=1 << 18, userns_fd=0, result=mnt["sa32"])
+one("mount_setattr, size 16: the fields it covers", "mount", q, path=work + "/m", attr_flags=8,
+    attr_clr=0, propagation=0, userns_fd=0, result=mnt["sa16"])
+one("mount_setattr, size 40", "mount", q, path=work + "/m", attr_flags=8, attr_clr=1,
+    propagation=0, userns_fd=7, result=mnt["sa40"])
+check("no other mount record has mount_attr fields",
+      len([r for r in records if r["kind"] == "mount" and r["pid"] == q and
+           (r["attr_clr"] or r["propagation"] or r["userns_fd"])]) == 2)
 
 cats = [x["pid"] for x in records if x["kind"] == "exec" and x["argv"] == ["cat", "/etc/shadow"]]
 shadow = [x for x in records if x["kind"] == "open" and x["pid"] in cats and x["path"] == "/etc/shadow"]
