@@ -201,6 +201,7 @@ COLLECTOR_UNIT += test_sigma_index	# the rule index (collector/sigma_index.c)
 COLLECTOR_UNIT += test_incident	# incidents (collector/incident.c)
 COLLECTOR_UNIT += test_pseudo	# CSIRT pseudonyms (collector/pseudo.c)
 COLLECTOR_UNIT += test_export_obs	# export observables (collector/export_obs.c)
+COLLECTOR_UNIT += test_corr_auth	# auth records in threshold rules (collector/corr_event.c)
 $(BUILD)/collector/%.o: collector/%.c | $(BUILD)/collector
 	$(CC) $(REL_CFLAGS) -Icollector -c $< -o $@
 $(COLLECTOR): $(COLLECTOR_OBJS) $(REL_LIB)

@@ -39,6 +39,8 @@ _Static_assert(CUSTOS_EV_CONNECT == CUSTOS_REC_CONNECT && CUSTOS_EV_ACCEPT == CU
 	       CUSTOS_EV_BIND == CUSTOS_REC_BIND && CUSTOS_EV_LISTEN == CUSTOS_REC_LISTEN &&
 	       CUSTOS_EV_SEND == CUSTOS_REC_SEND && CUSTOS_EV_SOCKET == CUSTOS_REC_SOCKET,
 	       "network kinds differ from record.h");
+_Static_assert(CUSTOS_EV_AUTH == CUSTOS_REC_AUTH, "auth kind differs from record.h");
+_Static_assert(CUSTOS_EV_AUDIT_TEXT_MAX == CUSTOS_AUDIT_TEXT_MAX, "audit text length differs");
 _Static_assert(CUSTOS_EV_XNAME_MAX <= CUSTOS_NAME_MAX, "xattr name length differs");
 _Static_assert(CUSTOS_EV_ADDR_MAX == CUSTOS_ADDR_MAX, "address length differs");
 
@@ -53,6 +55,8 @@ size_t decode_event_size(uint32_t kind)
 		return sizeof(struct custos_ev_exit);
 	case CUSTOS_EV_CRED ... CUSTOS_EV_CLOCK_SET:
 		return sizeof(struct custos_ev_sys);
+	case CUSTOS_EV_AUTH:
+		return sizeof(struct custos_ev_auth);
 	case CUSTOS_EV_OPEN ... CUSTOS_EV_REMOVEXATTR:
 		return sizeof(struct custos_ev_file);
 	case CUSTOS_EV_CONNECT ... CUSTOS_EV_SOCKET:
@@ -394,6 +398,24 @@ static int decode_sys(const struct custos_ev_sys *e, struct custos_record *rec)
 	return 0;
 }
 
+/* An audit message's text is what the kernel logs of it: the payload up
+ * to its first NUL (libaudit pads the message with NULs). */
+static int decode_auth(const struct custos_ev_auth *e, struct custos_record *rec)
+{
+	struct custos_auth *a = &rec->u.auth;
+
+	if (e->text_len > sizeof(e->text))
+		return -CUSTOS_ERR_MALFORMED;
+	decode_hdr(&e->hdr, rec);
+	a->result = e->result;
+	a->op = e->nr;
+	a->audit_type = e->msg_type;
+	a->text_len = (uint32_t)strnlen(e->text, e->text_len);
+	memcpy(a->text, e->text, a->text_len);
+	a->text_truncated = e->text_truncated != 0;
+	return 0;
+}
+
 int decode_event(const void *data, size_t size, struct custos_record *rec, uint32_t *kind)
 {
 	struct tail t;
@@ -426,6 +448,9 @@ int decode_event(const void *data, size_t size, struct custos_record *rec, uint3
 		break;
 	case CUSTOS_EV_CRED ... CUSTOS_EV_CLOCK_SET:
 		ret = decode_sys(data, rec);
+		break;
+	case CUSTOS_EV_AUTH:
+		ret = decode_auth(data, rec);
 		break;
 	case CUSTOS_EV_OPEN ... CUSTOS_EV_REMOVEXATTR:
 		ret = decode_file(data, &t, rec);

@@ -43,6 +43,7 @@
 #define CUSTOS_EV_MEMFD 7
 #define CUSTOS_EV_BPF 8
 #define CUSTOS_EV_CLOCK_SET 9
+#define CUSTOS_EV_AUTH 11		/* a user audit message (PAM's login results) */
 #define CUSTOS_EV_OPEN 32
 #define CUSTOS_EV_UNLINK 33
 #define CUSTOS_EV_RENAME 34
@@ -196,6 +197,26 @@ struct custos_ev_net {
 	__u32 backlog;
 	__u8 local[CUSTOS_EV_ADDR_MAX];
 	__u8 remote[CUSTOS_EV_ADDR_MAX];
+};
+
+/* A user-space audit message (kind 11, auth): a sendto or sendmsg on an
+ * AF_NETLINK/NETLINK_AUDIT socket whose netlink header carries one of
+ * the user message types kept (net.bpf.c: 1005, 1100-1199 but 1124,
+ * 2100-2999), such as the AUDIT_USER_AUTH (1100) that libpam sends for
+ * every authentication. text is the message's payload as sent (its first
+ * TEXT_MAX bytes; text_truncated when the payload was longer or could
+ * not be read), text_len of them valid; the agent cuts it at its first
+ * NUL, as the kernel's audit log does. */
+#define CUSTOS_EV_AUDIT_TEXT_MAX 1024
+struct custos_ev_auth {
+	struct custos_ev_hdr hdr;
+	__s64 result;		/* the send's return value or -errno */
+	__u32 nr;		/* x86-64 syscall number: sendto or sendmsg */
+	__u16 msg_type;		/* nlmsg_type: AUDIT_USER_AUTH... */
+	__u16 text_len;		/* <= AUDIT_TEXT_MAX */
+	__u8 text_truncated;
+	__u8 pad[7];
+	char text[CUSTOS_EV_AUDIT_TEXT_MAX];
 };
 
 /* cred, ptrace, module, memfd, bpf, clock_set: docs/format.md's shared

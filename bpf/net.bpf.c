@@ -8,7 +8,10 @@
  * caller names (connect's peer, bind's address, a datagram's destination)
  * is read from its sockaddr at exit; the socket's own side comes from the
  * kernel's struct sock. Addresses are stored as docs/format.md says: 4 or
- * 16 bytes, or the unix path; ports in host order.
+ * 16 bytes, or the unix path; ports in host order. A user message sent
+ * on the audit netlink socket (libpam's result of every authentication,
+ * account check and session) becomes an auth record (kind 11) with its
+ * text.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -208,15 +211,87 @@ NET_EXIT(listen, CUSTOS_EV_LISTEN, .backlog = 1)
 
 /* Datagram sends: kept only for an IPv4/IPv6 datagram socket and a named
  * destination; other sends cost one check at exit. */
-static __always_inline bool udp_sock(long fd)
+static __always_inline bool udp_sk(struct sock *sk)
 {
-	struct sock *sk = fd_sock(fd);
 	__u16 fam;
 
 	if (!sk || BPF_CORE_READ(sk, sk_type) != SOCK_DGRAM)
 		return false;
 	fam = BPF_CORE_READ(sk, __sk_common.skc_family);
 	return fam == AF_INET || fam == AF_INET6;
+}
+
+static __always_inline bool udp_sock(long fd)
+{
+	return udp_sk(fd_sock(fd));
+}
+
+/* The audit system's netlink socket (NETLINK_AUDIT). */
+static __always_inline bool audit_sk(struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_family) == AF_NETLINK &&
+	       BPF_CORE_READ(sk, sk_protocol) == NETLINK_AUDIT;
+}
+
+#define NLMSG_HDRLEN 16		/* struct nlmsghdr */
+#define AUDIT_USER 1005		/* linux/audit.h */
+#define AUDIT_FIRST_USER_MSG 1100
+#define AUDIT_USER_TTY 1124
+#define AUDIT_LAST_USER_MSG 1199
+#define AUDIT_FIRST_USER_MSG2 2100
+#define AUDIT_LAST_USER_MSG2 2999
+
+/* The user message types kept (docs/capture.md): the ranges the kernel
+ * itself treats as user messages (AUDIT_USER and both FIRST..LAST_USER
+ * ranges: logins, authentications, account checks, sessions, credential
+ * and password changes, account management), except AUDIT_USER_TTY,
+ * which carries what was typed on a terminal (it may hold a password).
+ * The control messages (auditctl's rule and status requests, 1000-1099)
+ * are not kept: the socket record shows who opened the socket. */
+static __always_inline bool audit_user_type(__u32 t)
+{
+	return t == AUDIT_USER ||
+	       (t >= AUDIT_FIRST_USER_MSG && t <= AUDIT_LAST_USER_MSG && t != AUDIT_USER_TTY) ||
+	       (t >= AUDIT_FIRST_USER_MSG2 && t <= AUDIT_LAST_USER_MSG2);
+}
+
+/* A send of len bytes at buf on the audit socket: an auth record when
+ * they start with a netlink header of a user message type, whatever the
+ * send's result (a refused report is evidence too). The header's length
+ * and the send's bound the payload; its first AUDIT_TEXT_MAX bytes are
+ * kept. */
+static __always_inline int auth_exit(struct trace_event_raw_sys_exit *ctx, __u64 buf, __u64 len)
+{
+	struct custos_ev_auth *e;
+	struct custos_args p;
+	__u32 nlh[2] = {};	/* nlmsg_len; nlmsg_type | nlmsg_flags << 16 */
+	__u64 n;
+
+	if (len < NLMSG_HDRLEN || bpf_probe_read_user(nlh, sizeof(nlh), (const void *)buf) < 0 ||
+	    !audit_user_type(nlh[1] & 0xffff) || !custos_take(ctx, &p))
+		return 0;
+	n = nlh[0] < len ? nlh[0] : len;
+	n = n > NLMSG_HDRLEN ? n - NLMSG_HDRLEN : 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_loss(CUSTOS_EV_AUTH);
+		return 0;
+	}
+	fill_hdr(&e->hdr, CUSTOS_EV_AUTH);
+	e->result = ctx->ret;
+	e->nr = p.nr;
+	e->msg_type = nlh[1] & 0xffff;
+	e->text_truncated = n > CUSTOS_EV_AUDIT_TEXT_MAX;
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	if (n > CUSTOS_EV_AUDIT_TEXT_MAX)
+		n = CUSTOS_EV_AUDIT_TEXT_MAX;
+	e->text_len = 0;
+	if (n > 0 && bpf_probe_read_user(e->text, n, (const void *)(buf + NLMSG_HDRLEN)) == 0)
+		e->text_len = n;
+	else if (n > 0)
+		e->text_truncated = 1;	/* unreadable at exit */
+	custos_submit(e, sizeof(*e));
+	return 0;
 }
 
 /* struct user_msghdr starts with msg_name and msg_namelen; a struct
@@ -231,24 +306,49 @@ static __always_inline void msg_name(__u64 msg, __u64 *name, __u64 *len)
 	*len = n;
 }
 
+/* sendto and sendmsg are looked at only when they name a destination
+ * (dest_addr, msg_name): sends on connected sockets, the common case,
+ * cost a register read. libaudit names the kernel (nl_pid 0) in every
+ * message it sends, so this sees PAM's reports; a send(2) or a sendmsg
+ * with no name on the audit socket is not recorded (docs/capture.md). */
 SEC("tracepoint/syscalls/sys_exit_sendto")
 int exit_sendto(struct trace_event_raw_sys_exit *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct sock *sk;
 
-	if (!regs->r8 || !udp_sock(regs->di))
+	if (!regs->r8)
+		return 0;
+	sk = fd_sock(regs->di);
+	if (sk && audit_sk(sk))
+		return auth_exit(ctx, regs->si, regs->dx);
+	if (!udp_sk(sk))
 		return 0;
 	return net_exit(ctx, CUSTOS_EV_SEND, NSPEC(.uaddr = 4, .addrlen = 5), 0, 0);
 }
 
+/* sendmsg on the audit socket: the message is the first iovec's bytes
+ * (libaudit sends with sendto; a header split over iovecs is not seen). */
 SEC("tracepoint/syscalls/sys_exit_sendmsg")
 int exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	__u64 name = 0, len = 0;
+	__u64 name = 0, len = 0, iov[2] = {};
+	struct sock *sk;
 
 	msg_name(regs->si, &name, &len);
-	if (!name || !udp_sock(regs->di))
+	if (!name)
+		return 0;
+	sk = fd_sock(regs->di);
+	if (sk && audit_sk(sk)) {
+		__u64 mi[2] = {};	/* msg_iov, msg_iovlen */
+
+		if (bpf_probe_read_user(mi, sizeof(mi), (const void *)(regs->si + 16)) < 0 ||
+		    !mi[0] || !mi[1] || bpf_probe_read_user(iov, sizeof(iov), (const void *)mi[0]) < 0)
+			return 0;
+		return auth_exit(ctx, iov[0], iov[1]);
+	}
+	if (!udp_sk(sk))
 		return 0;
 	return net_exit(ctx, CUSTOS_EV_SEND, NSPEC(), name, len);
 }

@@ -66,11 +66,13 @@
 enum corr_kind { CORR_THRESHOLD = 0, CORR_SEQUENCE = 1, CORR_KINDS = 2 };
 
 /* What a stage matches: Sigma's three categories (Sigma's mapping), and
- * three of ours: every open (reads of sensitive files too), every connect
- * whatever its result (refused ones too) and accept, every fork. */
+ * four of ours: every open (reads of sensitive files too), every connect
+ * whatever its result (refused ones too) and accept, every fork, every
+ * user audit message (auth records: PAM's authentication results). */
 enum corr_cat {
 	CORR_CAT_PROCESS_CREATION, CORR_CAT_FILE_EVENT, CORR_CAT_NETWORK_CONNECTION,
-	CORR_CAT_FILE_OPEN, CORR_CAT_NETWORK_ATTEMPT, CORR_CAT_PROCESS_FORK, CORR_CAT_COUNT
+	CORR_CAT_FILE_OPEN, CORR_CAT_NETWORK_ATTEMPT, CORR_CAT_PROCESS_FORK,
+	CORR_CAT_AUTHENTICATION, CORR_CAT_COUNT
 };
 
 enum corr_group { CORR_BY_PROCESS, CORR_BY_TREE, CORR_BY_FIELD };

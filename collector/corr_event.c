@@ -4,13 +4,17 @@
  * Sigma's three categories as sigma_event.c maps them, and our own:
  * file_open (every successful open, reads of sensitive files included),
  * network_attempt (every IPv4/IPv6 connect whatever its result, refused
- * ones included, and accept), process_fork (every fork). Our categories
- * carry Sigma's field names so that a stage's selection reads like Sigma.
+ * ones included, and accept), process_fork (every fork), authentication
+ * (every auth record: a user audit message such as PAM's result of a
+ * login, with the fields of its text under their audit names, and
+ * AuthSource). Our categories carry Sigma's field names so that a stage's
+ * selection reads like Sigma.
  */
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "audit_text.h"
 #include "corr.h"
 
 static const char *cstr(char *out, size_t cap, const uint8_t *p, uint32_t n)
@@ -34,6 +38,39 @@ static int attempt(const struct custos_record *rec, struct sigma_event *ev,
 	return 1;
 }
 
+/* authentication: the audit type's name (its number when unnamed), the
+ * text's fields op, acct, exe, hostname, addr, terminal, res (NULL when
+ * absent, "?" or unreadable: common/audit_text.h) and AuthSource (where
+ * the attempt came from: audit_text_source). */
+static int auth_fields(const struct custos_record *rec, struct sigma_event *ev,
+		       struct sigma_event_buf *b)
+{
+	static const char *const keys[] = { "op", "acct", "exe", "hostname", "addr", "terminal",
+					    "res" };
+	const struct custos_auth *a = &rec->u.auth;
+	const char *type = audit_type_name(a->audit_type);
+	char *v;
+
+	if (rec->kind != CUSTOS_REC_AUTH)
+		return 0;
+	ev->cat = SIGMA_CAT_PROCESS_CREATION;	/* the category the stage is compiled for */
+	v = b->auth[0];
+	if (type)
+		snprintf(v, sizeof(b->auth[0]), "%s", type);
+	else
+		snprintf(v, sizeof(b->auth[0]), "%llu", (unsigned long long)a->audit_type);
+	ev->f[SIGMA_F_AUTH_TYPE] = v;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		v = b->auth[SIGMA_F_AUTH_OP + i - SIGMA_F_AUTH_TYPE];
+		if (audit_text_field(a->text, a->text_len, keys[i], v, sizeof(b->auth[0])) == 0)
+			ev->f[SIGMA_F_AUTH_OP + i] = v;
+	}
+	v = b->auth[SIGMA_F_AUTH_SOURCE - SIGMA_F_AUTH_TYPE];
+	if (audit_text_source(a->text, a->text_len, v, sizeof(b->auth[0])) == 0)
+		ev->f[SIGMA_F_AUTH_SOURCE] = v;
+	return 1;
+}
+
 static int ours(enum corr_cat cat, const struct custos_record *rec, struct sigma_event *ev,
 		struct sigma_event_buf *b)
 {
@@ -53,6 +90,8 @@ static int ours(enum corr_cat cat, const struct custos_record *rec, struct sigma
 	case CORR_CAT_PROCESS_FORK:
 		ev->cat = SIGMA_CAT_PROCESS_CREATION;
 		return rec->kind == CUSTOS_REC_FORK;
+	case CORR_CAT_AUTHENTICATION:
+		return auth_fields(rec, ev, b);
 	default:
 		return 0;
 	}

@@ -28,11 +28,12 @@ struct cl {
 
 static const char *const cat_names[CORR_CAT_COUNT] = {
 	"process_creation", "file_event", "network_connection", "file_open", "network_attempt",
-	"process_fork" };
+	"process_fork", "authentication" };
 /* The Sigma category a stage's selection is compiled for. */
 static const enum sigma_category cat_sigma[CORR_CAT_COUNT] = {
 	SIGMA_CAT_PROCESS_CREATION, SIGMA_CAT_FILE_EVENT, SIGMA_CAT_NETWORK_CONNECTION,
-	SIGMA_CAT_FILE_EVENT, SIGMA_CAT_NETWORK_CONNECTION, SIGMA_CAT_PROCESS_CREATION };
+	SIGMA_CAT_FILE_EVENT, SIGMA_CAT_NETWORK_CONNECTION, SIGMA_CAT_PROCESS_CREATION,
+	SIGMA_CAT_PROCESS_CREATION };
 
 const char *corr_kind_name(enum corr_kind k)
 {
@@ -159,7 +160,7 @@ static int load_stage(struct cl *l, yaml_node_t *n, const char *where, int check
 			st->cat = (enum corr_cat)c;
 	if (st->cat == CORR_CAT_COUNT)
 		return refuse(l, n, "%s: category '%.64s' is not one of process_creation, file_event, "
-			      "network_connection, file_open, network_attempt, process_fork", where,
+			      "network_connection, file_open, network_attempt, process_fork, authentication", where,
 			      cat ? cat : "");
 	conn = scalar(get(l, n, "process_connected"));
 	if (conn && strcmp(conn, "true") && strcmp(conn, "false"))

@@ -47,6 +47,9 @@ enum sigma_field {
 	SIGMA_F_PARENTPROCESSID, SIGMA_F_TARGETFILENAME, SIGMA_F_DESTINATIONIP,
 	SIGMA_F_DESTINATIONPORT, SIGMA_F_SOURCEIP, SIGMA_F_SOURCEPORT, SIGMA_F_INITIATED,
 	SIGMA_F_SOCKETFAMILY, SIGMA_F_SOCKETTYPE, SIGMA_F_SOCKETPROTOCOL,	/* custos_socket */
+	SIGMA_F_AUTH_TYPE, SIGMA_F_AUTH_OP, SIGMA_F_AUTH_ACCT, SIGMA_F_AUTH_EXE,	/* corr's */
+	SIGMA_F_AUTH_HOSTNAME, SIGMA_F_AUTH_ADDR, SIGMA_F_AUTH_TERMINAL,	/* authentication */
+	SIGMA_F_AUTH_RES, SIGMA_F_AUTH_SOURCE,
 	SIGMA_F_COUNT
 };
 
@@ -186,6 +189,7 @@ struct sigma_event_buf {
 	char user[24], logonid[24], pid[24], ppid[24];
 	char dip[64], dport[24], sip[64], sport[24];
 	char sfamily[24], stype[24], sproto[24];	/* custos_socket */
+	char auth[SIGMA_F_COUNT - SIGMA_F_AUTH_TYPE][256];	/* corr's authentication */
 };
 
 /* The Sigma view of rec (docs/triage.md): exec -> process_creation; a

@@ -25,6 +25,10 @@ static const char *const field_names[SIGMA_F_COUNT] = {
 	[SIGMA_F_SOURCEIP] = "SourceIp", [SIGMA_F_SOURCEPORT] = "SourcePort",
 	[SIGMA_F_INITIATED] = "Initiated", [SIGMA_F_SOCKETFAMILY] = "SocketFamily",
 	[SIGMA_F_SOCKETTYPE] = "SocketType", [SIGMA_F_SOCKETPROTOCOL] = "SocketProtocol",
+	[SIGMA_F_AUTH_TYPE] = "type", [SIGMA_F_AUTH_OP] = "op", [SIGMA_F_AUTH_ACCT] = "acct",
+	[SIGMA_F_AUTH_EXE] = "exe", [SIGMA_F_AUTH_HOSTNAME] = "hostname",
+	[SIGMA_F_AUTH_ADDR] = "addr", [SIGMA_F_AUTH_TERMINAL] = "terminal",
+	[SIGMA_F_AUTH_RES] = "res", [SIGMA_F_AUTH_SOURCE] = "AuthSource",
 };
 
 int sigma_field_by_name(const char *name)

@@ -128,6 +128,8 @@ static void message(const struct custos_record *r, char *out, size_t n)
 		safe(r->u.exec.exe, r->u.exec.exe_len, what, sizeof(what));
 	else if (r->kind >= CUSTOS_REC_OPEN)
 		safe(r->u.file.path, r->u.file.path_len, what, sizeof(what));
+	else if (r->kind == CUSTOS_REC_AUTH)	/* the audit message: op=... res=failed */
+		safe(r->u.auth.text, r->u.auth.text_len, what, sizeof(what));
 	snprintf(out, n, "%s%s%s by %s (pid %llu)", kind, what[0] ? " " : "", what, comm, pid);
 }
 

@@ -92,6 +92,11 @@ static const struct schema_field socket_f[] = {
 	U(26, u.net.sock_flags),
 };
 
+static const struct schema_field auth_f[] = {
+	I(16, u.auth.result), U(17, u.auth.op), U(18, u.auth.audit_type), B(19, u.auth.text),
+	U(20, u.auth.text_truncated),
+};
+
 #define A(k, f) U(k, u.agent.f)
 #define A_TEXT B(18, u.agent.text), A(19, text_truncated)
 #define A_RANGE A(30, from_ns), A(31, to_ns)
@@ -136,6 +141,7 @@ static const struct kind_desc kinds[] = {
 	KIND(CUSTOS_REC_BPF, "bpf", true, syscall_f),
 	KIND(CUSTOS_REC_CLOCK_SET, "clock_set", true, syscall_f),
 	KIND(CUSTOS_REC_SNAPSHOT, "snapshot", true, exec_f),
+	KIND(CUSTOS_REC_AUTH, "auth", true, auth_f),
 	KIND(CUSTOS_REC_OPEN, "open", true, open_f),
 	KIND(CUSTOS_REC_UNLINK, "unlink", true, unlink_f),
 	KIND(CUSTOS_REC_RENAME, "rename", true, twopath_f),

@@ -30,6 +30,7 @@
 #define CUSTOS_HASH_LEN 32	/* SHA-256 and BLAKE2b-256 */
 #define CUSTOS_BUILD_ID_MAX 64	/* ELF NT_GNU_BUILD_ID descriptor */
 #define CUSTOS_VERSION_MAX 64
+#define CUSTOS_AUDIT_TEXT_MAX 1024	/* an audit message's text (auth) */
 
 /* Record kinds: process 1-31, file 32-63, network 64-95, agent 96-127. */
 enum custos_kind {
@@ -43,6 +44,7 @@ enum custos_kind {
 	CUSTOS_REC_BPF = 8,
 	CUSTOS_REC_CLOCK_SET = 9,
 	CUSTOS_REC_SNAPSHOT = 10,	/* a process found running at agent start */
+	CUSTOS_REC_AUTH = 11,		/* a user audit message: PAM's login results */
 
 	CUSTOS_REC_OPEN = 32,
 	CUSTOS_REC_UNLINK = 33,
@@ -189,6 +191,18 @@ struct custos_net {
 	uint64_t sock_flags;	/* socket: SOCK_NONBLOCK | SOCK_CLOEXEC asked for */
 };
 
+/* A user audit message a process sent to the kernel (auth): libpam's
+ * "op=PAM:authentication ... res=failed" and the like; common/audit_text.h
+ * reads its fields. */
+struct custos_auth {
+	int64_t result;		/* the send's return value, or -errno */
+	uint64_t op;		/* syscall: sendto or sendmsg */
+	uint64_t audit_type;	/* nlmsg_type: 1100 USER_AUTH, 1101 USER_ACCT... */
+	uint8_t text[CUSTOS_AUDIT_TEXT_MAX];	/* as sent, up to its first NUL */
+	uint32_t text_len;
+	uint64_t text_truncated;
+};
+
 /* The agent's own records; which fields a kind carries is in record.c. */
 struct custos_agent {
 	uint8_t version[CUSTOS_VERSION_MAX];
@@ -228,6 +242,7 @@ struct custos_record {
 		struct custos_syscall sys;
 		struct custos_file file;
 		struct custos_net net;
+		struct custos_auth auth;
 		struct custos_agent agent;
 	} u;
 };

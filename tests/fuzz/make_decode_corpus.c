@@ -2,7 +2,8 @@
 /*
  * Writes the fuzz_decode seeds: one valid ring-buffer record each of exec
  * (a successful one, and one whose argv and exe were cut), file (one path,
- * two paths, an open of a resolved object), network and syscall body, so
+ * two paths, an open of a resolved object), network and syscall body, an
+ * auth record (a user audit message), so
  * the fuzzer starts past the size and length checks. Exec and file records
  * carry their strings packed after their struct (bpf/events.h), as the
  * kernel writes them. The fork and exit seeds were captured from the
@@ -28,6 +29,7 @@ static union {
 	struct custos_ev_file file;
 	struct custos_ev_net net;
 	struct custos_ev_sys sys;
+	struct custos_ev_auth auth;
 } u;
 static size_t used;
 
@@ -181,5 +183,15 @@ int main(int argc, char **argv)
 	u.sys.name_len = 3;
 	memcpy(u.sys.name, "abc", 3);
 	bad |= write_seed(argv[1], "cred");
+
+	start(sizeof(u.auth));	/* libpam's failed authentication, NUL-padded */
+	hdr(&u.auth.hdr, CUSTOS_EV_AUTH);
+	u.auth.result = 120;
+	u.auth.nr = 44;
+	u.auth.msg_type = 1100;
+	u.auth.text_len = 104;
+	memcpy(u.auth.text, "op=PAM:authentication grantors=? acct=\"root\" exe=\"/usr/bin/su\" "
+	       "hostname=? addr=? terminal=? res=failed", 102);
+	bad |= write_seed(argv[1], "auth");
 	return bad;
 }

@@ -294,7 +294,7 @@ static void test_load(void **state)
 	msgs[0] = '\0';
 	assert_int_equal(corr_set_load_dir(&cs, "collector/rules", report, msgs), 0);
 	assert_string_equal(msgs, "");
-	assert_int_equal(cs.loaded[CORR_THRESHOLD], 6);
+	assert_int_equal(cs.loaded[CORR_THRESHOLD], 7);
 	assert_int_equal(cs.loaded[CORR_SEQUENCE], 3);
 	corr_set_free(&cs);
 	free(msgs);

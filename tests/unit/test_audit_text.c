@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* audit_text: the fields of libaudit's messages (quoted, bare, "?" and
+ * hex-encoded values), the source an authentication came from, and
+ * malformed or hostile texts refused or read within their bounds; the
+ * auth record kind through the record schema and JSON. */
+#include "testutil.h"
+#include "audit_text.h"
+#include "record_json.h"
+
+#define SU_FAILED "op=PAM:authentication grantors=? acct=\"root\" exe=\"/usr/bin/su\" " \
+	"hostname=? addr=? terminal=? res=failed"
+#define SSHD_FAILED "op=PAM:authentication grantors=? acct=\"admin\" exe=\"/usr/sbin/sshd\" " \
+	"hostname=192.0.2.7 addr=192.0.2.7 terminal=ssh res=failed"
+
+static int field(const char *text, const char *key, char *out, size_t cap)
+{
+	return audit_text_field((const uint8_t *)text, strlen(text), key, out, cap);
+}
+
+static void test_pam_fields(void **state)
+{
+	char v[AUDIT_TEXT_VALUE_MAX];
+
+	(void)state;
+	assert_int_equal(field(SU_FAILED, "op", v, sizeof(v)), 0);
+	assert_string_equal(v, "PAM:authentication");
+	assert_int_equal(field(SU_FAILED, "acct", v, sizeof(v)), 0);
+	assert_string_equal(v, "root");
+	assert_int_equal(field(SU_FAILED, "exe", v, sizeof(v)), 0);
+	assert_string_equal(v, "/usr/bin/su");
+	assert_int_equal(field(SU_FAILED, "res", v, sizeof(v)), 0);
+	assert_string_equal(v, "failed");
+	/* "?" is "not known"; an absent key the same. */
+	assert_int_equal(field(SU_FAILED, "addr", v, sizeof(v)), 1);
+	assert_string_equal(v, "");
+	assert_int_equal(field(SU_FAILED, "grantors", v, sizeof(v)), 1);
+	assert_int_equal(field(SU_FAILED, "uid", v, sizeof(v)), 1);
+	assert_int_equal(field("acct=\"?\" res=success", "acct", v, sizeof(v)), 1);
+	/* Keys match whole: "res" is not "r" nor "result". */
+	assert_int_equal(field(SU_FAILED, "r", v, sizeof(v)), 1);
+	assert_int_equal(field("result=1 res=success", "res", v, sizeof(v)), 0);
+	assert_string_equal(v, "success");
+	assert_int_equal(field(SSHD_FAILED, "addr", v, sizeof(v)), 0);
+	assert_string_equal(v, "192.0.2.7");
+	assert_int_equal(field(SSHD_FAILED, "terminal", v, sizeof(v)), 0);
+	assert_string_equal(v, "ssh");
+	/* Extra spaces, a word without '=', an empty value. */
+	assert_int_equal(field("  junk  acct=\"x\"   res= ", "acct", v, sizeof(v)), 0);
+	assert_string_equal(v, "x");
+	assert_int_equal(field("acct=\"x\" res= terminal=tty1", "res", v, sizeof(v)), 0);
+	assert_string_equal(v, "");
+	assert_int_equal(field("", "acct", v, sizeof(v)), 1);
+}
+
+static void test_hex_values(void **state)
+{
+	char v[AUDIT_TEXT_VALUE_MAX];
+
+	(void)state;
+	/* libaudit writes an unsafe account name in hex, unquoted. */
+	assert_int_equal(field("op=PAM:authentication acct=666F6F20626172 res=failed", "acct",
+			       v, sizeof(v)), 0);
+	assert_string_equal(v, "foo bar");
+	assert_int_equal(field("acct=22726F6F7422 exe=2F746D702F6120622F7375", "exe", v,
+			       sizeof(v)), 0);
+	assert_string_equal(v, "/tmp/a b/su");
+	assert_int_equal(field("acct=22726F6F7422", "acct", v, sizeof(v)), 0);
+	assert_string_equal(v, "\"root\"");
+	/* Fields libaudit never encodes stay as written. */
+	assert_int_equal(field("hostname=BEEF addr=ABCD", "hostname", v, sizeof(v)), 0);
+	assert_string_equal(v, "BEEF");
+	/* Not hex where hex must be: odd length, lower case, other
+	 * characters, an encoded NUL. */
+	assert_int_equal(field("acct=726F6F7 res=failed", "acct", v, sizeof(v)),
+			 -CUSTOS_ERR_MALFORMED);
+	assert_string_equal(v, "");
+	assert_int_equal(field("acct=726f6f74", "acct", v, sizeof(v)), -CUSTOS_ERR_MALFORMED);
+	assert_int_equal(field("acct=root", "acct", v, sizeof(v)), -CUSTOS_ERR_MALFORMED);
+	assert_int_equal(field("acct=72006F74", "acct", v, sizeof(v)), -CUSTOS_ERR_MALFORMED);
+	assert_int_equal(field("exe=", "exe", v, sizeof(v)), -CUSTOS_ERR_MALFORMED);
+}
+
+static void test_malformed(void **state)
+{
+	char v[AUDIT_TEXT_VALUE_MAX], small[5];
+	char big[600];
+	uint8_t nul[] = "acct=\"ro\0t\" res=failed";
+
+	(void)state;
+	/* An unterminated quote: the field and everything after it. */
+	assert_int_equal(field("acct=\"root res=failed", "acct", v, sizeof(v)),
+			 -CUSTOS_ERR_MALFORMED);
+	assert_int_equal(field("acct=\"root res=failed", "res", v, sizeof(v)),
+			 -CUSTOS_ERR_MALFORMED);
+	/* A key inside a quoted value is not a field. */
+	assert_int_equal(field("exe=\"/x res=success\" res=failed", "res", v, sizeof(v)), 0);
+	assert_string_equal(v, "failed");
+	/* The first of two fields of one name counts. */
+	assert_int_equal(field("res=failed res=success", "res", v, sizeof(v)), 0);
+	assert_string_equal(v, "failed");
+	/* Bounded output. */
+	assert_int_equal(field("acct=\"abcde\"", "acct", small, sizeof(small)),
+			 -CUSTOS_ERR_OVERSIZED);
+	assert_string_equal(small, "");
+	assert_int_equal(field("acct=\"abcd\"", "acct", small, sizeof(small)), 0);
+	assert_string_equal(small, "abcd");
+	assert_int_equal(field("acct=6162636465", "acct", small, sizeof(small)),
+			 -CUSTOS_ERR_OVERSIZED);
+	memset(big, 'a', sizeof(big) - 1);
+	memcpy(big, "exe=\"", 5);
+	big[sizeof(big) - 2] = '"';
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(field(big, "exe", v, sizeof(v)), -CUSTOS_ERR_OVERSIZED);
+	/* A NUL inside a quoted value; a text cut inside a value. */
+	assert_int_equal(audit_text_field(nul, sizeof(nul) - 1, "acct", v, sizeof(v)),
+			 -CUSTOS_ERR_MALFORMED);
+	assert_int_equal(audit_text_field((const uint8_t *)"acct=\"root\"", 8, "acct", v,
+					  sizeof(v)), -CUSTOS_ERR_MALFORMED);
+	assert_int_equal(audit_text_field((const uint8_t *)"res=failed", 6, "res", v, sizeof(v)),
+			 0);
+	assert_string_equal(v, "fa");
+	assert_int_equal(field("acct=\"x\"", "acct", v, 0), -CUSTOS_ERR_INVAL);
+}
+
+static int source(const char *text, char *out, size_t cap)
+{
+	return audit_text_source((const uint8_t *)text, strlen(text), out, cap);
+}
+
+static void test_source(void **state)
+{
+	char s[128];
+
+	(void)state;
+	assert_int_equal(source(SSHD_FAILED, s, sizeof(s)), 0);
+	assert_string_equal(s, "192.0.2.7");
+	assert_int_equal(source("acct=\"a\" hostname=gw.example addr=? res=failed", s, sizeof(s)),
+			 0);
+	assert_string_equal(s, "gw.example");
+	assert_int_equal(source(SU_FAILED, s, sizeof(s)), 0);
+	assert_string_equal(s, "local acct=root exe=/usr/bin/su terminal=?");
+	assert_int_equal(source("acct=666F6F20626172 exe=\"/bin/login\" terminal=tty1 res=failed",
+				s, sizeof(s)), 0);
+	assert_string_equal(s, "local acct=foo bar exe=/bin/login terminal=tty1");
+	assert_int_equal(source("res=failed", s, sizeof(s)), 0);
+	assert_string_equal(s, "local acct=? exe=? terminal=?");
+	assert_int_equal(source("acct=\"root res=failed", s, sizeof(s)), -CUSTOS_ERR_MALFORMED);
+	assert_string_equal(s, "");
+	assert_int_equal(source(SU_FAILED, s, 12), 0);
+	assert_string_equal(s, "local acct=");
+}
+
+static void test_type_names(void **state)
+{
+	(void)state;
+	assert_string_equal(audit_type_name(1100), "USER_AUTH");
+	assert_string_equal(audit_type_name(1101), "USER_ACCT");
+	assert_string_equal(audit_type_name(1105), "USER_START");
+	assert_string_equal(audit_type_name(1108), "USER_CHAUTHTOK");
+	assert_string_equal(audit_type_name(1112), "USER_LOGIN");
+	assert_string_equal(audit_type_name(1124), "USER_TTY");
+	assert_string_equal(audit_type_name(1138), "SOFTWARE_UPDATE");
+	assert_string_equal(audit_type_name(1005), "USER");
+	assert_null(audit_type_name(1139));
+	assert_null(audit_type_name(2100));
+	assert_null(audit_type_name(1099));
+}
+
+/* The auth kind round-trips through the schema and prints its text. */
+static void test_auth_record(void **state)
+{
+	static struct custos_record rec, back;
+	struct buf b;
+	struct cbr r;
+	json_t *obj = NULL;
+
+	(void)state;
+	memset(&rec, 0, sizeof(rec));
+	rec.kind = CUSTOS_REC_AUTH;
+	rec.ts_ns = 42;
+	tu_subject(&rec.subj, 77);
+	rec.u.auth.result = 120;
+	rec.u.auth.op = 44;
+	rec.u.auth.audit_type = 1100;
+	record_set_bytes(rec.u.auth.text, &rec.u.auth.text_len, sizeof(rec.u.auth.text),
+			 SU_FAILED);
+	buf_init(&b, 1 << 20);
+	assert_int_equal(record_encode(&b, &rec), 0);
+	cbr_init(&r, b.data, b.len);
+	assert_int_equal(record_decode(&r, &back), 0);
+	assert_memory_equal(&rec, &back, sizeof(rec));
+	assert_string_equal(record_kind_name(CUSTOS_REC_AUTH), "auth");
+	assert_int_equal(record_kind_by_name("auth"), CUSTOS_REC_AUTH);
+	assert_int_equal(record_json(&rec, &obj), 0);
+	assert_string_equal(json_string_value(json_object_get(obj, "kind")), "auth");
+	assert_int_equal(json_integer_value(json_object_get(obj, "audit_type")), 1100);
+	assert_string_equal(json_string_value(json_object_get(obj, "text")), SU_FAILED);
+	assert_int_equal(json_integer_value(json_object_get(obj, "text_truncated")), 0);
+	json_decref(obj);
+	buf_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pam_fields), cmocka_unit_test(test_hex_values),
+		cmocka_unit_test(test_malformed), cmocka_unit_test(test_source),
+		cmocka_unit_test(test_type_names), cmocka_unit_test(test_auth_record),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
