@@ -2,25 +2,31 @@
 # SPDX-License-Identifier: Apache-2.0
 # Threshold rules under the real agent and the real collector (issue 6):
 # custos-agent run ships to custos-collector serve --rules collector/rules
-# on 127.0.0.1. Each scenario is one python3 process in a network
+# on 127.0.0.1. Each network scenario is one python3 process in a network
 # namespace of its own (unshare -n, only its lo is up), so nothing reaches
 # any address outside it:
 #   scan:    listeners on 3 ports, connects to 100 ports (97 refused)
-#   guess:   a listener on 127.0.0.1:22 accepts 15 connections from 127.0.0.1
+#   conns:   a listener on 127.0.0.1:22 accepts 15 connections from 127.0.0.1
+#            (the password-guessing proxy rule, custos_auth_connections.yml)
 #   mail:    a listener on 127.0.0.1:25, 25 connections to it
 #   control: 5 ports, 3 connections to :22 (from 127.0.0.2), 3 to :25
+# and password guessing against a local service, with real login results:
+#   guess:   6 failed `su root` as user nobody, run in parallel (pam_unix
+#            makes each failure take about 2 s); libpam reports each to the
+#            kernel (AUDIT_USER_AUTH res=failed): auth records
+#   control: 1 failed `su daemon` as nobody (one failure: no alert)
 # Each attack must raise its rule's alert (RSIT class, Budapest article,
-# ATT&CK technique, every record referenced); the control none. Then
+# ATT&CK technique, every record referenced); the controls none. Then
 # `triage` over the archive finds the same alerts again (no duplicates).
 # Needs root (eBPF, namespaces): exits 77 otherwise, saying why.
 set -u
 name=test_triage_threshold
-live_tools="unshare ip"
+live_tools="unshare ip setpriv su"
 . "$(dirname "$0")/live_lib.sh"
 
 live_serve --rules "$root/collector/rules"
 check "serve: the threshold rules load, none refused" \
-	grep -q 'rules: threshold: 6 loaded, 0 refused' "$work/coll.log"
+	grep -q 'rules: threshold: 7 loaded, 0 refused' "$work/coll.log"
 check "serve: the sequence rules load, none refused" \
 	grep -q 'rules: sequence: 3 loaded, 0 refused' "$work/coll.log"
 live_agent
@@ -72,17 +78,35 @@ play() {
 ports=$(seq -s, 2001 2100)
 play control "2001,22,25" "2001,2002,2003,2004,2005,22x3,25x3" 127.0.0.2
 play scan "2010,2050,2090" "$ports" 127.0.0.1
-play guess "22" "22x15" 127.0.0.1
+play conns "22" "22x15" 127.0.0.1
 play mail "25" "25x25" 127.0.0.1
+# su_fail ACCOUNT OUT: a failed su to ACCOUNT as nobody (a wrong password
+# on stdin); OUT gets its pid and its exit status (1: refused).
+su_fail() {
+	echo not-the-password | sh -c 'echo $$ >"$0"; exec setpriv --reuid=65534 \
+		--regid=65534 --clear-groups su "$1" -c true' "$work/$2.pid" "$1" \
+		>/dev/null 2>"$work/$2.err"
+	echo "$?" >>"$work/$2.pid"
+}
+su_pids=""
+for i in 1 2 3 4 5 6; do
+	su_fail root "guess$i" &
+	su_pids="$su_pids $!"
+done
+su_fail daemon sucontrol &
+wait $su_pids $!
 check "scan: 3 open ports reached" grep -q 'connected 3$' "$work/scan.out"
-check "guess: 15 connections accepted" grep -q 'connected 15$' "$work/guess.out"
+check "conns: 15 connections accepted" grep -q 'connected 15$' "$work/conns.out"
+check "guess: 6 su refused the password" \
+	[ "$(for f in "$work"/guess?.pid; do sed -n 2p "$f"; done | grep -cx 1)" -eq 6 ]
+check "su control: refused" [ "$(sed -n 2p "$work/sucontrol.pid")" = 1 ]
 check "mail: 25 connections" grep -q 'connected 25$' "$work/mail.out"
 
 sleep 1.5	# the last batches (batch_max_delay_ms 200)
 live_stop
 
 "$coll" alerts --dir "$C" >"$work/alerts.out" 2>&1 || fail "alerts: $(cat "$work/alerts.out")"
-pid_of() { cat "$work/$1.pid"; }
+pid_of() { head -n 1 "$work/$1.pid"; }
 # has NAME RULE_ID TAXONOMY ARTICLE TECHNIQUE: an alert of the rule for
 # the scenario's process, classified, with every record referenced
 has() {
@@ -96,10 +120,24 @@ check "scan: port scan alert (information-gathering/scanner, art. 2, T1046)" \
 check "scan: at least 20 distinct ports referenced" \
 	grep -q " rule=${ID}08 pid=$(pid_of scan) .* records=20 refs=\([0-9]*:[0-9a-f]*:[0-9]*,\)\{19\}[0-9]" \
 	"$work/alerts.out"
-check "guess: password guessing alert (intrusion-attempts/brute-force, art. 2, T1110.001)" \
-	has guess ${ID}0a intrusion-attempts/brute-force 2 T1110.001
-check "guess: grouped by the source address" \
-	grep -q " rule=${ID}0a pid=$(pid_of guess) .* group=\"127.0.0.1\" records=10 " "$work/alerts.out"
+check "conns: proxy alert, many connections to :22 (intrusion-attempts/brute-force, art. 2, T1110.001)" \
+	has conns ${ID}0a intrusion-attempts/brute-force 2 T1110.001
+check "conns: grouped by the source address" \
+	grep -q " rule=${ID}0a pid=$(pid_of conns) .* group=\"127.0.0.1\" records=10 " "$work/alerts.out"
+# The failed su processes: the alert is the fifth failure's, names five.
+su_pids=$(for i in 1 2 3 4 5 6; do pid_of "guess$i"; done | tr '\n' '|')
+guess_alert() {
+	grep -E " rule=${ID}12 pid=(${su_pids%|}) " "$work/alerts.out" |
+		grep " taxonomy=intrusion-attempts/brute-force article=2 technique=T1110.001 " |
+		grep -F ' group="local acct=root exe=/usr/bin/su terminal=?" records=5 ' |
+		grep -q ' refs=[0-9]*:[0-9a-f]\{64\}:[0-9]*,'
+}
+check "guess: password guessing alert on failed su (intrusion-attempts/brute-force, art. 2, T1110.001, 5 records, local source)" \
+	guess_alert
+check "guess: one password guessing alert (the sixth failure is in the fired window)" \
+	[ "$(grep -c " rule=${ID}12 " "$work/alerts.out")" -eq 1 ]
+check "su control: no alert for the single failure" \
+	sh -c "! grep -q 'acct=daemon' '$work/alerts.out'"
 check "mail: mass mailing alert (abusive-content/spam)" \
 	has mail ${ID}0b abusive-content/spam none none
 check "control: no alert for its process" \
@@ -121,5 +159,6 @@ echo "$name: $fails failure(s)"
 cat "$work/alerts.out"
 "$coll" hosts --dir "$C"
 echo "connect records: $("$coll" timeline --dir "$C" --host victim --kind connect --format csv | wc -l)"
+echo "auth records: $("$coll" timeline --dir "$C" --host victim --kind auth --format csv | wc -l)"
 tail -n 5 "$work/agent.err" "$work/coll.log"
 exit 1
