@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include "corr.h"
@@ -41,6 +42,7 @@ struct table {
 	char *base;		/* n entries of sz bytes */
 	struct tag *tags;	/* n */
 	size_t sz, n;
+	int groups;		/* entries are struct group (live_parts) */
 };
 
 struct ref {
@@ -55,9 +57,10 @@ struct group {
 	uint64_t cur;			/* current sub-window number */
 	uint32_t sub[CORR_SUBWIN];	/* counts of the last CORR_SUBWIN sub-windows */
 	uint32_t n_distinct, n_refs;
-	struct { uint64_t v; int64_t ts; } distinct[CORR_DISTINCT_MAX];
-	struct ref refs[CORR_REFS];
 	char label[STORE_GROUP_MAX];
+	/* Last, so that what is in use is a prefix of each (live_parts). */
+	struct ref refs[CORR_REFS];
+	struct { uint64_t v; int64_t ts; } distinct[CORR_DISTINCT_MAX];
 };
 
 struct pending {
@@ -73,8 +76,11 @@ struct proc {
 };
 
 /* The undo journal of the open batch (invariant 5): each entry is a
- * slot's address, its size and its bytes before the batch first touched
- * it, 8-byte aligned, in bytes[0..len). */
+ * slot's address, its tag's, the number of its parts, then each part's
+ * offset, size and bytes before the batch first touched it (8-byte
+ * aligned), in bytes[0..len). A part is what of the entry is in use
+ * (live_parts): a group's references and distinct values past its counts
+ * are never read, so neither saved nor restored. */
 struct undo {
 	uint8_t *bytes;
 	size_t len, cap;
@@ -121,17 +127,48 @@ static uint64_t key_pid(const uint8_t *boot, uint64_t pid)
 	return h ^ (h >> 32);
 }
 
-#define UNDO_HEAD (2 * sizeof(void *) + sizeof(size_t))	/* slot, its tag, size */
+#define UNDO_HEAD (2 * sizeof(void *) + sizeof(size_t))	/* slot, its tag, parts */
+#define UNDO_PART (2 * sizeof(size_t))				/* offset, size */
 
-/* Save slot s (sz bytes; its tag tg) in the open batch's journal, once
+static size_t pad8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+/* The parts of entry s of table t that are in use: OUT: off[], len[].
+ * Returns how many (1 or 2): the whole entry, or a group's head up to
+ * its references in use, and its distinct values in use. */
+static size_t live_parts(const struct table *t, const struct slot *s, size_t off[2],
+			 size_t len[2])
+{
+	const struct group *g = (const struct group *)s;
+	size_t nr, nd;
+
+	off[0] = 0;
+	if (!t->groups) {
+		len[0] = t->sz;
+		return 1;
+	}
+	nr = g->n_refs < CORR_REFS ? g->n_refs : CORR_REFS;
+	nd = g->n_distinct < CORR_DISTINCT_MAX ? g->n_distinct : CORR_DISTINCT_MAX;
+	len[0] = offsetof(struct group, refs) + nr * sizeof(g->refs[0]);
+	off[1] = offsetof(struct group, distinct);
+	len[1] = nd * sizeof(g->distinct[0]);
+	return 2;
+}
+
+/* Save entry s of table t (its tag tg) in the open batch's journal, once
  * per batch. */
-static void undo_save(struct corr *c, struct slot *s, struct tag *tg, size_t sz)
+static void undo_save(struct corr *c, const struct table *t, struct slot *s, struct tag *tg)
 {
 	struct undo *u = &c->undo;
-	size_t head = UNDO_HEAD, need = head + ((sz + 7) & ~(size_t)7);
+	size_t off[2], len[2], n, need = UNDO_HEAD;
 
 	if (!u->open || s->epoch == c->epoch)
 		return;
+	n = live_parts(t, s, off, len);
+	for (size_t i = 0; i < n; i++)
+		need += UNDO_PART + pad8(len[i]);
 	if (!u->lost && u->len + need > u->cap) {
 		size_t cap = u->cap ? 2 * u->cap : 65536;
 		uint8_t *b;
@@ -146,10 +183,18 @@ static void undo_save(struct corr *c, struct slot *s, struct tag *tg, size_t sz)
 		}
 	}
 	if (!u->lost) {
-		memcpy(u->bytes + u->len, &s, sizeof(void *));
-		memcpy(u->bytes + u->len + sizeof(void *), &tg, sizeof(void *));
-		memcpy(u->bytes + u->len + 2 * sizeof(void *), &sz, sizeof(size_t));
-		memcpy(u->bytes + u->len + head, s, sz);
+		uint8_t *b = u->bytes + u->len;
+
+		memcpy(b, &s, sizeof(void *));
+		memcpy(b + sizeof(void *), &tg, sizeof(void *));
+		memcpy(b + 2 * sizeof(void *), &n, sizeof(size_t));
+		b += UNDO_HEAD;
+		for (size_t i = 0; i < n; i++) {
+			memcpy(b, &off[i], sizeof(size_t));
+			memcpy(b + sizeof(size_t), &len[i], sizeof(size_t));
+			memcpy(b + UNDO_PART, (const uint8_t *)s + off[i], len[i]);
+			b += UNDO_PART + pad8(len[i]);
+		}
 		u->len += need;
 	}
 	s->epoch = c->epoch;
@@ -172,7 +217,7 @@ static struct slot *slot_get(struct corr *c, struct table *t, const uint8_t *hos
 		if (tg->stamp && tg->key == key) {
 			s = (struct slot *)(t->base + k * t->sz);
 			if (!memcmp(s->host, host, sizeof(s->host))) {
-				undo_save(c, s, tg, t->sz);
+				undo_save(c, t, s, tg);
 				tg->stamp = s->stamp = ++c->stamp;
 				return s;
 			}
@@ -189,8 +234,10 @@ static struct slot *slot_get(struct corr *c, struct table *t, const uint8_t *hos
 		c->evicted++;
 	}
 	s = (struct slot *)(t->base + (size_t)(free_t - t->tags) * t->sz);
-	undo_save(c, s, free_t, t->sz);
-	memset(s, 0, t->sz);
+	undo_save(c, t, s, free_t);
+	/* A group's references and distinct values are read only below
+	 * their counts, which start at 0. */
+	memset(s, 0, t->groups ? offsetof(struct group, refs) : t->sz);
 	s->epoch = c->epoch;	/* saved already */
 	memcpy(s->host, host, sizeof(s->host));
 	s->key = free_t->key = key;
@@ -208,12 +255,33 @@ static void slot_free(struct table *t, struct slot *s)
 	tg->key = tg->stamp = 0;
 }
 
-static int table_new(struct table *t, size_t n, size_t sz)
+#define HUGE_PAGE (2u << 20)
+
+void *corr_table_alloc(size_t n, size_t sz)
 {
-	t->base = calloc(n, sz);
-	t->tags = calloc(n, sizeof(*t->tags));
+	size_t len;
+	void *p;
+
+	if (sz && n > SIZE_MAX / sz)
+		return NULL;
+	len = n * sz;
+	if (len < HUGE_PAGE)
+		return calloc(1, len ? len : 1);
+	len = (len + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+	if (posix_memalign(&p, HUGE_PAGE, len))
+		return NULL;
+	(void)madvise(p, len, MADV_HUGEPAGE);	/* a hint: 4 KiB pages when refused */
+	memset(p, 0, len);
+	return p;
+}
+
+static int table_new(struct table *t, size_t n, size_t sz, int groups)
+{
+	t->base = corr_table_alloc(n, sz);
+	t->tags = corr_table_alloc(n, sizeof(*t->tags));
 	t->n = n;
 	t->sz = sz;
+	t->groups = groups;
 	return t->base && t->tags ? 0 : -CUSTOS_ERR_NOMEM;
 }
 
@@ -235,13 +303,13 @@ int corr_open(const struct corr_set *set, struct corr **out)
 		return -CUSTOS_ERR_NOMEM;
 	c->set = set;
 	c->tables = calloc(set->n ? set->n : 1, sizeof(*c->tables));
-	ret = c->tables ? table_new(&c->procs, CORR_PROCS, sizeof(struct proc))
+	ret = c->tables ? table_new(&c->procs, CORR_PROCS, sizeof(struct proc), 0)
 			: -CUSTOS_ERR_NOMEM;
 	for (size_t i = 0; !ret && i < set->n; i++) {
 		int th = set->rules[i]->kind == CORR_THRESHOLD;
 
 		ret = table_new(&c->tables[i], th ? CORR_GROUPS : CORR_PENDING,
-				th ? sizeof(struct group) : sizeof(struct pending));
+				th ? sizeof(struct group) : sizeof(struct pending), th);
 	}
 	if (ret) {
 		corr_close(c);
@@ -298,18 +366,25 @@ void corr_abort(struct corr *c)
 
 	/* Each slot is saved once per batch: the entries do not overlap and
 	 * their order does not matter. */
-	for (size_t off = 0; off < u->len;) {
+	for (size_t at = 0; at < u->len;) {
+		const uint8_t *b = u->bytes + at;
 		struct slot *s;
 		struct tag *tg;
-		size_t sz;
+		size_t n, off, len;
 
-		memcpy(&s, u->bytes + off, sizeof(void *));
-		memcpy(&tg, u->bytes + off + sizeof(void *), sizeof(void *));
-		memcpy(&sz, u->bytes + off + 2 * sizeof(void *), sizeof(size_t));
-		memcpy(s, u->bytes + off + UNDO_HEAD, sz);
+		memcpy(&s, b, sizeof(void *));
+		memcpy(&tg, b + sizeof(void *), sizeof(void *));
+		memcpy(&n, b + 2 * sizeof(void *), sizeof(size_t));
+		b += UNDO_HEAD;
+		for (size_t i = 0; i < n; i++) {
+			memcpy(&off, b, sizeof(size_t));
+			memcpy(&len, b + sizeof(size_t), sizeof(size_t));
+			memcpy((uint8_t *)s + off, b + UNDO_PART, len);
+			b += UNDO_PART + pad8(len);
+		}
 		tg->key = s->used ? s->key : 0;
 		tg->stamp = s->used ? s->stamp : 0;
-		off += UNDO_HEAD + ((sz + 7) & ~(size_t)7);
+		at = (size_t)(b - u->bytes);
 	}
 	if (u->lost)
 		corr_clear(c);
@@ -334,6 +409,24 @@ static struct proc *proc_get(struct corr *c, const struct batch_header *h, uint6
 {
 	return (struct proc *)slot_get(c, &c->procs, h->host_id,
 				       key_pid(h->boot_id, pid), create);
+}
+
+void corr_prefetch(const struct corr *c, const struct batch_header *h,
+		   const struct custos_record *rec)
+{
+	uint64_t pid[3] = { rec->subj.pid, rec->subj.ppid,
+			    rec->kind == CUSTOS_REC_FORK ? rec->u.fork.child_pid : 0 };
+
+	if (rec->kind < 1 || rec->kind > 95)
+		return;
+	for (int i = 0; i < 3; i++) {
+		size_t k = key_pid(h->boot_id, pid[i]) & (c->procs.n - 1);
+
+		if (i == 2 && !pid[i])
+			break;
+		__builtin_prefetch(&c->procs.tags[k]);
+		__builtin_prefetch(c->procs.base + k * c->procs.sz);
+	}
 }
 
 /* The root of a process with this parent: the parent's root, the

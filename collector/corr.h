@@ -29,10 +29,13 @@
  *   4. A sequence's first-stage match fires at most once (it is removed).
  *   5. Batches: between corr_begin and corr_commit/corr_abort, the first
  *      time a batch touches a table entry (even a lookup, which moves its
- *      LRU stamp) its bytes are saved in an undo journal; corr_abort
- *      copies them back and restores the counters, so the tables are
- *      byte for byte what they were at corr_begin: nothing of a refused
- *      batch stays to reference its records or change a later alert.
+ *      LRU stamp) what of it is in use is saved in an undo journal (the
+ *      whole entry; of a threshold group, all but its references and
+ *      distinct values past their counts, which are never read);
+ *      corr_abort copies them back and restores the counters, so every
+ *      byte the evaluator can read is what it was at corr_begin: nothing
+ *      of a refused batch stays to reference its records or change a
+ *      later alert.
  *      The journal holds each entry at most once per batch, so it is at
  *      most the size of the tables; if it cannot grow, the abort empties
  *      every table instead (invariant 1: lost windows, never an invented
@@ -158,6 +161,19 @@ void corr_abort(struct corr *c);
 int corr_record(struct corr *c, struct store *s, const struct corr_at *at,
 		const struct custos_record *rec, const struct sigma_event *ev, const char *image,
 		uint64_t *alerts);
+
+/* n zeroed entries of sz bytes for a table that is probed at random:
+ * aligned to and backed by 2 MiB pages where the kernel gives them
+ * (madvise MADV_HUGEPAGE), so that a probe rarely misses the TLB too;
+ * freed with free. NULL when out of memory. (Triage's process table uses
+ * it as well.) */
+void *corr_table_alloc(size_t n, size_t sz);
+
+/* A hint before corr_record(c, ..., rec, ...) of a record of this batch
+ * header: start loading the process table's slots it will look up (no
+ * state changes). */
+void corr_prefetch(const struct corr *c, const struct batch_header *h,
+		   const struct custos_record *rec);
 
 /* Records of threshold groups suppressed after firing (invariant 3) and
  * entries evicted (invariant 1), since corr_open. */

@@ -5,7 +5,12 @@
  * `triage` subcommand (rules over the archive on demand) and `alerts`.
  * The process table keeps a tag per slot (its key's hash, 0 when free)
  * in a dense array beside it, so a lookup's probe reads the tags and a
- * slot only when its tag matches.
+ * slot only when its tag matches. A process's image and command line are
+ * one immutable, reference-counted string pair (struct pstr): a fork
+ * shares its parent's, an exec's event reads its parent's in place, and
+ * the undo journal keeps a replaced pair by its reference; the slots a
+ * record will look up (here and in corr's table) are prefetched first,
+ * so their cache misses overlap.
  */
 #include <getopt.h>
 #include <sodium.h>
@@ -24,16 +29,25 @@
 #include "sigma.h"
 #include "triage.h"
 
+/* An image and its command line ("image\0cmdline\0"), shared by the
+ * slots and journal entries that hold a reference to it; never changed
+ * once made. */
+struct pstr {
+	uint32_t refs, image_len;
+	char s[];
+};
+
 struct proc {
 	uint8_t host[KEYS_SIGN_PK_LEN];
 	uint8_t boot[CUSTOS_BOOT_ID_LEN];
 	uint64_t pid, stamp;
 	uint64_t epoch;		/* the batch that last saved it (invariant 4) */
-	char *image, *cmdline;	/* NULL: slot free */
+	struct pstr *str;	/* a reference; NULL: slot free */
 };
 
 /* A slot as it was before the open batch first changed it (invariant 4);
- * its strings are freed at the commit, or put back at the abort. */
+ * its string reference is dropped at the commit, or put back at the
+ * abort. */
 struct saved {
 	struct proc *slot;
 	struct proc old;
@@ -52,8 +66,38 @@ struct triage {
 	struct saved *undo;		/* the open batch's journal (invariant 4) */
 	size_t n_undo, cap_undo;
 	struct sigma_event_buf buf;
-	char pimage[CUSTOS_PATH_MAX + 1], pcmd[CUSTOS_ARGS_MAX + 1];
 };
+
+static struct pstr *pstr_new(const char *image, const char *cmdline)
+{
+	size_t ni = strlen(image), nc = strlen(cmdline);
+	struct pstr *p = malloc(sizeof(*p) + ni + nc + 2);
+
+	if (!p)
+		return NULL;
+	p->refs = 1;
+	p->image_len = (uint32_t)ni;
+	memcpy(p->s, image, ni + 1);
+	memcpy(p->s + ni + 1, cmdline, nc + 1);
+	return p;
+}
+
+static struct pstr *pstr_get(struct pstr *p)
+{
+	p->refs++;
+	return p;
+}
+
+static void pstr_put(struct pstr *p)	/* accepts NULL */
+{
+	if (p && --p->refs == 0)
+		free(p);
+}
+
+static const char *pstr_cmdline(const struct pstr *p)
+{
+	return p->s + p->image_len + 1;
+}
 
 static void refused(void *ctx, const char *path, enum sigma_category cat, const char *reason)
 {
@@ -73,8 +117,8 @@ int triage_open(const char *rules_dir, struct triage **out)
 	int ret;
 
 	*out = NULL;
-	if (!t || !(t->procs = calloc(TRIAGE_PROCS, sizeof(*t->procs))) ||
-	    !(t->tags = calloc(TRIAGE_PROCS, sizeof(*t->tags)))) {
+	if (!t || !(t->procs = corr_table_alloc(TRIAGE_PROCS, sizeof(*t->procs))) ||
+	    !(t->tags = corr_table_alloc(TRIAGE_PROCS, sizeof(*t->tags)))) {
 		if (t)
 			free(t->procs);
 		free(t);
@@ -110,16 +154,12 @@ void triage_close(struct triage *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; t->procs && i < TRIAGE_PROCS; i++) {
-		free(t->procs[i].image);
-		free(t->procs[i].cmdline);
-	}
+	for (size_t i = 0; t->procs && i < TRIAGE_PROCS; i++)
+		pstr_put(t->procs[i].str);
 	free(t->procs);
 	free(t->tags);
-	for (size_t i = 0; i < t->n_undo; i++) {	/* an open batch's old strings */
-		free(t->undo[i].old.image);
-		free(t->undo[i].old.cmdline);
-	}
+	for (size_t i = 0; i < t->n_undo; i++)	/* an open batch's old strings */
+		pstr_put(t->undo[i].old.str);
 	free(t->undo);
 	corr_close(t->corr);
 	corr_set_free(&t->corr_rules);
@@ -128,15 +168,18 @@ void triage_close(struct triage *t)
 	free(t);
 }
 
+/* FNV-1a over the first words of host and boot and pid, folded so the
+ * low bits, which pick the slot, depend on every word. */
 static uint64_t hash_of(const uint8_t *host, const uint8_t *boot, uint64_t pid)
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = 1469598103934665603ull, w[2];
 
-	for (int i = 0; i < 8; i++)
-		h = (h ^ host[i]) * 1099511628211ull;
-	for (int i = 0; i < 8; i++)
-		h = (h ^ boot[i]) * 1099511628211ull;
-	return (h ^ pid) * 1099511628211ull;
+	memcpy(&w[0], host, sizeof(w[0]));
+	memcpy(&w[1], boot, sizeof(w[1]));
+	h = (h ^ w[0]) * 1099511628211ull;
+	h = (h ^ w[1]) * 1099511628211ull;
+	h = (h ^ pid) * 1099511628211ull;
+	return h ^ (h >> 32);
 }
 
 static size_t slot_of(const uint8_t *host, const uint8_t *boot, uint64_t pid)
@@ -152,7 +195,7 @@ static uint64_t tag_of(const uint8_t *host, const uint8_t *boot, uint64_t pid)
 
 static int same(const struct proc *p, const uint8_t *host, const uint8_t *boot, uint64_t pid)
 {
-	return p->image && p->pid == pid && !memcmp(p->host, host, sizeof(p->host)) &&
+	return p->str && p->pid == pid && !memcmp(p->host, host, sizeof(p->host)) &&
 	       !memcmp(p->boot, boot, sizeof(p->boot));
 }
 
@@ -173,8 +216,9 @@ static struct proc *find(struct triage *t, const struct batch_header *h, uint64_
 }
 
 /* Before slot p is overwritten: outside a batch, or when the open batch
- * changed it already (its strings are the batch's own), free its
- * strings; else save it in the journal, strings and all (invariant 4). */
+ * changed it already (its strings are the batch's own), drop its string
+ * reference; else save it in the journal, reference and all (invariant
+ * 4). */
 static void release(struct triage *t, struct proc *p)
 {
 	if (t->open && p->epoch != t->epoch && !t->lost && t->n_undo == t->cap_undo) {
@@ -191,25 +235,18 @@ static void release(struct triage *t, struct proc *p)
 		t->undo[t->n_undo].slot = p;
 		t->undo[t->n_undo++].old = *p;
 	} else {
-		free(p->image);
-		free(p->cmdline);
+		pstr_put(p->str);
 	}
 	p->epoch = t->epoch;
 }
 
-/* Set pid's image and command line (invariant 1: evict the oldest). */
-static int note(struct triage *t, const struct batch_header *h, uint64_t pid, const char *image,
-		const char *cmdline)
+/* Set pid's image and command line to str, a reference the table takes
+ * (invariant 1: evict the oldest). */
+static void note(struct triage *t, const struct batch_header *h, uint64_t pid, struct pstr *str)
 {
 	size_t s = slot_of(h->host_id, h->boot_id, pid);
 	struct proc *p = find(t, h, pid), *old = NULL;
-	char *im = strdup(image), *cm = strdup(cmdline);
 
-	if (!im || !cm) {
-		free(im);
-		free(cm);
-		return -CUSTOS_ERR_NOMEM;
-	}
 	for (size_t i = 0; !p && i < TRIAGE_PROBE; i++) {
 		struct proc *q = &t->procs[(s + i) % TRIAGE_PROCS];
 		if (!t->tags[(s + i) % TRIAGE_PROCS]) {
@@ -226,10 +263,8 @@ static int note(struct triage *t, const struct batch_header *h, uint64_t pid, co
 	memcpy(p->boot, h->boot_id, sizeof(p->boot));
 	p->pid = pid;
 	p->stamp = ++t->stamp;
-	p->image = im;
-	p->cmdline = cm;
+	p->str = str;
 	t->tags[p - t->procs] = tag_of(h->host_id, h->boot_id, pid);
-	return 0;
 }
 
 void triage_begin(struct triage *t)
@@ -244,10 +279,8 @@ void triage_begin(struct triage *t)
 
 void triage_commit(struct triage *t)
 {
-	for (size_t i = 0; i < t->n_undo; i++) {	/* replaced in the batch */
-		free(t->undo[i].old.image);
-		free(t->undo[i].old.cmdline);
-	}
+	for (size_t i = 0; i < t->n_undo; i++)	/* replaced in the batch */
+		pstr_put(t->undo[i].old.str);
 	t->n_undo = 0;
 	t->open = 0;
 	corr_commit(t->corr);
@@ -258,14 +291,12 @@ void triage_abort(struct triage *t)
 	for (size_t i = 0; i < t->n_undo; i++) {	/* distinct slots: any order */
 		struct proc *p = t->undo[i].slot;
 
-		free(p->image);
-		free(p->cmdline);
+		pstr_put(p->str);
 		*p = t->undo[i].old;
-		t->tags[p - t->procs] = p->image ? tag_of(p->host, p->boot, p->pid) : 0;
+		t->tags[p - t->procs] = p->str ? tag_of(p->host, p->boot, p->pid) : 0;
 	}
 	for (size_t i = 0; t->lost && i < TRIAGE_PROCS; i++) {
-		free(t->procs[i].image);
-		free(t->procs[i].cmdline);
+		pstr_put(t->procs[i].str);
 		memset(&t->procs[i], 0, sizeof(t->procs[i]));
 		t->tags[i] = 0;
 	}
@@ -275,50 +306,87 @@ void triage_abort(struct triage *t)
 	corr_abort(t->corr);
 }
 
-/* src into dst[cap], cut and NUL-terminated (no printf per fork and exec). */
-static void copy(char *dst, size_t cap, const char *src)
+/* p[0..n) into dst[cap] up to its first NUL, cut and NUL-terminated (as
+ * "%.*s" prints it, without printf per exec). */
+static void text(char *dst, size_t cap, const uint8_t *p, uint32_t n)
 {
-	size_t n = strnlen(src, cap - 1);
+	size_t len = n < cap - 1 ? n : cap - 1;
+	const uint8_t *nul = memchr(p, 0, len);
 
-	memcpy(dst, src, n);
-	dst[n] = '\0';
+	if (nul)
+		len = (size_t)(nul - p);
+	memcpy(dst, p, len);
+	dst[len] = '\0';
 }
 
-/* Keep the process table current; OUT: parent (exec), *image. */
+/* What track found for one record: the parent's strings (exec), held
+ * until the record is done, and the acting process's image for corr. */
+struct tracked {
+	struct pstr *held;	/* a reference, NULL when none */
+	const char *image;	/* the acting process's image (kinds 32-95), or NULL */
+	const char *corr_image;	/* a fork's parent's image, or NULL */
+};
+
+/* Keep the process table current; OUT: parent (exec), *k. */
 static int track(struct triage *t, const struct batch_header *h, const struct custos_record *rec,
-		 struct sigma_parent *parent, const char **image)
+		 struct sigma_parent *parent, struct tracked *k)
 {
 	const struct custos_exec *x = &rec->u.exec;
+	struct pstr *str;
 	struct proc *p;
 
-	*image = NULL;
 	if (rec->kind == CUSTOS_REC_FORK) {
 		p = find(t, h, rec->subj.pid);
 		if (!p)
 			return 0;
-		copy(t->pimage, sizeof(t->pimage), p->image);
-		copy(t->pcmd, sizeof(t->pcmd), p->cmdline);
-		return note(t, h, rec->u.fork.child_pid, t->pimage, t->pcmd);
+		k->held = pstr_get(p->str);	/* the note below may evict p */
+		k->corr_image = k->held->s;
+		note(t, h, rec->u.fork.child_pid, pstr_get(p->str));
+		return 0;
 	}
 	if ((rec->kind == CUSTOS_REC_EXEC && x->result == 0) || rec->kind == CUSTOS_REC_SNAPSHOT) {
 		p = find(t, h, rec->subj.ppid);
 		if (p) {
-			copy(t->pimage, sizeof(t->pimage), p->image);
-			copy(t->pcmd, sizeof(t->pcmd), p->cmdline);
-			parent->image = t->pimage;
-			parent->cmdline = t->pcmd;
+			k->held = pstr_get(p->str);	/* the note below may replace it */
+			parent->image = k->held->s;
+			parent->cmdline = pstr_cmdline(k->held);
 		}
 		sigma_cmdline(t->buf.cmdline, sizeof(t->buf.cmdline), x->argv, x->argv_len);
-		snprintf(t->buf.image, sizeof(t->buf.image), "%.*s",
-			 (int)(x->exe_len ? x->exe_len : x->filename_len),
-			 (const char *)(x->exe_len ? x->exe : x->filename));
-		return note(t, h, rec->subj.pid, t->buf.image, t->buf.cmdline);
+		text(t->buf.image, sizeof(t->buf.image), x->exe_len ? x->exe : x->filename,
+		     x->exe_len ? x->exe_len : x->filename_len);
+		str = pstr_new(t->buf.image, t->buf.cmdline);
+		if (!str)
+			return -CUSTOS_ERR_NOMEM;
+		note(t, h, rec->subj.pid, str);
+		return 0;
 	}
 	if (rec->kind >= 32 && rec->kind <= 95) {
 		p = find(t, h, rec->subj.pid);
-		*image = p ? p->image : NULL;
+		k->image = p ? p->str->s : NULL;
 	}
 	return 0;
+}
+
+/* Start loading the slots this record will look up, here and in corr. */
+static void prefetch(struct triage *t, const struct batch_header *h,
+		     const struct custos_record *rec)
+{
+	uint64_t pid[2] = { rec->subj.pid, 0 };
+
+	if (rec->kind < 1 || rec->kind > 95)
+		return;
+	if (rec->kind == CUSTOS_REC_EXEC || rec->kind == CUSTOS_REC_SNAPSHOT)
+		pid[0] = rec->subj.ppid, pid[1] = rec->subj.pid;
+	else if (rec->kind == CUSTOS_REC_FORK)
+		pid[1] = rec->u.fork.child_pid;
+	for (int i = 0; i < 2 && (i == 0 || pid[1]); i++) {
+		size_t k = slot_of(h->host_id, h->boot_id, pid[i]);
+
+		__builtin_prefetch(&t->tags[k]);
+		__builtin_prefetch(&t->procs[k]);
+	}
+	if (t->corr_rules.n)
+		corr_prefetch(t->corr, h, rec);
 }
 
 static int add_alert(struct store *s, const struct sigma_rule *r, const struct batch_header *h,
@@ -349,15 +417,17 @@ int triage_record(struct triage *t, struct store *s, const struct batch_header *
 {
 	struct sigma_parent parent = { NULL, NULL };
 	struct corr_at at = { h, hash, leaf, idx };
+	struct tracked k = { NULL, NULL, NULL };
 	struct sigma_event ev;
-	const char *image;
 	const size_t *cand;
 	size_t n_cand = 0;
-	int ret = track(t, h, rec, &parent, &image), mapped;
+	int ret, mapped;
 
+	prefetch(t, h, rec);
+	ret = track(t, h, rec, &parent, &k);
 	if (ret)
-		return ret;
-	mapped = sigma_event_from_record(rec, parent.image ? &parent : NULL, image, &ev, &t->buf);
+		goto out;
+	mapped = sigma_event_from_record(rec, parent.image ? &parent : NULL, k.image, &ev, &t->buf);
 	if (mapped)
 		n_cand = sigma_index_candidates(t->index, &ev, &cand);
 	for (size_t i = 0; !ret && i < n_cand; i++)
@@ -366,13 +436,13 @@ int triage_record(struct triage *t, struct store *s, const struct batch_header *
 			if (!ret)
 				(*alerts)++;
 		}
-	if (!ret && t->corr_rules.n) {	/* threshold and sequence rules: every record */
-		struct proc *p = rec->kind == CUSTOS_REC_FORK ? find(t, h, rec->subj.pid) : NULL;
-
+	if (!ret && t->corr_rules.n)	/* threshold and sequence rules: every record */
 		ret = corr_record(t->corr, s, &at, rec, mapped ? &ev : NULL,
-				  p ? p->image : rec->kind == CUSTOS_REC_EXEC ? ev.f[SIGMA_F_IMAGE]
-									: image, alerts);
-	}
+				  rec->kind == CUSTOS_REC_FORK ? k.corr_image
+				  : rec->kind == CUSTOS_REC_EXEC ? ev.f[SIGMA_F_IMAGE] : k.image,
+				  alerts);
+out:
+	pstr_put(k.held);
 	return ret;
 }
 
