@@ -97,6 +97,9 @@ struct corr {
 	uint64_t epoch;			/* the last batch's number (slots saved in it carry it) */
 	struct undo undo;
 	struct sigma_event_buf buf;
+	uint32_t *memo_of;		/* per rule and stage (2 i + s): its memo slot */
+	signed char *memo;		/* per memo slot, this record: 0 not yet, 1, -1 */
+	size_t n_memo;
 };
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -293,6 +296,29 @@ static void table_clear(struct table *t)
 		memset(t->tags, 0, t->n * sizeof(*t->tags));
 }
 
+/* Give each stage a memo slot, shared by the stages of the same canonical
+ * text (corr.h struct corr_stage). Returns 0 or -CUSTOS_ERR_NOMEM. */
+static int memo_new(struct corr *c)
+{
+	const struct corr_set *set = c->set;
+	size_t n = 2 * set->n;
+
+	c->memo_of = calloc(n ? n : 1, sizeof(*c->memo_of));
+	c->memo = calloc(n ? n : 1, 1);
+	if (!c->memo_of || !c->memo)
+		return -CUSTOS_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct corr_stage *st = &set->rules[i / 2]->stage[i % 2];
+		size_t j = 0;
+
+		while (j < i && !(st->canon && set->rules[j / 2]->stage[j % 2].canon &&
+				  strcmp(st->canon, set->rules[j / 2]->stage[j % 2].canon) == 0))
+			j++;
+		c->memo_of[i] = j < i ? c->memo_of[j] : (uint32_t)c->n_memo++;
+	}
+	return 0;
+}
+
 int corr_open(const struct corr_set *set, struct corr **out)
 {
 	struct corr *c = calloc(1, sizeof(*c));
@@ -305,6 +331,8 @@ int corr_open(const struct corr_set *set, struct corr **out)
 	c->tables = calloc(set->n ? set->n : 1, sizeof(*c->tables));
 	ret = c->tables ? table_new(&c->procs, CORR_PROCS, sizeof(struct proc), 0)
 			: -CUSTOS_ERR_NOMEM;
+	if (!ret)
+		ret = memo_new(c);
 	for (size_t i = 0; !ret && i < set->n; i++) {
 		int th = set->rules[i]->kind == CORR_THRESHOLD;
 
@@ -331,6 +359,8 @@ void corr_close(struct corr *c)
 	free(c->procs.base);
 	free(c->procs.tags);
 	free(c->undo.bytes);
+	free(c->memo_of);
+	free(c->memo);
 	free(c);
 }
 
@@ -723,9 +753,9 @@ struct stage_events {
 	struct sigma_event ev[CORR_CAT_COUNT];
 };
 
-static int stage_match(struct corr *c, const struct corr_stage *st, const struct batch_header *h,
-		       const struct custos_record *rec, const struct sigma_event *sev,
-		       const char *image, struct stage_events *se)
+static int stage_eval(struct corr *c, const struct corr_stage *st, const struct batch_header *h,
+		      const struct custos_record *rec, const struct sigma_event *sev,
+		      const char *image, struct stage_events *se)
 {
 	struct proc *p;
 
@@ -740,6 +770,17 @@ static int stage_match(struct corr *c, const struct corr_stage *st, const struct
 	return p && p->connected;
 }
 
+/* Whether stage st (memo slot m) matches the record, evaluated once per
+ * record and memo slot. */
+static int stage_match(struct corr *c, const struct corr_stage *st, size_t m,
+		       const struct batch_header *h, const struct custos_record *rec,
+		       const struct sigma_event *sev, const char *image, struct stage_events *se)
+{
+	if (!c->memo[m])
+		c->memo[m] = stage_eval(c, st, h, rec, sev, image, se) ? 1 : -1;
+	return c->memo[m] > 0;
+}
+
 int corr_record(struct corr *c, struct store *s, const struct corr_at *at,
 		const struct custos_record *rec, const struct sigma_event *ev, const char *image,
 		uint64_t *alerts)
@@ -752,19 +793,21 @@ int corr_record(struct corr *c, struct store *s, const struct corr_at *at,
 	if (rec->kind < 1 || rec->kind > 95)
 		return 0;
 	memset(se.have, 0, sizeof(se.have));
+	memset(c->memo, 0, c->n_memo);
 	for (size_t i = 0; !ret && i < c->set->n; i++) {
 		const struct corr_rule *r = c->set->rules[i];
-		const struct corr_stage *st = &r->stage[r->kind == CORR_THRESHOLD ? 0 : 1];
+		size_t k = r->kind == CORR_THRESHOLD ? 0 : 1;
+		const struct corr_stage *st = &r->stage[k];
 
 		if (r->kind == CORR_THRESHOLD) {
-			if (stage_match(c, st, at->h, rec, ev, image, &se))
+			if (stage_match(c, st, c->memo_of[2 * i], at->h, rec, ev, image, &se))
 				ret = threshold(c, i, s, at, rec, &se.ev[st->cat], t, alerts);
 			continue;
 		}
-		if (stage_match(c, st, at->h, rec, ev, image, &se))
+		if (stage_match(c, st, c->memo_of[2 * i + 1], at->h, rec, ev, image, &se))
 			ret = sequence_then(c, i, s, at, rec, &se.ev[st->cat], t, alerts);
 		st = &r->stage[0];
-		if (!ret && stage_match(c, st, at->h, rec, ev, image, &se))
+		if (!ret && stage_match(c, st, c->memo_of[2 * i], at->h, rec, ev, image, &se))
 			sequence_first(c, i, at, rec, &se.ev[st->cat], t);
 	}
 	return ret;

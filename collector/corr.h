@@ -85,6 +85,10 @@ struct corr_stage {
 	enum corr_cat cat;
 	struct sigma_rule *sel;	/* the selection and condition */
 	int connected;		/* 1: the acting process has connected since its exec */
+	/* Category, process_connected and detection as canonical text (NULL
+	 * when too large): stages with the same text match the same records,
+	 * so corr_record evaluates them once per record. */
+	char *canon;
 };
 
 struct corr_rule {

@@ -17,9 +17,17 @@
 #include "audit_text.h"
 #include "corr.h"
 
+/* p[0..n) up to its first NUL into out[cap], cut and NUL-terminated (what
+ * "%.*s" prints, without printf per record). */
 static const char *cstr(char *out, size_t cap, const uint8_t *p, uint32_t n)
 {
-	snprintf(out, cap, "%.*s", (int)n, (const char *)p);
+	size_t len = n < cap - 1 ? n : cap - 1;
+	const uint8_t *nul = memchr(p, 0, len);
+
+	if (nul)
+		len = (size_t)(nul - p);
+	memcpy(out, p, len);
+	out[len] = '\0';
 	return out;
 }
 
@@ -110,6 +118,12 @@ int corr_event(enum corr_cat cat, const struct custos_record *rec,
 		*ev = *sigma_ev;
 		return 1;
 	}
+	if ((cat == CORR_CAT_FILE_OPEN && rec->kind != CUSTOS_REC_OPEN) ||
+	    (cat == CORR_CAT_NETWORK_ATTEMPT && rec->kind != CUSTOS_REC_CONNECT &&
+	     rec->kind != CUSTOS_REC_ACCEPT) ||
+	    (cat == CORR_CAT_PROCESS_FORK && rec->kind != CUSTOS_REC_FORK) ||
+	    (cat == CORR_CAT_AUTHENTICATION && rec->kind != CUSTOS_REC_AUTH))
+		return 0;	/* not of the category's kind: no event to clear (ours) */
 	memset(ev, 0, sizeof(*ev));
 	if (!ours(cat, rec, ev, b))
 		return 0;

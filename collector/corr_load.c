@@ -141,6 +141,66 @@ static int field(struct cl *l, yaml_node_t *n, const char *what, int *f)
 	return 0;
 }
 
+/* Append node n of doc to out[*len..cap) as canonical text: a scalar as
+ * its style, length and bytes, a sequence and a map as their items in
+ * order. Returns 0, or -1 when it does not fit or is deeper than
+ * SIGMA_DEPTH_MAX (no canonical text: the stage is not shared). */
+static int canon(yaml_document_t *doc, yaml_node_t *n, char *out, size_t cap, size_t *len,
+		 int depth)
+{
+	int w;
+
+	if (!n || depth > SIGMA_DEPTH_MAX)
+		return -1;
+	if (n->type == YAML_SCALAR_NODE) {
+		w = snprintf(out + *len, cap - *len, "s%d:%zu:", (int)n->data.scalar.style,
+			     n->data.scalar.length);
+		if (w < 0 || (size_t)w + n->data.scalar.length >= cap - *len)
+			return -1;
+		memcpy(out + *len + w, n->data.scalar.value, n->data.scalar.length);
+		*len += (size_t)w + n->data.scalar.length;
+		return 0;
+	}
+	if (cap - *len < 2)
+		return -1;
+	if (n->type == YAML_SEQUENCE_NODE) {
+		out[(*len)++] = '[';
+		for (yaml_node_item_t *i = n->data.sequence.items.start;
+		     i < n->data.sequence.items.top; i++)
+			if (canon(doc, yaml_document_get_node(doc, *i), out, cap, len, depth + 1))
+				return -1;
+	} else if (n->type == YAML_MAPPING_NODE) {
+		out[(*len)++] = '{';
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+		     p < n->data.mapping.pairs.top; p++)
+			if (canon(doc, yaml_document_get_node(doc, p->key), out, cap, len, depth + 1) ||
+			    canon(doc, yaml_document_get_node(doc, p->value), out, cap, len, depth + 1))
+				return -1;
+	} else {
+		return -1;
+	}
+	if (cap - *len < 2)
+		return -1;
+	out[(*len)++] = n->type == YAML_SEQUENCE_NODE ? ']' : '}';
+	out[*len] = '\0';
+	return 0;
+}
+
+/* The stage's canonical text (corr.h struct corr_stage): category,
+ * process_connected and detection. Returns 0 or -CUSTOS_ERR_NOMEM; a
+ * detection too large for it leaves st->canon NULL. */
+static int stage_canon(struct cl *l, yaml_node_t *detection, struct corr_stage *st)
+{
+	char text[8192];
+	size_t len = (size_t)snprintf(text, sizeof(text), "%d:%d:", (int)st->cat, st->connected);
+
+	st->canon = NULL;
+	if (canon(&l->doc, detection, text, sizeof(text), &len, 0))
+		return 0;
+	st->canon = strdup(text);
+	return st->canon ? 0 : -CUSTOS_ERR_NOMEM;
+}
+
 /* A stage: category, detection, process_connected (keys checked by the
  * caller when check is 0: a threshold's stage shares its block). */
 static int load_stage(struct cl *l, yaml_node_t *n, const char *where, int check,
@@ -171,7 +231,7 @@ static int load_stage(struct cl *l, yaml_node_t *n, const char *where, int check
 	ret = sigma_stage_load(&l->doc, get(l, n, "detection"), cat_sigma[st->cat], &st->sel, reason);
 	if (ret == 1)
 		return refuse(l, n, "%s: %s", where, reason);
-	return ret;
+	return ret ? ret : stage_canon(l, get(l, n, "detection"), st);
 }
 
 static int load_threshold(struct cl *l, yaml_node_t *n)
@@ -331,6 +391,8 @@ void corr_rule_free(struct corr_rule *r)
 		return;
 	sigma_rule_free(r->stage[0].sel);
 	sigma_rule_free(r->stage[1].sel);
+	free(r->stage[0].canon);
+	free(r->stage[1].canon);
 	free(r->id);
 	free(r->title);
 	free(r->taxonomy);

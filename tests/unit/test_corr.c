@@ -729,12 +729,60 @@ static void test_pack(void **state)
 	store_close(s);
 }
 
+/* Stages of the same text are evaluated once per record and shared
+ * (corr_stage.canon): each rule still counts and fires on its own; a stage
+ * that differs only in a scalar's quoting is its own, and one that
+ * differs in a value matches what it says. */
+static void test_shared_stages(void **state)
+{
+#define SHARED(id, value, count) HEAD(id) "custos_threshold:\n  category: network_attempt\n" \
+	"  detection:\n    sel:\n      Initiated: " value "\n    condition: sel\n" \
+	"  group_by: process\n  count: " count "\n  window: 10s\n"
+	static const char *const rules[][2] = {
+		{ "sa.yml", SHARED("sa", "'true'", "3") }, { "sb.yml", SHARED("sb", "'true'", "2") },
+		{ "sc.yml", SHARED("sc", "true", "3") }, { "sd.yml", SHARED("sd", "'false'", "1") },
+	};
+#undef SHARED
+	struct triage *t = NULL;
+	struct store *s = fresh_store("shared");
+	struct seen seen;
+	char path[256];
+	int n[4] = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < 4; i++)
+		write_rule("shared", rules[i][0], rules[i][1]);
+	snprintf(path, sizeof(path), "%s/shared", dir);
+	assert_int_equal(triage_open(path, &t), 0);
+	next_idx = 0;
+	for (int i = 0; i < 3; i++) {
+		conn(300, "127.0.0.1", 80, i == 1 ? -ECONNREFUSED : 0, 1000 * SEC + i * SEC);
+		feed(t, s);
+		seen = alerts_of(s);
+		assert_int_equal(seen.n, i == 0 ? 0 : i == 1 ? 1 : 3);
+	}
+	for (int i = 0; i < seen.n; i++)
+		n[seen.ids[i][1] - 'a']++;
+	assert_int_equal(n[0], 1);	/* sa: the third */
+	assert_int_equal(n[1], 1);	/* sb: the second */
+	assert_int_equal(n[2], 1);	/* sc: the third, unshared */
+	assert_int_equal(n[3], 0);	/* sd: accepts only */
+	accept_from(301, "10.0.0.9", 80, 1010 * SEC);
+	feed(t, s);
+	seen = alerts_of(s);
+	assert_int_equal(seen.n, 4);
+	assert_string_equal(seen.ids[3], "sd");
+	triage_close(t);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_load_both),
 		cmocka_unit_test(test_threshold),
+		cmocka_unit_test(test_shared_stages),
 		cmocka_unit_test(test_count_evict),
 		cmocka_unit_test(test_abort),
 		cmocka_unit_test(test_sequence),
