@@ -64,19 +64,30 @@ void sigma_cmdline(char *out, size_t cap, const uint8_t *argv, uint32_t len)
 	out[n] = '\0';
 }
 
-/* v in decimal into out (room for 21 bytes): no printf per field. */
+/* v in decimal into out (room for 21 bytes): no printf per field, two
+ * digits per division. */
 static void decimal(char *out, uint64_t v)
 {
+	static const char pairs[] =
+		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
 	char tmp[20];
-	size_t n = 0;
+	size_t n = sizeof(tmp);
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
-	out[n] = '\0';
+	while (v >= 100) {
+		n -= 2;
+		memcpy(tmp + n, pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		n -= 2;
+		memcpy(tmp + n, pairs + 2 * v, 2);
+	} else {
+		tmp[--n] = (char)('0' + v);
+	}
+	memcpy(out, tmp + n, sizeof(tmp) - n);
+	out[sizeof(tmp) - n] = '\0';
 }
 
 void sigma_event_subject(const struct custos_record *rec, struct sigma_event *ev,

@@ -325,6 +325,7 @@ struct tracked {
 	struct pstr *held;	/* a reference, NULL when none */
 	const char *image;	/* the acting process's image (kinds 32-95), or NULL */
 	const char *corr_image;	/* a fork's parent's image, or NULL */
+	int exec;		/* an exec: its image and command line, from its event, to note */
 };
 
 /* Keep the process table current; OUT: parent (exec), *k. */
@@ -347,10 +348,13 @@ static int track(struct triage *t, const struct batch_header *h, const struct cu
 	if ((rec->kind == CUSTOS_REC_EXEC && x->result == 0) || rec->kind == CUSTOS_REC_SNAPSHOT) {
 		p = find(t, h, rec->subj.ppid);
 		if (p) {
-			k->held = pstr_get(p->str);	/* the note below may replace it */
+			k->held = pstr_get(p->str);	/* the note may replace it */
 			parent->image = k->held->s;
 			parent->cmdline = pstr_cmdline(k->held);
 		}
+		k->exec = rec->kind == CUSTOS_REC_EXEC;
+		if (k->exec)	/* triage_record notes what the event holds */
+			return 0;
 		sigma_cmdline(t->buf.cmdline, sizeof(t->buf.cmdline), x->argv, x->argv_len);
 		text(t->buf.image, sizeof(t->buf.image), x->exe_len ? x->exe : x->filename,
 		     x->exe_len ? x->exe_len : x->filename_len);
@@ -417,7 +421,7 @@ int triage_record(struct triage *t, struct store *s, const struct batch_header *
 {
 	struct sigma_parent parent = { NULL, NULL };
 	struct corr_at at = { h, hash, leaf, idx };
-	struct tracked k = { NULL, NULL, NULL };
+	struct tracked k = { NULL, NULL, NULL, 0 };
 	struct sigma_event ev;
 	const size_t *cand;
 	size_t n_cand = 0;
@@ -428,6 +432,15 @@ int triage_record(struct triage *t, struct store *s, const struct batch_header *
 	if (ret)
 		goto out;
 	mapped = sigma_event_from_record(rec, parent.image ? &parent : NULL, k.image, &ev, &t->buf);
+	if (k.exec && mapped) {	/* the exec's strings, made once for the event and the table */
+		struct pstr *str = pstr_new(ev.f[SIGMA_F_IMAGE], ev.f[SIGMA_F_COMMANDLINE]);
+
+		if (!str) {
+			ret = -CUSTOS_ERR_NOMEM;
+			goto out;
+		}
+		note(t, h, rec->subj.pid, str);
+	}
 	if (mapped)
 		n_cand = sigma_index_candidates(t->index, &ev, &cand);
 	for (size_t i = 0; !ret && i < n_cand; i++)
