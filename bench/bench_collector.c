@@ -14,17 +14,22 @@
  *   3. the same with triage on (the rule pack given by --rules);
  *   4. a store of --query-records records (one host, one hour), built by
  *      the same ingest, then the first page (100 rows) of a timeline of a
- *      ten-minute window, and of one process tree in that window.
+ *      ten-minute window, of one process tree in that window, and of one
+ *      pid in it.
  *
  *   bench_collector [--batches N] [--records R] [--query-records M]
  *                   [--group G] [--rules DIR] [--dir DIR] [--skip-query]
+ *                   [--sides one,off,on]
  *
  * Ingest commits every G batches (default 32: serve commits once per
  * epoll wakeup, i.e. the batches of the agents that sent in it), and once
  * more with one batch per commit, for comparison. Phases 1-3 run
  * interleaved, G batches of each in turn, each into its own state
  * directory, so that other work on a shared machine slows them alike and
- * their ratios hold.
+ * their ratios hold. --sides runs only the named ingest sides (one: one
+ * batch per commit, off: G per commit, on: G per commit with triage);
+ * each prints its CPU time too, and its rate over each fourth of the
+ * batches (ingest slows as the store grows).
  *
  * Run it pinned to one core (taskset -c 0). It prints rates and the
  * ratios between the phases of the same run; the state directories go
@@ -59,6 +64,7 @@ struct opts {
 	uint64_t batches, records, query_records, group;
 	const char *rules, *dir;
 	int skip_query;
+	unsigned sides;		/* bit k: run side k of phases() (one, off, on) */
 };
 
 static double now_s(void)
@@ -66,6 +72,16 @@ static double now_s(void)
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* This thread's CPU time: on a shared machine it moves less than the wall
+ * clock (the archive's fsyncs wait off the CPU, and are not in it). */
+static double cpu_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
@@ -267,7 +283,8 @@ struct side {
 	struct buf *envs;
 	uint64_t group;
 	struct triage *tri;
-	double t;
+	double t, cpu;
+	double quarter[4], qcpu[4], qrec[4];	/* wall, CPU, records: each fourth of the batches */
 };
 
 /* Copies of envs[0..n) (sealed to coll) sealed to the key of g. */
@@ -292,16 +309,19 @@ static struct buf *reseal(const struct buf *envs, uint64_t n, const struct custo
 
 /* Phases 1-3, interleaved round by round (G batches each) so that a
  * machine shared with other work slows them alike: verify only, ingest
- * one batch per commit, ingest G per commit, the same with triage. */
+ * one batch per commit, ingest G per commit, the same with triage (each
+ * side only when o->sides has its bit). */
 static void phases(const char *work, struct buf *envs, const struct custos_keypair *coll,
 		   const struct custos_keypair *host, struct triage *tri, const struct opts *o)
 {
 	struct side sd[3] = { { "one", .group = 1 }, { "off", .group = o->group },
 			      { "on", .group = o->group, .tri = tri } };
-	double tv = 0, recs = (double)(o->batches * o->records), nb = (double)o->batches;
+	double tv = 0, recs = (double)(o->batches * o->records), nb = (double)o->batches, w, c;
 	char d[4200];
 
 	for (int k = 0; k < 3; k++) {
+		if (k != 1 && !(o->sides & 1u << k))
+			continue;
 		snprintf(d, sizeof(d), "%s/%s", work, sd[k].name);
 		if (k != 1)	/* "off" exists: its key sealed the batches */
 			make_state(d, host, work);
@@ -310,17 +330,42 @@ static void phases(const char *work, struct buf *envs, const struct custos_keypa
 		sd[k].envs = k == 1 ? envs : reseal(envs, o->batches, coll, &sd[k].g);
 	}
 	for (uint64_t i = 0; i < o->batches; i += o->group) {
-		uint64_t c = o->batches - i < o->group ? o->batches - i : o->group;
-		tv += verify_only(envs + i, c, coll, host);
-		for (int k = 0; k < 3; k++)
-			sd[k].t += ingest_all(&sd[k].g, sd[k].envs + i, c, sd[k].group);
+		uint64_t n = o->batches - i < o->group ? o->batches - i : o->group;
+		tv += verify_only(envs + i, n, coll, host);
+		for (int k = 0; k < 3; k++) {
+			if (!(o->sides & 1u << k))
+				continue;
+			c = cpu_s();
+			w = ingest_all(&sd[k].g, sd[k].envs + i, n, sd[k].group);
+			c = cpu_s() - c;
+			sd[k].cpu += c;
+			sd[k].qcpu[i * 4 / o->batches] += c;
+			sd[k].t += w;
+			sd[k].quarter[i * 4 / o->batches] += w;
+			sd[k].qrec[i * 4 / o->batches] += (double)(n * o->records);
+		}
 	}
 	printf("verify only (baseline):                   %6.0f batches/s %9.0f records/s\n",
 	       nb / tv, recs / tv);
 	for (int k = 0; k < 3; k++) {
+		if (!(o->sides & 1u << k)) {
+			if (k == 1)
+				ingest_close(&sd[k].g);
+			continue;
+		}
 		printf("ingest, triage %-3s %4llu batch(es) per commit: %6.0f batches/s %9.0f records/s"
 		       "  (%.2f x the baseline's time)\n", sd[k].tri ? "on," : "off,",
 		       (unsigned long long)sd[k].group, nb / sd[k].t, recs / sd[k].t, sd[k].t / tv);
+		printf("    CPU time %.2f s (%.0f records per CPU second); by fourth of the batches: "
+		       "records/s", sd[k].cpu, recs / sd[k].cpu);
+		for (int f = 0; f < 4; f++)
+			if (sd[k].qrec[f] > 0)
+				printf(" %.0f", sd[k].qrec[f] / sd[k].quarter[f]);
+		printf(", records per CPU second");
+		for (int f = 0; f < 4; f++)
+			if (sd[k].qrec[f] > 0)
+				printf(" %.0f", sd[k].qrec[f] / sd[k].qcpu[f]);
+		printf("\n");
 		ingest_close(&sd[k].g);
 		if (k != 1) {
 			for (uint64_t i = 0; i < o->batches; i++)
@@ -328,9 +373,13 @@ static void phases(const char *work, struct buf *envs, const struct custos_keypa
 			free(sd[k].envs);
 		}
 	}
-	printf("group commit: %.2f x the throughput of one batch per commit\n", sd[0].t / sd[1].t);
-	printf("triage on / off throughput: %.2f (triage costs %.0f %% of ingest throughput; "
-	       "issue 6's goal: under 20 %%)\n", sd[1].t / sd[2].t, 100.0 * (1.0 - sd[1].t / sd[2].t));
+	if ((o->sides & 3u) == 3u)
+		printf("group commit: %.2f x the throughput of one batch per commit\n",
+		       sd[0].t / sd[1].t);
+	if ((o->sides & 6u) == 6u)
+		printf("triage on / off throughput: %.2f (triage costs %.0f %% of ingest throughput; "
+		       "issue 6's goal: under 20 %%)\n", sd[1].t / sd[2].t,
+		       100.0 * (1.0 - sd[1].t / sd[2].t));
 }
 
 struct page {
@@ -424,14 +473,41 @@ static void query_phase(const char *work, struct gen *gen, const struct opts *o)
 	tq = first_page(s, &q, &rows);
 	printf("timeline, process tree of pid %llu in that window: first page (%u rows) in %.2f ms "
 	       "(median of 7)\n", (unsigned long long)q.pid, rows, tq * 1e3);
+	q.tree = 0;
+	q.pid = 1007;
+	tq = first_page(s, &q, &rows);
+	printf("timeline, pid %llu in that window: first page (%u rows) in %.2f ms (median of 7)\n",
+	       (unsigned long long)q.pid, rows, tq * 1e3);
 	store_close(s);
 }
 
 static void usage(void)
 {
 	fprintf(stderr, "Usage: bench_collector [--batches N] [--records R] [--query-records M] "
-		"[--group G] [--rules DIR] [--dir DIR] [--skip-query]\n");
+		"[--group G] [--rules DIR] [--dir DIR] [--skip-query] [--sides one,off,on]\n");
 	exit(2);
+}
+
+/* --sides: a comma-separated list of one, off, on (phases()). */
+static unsigned parse_sides(const char *arg)
+{
+	static const char *const names[] = { "one", "off", "on" };
+	unsigned bits = 0;
+	size_t len;
+	int k;
+
+	while (*arg) {
+		len = strcspn(arg, ",");
+		for (k = 0; k < 3 && (strlen(names[k]) != len || strncmp(arg, names[k], len)); k++)
+			;
+		if (k == 3)
+			usage();
+		bits |= 1u << k;
+		arg += len + (arg[len] == ',');
+	}
+	if (!bits)
+		usage();
+	return bits;
 }
 
 static void parse(int argc, char **argv, struct opts *o)
@@ -441,12 +517,12 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "query-records", required_argument, NULL, 'q' },
 		{ "rules", required_argument, NULL, 'R' }, { "dir", required_argument, NULL, 'd' },
 		{ "skip-query", no_argument, NULL, 's' }, { "group", required_argument, NULL, 'g' },
-		{ 0, 0, 0, 0 } };
+		{ "sides", required_argument, NULL, 'S' }, { 0, 0, 0, 0 } };
 	uint64_t *v;
 	char *end;
 	int c;
 
-	*o = (struct opts){ 500, 1000, 10000000, 32, "collector/rules", NULL, 0 };
+	*o = (struct opts){ 500, 1000, 10000000, 32, "collector/rules", NULL, 0, 7 };
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		v = c == 'b' ? &o->batches : c == 'r' ? &o->records : c == 'q' ? &o->query_records
 			: c == 'g' ? &o->group : NULL;
@@ -462,6 +538,8 @@ static void parse(int argc, char **argv, struct opts *o)
 			o->dir = optarg;
 		} else if (c == 's') {
 			o->skip_query = 1;
+		} else if (c == 'S') {
+			o->sides = parse_sides(optarg);
 		} else {
 			usage();
 		}

@@ -87,7 +87,11 @@ int store_hosts(struct store *s, int (*fn)(void *ctx, const struct store_host *h
 }
 
 /* timeline --tree: the pids below q->pid in the window, into temp.tree
- * (pid, depth), following ppid one generation at a time. */
+ * (pid, depth), following ppid one generation at a time: the candidates
+ * of the window's kids buckets (store_sqlite.c), each kept only if it has
+ * a record of that ppid inside the window (records_pid, named: without
+ * statistics SQLite would scan the window instead), so the answer is that
+ * of reading every record of the window. */
 static int build_tree(struct store *s, const struct store_query *q)
 {
 	sqlite3_stmt *st;
@@ -100,15 +104,21 @@ static int build_tree(struct store *s, const struct store_query *q)
 	I64(st, 1, q->pid);
 	ret = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "tree");
 	sqlite3_finalize(st);
-	if (ret || store_prep(s, "INSERT OR IGNORE INTO tree SELECT DISTINCT pid, ?1 + 1 FROM records "
-		    "WHERE " STORE_HOST_IS("host", "?2") " AND ts_wall>=?3 AND ts_wall<?4 AND ppid IN "
-		    "(SELECT pid FROM tree WHERE depth=?1)", &st))
+	if (ret || q->to_ns <= q->from_ns)
+		return ret;
+	if (store_prep(s, "INSERT OR IGNORE INTO tree SELECT DISTINCT k.pid, ?1 + 1 FROM kids k "
+		       "WHERE k.host=(SELECT id FROM hosts WHERE key=?2) AND k.ppid IN "
+		       "(SELECT pid FROM tree WHERE depth=?1) AND k.bucket BETWEEN ?5 AND ?6 AND "
+		       "EXISTS (SELECT 1 FROM records r INDEXED BY records_pid WHERE r.host=k.host "
+		       "AND r.pid=k.pid AND r.ts_wall>=?3 AND r.ts_wall<?4 AND r.ppid=k.ppid)", &st))
 		return -CUSTOS_ERR_IO;
 	for (int depth = 0; depth < 64 && !ret; depth++) {
 		I64(st, 1, depth);
 		BLOB(st, 2, q->host_id, KEYS_SIGN_PK_LEN);
 		I64(st, 3, q->from_ns);
 		I64(st, 4, q->to_ns);
+		I64(st, 5, store_kids_bucket(q->from_ns));
+		I64(st, 6, store_kids_bucket(q->to_ns - 1));
 		ret = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "tree");
 		sqlite3_reset(st);
 		if (!ret && sqlite3_changes(s->db) == 0)
@@ -146,6 +156,10 @@ static void row_of(sqlite3_stmt *st, struct store_row *r)
 	r->path = r->path ? r->path : "";
 }
 
+/* A window is one range of records' primary key, in timeline order; with
+ * --pid, one range of records_pid (host, pid, ts_wall, then the key's
+ * leaf and rec_index), in the same order: SQLite, without statistics,
+ * would scan the whole window instead, so the index is named. */
 int store_timeline(struct store *s, const struct store_query *q,
 		   int (*fn)(void *ctx, const struct store_row *r), void *ctx)
 {
@@ -159,10 +173,11 @@ int store_timeline(struct store *s, const struct store_query *q,
 	n = snprintf(text, sizeof(text),
 		     "SELECT r.ts_boot, r.ts_wall, r.clock, r.kind, r.pid, r.ppid, r.uid, "
 		     "r.proc_id, r.comm, r.exe, r.path, r.addr, r.port, r.result, r.lost, r.leaf, "
-		     "b.hash, r.rec_index, %s FROM records r JOIN batches b ON b.leaf = r.leaf %s "
+		     "b.hash, r.rec_index, %s FROM records r%s JOIN batches b ON b.leaf = r.leaf %s "
 		     "WHERE " STORE_HOST_IS("r.host", "?1") " AND "
 		     "r.ts_wall>=?2 AND r.ts_wall<?3%s%s%s%s ORDER BY r.ts_wall, r.leaf, r.rec_index",
 		     q->tree && q->has_pid ? "t.depth" : "0",
+		     q->has_pid && !q->tree ? " INDEXED BY records_pid" : "",
 		     q->tree && q->has_pid ? "JOIN temp.tree t ON t.pid = r.pid" : "",
 		     q->has_pid && !q->tree ? " AND r.pid=?4" : "", q->kind ? " AND r.kind=?5" : "",
 		     q->path_glob ? " AND (r.path GLOB ?6 OR r.exe GLOB ?6)" : "",

@@ -6,11 +6,14 @@
  * which catch-up at the next start repairs (store.h invariant 1), so the
  * index never needs the archive's fsync per batch.
  *
- * Schema version 2 (STORE_SCHEMA_VERSION): each host key is stored once,
+ * Schema version 3 (STORE_SCHEMA_VERSION): each host key is stored once,
  * in hosts, and rows name it by row id; a record's batch hash is read
  * from batches (by leaf), not stored per record; records are keyed in
- * timeline order. Version 1 indexes are refused (store_open says to run
- * reindex): the index is derived, and rebuilding it is the one migration.
+ * timeline order; the --tree walk reads kids, one row per (host, ppid,
+ * time bucket, pid) seen, instead of an index entry per record (version
+ * 2 had that index, records_tree). Indexes of other versions are refused
+ * (store_open says to run reindex): the index is derived, and rebuilding
+ * it is the one migration.
  *
  * Ingest speed (docs/performance.md): a 64 MiB page cache; groups of batch
  * transactions committed as one (store_group_begin: savepoints inside one
@@ -21,7 +24,13 @@
  * for its key, or says that procs has no row for it. Only this writer
  * adds rows, each add updates its slot, and a rollback empties the cache
  * (so it never holds a row that is not in the database). A query for a
- * time before the cached row's ts goes to SQLite.
+ * time before the cached row's ts goes to SQLite. An add whose start the
+ * slot already holds is not sent to SQLite (the row is there).
+ *
+ * Likewise a direct-mapped cache of kids rows (KID_SLOTS): a used slot
+ * names a row of kids that is in the database (a rollback empties the
+ * cache), so a record whose (host, ppid, bucket, pid) is in it adds no
+ * row; most records of a busy process are.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +51,7 @@ static const char *const sql[Q_COUNT] = {
 	[Q_RECORD] = "INSERT INTO records VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[Q_GAP] = "INSERT INTO gaps VALUES(?,?,?,?,?,?)",
 	[Q_PROC] = "INSERT OR IGNORE INTO procs VALUES(?,?,?,?)",
+	[Q_KID] = "INSERT OR IGNORE INTO kids VALUES(?,?,?,?)",
 	[Q_BOOT_ADD] = "INSERT INTO boots(host, boot) VALUES(?,?)",
 	[Q_HOST_ADD] = "INSERT INTO hosts(key) VALUES(?)",
 	[Q_SET_INDEXED] = "INSERT OR REPLACE INTO meta VALUES('indexed', ?)",
@@ -58,6 +68,12 @@ static const char *const sql[Q_COUNT] = {
 };
 
 #define PROC_SLOTS 65536u
+#define KID_SLOTS 16384u
+
+struct store_kid_slot {
+	int64_t host, bucket;		/* host 0: slot unused (row ids start at 1) */
+	uint64_t ppid, pid;
+};
 
 struct store_proc_slot {
 	uint8_t host[KEYS_SIGN_PK_LEN], boot[16];
@@ -69,7 +85,7 @@ struct store_proc_slot {
  * version 1 index, which had host keys and batch hashes in every row).
  * An index of another version is refused with a message saying to run
  * reindex, which rebuilds it from the archive (store_open). */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STR(x) #x
 #define XSTR(x) STR(x)
 
@@ -83,8 +99,9 @@ static const char pragmas[] =
 /* records: keyed by (host, ts_wall, leaf, rec_index), the timeline's own
  * order, so that a window is one range of the table (no time index) and
  * one host's rows are appended mostly at its end. records_pid serves
- * --pid and the process at a time (store_proc_at), records_tree the
- * children of a process in a window (--tree). */
+ * --pid and the process at a time (store_proc_at); kids the children of
+ * a process in a window (--tree: the pids with a record of that ppid in
+ * the window's buckets, each checked against records_pid). */
 static const char schema[] =
 	"BEGIN;"
 	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
@@ -100,7 +117,9 @@ static const char schema[] =
 	" proc_id TEXT, comm TEXT, exe TEXT, path TEXT, addr TEXT, port INTEGER, result INTEGER,"
 	" lost INTEGER, PRIMARY KEY(host, ts_wall, leaf, rec_index)) WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS records_pid ON records(host, pid, ts_wall);"
-	"CREATE INDEX IF NOT EXISTS records_tree ON records(host, ppid, ts_wall, pid);"
+	"CREATE TABLE IF NOT EXISTS kids(host INTEGER NOT NULL, ppid INTEGER NOT NULL,"
+	" bucket INTEGER NOT NULL, pid INTEGER NOT NULL, PRIMARY KEY(host, ppid, bucket, pid))"
+	" WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS gaps(host BLOB NOT NULL, leaf INTEGER PRIMARY KEY,"
 	" err INTEGER NOT NULL, expected INTEGER, got INTEGER, ts_wall INTEGER);"
 	"CREATE TABLE IF NOT EXISTS boots(id INTEGER PRIMARY KEY, host INTEGER NOT NULL,"
@@ -176,7 +195,8 @@ int store_open(const char *path, int readonly, struct store **out)
 			return -CUSTOS_ERR_IO;
 		}
 	}
-	if (!readonly && !(s->procs = calloc(PROC_SLOTS, sizeof(*s->procs)))) {
+	if (!readonly && (!(s->procs = calloc(PROC_SLOTS, sizeof(*s->procs))) ||
+			  !(s->kids = calloc(KID_SLOTS, sizeof(*s->kids))))) {
 		store_close(s);
 		return -CUSTOS_ERR_NOMEM;
 	}
@@ -189,6 +209,7 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	free(s->procs);
+	free(s->kids);
 	for (int i = 0; i < Q_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	for (int i = 0; i < C_COUNT; i++)
@@ -217,6 +238,8 @@ static void proc_cache_clear(struct store *s)
 	s->host_row = s->boot_row = 0;	/* their rows may be rolled back too */
 	if (s->procs)
 		memset(s->procs, 0, PROC_SLOTS * sizeof(*s->procs));
+	if (s->kids)
+		memset(s->kids, 0, KID_SLOTS * sizeof(*s->kids));
 }
 
 void store_rollback(struct store *s)
@@ -371,12 +394,36 @@ int store_add_batch(struct store *s, const struct store_batch *b)
  * strings change. */
 #define STATIC_TEXT(st, i, v) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC)
 
+/* The kids row of a record of host (cache invariant above). */
+static int add_kid(struct store *s, int64_t host, const struct store_row *r)
+{
+	int64_t bucket = store_kids_bucket(r->ts_wall_ns);
+	uint64_t h = (r->pid * 0x9e3779b97f4a7c15ull) ^ (r->ppid * 0xff51afd7ed558ccdull) ^
+		     (uint64_t)(bucket * 31 + host) * 0xc4ceb9fe1a85ec53ull;
+	struct store_kid_slot *e = &s->kids[(h ^ h >> 32) % KID_SLOTS];
+	sqlite3_stmt *st = s->st[Q_KID];
+	int ret;
+
+	if (e->host == host && e->bucket == bucket && e->ppid == r->ppid && e->pid == r->pid)
+		return 0;
+	I64(st, 1, host);
+	I64(st, 2, r->ppid);
+	I64(st, 3, bucket);
+	I64(st, 4, r->pid);
+	ret = run(s, Q_KID);
+	if (!ret)
+		*e = (struct store_kid_slot){ host, bucket, r->ppid, r->pid };
+	return ret;
+}
+
 int store_add_record(struct store *s, const struct store_row *r)
 {
 	sqlite3_stmt *st = s->st[Q_RECORD];
 	int64_t host;
 	int ret = host_row(s, r->host_id, 1, &host);
 
+	if (!ret && s->kids)
+		ret = add_kid(s, host, r);
 	if (ret)
 		return ret;
 	I64(st, 1, host);
@@ -468,8 +515,11 @@ int store_add_proc(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
 	sqlite3_stmt *st = s->st[Q_PROC];
 	struct store_proc_slot *e = proc_slot(s, host_id, boot_id, pid);
 	int64_t boot;
-	int ret = boot_row(s, host_id, boot_id, 1, &boot);
+	int ret;
 
+	if (proc_slot_is(e, host_id, boot_id, pid) && e->has && e->start_ns == start_ns)
+		return 0;	/* procs has (boot, pid, start_ns): INSERT OR IGNORE would keep it */
+	ret = boot_row(s, host_id, boot_id, 1, &boot);
 	if (ret)
 		return ret;
 	I64(st, 1, boot);

@@ -18,7 +18,7 @@
 /* The statements store_sqlite.c prepares once at open (a read-only store:
  * from Q_INDEXED on). */
 enum {
-	Q_BATCH, Q_RECORD, Q_GAP, Q_PROC, Q_HOST_ADD, Q_BOOT_ADD, Q_SET_INDEXED, Q_INDEXED,
+	Q_BATCH, Q_RECORD, Q_GAP, Q_PROC, Q_KID, Q_HOST_ADD, Q_BOOT_ADD, Q_SET_INDEXED, Q_INDEXED,
 	Q_HOST_ID, Q_BOOT_ID, Q_FIND_PROC, Q_HOST_LAST, Q_FIND_BATCH, Q_PROC_LAST, Q_COUNT
 };
 
@@ -28,6 +28,7 @@ enum {
 enum { C_ALERT, C_ALERT_GROUP, C_ALERT_REF, C_COUNT };
 
 struct store_proc_slot;
+struct store_kid_slot;
 
 struct store {
 	sqlite3 *db;
@@ -35,11 +36,22 @@ struct store {
 	sqlite3_stmt *cached[C_COUNT];	/* NULL until first used */
 	int group;			/* inside store_group_begin/end */
 	struct store_proc_slot *procs;	/* store_sqlite.c: process-start cache */
+	struct store_kid_slot *kids;	/* store_sqlite.c: kids rows written lately */
 	uint8_t host_key[KEYS_SIGN_PK_LEN];	/* the last host looked up... */
 	int64_t host_row;			/* ...its row id in hosts; 0: none cached */
 	uint8_t boot_key[16];			/* the last boot of that host looked up... */
 	int64_t boot_row;			/* ...its row id in boots; 0: none cached */
 };
+
+/* The kids table (store_sqlite.c) says which pids had a record with a
+ * given ppid in each time bucket of 2^STORE_KIDS_SHIFT ns of wall-clock
+ * time (about 69 s): the --tree walk reads it instead of an index entry
+ * per record. The bucket of wall time ts, floored (ts may be negative). */
+#define STORE_KIDS_SHIFT 36
+static inline int64_t store_kids_bucket(int64_t ts)
+{
+	return ts >= 0 ? ts >> STORE_KIDS_SHIFT : -(((-(ts + 1)) >> STORE_KIDS_SHIFT) + 1);
+}
 
 /* A query's test of a host column against the host key bound as
  * parameter p (hosts maps keys to the row ids other tables hold). */

@@ -9,7 +9,9 @@
  * order. The process-start cache answers as SQLite does (latest start at
  * or before ts, across reopen, rollback and groups of transactions). An
  * index of an older schema is refused (reindex rebuilds it); catch-up
- * commits in groups and a group's abort leaves nothing.
+ * commits in groups and a group's abort leaves nothing. The --tree walk
+ * (kids buckets checked against the records) answers exactly for the
+ * window, across a bucket boundary.
  */
 #include <stdlib.h>
 #include <unistd.h>
@@ -423,6 +425,8 @@ static void test_group_abort(void **state)
 	struct batch_builder b;
 	struct store *s;
 	struct buf sb;
+	struct store_query q;
+	struct rows x;
 	uint64_t n = 9, start = 0;
 	uint8_t boot[16], h0[CUSTOS_HASH_LEN];
 
@@ -448,6 +452,65 @@ static void test_group_abort(void **state)
 	assert_int_equal(indexer_batch(s, NULL, 0, sb.data, sb.len, 5), 0);	/* again */
 	assert_int_equal(store_indexed(s, &n), 0);
 	assert_int_equal(n, 1);
+	q = (struct store_query){ .has_pid = 1, .pid = 1, .tree = 1 };
+	query(s, &q, host.pub.sign_pk, &x);	/* its kids row is back (the cache was emptied) */
+	assert_int_equal(x.n, 1);
+	assert_int_equal(x.r[0].pid, 300);
+	assert_int_equal(x.r[0].depth, 1);
+	batch_builder_free(&b);
+	store_close(s);
+	buf_free(&sb);
+	unlink(path);
+}
+
+/* --tree inside a window: a pid counts as a child when one of its records
+ * in the window has the parent's pid as ppid, not when such a record is
+ * in the same time bucket but outside the window; a bucket boundary
+ * inside the window changes nothing. */
+static void test_tree_window(void **state)
+{
+	const int64_t next = ((OFFSET >> 36) + 1) << 36;	/* the next kids bucket */
+	const uint64_t b1 = (uint64_t)(next - OFFSET);		/* its first ts */
+	struct custos_keypair host;
+	struct batch_builder b;
+	struct store_query q;
+	struct store *s;
+	struct rows x;
+	struct buf sb;
+	uint8_t h0[CUSTOS_HASH_LEN];
+
+	(void)state;
+	unlink(path);
+	tu_keys(&host, 4);
+	buf_init(&sb, CUSTOS_SIGNED_MAX);
+	batch_builder_init(&b);
+	rec(&b, CUSTOS_REC_OPEN, 1000, 300, 100);	/* before the window, same bucket */
+	rec(&b, CUSTOS_REC_OPEN, 2500, 300, 1);		/* in it, another parent */
+	rec(&b, CUSTOS_REC_OPEN, 2600, 400, 100);
+	rec(&b, CUSTOS_REC_OPEN, 2700, 500, 400);
+	rec(&b, CUSTOS_REC_OPEN, b1 + 10, 600, 100);	/* the next bucket, in the window */
+	rec(&b, CUSTOS_REC_OPEN, b1 + 30, 700, 100);	/* after the window */
+	sign(&b, &host, 0, NULL, &sb, h0);
+	assert_int_equal(store_open(path, 0, &s), 0);
+	assert_int_equal(indexer_batch(s, NULL, 0, sb.data, sb.len, 5), 0);
+	q = (struct store_query){ .has_pid = 1, .pid = 100, .tree = 1, .from_ns = OFFSET + 2000,
+				  .to_ns = next + 20 };
+	query(s, &q, host.pub.sign_pk, &x);
+	assert_int_equal(x.n, 3);
+	assert_int_equal(x.r[0].pid, 400);
+	assert_int_equal(x.r[0].depth, 1);
+	assert_int_equal(x.r[1].pid, 500);
+	assert_int_equal(x.r[1].depth, 2);
+	assert_int_equal(x.r[2].pid, 600);
+	assert_int_equal(x.r[2].depth, 1);
+	q = (struct store_query){ .has_pid = 1, .pid = 100, .tree = 1, .from_ns = OFFSET + 900,
+				  .to_ns = OFFSET + 1100 };
+	query(s, &q, host.pub.sign_pk, &x);
+	assert_int_equal(x.n, 1);	/* 300's first record */
+	assert_int_equal(x.r[0].pid, 300);
+	q.from_ns = q.to_ns = OFFSET + 1000;	/* an empty window */
+	query(s, &q, host.pub.sign_pk, &x);
+	assert_int_equal(x.n, 0);
 	batch_builder_free(&b);
 	store_close(s);
 	buf_free(&sb);
@@ -463,6 +526,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_one_id),
 		cmocka_unit_test(test_schema_version),
 		cmocka_unit_test(test_group_abort),
+		cmocka_unit_test(test_tree_window),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
