@@ -136,7 +136,7 @@ static void describe(struct capture *c, const char *fmt, ...)
 static int prepare_family(struct capture *c, struct bpf_object *obj, const char *family)
 {
 	static const char *const shared[] = { "events", "losses", "ignored_tgids",
-					      "ignored_cgroups" };
+					      "ignored_cgroups", "filter_on" };
 	struct bpf_program *prog;
 	int syscalls = 0, absent = 0;
 
@@ -265,7 +265,8 @@ int capture_open(const struct capture_opts *opts, struct capture **out)
 		ret = capture_filter_open(opts, bpf_map__fd(c->process->maps.ignored_tgids),
 					  bpf_map__fd(c->process->maps.ignored_cgroups),
 					  bpf_map__fd(c->file->maps.sensitive),
-					  bpf_map__fd(c->file->maps.sensitive_filter), &c->filter);
+					  bpf_map__fd(c->file->maps.sensitive_filter),
+					  bpf_map__fd(c->process->maps.filter_on), &c->filter);
 	if (!ret)
 		ret = attach_all(c);
 	if (ret)

@@ -42,6 +42,7 @@ struct capture_filter {
 	int tgids_fd;
 	int cgroups_fd, sensitive_fd;	/* for capture_filter_reload */
 	int bloom_fd;			/* the sensitive map's Bloom filter */
+	int on_fd;			/* filter_on (common.bpf.h custos_skip) */
 	struct custos_record rec;	/* scratch: refused reads, exec paths */
 };
 
@@ -251,8 +252,27 @@ static int fill_cgroups(const struct capture_opts *opts, int fd, struct keyset *
 	return 0;
 }
 
+/* The programs look the ignore maps up only once filter_on is set: set
+ * it before the first ignored cgroup or executable is in force, and never
+ * clear it (a mark made under an earlier configuration may still be in
+ * the map). */
+static int filter_switch_on(const struct capture_filter *f, const struct capture_opts *opts)
+{
+	uint32_t zero = 0, on = 1;
+
+	if (!opts->n_ignore_exe && !opts->n_ignore_cgroups)
+		return 0;
+	if (bpf_map_update_elem(f->on_fd, &zero, &on, BPF_ANY) != 0) {
+		int err = errno;
+
+		fprintf(stderr, "custos-agent: turning the ignore filters on: %s\n", strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
 int capture_filter_open(const struct capture_opts *opts, int tgids_fd, int cgroups_fd,
-			int sensitive_fd, int bloom_fd, struct capture_filter **out)
+			int sensitive_fd, int bloom_fd, int on_fd, struct capture_filter **out)
 {
 	struct custos_ev_sens_filter *bl = calloc(1, sizeof(*bl));
 	const char *const *sens = opts->sensitive ? opts->sensitive : capture_default_sensitive;
@@ -276,7 +296,10 @@ int capture_filter_open(const struct capture_opts *opts, int tgids_fd, int cgrou
 	f->n_sensitive = n_sens;
 	f->cgroups_fd = cgroups_fd;
 	f->sensitive_fd = sensitive_fd;
-	ret = fill_cgroups(opts, cgroups_fd, NULL);
+	f->on_fd = on_fd;
+	ret = filter_switch_on(f, opts);
+	if (!ret)
+		ret = fill_cgroups(opts, cgroups_fd, NULL);
 	if (!ret)
 		ret = fill_sensitive(f, sensitive_fd, NULL, bl);
 	if (!ret)
@@ -462,7 +485,9 @@ int capture_filter_reload(struct capture_filter *f, const struct capture_opts *o
 	f->sensitive = se;
 	f->n_sensitive = n_sens;
 	/* New keys first, then the old ones go: what stays is never missing. */
-	ret = fill_cgroups(opts, f->cgroups_fd, &kc);
+	ret = filter_switch_on(f, opts);
+	if (!ret)
+		ret = fill_cgroups(opts, f->cgroups_fd, &kc);
 	if (!ret)
 		ret = prune(f->cgroups_fd, &kc);
 	if (!ret)

@@ -19,11 +19,12 @@
 struct capture_filter;
 
 /* Fill the kernel's filter maps (fds of ignored_tgids, ignored_cgroups,
- * sensitive and its Bloom filter sensitive_filter) from opts; copies what
- * it keeps of opts. Each failure is reported on stderr. OUT: *out.
- * Returns 0 or a negative errno. */
+ * sensitive and its Bloom filter sensitive_filter) from opts, and set
+ * filter_on once opts (or a reload's) ignore anything; copies what it
+ * keeps of opts. Each failure is reported on stderr. OUT: *out. Returns
+ * 0 or a negative errno. */
 int capture_filter_open(const struct capture_opts *opts, int tgids_fd, int cgroups_fd,
-			int sensitive_fd, int bloom_fd, struct capture_filter **out);
+			int sensitive_fd, int bloom_fd, int on_fd, struct capture_filter **out);
 
 /* Whether the ring-buffer record at data should be dropped; updates the
  * marks on exec records. Never drops a record it cannot parse (the

@@ -142,7 +142,8 @@ static __always_inline void fill_path(struct custos_path_buf *out, __u8 *how, st
 				      long dfd, const char *raw)
 {
 	if (obj) {
-		custos_path_resolve(&obj->f_path, out);
+		/* obj is a BTF pointer: its path's fields are plain loads. */
+		custos_path_walk(obj->f_path.dentry, obj->f_path.mnt, out);
 		*how = CUSTOS_EV_PATH_OBJECT;
 	} else {
 		resolve_base(out, dfd, raw[0]);
@@ -311,10 +312,38 @@ static __always_inline bool sens_maybe(const struct custos_ev_sens_filter *f,
 	return (f->w[a >> 6] >> (a & 63)) & (f->w[b >> 6] >> (b & 63)) & 1;
 }
 
+/* k's name: the first CUSTOS_EV_SENS_NAME - 1 bytes of name up to its
+ * NUL, NUL-padded, as bpf_probe_read_kernel_str would copy them, but by
+ * four 8-byte plain loads (bpf_rdonly_cast to void: faulting-safe) and
+ * no helper call: every read-only open runs this. Bytes from the first
+ * NUL on are cleared (the lowest byte the zero-byte test flags is always
+ * the first NUL); reading past a short name stays inside the dentry's
+ * inline name (40 bytes), and a long name's buffer holds at least 32. */
+static __always_inline void sens_name(struct custos_ev_sens_key *k, const unsigned char *name)
+{
+	const __u64 *p = bpf_rdonly_cast((void *)name, 0);
+	__u64 w[CUSTOS_EV_SENS_NAME / 8];
+	bool end = false;
+	int i;
+
+	for (i = 0; i < CUSTOS_EV_SENS_NAME / 8; i++) {
+		__u64 v = end ? 0 : p[i];
+		__u64 z = (v - 0x0101010101010101ull) & ~v & 0x8080808080808080ull;
+
+		if (z) {
+			v &= ((z & -z) >> 7) - 1;	/* the bytes below the NUL */
+			end = true;
+		}
+		w[i] = v;
+	}
+	w[CUSTOS_EV_SENS_NAME / 8 - 1] &= 0x00ffffffffffffffull;	/* a NUL last */
+	__builtin_memcpy(k->name, w, sizeof(w));
+}
+
 /* Is the file at dentry d (on mount m) on the sensitive list: its name in
  * its directory, or one of its ancestors up to the mount's root? d and m
- * are BTF pointers (from custos_fd_file): the walk is plain loads, one
- * string copy and one array lookup (inlined by the verifier); each of
+ * are BTF pointers (from custos_fd_file): the walk is plain loads (the
+ * name too: sens_name) and one array lookup (inlined by the verifier); each of
  * the at most SENS_DEPTH + 1 keys is tested against the Bloom filter and
  * looked up in the hash map only when it may be there, so a file that is
  * not sensitive costs no hash lookup (but a filter's false positive). */
@@ -333,7 +362,7 @@ static __always_inline bool sensitive_file(struct dentry *d, struct vfsmount *m)
 	__builtin_memset(&k, 0, sizeof(k));
 	k.dev = ino->i_sb->s_dev;
 	k.ino = ino->i_ino;
-	bpf_probe_read_kernel_str(k.name, sizeof(k.name), d->d_name.name);
+	sens_name(&k, d->d_name.name);
 	if (sens_maybe(f, &k) && bpf_map_lookup_elem(&sensitive, &k))
 		return true;
 	__builtin_memset(k.name, 0, sizeof(k.name));

@@ -112,19 +112,20 @@ static long custos_walk_step(__u64 index, void *ctx)
 	return 0;
 }
 
-/* Fill out with the absolute path of path. The path is built from the end
+/* Fill out with the absolute path of dentry on vfsmnt (a struct path's
+ * two fields; from a BTF pointer, plain loads). The path is built from the end
  * of out->buf towards its start; on return it is buf[off .. off + len).
- * An empty path (len 0) with truncated set means path was NULL. The walk
+ * An empty path (len 0) with truncated set means one of them was NULL. The walk
  * is a bpf_loop (Linux 5.17) callback, so the verifier checks one step
  * rather than every one of the CUSTOS_EV_PATH_DEPTH iterations. */
-static __always_inline void custos_path_resolve(const struct path *path,
-						struct custos_path_buf *out)
+static __always_inline void custos_path_walk(struct dentry *dentry, struct vfsmount *vfsmnt,
+					     struct custos_path_buf *out)
 {
 	struct custos_walk w;
 
 	w.out = out;
-	w.dentry = BPF_CORE_READ(path, dentry);
-	w.vfsmnt = BPF_CORE_READ(path, mnt);
+	w.dentry = dentry;
+	w.vfsmnt = vfsmnt;
 	w.mnt = container_of(w.vfsmnt, struct mount, mnt);
 	w.off = CUSTOS_EV_PATH_MAX;
 	w.truncated = 1;
@@ -142,6 +143,14 @@ static __always_inline void custos_path_resolve(const struct path *path,
 	out->off = w.off;
 	out->len = CUSTOS_EV_PATH_MAX - w.off;
 	out->truncated = w.truncated | w.unreadable;
+}
+
+/* The same from a struct path that may not be a BTF pointer (fs->root,
+ * fs->pwd): its two fields by bpf_probe_read_kernel. */
+static __always_inline void custos_path_resolve(const struct path *path,
+						struct custos_path_buf *out)
+{
+	custos_path_walk(BPF_CORE_READ(path, dentry), BPF_CORE_READ(path, mnt), out);
 }
 
 /* The length of p as the record states it: 0..PATH_MAX. */

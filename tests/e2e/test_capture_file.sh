@@ -210,3 +210,39 @@ check("--ignore-exe drops its file events",
       ign and not [x for x in records if x["pid"] == ign[0]["pid"] and x["kind"] == "open"])
 sys.exit(1 if failures else 0)
 EOF_PY
+[ $? -eq 0 ] || exit 1
+
+# Sensitive names of every length the kernel's 8-byte name loads treat
+# apart (bpf/file.bpf.c sens_name): 1, 7, 8, 15, 16 and 31 bytes, and one
+# longer than the 31 the key keeps. Each read of a listed name is
+# recorded; a read of a name that is one byte shorter or longer is not
+# (but past 31 bytes, where the key cannot tell names apart).
+mkdir -p "$work/s"
+names="a abcdefg abcdefgh abcdefghijklmno abcdefghijklmnop abcdefghijklmnopqrstuvwxyz01234 abcdefghijklmnopqrstuvwxyz0123456789"
+set --
+for n in $names; do
+	echo x >"$work/s/$n"
+	echo x >"$work/s/${n}Z"
+	set -- "$@" --sensitive "$work/s/$n"
+done
+echo x >"$work/s/abcdef"
+agent_out="$work/sens.jsonl"
+start_agent "$@"
+for n in $names; do
+	cat "$work/s/$n" "$work/s/${n}Z" >/dev/null
+done
+cat "$work/s/abcdef" >/dev/null
+stop_agent
+python3 - "$agent_out" "$work" $names <<'EOF_PY'
+import json, sys
+path, work, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+seen = {r["path"] for r in map(json.loads, open(path)) if r["kind"] == "open"}
+ok = True
+for n in names + [n + "Z" for n in names] + ["abcdef"]:
+    want = n in names or (n.endswith("Z") and len(n) > 31)
+    got = f"{work}/s/{n}" in seen
+    print(("ok   " if got == want else "FAIL ") + f"read of s/{n} ({len(n)} bytes) " +
+          ("recorded" if want else "not recorded"))
+    ok &= got == want
+sys.exit(0 if ok else 1)
+EOF_PY
