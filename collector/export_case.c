@@ -6,8 +6,10 @@
  * the investigative actions (collection by the agent of each host,
  * custody by the collector, this export) with their instruments (tool and
  * version) and performers, a provenance record with an exhibit number per
- * evidence file (its SHA-256), and the bounded process, file and
- * network-connection observables of export_obs.c. Class and property names
+ * evidence file (its SHA-256), and the bounded process, file,
+ * network-connection and authentication-attempt observables of
+ * export_obs.c (an attempt: a uco-action:Action on a UNIXAccount with its
+ * actionStatus). Class and property names
  * are those of the CASE examples and the UCO 1.x ontology
  * (docs/export.md "case.jsonld" lists every one used).
  */
@@ -26,6 +28,7 @@ struct cg {
 	const struct export_req *r;
 	json_t *graph, *all;		/* all: refs for the investigation's uco-core:object */
 	json_t *addrs;			/* address value -> node id */
+	json_t *accounts;		/* "host|account name" -> node id */
 	unsigned n;			/* ids made */
 };
 
@@ -306,26 +309,87 @@ static json_t *obs_conn(struct cg *g, json_t *x)
 	return c;
 }
 
+/* The account an attempt names, one node per host and name. */
+static const char *account_node(struct cg *g, json_t *x)
+{
+	const char *name = json_string_value(json_object_get(x, "acct"));
+	char key[512];
+	json_t *a, *f;
+
+	if (!name)
+		return NULL;
+	snprintf(key, sizeof(key), "%s|%s", json_string_value(json_object_get(x, "host")), name);
+	if (json_object_get(g->accounts, key))
+		return json_string_value(json_object_get(g->accounts, key));
+	a = node(g, "account", "uco-observable:UNIXAccount", 0);
+	if (!a)
+		return NULL;
+	f = facet(g, a, "uco-observable:AccountFacet");
+	set_s(f, "uco-observable:accountType", "unix");
+	f = facet(g, a, "uco-observable:DigitalAccountFacet");
+	set_s(f, "uco-observable:accountLogin", name);
+	json_object_set_new(g->accounts, key, json_string(id_of(a)));
+	return id_of(a);
+}
+
+/* An authentication attempt (export_obs.c): an Action on the account
+ * (uco-action:object) by the program that asked (instrument, a File), its
+ * result as actionStatus (ActionStatusTypeVocab: Success, Fail, Unknown). */
+static json_t *obs_auth(struct cg *g, json_t *x)
+{
+	json_t *a = node(g, "authentication", "uco-action:Action", 0), *exe = NULL;
+	const char *res = json_string_value(json_object_get(x, "res")) ?: "";
+	const char *acct = account_node(g, x), *path = json_string_value(json_object_get(x, "exe"));
+	char what[1024];
+
+	if (path)
+		exe = file_node(g, path, NULL, -1);
+	if (!a || (path && !exe) || (json_object_get(x, "acct") && !acct))
+		return NULL;
+	snprintf(what, sizeof(what), "%s %s attempt for account %s by %s from %s: result %s",
+		 json_string_value(json_object_get(x, "type")),
+		 json_string_value(json_object_get(x, "auth_op")) ?: "?",
+		 json_string_value(json_object_get(x, "acct")) ?: "?", path ? path : "?",
+		 json_string_value(json_object_get(x, "source")) ?: "?", res[0] ? res : "not stated");
+	where(x, a, what);
+	set_s(a, "uco-core:name", "authentication attempt");
+	json_object_set_new(a, "uco-action:actionStatus", json_pack(
+		"{s:s,s:s}", "@type", "uco-vocabulary:ActionStatusTypeVocab", "@value",
+		strcmp(res, "success") == 0 ? "Success" : strcmp(res, "failed") == 0 ? "Fail" :
+		"Unknown"));
+	json_object_set_new(a, "uco-action:startTime",
+			    dt(json_string_value(json_object_get(x, "datetime"))));
+	if (acct)
+		json_object_set_new(a, "uco-action:object", json_pack("[o]", ref(acct)));
+	if (exe)
+		json_object_set_new(a, "uco-action:instrument", json_pack("[o]", ref(id_of(exe))));
+	return a;
+}
+
 /* The bounded observables, under one provenance record the export made. */
 static int case_observables(struct cg *g, const struct export_obs *o, json_t *exp)
 {
 	json_t *pr = node(g, "provenance-record", "case-investigation:ProvenanceRecord", 1), *x;
-	char desc[768], ebuf[COLL_EXHIBIT_MAX];
+	char desc[1024], ebuf[COLL_EXHIBIT_MAX];
 	size_t i;
 
 	if (!pr)
 		return -CUSTOS_ERR_NOMEM;
 	snprintf(ebuf, sizeof(ebuf), "%s-OBS", g->r->case_id);
 	set_s(pr, "case-investigation:exhibitNumber", ebuf);
-	snprintf(desc, sizeof(desc), "process, file and network-connection observables of the "
-		 "exported records in the requested range: %llu, %llu and %llu records; the first "
-		 "%d distinct of each kind are described here (%llu, %llu and %llu records came "
-		 "after that bound and are only counted); %llu failed exec attempts (no program ran) are "
-		 "not observables; timeline.jsonl holds every record",
+	snprintf(desc, sizeof(desc), "process, file, network-connection and "
+		 "authentication-attempt observables of the exported records in the requested "
+		 "range: %llu, %llu, %llu and %llu records; the first %d distinct of each kind are "
+		 "described here (%llu, %llu, %llu and %llu records came after that bound and are "
+		 "only counted); %llu failed exec attempts (no program ran) and %llu other auth "
+		 "records (sessions, credentials...) are not observables; timeline.jsonl holds "
+		 "every record",
 		 (unsigned long long)o->records[OBS_PROC], (unsigned long long)o->records[OBS_FILE],
-		 (unsigned long long)o->records[OBS_CONN], EXPORT_OBS_MAX,
-		 (unsigned long long)o->omitted[OBS_PROC], (unsigned long long)o->omitted[OBS_FILE],
-		 (unsigned long long)o->omitted[OBS_CONN], (unsigned long long)o->failed_exec);
+		 (unsigned long long)o->records[OBS_CONN], (unsigned long long)o->records[OBS_AUTH],
+		 EXPORT_OBS_MAX, (unsigned long long)o->omitted[OBS_PROC],
+		 (unsigned long long)o->omitted[OBS_FILE], (unsigned long long)o->omitted[OBS_CONN],
+		 (unsigned long long)o->omitted[OBS_AUTH], (unsigned long long)o->failed_exec,
+		 (unsigned long long)o->auth_other);
 	set_s(pr, "uco-core:description", desc);
 	json_object_set_new(pr, "uco-core:object", json_array());
 	push(exp, "uco-action:result", id_of(pr));
@@ -337,6 +401,8 @@ static int case_observables(struct cg *g, const struct export_obs *o, json_t *ex
 				n = obs_proc(g, x);
 			} else if (k == OBS_CONN) {
 				n = obs_conn(g, x);
+			} else if (k == OBS_AUTH) {
+				n = obs_auth(g, x);
 			} else {
 				n = file_node(g, json_string_value(json_object_get(x, "path")), NULL, -1);
 				if (n)
@@ -375,7 +441,7 @@ int export_case(const struct export_req *r, const char *log_name, const char *fi
 		const struct export_obs *o)
 {
 	struct cg g = { .r = r, .graph = json_array(), .all = json_array(),
-			.addrs = json_object() };
+			.addrs = json_object(), .accounts = json_object() };
 	char created[48], text[512];
 	json_t *inv, *auth, *req, *rel, *coll, *ctool, *exp;
 	int ret = -CUSTOS_ERR_NOMEM;
@@ -390,7 +456,7 @@ int export_case(const struct export_req *r, const char *log_name, const char *fi
 	ctool = tool(&g, "custos-collector", BUNDLE_TOOL_VERSION,
 		     "evidence collector: verification, archive, custody log, export");
 	rel = node(&g, "relationship", "uco-core:Relationship", 1);
-	if (!inv || !auth || !req || !coll || !ctool || !rel || !g.all || !g.addrs)
+	if (!inv || !auth || !req || !coll || !ctool || !rel || !g.all || !g.addrs || !g.accounts)
 		goto out;
 	set_s(inv, "uco-core:name", r->case_id);
 	set_s(inv, "uco-core:description", r->reason);
@@ -414,5 +480,6 @@ out:
 	json_decref(g.graph);
 	json_decref(g.all);
 	json_decref(g.addrs);
+	json_decref(g.accounts);
 	return ret;
 }

@@ -31,6 +31,12 @@ struct csirt {
 /* "<type>--<uuid>", stable within this export for (type, label). OUT: out. */
 void csirt_id(const struct csirt *c, const char *type, const char *label, char out[96]);
 
+/* An account name (an auth attempt's acct) for sharing: "root" and, with
+ * pseudonymisation off, every name as it is; else "u-" and the first 16
+ * hex digits of the name's "home" pseudonym, as its /home directory
+ * becomes (pseudo.h). OUT: out (at most AUDIT_TEXT_VALUE_MAX bytes). */
+void csirt_account(const struct csirt *c, const char *acct, char *out, size_t n);
+
 /* Write text to c->dir/name (export_write). */
 int csirt_write(struct csirt *c, const char *name, const char *text);
 

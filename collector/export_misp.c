@@ -3,9 +3,11 @@
  * export_misp: the CSIRT profile's MISP event (misp-event.json, the MISP
  * core format's {"Event": {...}}): the TLP tag of the export, one
  * attribute per distinct executable, SHA-256, file path, remote address
- * and port, and alert of the exported material, each value pseudonymised
- * like the STIX bundle's (pseudo.c).
+ * and port, account targeted by an authentication attempt (target-user)
+ * and the attempt's source address (ip-src), and alert of the exported
+ * material, each value pseudonymised like the STIX bundle's (pseudo.c).
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,33 @@ static int attr(struct misp *m, const char *type, const char *cat, const char *v
 	return 0;
 }
 
+/* Authentication attempts: the account tried (target-user) and, when the
+ * text names an address, where the attempt came from (ip-src). */
+static int attempts(struct misp *m)
+{
+	struct csirt *c = m->c;
+	char acct[256], a[64], cm[512];
+	uint8_t bin[16];
+	json_t *x;
+	size_t i;
+	int ret = 0;
+
+	json_array_foreach(c->o->list[OBS_AUTH], i, x) {
+		snprintf(cm, sizeof(cm), "%s authentication attempt on host %s: result %s",
+			 str(x, "type"), str(x, "host"), str(x, "res")[0] ? str(x, "res") : "?");
+		if (str(x, "acct")[0]) {
+			csirt_account(c, str(x, "acct"), acct, sizeof(acct));
+			ret = ret ? ret : attr(m, "target-user", "Targeting data", acct, cm);
+		}
+		if (inet_pton(AF_INET, str(x, "addr"), bin) == 1 ||
+		    inet_pton(AF_INET6, str(x, "addr"), bin) == 1) {
+			pseudo_addr(&c->ps, str(x, "addr"), a);
+			ret = ret ? ret : attr(m, "ip-src", "Network activity", a, cm);
+		}
+	}
+	return ret;
+}
+
 static int observables(struct misp *m)
 {
 	struct csirt *c = m->c;
@@ -79,7 +108,7 @@ static int observables(struct misp *m)
 		ret = ret ? ret : attr(m, in ? "ip-src|port" : "ip-dst|port", "Network activity",
 				       v, cm);
 	}
-	return ret;
+	return ret ? ret : attempts(m);
 }
 
 static int alerts(struct misp *m)

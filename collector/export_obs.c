@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sodium.h>
 
+#include "audit_text.h"
 #include "bundle.h"
 #include "error.h"
 #include "export_obs.h"
@@ -106,8 +107,9 @@ static json_t *addr(const uint8_t *p, uint32_t n)
 }
 
 /* The dedupe key of an observable: BLAKE2b-128 over what makes it the
- * same process (host, pid, start, executable), file (host, path) or
- * connection (host, kind, both ends). OUT: out (hex). */
+ * same process (host, pid, start, executable), file (host, path),
+ * connection (host, kind, both ends) or attempt (host, pid, audit type,
+ * text). OUT: out (hex). */
 static void obs_key(int k, const char *host, const struct custos_record *r, char out[33])
 {
 	crypto_generichash_state st;
@@ -121,6 +123,10 @@ static void obs_key(int k, const char *host, const struct custos_record *r, char
 		crypto_generichash_update(&st, r->u.exec.exe, r->u.exec.exe_len);
 	} else if (k == OBS_FILE) {
 		crypto_generichash_update(&st, r->u.file.path, r->u.file.path_len);
+	} else if (k == OBS_AUTH) {
+		crypto_generichash_update(&st, (const uint8_t *)&r->subj.pid, 8);
+		crypto_generichash_update(&st, (const uint8_t *)&r->u.auth.audit_type, 8);
+		crypto_generichash_update(&st, r->u.auth.text, r->u.auth.text_len);
 	} else {
 		const struct custos_net *n = &r->u.net;
 
@@ -186,6 +192,42 @@ static void fill_conn(json_t *b, const struct custos_record *r)
 	json_object_set_new(b, "result", json_integer((json_int_t)n->result));
 }
 
+/* The field key of the attempt's text as jkey, when it has a known value
+ * (absent, "?" or broken: left out). */
+static void auth_field(json_t *b, const struct custos_auth *a, const char *key, const char *jkey)
+{
+	char v[AUDIT_TEXT_VALUE_MAX];
+
+	if (audit_text_field(a->text, a->text_len, key, v, sizeof(v)) == 0)
+		json_object_set_new(b, jkey, str((const uint8_t *)v, strlen(v)));
+}
+
+static void fill_auth(json_t *b, const struct custos_record *r)
+{
+	const struct custos_auth *a = &r->u.auth;
+	const char *name = audit_type_name(a->audit_type);
+	char src[AUDIT_TEXT_VALUE_MAX * 3 + 64];
+
+	json_object_set_new(b, "audit_type", json_integer((json_int_t)a->audit_type));
+	json_object_set_new(b, "type", json_string(name ? name : "?"));
+	auth_field(b, a, "op", "auth_op");
+	auth_field(b, a, "acct", "acct");
+	auth_field(b, a, "exe", "exe");
+	auth_field(b, a, "hostname", "hostname");
+	auth_field(b, a, "addr", "addr");
+	auth_field(b, a, "terminal", "terminal");
+	auth_field(b, a, "res", "res");
+	if (audit_text_source(a->text, a->text_len, src, sizeof(src)) == 0)
+		json_object_set_new(b, "source", str((const uint8_t *)src, strlen(src)));
+	json_object_set_new(b, "text_truncated", json_boolean(a->text_truncated != 0));
+}
+
+static int is_attempt(uint64_t type)
+{
+	return type == OBS_AUTH_USER_AUTH || type == OBS_AUTH_USER_ACCT ||
+	       type == OBS_AUTH_USER_LOGIN;
+}
+
 static int add_record(struct export_obs *o, const char *host, uint64_t leaf, uint64_t idx,
 		      int64_t wall, const struct custos_record *r)
 {
@@ -212,7 +254,12 @@ static int add_record(struct export_obs *o, const char *host, uint64_t leaf, uin
 		k = OBS_FILE;
 	else if (r->kind >= CUSTOS_REC_CONNECT && r->kind <= CUSTOS_REC_SEND)
 		k = OBS_CONN;
-	else
+	else if (r->kind == CUSTOS_REC_AUTH && is_attempt(r->u.auth.audit_type))
+		k = OBS_AUTH;
+	else if (r->kind == CUSTOS_REC_AUTH) {
+		o->auth_other++;	/* a session, credential... message: timeline only */
+		return 0;
+	} else
 		return 0;
 	o->records[k]++;
 	if (json_array_size(o->list[k]) >= EXPORT_OBS_MAX) {
@@ -231,6 +278,8 @@ static int add_record(struct export_obs *o, const char *host, uint64_t leaf, uin
 		fill_proc(b, r);
 	else if (k == OBS_FILE)
 		fill_file(b, r);
+	else if (k == OBS_AUTH)
+		fill_auth(b, r);
 	else
 		fill_conn(b, r);
 	return json_array_append_new(o->list[k], b) ? -CUSTOS_ERR_NOMEM : 0;

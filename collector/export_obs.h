@@ -23,7 +23,15 @@
 
 #define EXPORT_OBS_MAX 500
 
-enum { OBS_PROC, OBS_FILE, OBS_CONN, OBS_KINDS };
+enum { OBS_PROC, OBS_FILE, OBS_CONN, OBS_AUTH, OBS_KINDS };
+
+/* The auth records that are authentication attempts (OBS_AUTH): the audit
+ * types that report a verdict on who may log in (linux/audit.h). The other
+ * auth records (sessions, credentials, password changes...) are only
+ * counted (auth_other). */
+#define OBS_AUTH_USER_AUTH 1100
+#define OBS_AUTH_USER_ACCT 1101
+#define OBS_AUTH_USER_LOGIN 1112
 
 struct export_obs {
 	int64_t from_ns, to_ns;
@@ -35,6 +43,7 @@ struct export_obs {
 	uint64_t omitted[OBS_KINDS];	/* records once the bound was reached */
 	uint64_t failed_exec;		/* exec records of failed attempts (result < 0) in
 					   range: timeline only, no observable */
+	uint64_t auth_other;		/* auth records in range that are no attempt */
 	json_t *agent_version;		/* host -> agent version (agent_start records) */
 };
 

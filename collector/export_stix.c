@@ -5,12 +5,15 @@
  * official id, from the OASIS TLP 2.0 extension), the collector's identity
  * and one per host, the exported observables as cyber-observable objects
  * (process, file, directory, ipv4-addr/ipv6-addr, network-traffic,
- * user-account) grouped by host in observed-data, and for the triage
+ * user-account) grouped by host in observed-data, a note per
+ * authentication attempt saying what was tried on which account and with
+ * what result (STIX has no object for a login attempt), and for the triage
  * alerts in range an indicator per rule and a sighting per alert. Every
  * object but the marking definition carries the TLP marking. User ids,
  * home directories and internal addresses go through pseudo.c. Then
  * export_misp.c writes the MISP event from the same material.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +192,18 @@ static json_t *traffic(struct csirt *c, json_t *x)
 	return o;
 }
 
+void csirt_account(const struct csirt *c, const char *acct, char *out, size_t n)
+{
+	char t[33];
+
+	if (!c->ps.on || strcmp(acct, "root") == 0) {
+		snprintf(out, n, "%s", acct);
+		return;
+	}
+	pseudo_token(&c->ps, "home", acct, t);
+	snprintf(out, n, "u-%.16s", t);
+}
+
 /* id and, recursively, every *_ref it holds, into set. */
 static void refs_of(struct csirt *c, const char *id, json_t *set)
 {
@@ -204,6 +219,71 @@ static void refs_of(struct csirt *c, const char *id, json_t *set)
 		if (n > 4 && strcmp(k + n - 4, "_ref") == 0 && strcmp(k, "created_by_ref") != 0)
 			refs_of(c, json_string_value(v), set);
 	}
+}
+
+/* An authentication attempt: the target account as a user-account (one
+ * per host and name), the source address when the text names one, and a
+ * note (an SDO: the attempt is not an observable of its own in STIX 2.1)
+ * stating the attempt, its result and its evidence record. Returns the
+ * account (or the address when no account is named), NULL when neither;
+ * the address goes into set (the host's observed-data). */
+static json_t *attempt(struct csirt *c, json_t *x, json_t *set)
+{
+	char acct[256], label[600], text[2048], src[64] = "";
+	uint8_t bin[16];
+	json_t *u = NULL, *a = NULL, *n, *refs;
+	const char *addr_text = str(x, "addr");
+
+	if (str(x, "acct")[0]) {
+		csirt_account(c, str(x, "acct"), acct, sizeof(acct));
+		snprintf(label, sizeof(label), "%s|%s", str(x, "host"), acct);
+		u = obj(c, "user-account", label, 0);
+		if (!u)
+			return NULL;
+		json_object_set_new(u, "account_login", json_string(acct));
+		json_object_set_new(u, "account_type", json_string("unix"));
+	}
+	if (inet_pton(AF_INET, addr_text, bin) == 1 || inet_pton(AF_INET6, addr_text, bin) == 1) {
+		a = addr(c, addr_text);
+		if (!a)
+			return NULL;
+		snprintf(src, sizeof(src), "%s", str(a, "value"));
+		refs_of(c, sid(a), set);
+	}
+	if (!u && !a)
+		return NULL;
+	if (!src[0] && (inet_pton(AF_INET, str(x, "hostname"), bin) == 1 ||
+			inet_pton(AF_INET6, str(x, "hostname"), bin) == 1))
+		pseudo_addr(&c->ps, str(x, "hostname"), src);	/* an address as host name */
+	else if (!src[0])
+		snprintf(src, sizeof(src), "%.63s", str(x, "hostname")[0] ? str(x, "hostname") :
+			 "this host");
+	pseudo_text(&c->ps, str(x, "exe"), label, sizeof(label));
+	snprintf(text, sizeof(text), "%s %s %s for account %s by %s from %s on host %s at %s: "
+		 "result %s (evidence leaf %lld, record %lld)", str(x, "type"),
+		 str(x, "auth_op")[0] ? str(x, "auth_op") : "?", "attempt", u ? acct : "?",
+		 label[0] ? label : "?", src, str(x, "host"), str(x, "datetime"),
+		 str(x, "res")[0] ? str(x, "res") : "not stated",
+		 (long long)json_integer_value(json_object_get(x, "evidence_leaf")),
+		 (long long)json_integer_value(json_object_get(x, "evidence_record")));
+	snprintf(label, sizeof(label), "%s|%lld|%lld", str(x, "host"),
+		 (long long)json_integer_value(json_object_get(x, "evidence_leaf")),
+		 (long long)json_integer_value(json_object_get(x, "evidence_record")));
+	n = obj(c, "note", label, 1);
+	refs = json_array();
+	if (!n || !refs) {
+		json_decref(refs);
+		return NULL;
+	}
+	if (u)
+		json_array_append_new(refs, json_string(sid(u)));
+	if (a)
+		json_array_append_new(refs, json_string(sid(a)));
+	json_object_set_new(n, "abstract", json_pack("s++", "authentication attempt: ",
+						     str(x, "res")[0] ? str(x, "res") : "?", ""));
+	json_object_set_new(n, "content", json_string(text));
+	json_object_set_new(n, "object_refs", refs);
+	return u ? u : a;
 }
 
 /* The host's identity and observed-data with its observables. OUT: *od
@@ -229,9 +309,11 @@ static int host_objects(struct csirt *c, const char *host, json_t **ident, json_
 			if (strcmp(str(x, "host"), host) != 0)
 				continue;
 			sco = kind == OBS_PROC ? process(c, x) : kind == OBS_FILE ?
-			      file(c, str(x, "path")) : traffic(c, x);
+			      file(c, str(x, "path")) : kind == OBS_AUTH ? attempt(c, x, set) :
+			      traffic(c, x);
 			if (!sco)
-				continue;	/* a unix socket, or out of memory (next check) */
+				continue;	/* a unix socket, an attempt naming neither
+						   account nor address, or out of memory */
 			refs_of(c, sid(sco), set);
 			first = !first || strcmp(when, first) < 0 ? when : first;
 			last = !last || strcmp(when, last) > 0 ? when : last;

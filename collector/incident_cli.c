@@ -3,9 +3,12 @@
  * The incident subcommands: `incidents` lists them (table or JSON lines),
  * `incident show ID` tells one: the process tree involved (the root's
  * parent chain, then every process below the root), its exec, file,
- * network and system events in time order from the index, and each alert
- * in place after the record it rests on. Also the JSON form of an
- * incident and of an alert, shared with export (alerts.json,
+ * network, system and authentication events in time order from the
+ * index, and each alert in place after the record it rests on. The index
+ * keeps no text of an auth record (kind 11), so its line is made from the
+ * record itself, read back from the archive (custody log, read-only,
+ * beside a running serve too) and verified as at ingest. Also the JSON
+ * form of an incident and of an alert, shared with export (alerts.json,
  * incidents.json).
  */
 #define _GNU_SOURCE	/* asprintf */
@@ -15,7 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit_text.h"
+#include "batch.h"
 #include "collector.h"
+#include "custody.h"
 #include "error.h"
 #include "incident.h"
 #include "keystore.h"
@@ -215,6 +221,9 @@ struct shown_alert {
 	uint32_t rec;
 	int printed;
 	char *line;
+	char rule_id[64];
+	struct store_ref refs[STORE_ALERT_REFS_MAX];	/* the records it names */
+	size_t n_refs;
 };
 
 struct proc_seen {
@@ -224,7 +233,22 @@ struct proc_seen {
 	char what[256];
 };
 
+/* The archive, opened on the first auth record shown, and the last batch
+ * read from it (auth records of one incident mostly share batches). */
+struct story_archive {
+	const char *dir;
+	const struct keystore *ks;
+	struct custody c;
+	int state;			/* 0 not opened yet, 1 open, -1 could not open */
+	int have;			/* raw holds the records of leaf */
+	uint64_t leaf;
+	struct batch_view v;
+	struct buf b, raw;
+	struct custos_record *rec;
+};
+
 struct story {
+	struct story_archive ar;
 	struct store_incident inc;
 	int found;
 	struct shown_alert *alerts;
@@ -269,13 +293,33 @@ static int got_alert(void *ctx, const struct store_alert *a)
 	n->leaf = a->leaf;
 	n->rec = a->rec_index;
 	n->printed = 0;
+	n->n_refs = 0;
+	snprintf(n->rule_id, sizeof(n->rule_id), "%s", a->rule_id);
 	st->nalerts++;
+	return 0;
+}
+
+/* The records a multi-record alert of the story names (store_alerts reads
+ * them; the incident's alerts come without). */
+static int got_refs(void *ctx, const struct store_alert *a)
+{
+	struct story *st = ctx;
+
+	for (size_t i = 0; a->n_refs && i < st->nalerts; i++) {
+		struct shown_alert *n = &st->alerts[i];
+
+		if (n->leaf != a->leaf || n->rec != a->rec_index || strcmp(n->rule_id, a->rule_id))
+			continue;
+		n->n_refs = a->n_refs < STORE_ALERT_REFS_MAX ? a->n_refs : STORE_ALERT_REFS_MAX;
+		memcpy(n->refs, a->refs, n->n_refs * sizeof(n->refs[0]));
+	}
 	return 0;
 }
 
 static int shown_kind(uint32_t k)
 {
-	return k == CUSTOS_REC_EXEC || (k >= 4 && k <= 9) || (k >= 32 && k <= 95);
+	return k == CUSTOS_REC_EXEC || (k >= 4 && k <= 9) || k == CUSTOS_REC_AUTH ||
+	       (k >= 32 && k <= 95);
 }
 
 static int got_proc(void *ctx, const struct store_row *r)
@@ -344,26 +388,156 @@ static int print_tree(struct story *st, struct store *s)
 	return 0;
 }
 
+static int known_host(void *ctx, const uint8_t id[KEYS_SIGN_PK_LEN])
+{
+	return keystore_host(ctx, id) ? 0 : -CUSTOS_ERR_UNKNOWN_HOST;
+}
+
+/* The record the row names, from the archive. Returns 0 (a->rec holds
+ * it), or the error met (no archive, a batch that does not verify or is
+ * not the row's, no such record). */
+static int archived_record(struct story_archive *a, const struct store_row *r)
+{
+	struct record_iter it;
+	uint64_t recv;
+	int ret = 0;
+
+	if (a->state == 0) {
+		buf_init(&a->b, CUSTOS_SIGNED_MAX);
+		buf_init(&a->raw, CUSTOS_RAW_MAX);
+		a->rec = malloc(sizeof(*a->rec));
+		ret = a->rec ? custody_open_readonly(&a->c, a->dir, CUSTODY_COMPLETE)
+			     : -CUSTOS_ERR_NOMEM;
+		a->state = ret ? -1 : 1;
+		if (ret)
+			coll_log("incident show: %s: the archive cannot be read (%s): auth records "
+				 "are shown without their text", a->dir, custos_strerror(ret));
+	}
+	if (a->state < 0)
+		return -CUSTOS_ERR_IO;
+	if (!a->have || a->leaf != r->leaf) {
+		a->have = 0;
+		ret = custody_read(&a->c, r->leaf, &a->b, &recv);
+		if (!ret)
+			ret = batch_verify(a->b.data, a->b.len, known_host, (void *)a->ks, &a->v,
+					   &a->raw);
+		if (ret)
+			return ret;
+		a->have = 1;
+		a->leaf = r->leaf;
+	}
+	if (memcmp(a->v.hash, r->batch_hash, CUSTOS_HASH_LEN) != 0)
+		return -CUSTOS_ERR_MALFORMED;	/* the index and the log disagree */
+	record_iter_init(&it, &a->raw, &a->v.hdr);
+	for (uint32_t i = 0; (ret = record_iter_next(&it, a->rec)) == 1; i++)
+		if (i == r->rec_index)
+			return a->rec->kind == r->kind ? 0 : -CUSTOS_ERR_MALFORMED;
+	return ret < 0 ? ret : -CUSTOS_ERR_INVAL;
+}
+
+static void story_archive_close(struct story_archive *a)
+{
+	if (a->state == 1)
+		custody_close(&a->c);
+	if (a->state != 0) {
+		buf_free(&a->b);
+		buf_free(&a->raw);
+		free(a->rec);
+	}
+}
+
+/* The value of key in an audit text, fit for one line: "?" unknown,
+ * "(malformed)" broken, bytes outside '!'..'~' as '?' (so that a value
+ * cannot add a field or a line of its own). OUT: out. */
+static const char *audit_value(const struct custos_auth *a, const char *key, char *out,
+			       size_t cap)
+{
+	int ret = audit_text_field(a->text, a->text_len, key, out, cap);
+
+	if (ret)
+		snprintf(out, cap, "%s", ret > 0 ? "?" : "(malformed)");
+	for (char *p = out; !ret && *p; p++)
+		if (*p < '!' || *p > '~')
+			*p = '?';
+	return out;
+}
+
+/* What an auth record says, for its line: "USER_AUTH acct=root
+ * exe=/usr/bin/su res=failed from local" (from ADDR, from HOSTNAME, or
+ * local with its terminal when known). OUT: out; *result, the send's. */
+static void auth_what(struct story *st, const struct store_row *r, char *out, size_t cap,
+		      int64_t *result)
+{
+	char acct[AUDIT_TEXT_VALUE_MAX], exe[AUDIT_TEXT_VALUE_MAX], res[AUDIT_TEXT_VALUE_MAX];
+	char from[AUDIT_TEXT_VALUE_MAX + 16], v[AUDIT_TEXT_VALUE_MAX], type[32];
+	const struct custos_auth *a;
+	int ret = archived_record(&st->ar, r);
+
+	if (ret) {
+		snprintf(out, cap, "(its text is in the archive: not read, %s)",
+			 custos_strerror(ret));
+		return;
+	}
+	a = &st->ar.rec->u.auth;
+	*result = a->result;
+	if (strcmp(audit_value(a, "addr", v, sizeof(v)), "?") != 0 ||
+	    strcmp(audit_value(a, "hostname", v, sizeof(v)), "?") != 0)
+		snprintf(from, sizeof(from), "%s", v);
+	else if (strcmp(audit_value(a, "terminal", v, sizeof(v)), "?") != 0)
+		snprintf(from, sizeof(from), "local terminal=%s", v);
+	else
+		snprintf(from, sizeof(from), "local");
+	if (audit_type_name(a->audit_type))
+		snprintf(type, sizeof(type), "%s", audit_type_name(a->audit_type));
+	else
+		snprintf(type, sizeof(type), "type=%llu", (unsigned long long)a->audit_type);
+	snprintf(out, cap, "%s acct=%s exe=%s res=%s from %s%s", type,
+		 audit_value(a, "acct", acct, sizeof(acct)),
+		 audit_value(a, "exe", exe, sizeof(exe)), audit_value(a, "res", res, sizeof(res)),
+		 from, a->text_truncated ? " (text truncated)" : "");
+}
+
+/* Whether an alert of the story rests on the row or names it among its
+ * records (a threshold alert names the records it counted). */
+static int referenced(const struct story *st, const struct store_row *r)
+{
+	for (size_t i = 0; i < st->nalerts; i++) {
+		const struct shown_alert *a = &st->alerts[i];
+
+		if (a->leaf == r->leaf && a->rec == r->rec_index)
+			return 1;
+		for (size_t j = 0; j < a->n_refs; j++)
+			if (a->refs[j].leaf == r->leaf && a->refs[j].rec_index == r->rec_index)
+				return 1;
+	}
+	return 0;
+}
+
 static int print_event(void *ctx, const struct store_row *r)
 {
 	struct story *st = ctx;
 	const char *kind = record_kind_name(r->kind);
 	const char *what = r->addr[0] ? r->addr : r->kind == CUSTOS_REC_EXEC ? r->exe : r->path;
-	char when[48], hash[2 * CUSTOS_HASH_LEN + 1];
+	char when[48], hash[2 * CUSTOS_HASH_LEN + 1], auth[4 * AUDIT_TEXT_VALUE_MAX + 96];
+	int64_t result = r->result;
 
 	if (!shown_kind(r->kind))
 		return 0;
-	if (st->events++ >= SHOW_EVENTS_MAX) {
-		st->skipped++;
+	if (st->events++ >= SHOW_EVENTS_MAX && !referenced(st, r)) {
+		st->skipped++;	/* past the bound: only what an alert names is shown */
 		return 0;
+	}
+	if (r->kind == CUSTOS_REC_AUTH) {
+		auth_what(st, r, auth, sizeof(auth), &result);
+		what = auth;
 	}
 	sodium_bin2hex(hash, sizeof(hash), r->batch_hash, sizeof(r->batch_hash));
 	printf("  %s %*spid %llu %s %s %s", coll_fmt_time(r->ts_wall_ns, 0, when, sizeof(when)),
 	       (int)(2 * r->depth), "", (unsigned long long)r->pid, r->comm, kind ? kind : "?",
 	       dash(what));
-	if (r->addr[0])
+	if (r->addr[0] && r->kind != CUSTOS_REC_AUTH)
 		printf(" port %llu", (unsigned long long)r->port);
-	printf(" result %lld ref=%llu:%.16s:%u\n", (long long)r->result,
+	printf(" result %lld ref=%llu:%.16s:%u\n", (long long)result,
 	       (unsigned long long)r->leaf, hash, r->rec_index);
 	for (size_t i = 0; i < st->nalerts; i++)
 		if (st->alerts[i].leaf == r->leaf && st->alerts[i].rec == r->rec_index) {
@@ -391,6 +565,8 @@ static int tell(struct story *st, struct store *s, const char *host)
 	       dash(st->inc.classes), dash(st->inc.articles), dash(st->inc.techniques));
 	ret = store_incident_alerts(s, st->inc.id, got_alert, st);
 	if (!ret)
+		ret = store_alerts(s, st->inc.host_id, got_refs, st);
+	if (!ret)
 		ret = store_timeline(s, &q, got_proc, st);
 	if (!ret)
 		ret = print_tree(st, s);
@@ -400,8 +576,8 @@ static int tell(struct story *st, struct store *s, const char *host)
 	       "(alerts in place):\n", "300 s", "60 s");
 	ret = store_timeline(s, &q, print_event, st);
 	if (st->skipped)
-		printf("  ... %llu more event(s): custos-collector timeline --host %s --pid %llu "
-		       "--tree\n", (unsigned long long)st->skipped, host ? host : "?",
+		printf("  ... %llu more event(s) not shown (past %d, only those an alert names "
+		       "are): custos-collector timeline --host %s --pid %llu --tree\n", (unsigned long long)st->skipped, SHOW_EVENTS_MAX, host ? host : "?",
 		       (unsigned long long)st->inc.root_pid);
 	for (size_t i = 0; !ret && i < st->nalerts; i++)
 		if (!st->alerts[i].printed) {
@@ -423,6 +599,8 @@ static int show(const char *dir, const char *id)
 	memset(&st, 0, sizeof(st));
 	if (open_dir(dir, NULL, &ks, &s, hid))
 		return -CUSTOS_ERR_IO;
+	st.ar.dir = dir;
+	st.ar.ks = &ks;
 	st.procs = calloc(SHOW_PROCS_MAX, sizeof(*st.procs));
 	ret = st.procs ? store_incidents(s, NULL, id, got_incident, &st) : -CUSTOS_ERR_NOMEM;
 	if (!ret && !st.found) {
@@ -437,6 +615,7 @@ static int show(const char *dir, const char *id)
 		free(st.alerts[i].line);
 	free(st.alerts);
 	free(st.procs);
+	story_archive_close(&st.ar);
 	if (st.found) {
 		free((char *)st.inc.classes);
 		free((char *)st.inc.articles);

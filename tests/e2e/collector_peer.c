@@ -14,7 +14,8 @@
  *   collector_peer offline --out FILE --host H.key --collector C.pub --state FILE
  *                         [--count N] [--framed]
  *   (send and offline also take --path P, the open record's path instead
- *   of /etc/shadow; send takes --acks DIR, where each verified ack is kept
+ *   of /etc/shadow, and --auth TEXT, an auth record (USER_AUTH, docs/format.md
+ *   kind 11) with that audit text in place of each heartbeat; send takes --acks DIR, where each verified ack is kept
  *   as SEQ-HASH.ack like the agent's spool keeps its receipts)
  *
  * send prints "ack seq=S leaf=L" for every verified acknowledgement,
@@ -96,6 +97,7 @@ static int state_save(const char *path, const struct state *st)
 
 static const char *open_path = "/etc/shadow";	/* --path */
 static const char *ack_dir;			/* --acks */
+static const char *auth_text;			/* --auth */
 
 /* Records of one batch: an exec, a file open by it, a connect, a
  * heartbeat; pids and times follow seq so that every batch differs. */
@@ -144,6 +146,16 @@ static void make_records(struct batch_builder *b, uint64_t seq, int n, uint64_t 
 			r->u.net.local_port = 40000;
 			break;
 		default:
+			if (auth_text) {	/* sent by the exec's process */
+				r->kind = CUSTOS_REC_AUTH;
+				r->u.auth.op = 46;
+				r->u.auth.audit_type = 1100;
+				r->u.auth.text_truncated = record_set_bytes(
+					r->u.auth.text, &r->u.auth.text_len, CUSTOS_AUDIT_TEXT_MAX,
+					auth_text);
+				r->u.auth.result = (int64_t)r->u.auth.text_len + 16;
+				break;
+			}
 			memset(&r->subj, 0, sizeof(r->subj));
 			r->kind = CUSTOS_REC_HEARTBEAT;
 			r->u.agent.events = seq;
@@ -493,7 +505,7 @@ int main(int argc, char **argv)
 		{ "replay", 0, NULL, 'P' }, { "forge", 0, NULL, 'F' }, { "truncated", 0, NULL, 'T' },
 		{ "oversized", 0, NULL, 'O' }, { "bad-version", 0, NULL, 'V' }, { "framed", 0, NULL, 'f' },
 		{ "trickle", 1, NULL, 't' }, { "path", 1, NULL, 'p' }, { "acks", 1, NULL, 'a' },
-		{ 0, 0, 0, 0 } };
+		{ "auth", 1, NULL, 'A' }, { 0, 0, 0, 0 } };
 	struct opts o = { .count = 1, .records = 8 };
 	int c;
 
@@ -525,6 +537,7 @@ int main(int argc, char **argv)
 		case 't': o.trickle = strtoull(optarg, NULL, 10); break;
 		case 'p': open_path = optarg; break;
 		case 'a': ack_dir = optarg; break;
+		case 'A': auth_text = optarg; break;
 		default: return die("bad option");
 		}
 	}

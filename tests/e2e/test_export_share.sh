@@ -41,7 +41,11 @@ EOF
 start_serve "$d" --rules "$work/rules"
 p="--connect 127.0.0.1:$port --collector $d/collector.pub --host h.key --state h.state --acks acks"
 "$peer" send $p --count 2 >send1.out || { echo "send failed"; exit 1; }
-"$peer" send $p --count 2 --path /home/alice/.ssh/id_rsa >send2.out || { echo "send failed"; exit 1; }
+# The second host's batches carry a failed ssh login of alice from an
+# internal address (auth records, USER_AUTH) in place of their heartbeats.
+authtext='op=PAM:authentication grantors=? acct="alice" exe="/usr/sbin/sshd" hostname=192.168.1.20 addr=192.168.1.20 terminal=ssh res=failed'
+"$peer" send $p --count 2 --path /home/alice/.ssh/id_rsa --auth "$authtext" >send2.out ||
+	{ echo "send failed"; exit 1; }
 stop_serve
 check "peer: 4 acks kept as receipts" [ "$(ls acks | wc -l)" -eq 4 ]
 
@@ -62,7 +66,7 @@ sys.exit(not ("case.jsonld" in f and sum(p.startswith("custody/receipts/leaf-") 
 
 # case.jsonld: JSON-LD well-formedness and the CASE/UCO classes used.
 cat >case_check.py <<'EOF'
-import json, sys
+import json, re, sys
 doc = json.load(open(sys.argv[1]))
 ctx = doc.get("@context")
 assert isinstance(ctx, dict) and isinstance(doc.get("@graph"), list), "no @context or @graph"
@@ -121,6 +125,24 @@ for p in ex:
     path = [x for x in f["uco-core:hasFacet"] if x["@type"] == "uco-observable:FileFacet"][0]["uco-observable:filePath"]
     cd = [x for x in f["uco-core:hasFacet"] if x["@type"] == "uco-observable:ContentDataFacet"][0]
     assert cd["uco-observable:hash"][0]["uco-types:hashValue"]["@value"] == man[path], path
+# Authentication attempts: an Action on the account, its result as status.
+att = [a for a in types.get("uco-action:Action", []) if a["uco-core:name"] == "authentication attempt"]
+assert len(att) == 4, "one attempt per auth record (4, each of its own process): %d" % len(att)
+for a in att:
+    assert a["uco-action:actionStatus"] == {"@type": "uco-vocabulary:ActionStatusTypeVocab", "@value": "Fail"}, a
+    acct = nodes[a["uco-action:object"][0]["@id"]]
+    assert acct["@type"] == "uco-observable:UNIXAccount", acct
+    f = {x["@type"]: x for x in acct["uco-core:hasFacet"]}
+    assert f["uco-observable:DigitalAccountFacet"]["uco-observable:accountLogin"] == "alice", f
+    assert f["uco-observable:AccountFacet"]["uco-observable:accountType"] == "unix", f
+    exe = nodes[a["uco-action:instrument"][0]["@id"]]
+    fp = [x for x in exe["uco-core:hasFacet"] if x["@type"] == "uco-observable:FileFacet"][0]
+    assert fp["uco-observable:filePath"] == "/usr/sbin/sshd", fp
+    assert a["uco-action:startTime"]["@type"] == "xsd:dateTime"
+    d = a["uco-core:description"]
+    assert d.startswith("auth USER_AUTH PAM:authentication attempt for account alice by /usr/sbin/sshd from 192.168.1.20: result failed on host laptop by pid "), d
+    assert re.search(r" \(evidence leaf \d+, record [37]\)$", d), d
+assert len(types["uco-observable:UNIXAccount"]) == 1, "one account node per host and name"
 print("case.jsonld: %d nodes, %d references, %d classes" % (len(nodes), len(refs), len(types)))
 EOF
 check "case.jsonld: well-formed JSON-LD, CASE/UCO classes, exhibits with the manifest's SHA-256" \
@@ -139,7 +161,8 @@ assert b["type"] == "bundle" and re.fullmatch(r"bundle--[0-9a-f-]{36}", b["id"])
 uuid = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
 ts = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"
 sdo = {"identity": ["name"], "observed-data": ["first_observed", "last_observed", "number_observed", "object_refs"],
-       "indicator": ["pattern", "pattern_type", "valid_from"], "sighting": ["sighting_of_ref"]}
+       "indicator": ["pattern", "pattern_type", "valid_from"], "sighting": ["sighting_of_ref"],
+       "note": ["content", "object_refs"]}
 sco = {"process": [], "file": ["name"], "directory": ["path"], "ipv4-addr": ["value"],
        "ipv6-addr": ["value"], "network-traffic": ["protocols"], "user-account": []}
 ids = {o["id"] for o in b["objects"]}
@@ -176,12 +199,34 @@ for o in b["objects"]:
     if t == "indicator":
         assert o["pattern_type"] == "stix" and o["pattern"].startswith("[")
 for t in ("marking-definition", "identity", "observed-data", "indicator", "sighting", "process",
-          "file", "network-traffic", "ipv4-addr", "user-account"):
+          "file", "network-traffic", "ipv4-addr", "user-account", "note"):
     assert t in seen, "no " + t
+# The attempts: the account (pseudonymised as its /home directory is),
+# the source address, a note each stating the attempt and its record.
+byid = {o["id"]: o for o in b["objects"]}
+accts = [o for o in b["objects"] if o["type"] == "user-account" and "account_login" in o]
+assert len(accts) == 1 and accts[0]["account_type"] == "unix", accts
+login = accts[0]["account_login"]
+notes = [o for o in b["objects"] if o["type"] == "note"]
+assert len(notes) == 4, notes
+for n in notes:
+    assert n["abstract"] == "authentication attempt: failed", n
+    assert n["object_refs"][0] == accts[0]["id"], n
+    src = byid[n["object_refs"][1]]
+    assert src["type"] == "ipv4-addr", src
+    assert n["content"].startswith("USER_AUTH PAM:authentication attempt for account %s by /usr/sbin/sshd from %s on host laptop at " % (login, src["value"])), n
+    assert re.search(r": result failed \(evidence leaf \d+, record [37]\)$", n["content"]), n
+    od = [o for o in b["objects"] if o["type"] == "observed-data"][0]
+    assert accts[0]["id"] in od["object_refs"] and src["id"] in od["object_refs"], od
 m = json.load(open(sys.argv[2]))["Event"]
 assert m["Tag"] == [{"name": "tlp:amber+strict"}] and m["Attribute"], m
 for a in m["Attribute"]:
     assert re.fullmatch(uuid, a["uuid"]) and a["type"] and a["category"] and a["value"], a
+tu = [a for a in m["Attribute"] if a["type"] == "target-user"]
+assert [a["value"] for a in tu] == [login] and tu[0]["category"] == "Targeting data", tu
+assert tu[0]["comment"] == "USER_AUTH authentication attempt on host laptop: result failed", tu
+ips = [a["value"] for a in m["Attribute"] if a["type"] == "ip-src"]
+assert ips == [byid[notes[0]["object_refs"][1]]["value"]], ips
 print("stix: %s" % seen)
 EOF
 check "csirt: STIX 2.1 objects with their required properties and the TLP 2.0 marking; MISP event" \
@@ -207,7 +252,9 @@ check "csirt: the same key gives the same pseudonyms" sh -c \
 check "csirt: no key file written when one is given" [ ! -e k-csirt.key ]
 ex "$work/r" --profile csirt --no-pseudonymise >/dev/null 2>&1
 check "csirt: --no-pseudonymise shares the raw values" \
-	sh -c 'grep -q "/home/alice/.ssh/id_rsa" r-csirt/misp-event.json && grep -q "10.0.0.1" r-csirt/stix-bundle.json'
+	sh -c 'grep -q "/home/alice/.ssh/id_rsa" r-csirt/misp-event.json && grep -q "10.0.0.1" r-csirt/stix-bundle.json &&
+		grep -q "\"account_login\": \"alice\"" r-csirt/stix-bundle.json &&
+		grep -q "\"value\": \"192.168.1.20\"" r-csirt/misp-event.json'
 # The documented construction (docs/export.md, test vector): the key
 # 00 01 .. 1f; python's BLAKE2b computes the pseudonyms independently.
 python3 -c 'print(bytes(range(32)).hex())' >vec.key
@@ -219,7 +266,9 @@ def t(c, v): return hashlib.blake2b(b"custos-pseudonym-v1\0" + c.encode() + b"\0
 h, u, i = t("home", "alice"), t("user", "1000"), bytes.fromhex(t("ipv4", "10.0.0.1"))
 assert (h[:16], "user-" + u, "10.%d.%d.%d" % (i[0], i[1], i[2])) == ("714ee77f76e0f3e5", "user-1fa7f8c9d350cb85e25c714b8ee33bc3", "10.210.213.66")
 s = open("vec-csirt/stix-bundle.json").read() + open("vec-csirt/misp-event.json").read()
-for want in ("/home/u-" + h[:16] + "/.ssh", "\"user-" + u + "\"", "\"10.%d.%d.%d\"" % (i[0], i[1], i[2])):
+a = bytes.fromhex(t("ipv4", "192.168.1.20"))
+for want in ("/home/u-" + h[:16] + "/.ssh", "\"user-" + u + "\"", "\"10.%d.%d.%d\"" % (i[0], i[1], i[2]),
+             "\"account_login\": \"u-" + h[:16] + "\"", "\"value\": \"10.%d.%d.%d\"" % (a[0], a[1], a[2])):
     assert want in s, want
 '
 ex "$work/bad" --no-pseudonymise >/dev/null 2>&1

@@ -15,6 +15,8 @@
 #            makes each failure take about 2 s); libpam reports each to the
 #            kernel (AUDIT_USER_AUTH res=failed): auth records
 #   control: 1 failed `su daemon` as nobody (one failure: no alert)
+# `incident show` tells the guessing incident with each failure it names
+# as an auth line (USER_AUTH acct=root exe=/usr/bin/su res=failed).
 # Each attack must raise its rule's alert (RSIT class, Budapest article,
 # ATT&CK technique, every record referenced); the controls none. Then
 # `triage` over the archive finds the same alerts again (no duplicates).
@@ -147,6 +149,33 @@ check "control: no guessing alert for its address" \
 check "no flood or sweep alert (${ID}09, 0c, 0d)" \
 	sh -c "! grep -q ' rule=${ID}0[9cd] ' '$work/alerts.out'"
 n=$(grep -c ' records=' "$work/alerts.out")
+
+# incident show: the story of the guessing alert's incident shows each
+# record the alert names as an auth line (read from the archive: the index
+# keeps no audit text), the alert in place after the fifth.
+"$coll" incidents --dir "$C" >"$work/incidents.out" 2>&1 || fail "incidents: $(cat "$work/incidents.out")"
+for i in $(cut -d' ' -f1 "$work/incidents.out"); do
+	"$coll" incident --dir "$C" show "$i" || echo "incident show $i failed"
+done >"$work/show.out" 2>&1
+# auth_lines: one line of show.out per record the guessing alert names
+auth_lines() {
+	refs=$(grep " rule=${ID}12 " "$work/alerts.out" | sed -n 's/.* refs=\([^ ]*\).*/\1/p' |
+		tr ',' ' ')
+	[ "$(echo $refs | wc -w)" -eq 5 ] || return 1
+	for r in $refs; do
+		leaf=${r%%:*} rest=${r#*:}
+		hash=${rest%%:*} idx=${rest#*:}
+		h16=$(echo "$hash" | cut -c1-16)
+		grep -E " pid (${su_pids%|}) su auth USER_AUTH acct=root exe=/usr/bin/su res=failed from local result [0-9]+ ref=$leaf:$h16:$idx\$" \
+			"$work/show.out" | wc -l | grep -qx 1 || return 1
+	done
+}
+check "incident show: each of the 5 failed su the guessing alert names is an auth line (USER_AUTH acct=root exe=/usr/bin/su res=failed from local)" \
+	auth_lines
+check "incident show: the password guessing alert in place, after the auth record it rests on" \
+	sh -c "grep -B1 ' >>> ALERT .* rule=${ID}12 ' '$work/show.out' | head -n 1 |
+		grep -q ' su auth USER_AUTH acct=root exe=/usr/bin/su res=failed from local '"
+check "incident show: no failure" sh -c "! grep -q 'failed\$\|not read' '$work/show.out'"
 
 "$coll" triage --dir "$C" --rules "$root/collector/rules" >"$work/triage.out" 2>&1
 check "triage over the archive: runs" [ $? -eq 0 ]
