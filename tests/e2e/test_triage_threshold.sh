@@ -176,6 +176,16 @@ check "incident show: the password guessing alert in place, after the auth recor
 	sh -c "grep -B1 ' >>> ALERT .* rule=${ID}12 ' '$work/show.out' | head -n 1 |
 		grep -q ' su auth USER_AUTH acct=root exe=/usr/bin/su res=failed from local '"
 check "incident show: no failure" sh -c "! grep -q 'failed\$\|not read' '$work/show.out'"
+# Without the archive the story is still told, each auth line saying why
+# it has no text.
+gi=$(grep -B 100000 " >>> ALERT .* rule=${ID}12 " "$work/show.out" | grep '^Incident ' | tail -n 1 |
+	cut -d' ' -f2)
+mv "$C/archive" "$C/archive.away"
+"$coll" incident --dir "$C" show "$gi" >"$work/show2.out" 2>&1
+check "incident show without the archive: told, exit 0, each auth line says its text was not read" \
+	sh -c "[ $? -eq 0 ] && grep -q ' >>> ALERT .* rule=${ID}12 ' '$work/show2.out' &&
+		[ \"\$(grep -c ' su auth (its text is in the archive: not read, ' '$work/show2.out')\" -ge 5 ]"
+mv "$C/archive.away" "$C/archive"
 
 "$coll" triage --dir "$C" --rules "$root/collector/rules" >"$work/triage.out" 2>&1
 check "triage over the archive: runs" [ $? -eq 0 ]
