@@ -28,9 +28,11 @@
  *      and triage_commit (the batch's rows committed) or triage_abort
  *      (rolled back: a batch refused, say because a later record does not
  *      decode, or not archived). The first time a batch changes a process
- *      table slot, the slot is saved, its strings kept, in a journal;
- *      commit frees the strings it replaced, abort frees the batch's and
- *      puts the saved slots and the LRU clock back, and corr_abort undoes
+ *      table slot, the slot is saved, with its reference to its image and
+ *      command line (an immutable, reference-counted pair a fork shares
+ *      with its parent), in a journal; commit drops the references it
+ *      replaced, abort drops the batch's and puts the saved slots and the
+ *      LRU clock back, and corr_abort undoes
  *      the correlation tables (corr.h invariant 5). So after an abort the
  *      in-memory state is what it was at triage_begin: nothing of the
  *      refused batch can later make an alert reference its records or
