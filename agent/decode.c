@@ -324,6 +324,7 @@ static int decode_file(const struct custos_ev_file *e, struct tail *t, struct cu
 		return -CUSTOS_ERR_MALFORMED;	/* never after tail_check */
 	decode_hdr(&e->hdr, rec);
 	f->result = e->result;
+	f->op = e->nr;
 	ret = file_path(path, e->path_len, e->path_truncated, e->path_how, raw, e->raw_len,
 			e->raw_truncated, f->path, &f->path_len, &f->path_truncated);
 	if (ret)

@@ -515,7 +515,7 @@ FILE_EXIT(mkdir, 2, CUSTOS_EV_MKDIR, .path = 0, .mode = 1)
 FILE_EXIT(mkdirat, 3, CUSTOS_EV_MKDIR, .dfd = 0, .path = 1, .mode = 2)
 FILE_EXIT(mount, 5, CUSTOS_EV_MOUNT, .path = 0, .path2 = 1, .name = 2, .flags = 3, .two = 1)
 FILE_EXIT(umount, 2, CUSTOS_EV_UMOUNT, .path = 0, .flags = 1)
-/* The mount API of Linux 5.2, as mount records told apart by nr:
+/* The mount API of Linux 5.2, as mount records told apart by nr (the record's op):
  * open_tree(dfd, path, flags): path the tree (OPEN_TREE_CLONE: a bind
  * mount's source); move_mount(from_dfd, from_path, to_dfd, to_path,
  * flags): path the source (a detached mount's fd resolves to "/"), path2

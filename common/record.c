@@ -62,22 +62,23 @@ static const struct schema_field syscall_f[] = {
 #define F_NAME B(28, u.file.name)
 #define F_ATTR U(29, u.file.attr_flags), U(30, u.file.attr_clr), U(31, u.file.propagation), \
 	U(32, u.file.userns_fd)
+#define F_OP U(33, u.file.op)
 
-static const struct schema_field open_f[] = { F_RESULT, F_PATH, F_FLAGS, F_MODE };
-static const struct schema_field unlink_f[] = { F_RESULT, F_PATH, F_FLAGS };
-static const struct schema_field twopath_f[] = { F_RESULT, F_PATH, F_PATH2, F_FLAGS };
-static const struct schema_field chmod_f[] = { F_RESULT, F_PATH, F_FLAGS, F_MODE };
-static const struct schema_field chown_f[] = { F_RESULT, F_PATH, F_FLAGS, F_OWNER };
-static const struct schema_field truncate_f[] = { F_RESULT, F_PATH, F_SIZE };
+static const struct schema_field open_f[] = { F_RESULT, F_PATH, F_FLAGS, F_MODE, F_OP };
+static const struct schema_field unlink_f[] = { F_RESULT, F_PATH, F_FLAGS, F_OP };
+static const struct schema_field twopath_f[] = { F_RESULT, F_PATH, F_PATH2, F_FLAGS, F_OP };
+static const struct schema_field chmod_f[] = { F_RESULT, F_PATH, F_FLAGS, F_MODE, F_OP };
+static const struct schema_field chown_f[] = { F_RESULT, F_PATH, F_FLAGS, F_OWNER, F_OP };
+static const struct schema_field truncate_f[] = { F_RESULT, F_PATH, F_SIZE, F_OP };
 /* symlink: path is the link created; path2_raw the target text, which the
  * kernel stores unresolved. */
-static const struct schema_field symlink_f[] = { F_RESULT, F_PATH, B(22, u.file.path2_raw) };
-static const struct schema_field mkdir_f[] = { F_RESULT, F_PATH, F_MODE };
-static const struct schema_field rmdir_f[] = { F_RESULT, F_PATH };
+static const struct schema_field symlink_f[] = { F_RESULT, F_PATH, B(22, u.file.path2_raw), F_OP };
+static const struct schema_field mkdir_f[] = { F_RESULT, F_PATH, F_MODE, F_OP };
+static const struct schema_field rmdir_f[] = { F_RESULT, F_PATH, F_OP };
 static const struct schema_field mount_f[] = { F_RESULT, F_PATH, F_PATH2, F_FLAGS, F_NAME,
-					       F_ATTR };
-static const struct schema_field setxattr_f[] = { F_RESULT, F_PATH, F_FLAGS, F_SIZE, F_NAME };
-static const struct schema_field removexattr_f[] = { F_RESULT, F_PATH, F_NAME };
+					       F_ATTR, F_OP };
+static const struct schema_field setxattr_f[] = { F_RESULT, F_PATH, F_FLAGS, F_SIZE, F_NAME, F_OP };
+static const struct schema_field removexattr_f[] = { F_RESULT, F_PATH, F_NAME, F_OP };
 
 #define N_HEAD I(16, u.net.result), U(17, u.net.family), U(18, u.net.sock_type), \
 	U(19, u.net.protocol), B(20, u.net.local_addr), U(21, u.net.local_port)

@@ -173,6 +173,7 @@ struct custos_file {
 	uint64_t attr_clr, propagation, userns_fd;	/* mount: mount_setattr's */
 	uint8_t name[CUSTOS_NAME_MAX];		/* xattr name, fs type */
 	uint32_t name_len;
+	uint64_t op;		/* the x86-64 syscall number: which of a kind's calls */
 };
 
 struct custos_net {

@@ -157,10 +157,10 @@ one("symlink: the link and its target text", "symlink", p, path=b + "/lnk", path
 one("open through a symlink gives the real file", "open", p, path=b + "/f3", path_raw="b/lnk")
 one("link", "link", p, path=b + "/f3", path2=b + "/hard", result=0)
 one("unlink", "unlink", p, path=b + "/hard", result=0)
-one("refused unlink keeps its errno", "unlink", p, path=b + "/nonexistent", result=-2)
+one("refused unlink keeps its errno", "unlink", p, op=87, path=b + "/nonexistent", result=-2)
 one("mkdir", "mkdir", p, path=work + "/a/c", mode=0o751, result=0)
 one("rmdir", "rmdir", p, path=work + "/a/c", result=0)
-one("unlinkat on a dirfd", "unlink", p, path=b + "/f2", path_raw="f2", result=0)
+one("unlinkat on a dirfd", "unlink", p, op=263, path=b + "/f2", path_raw="f2", result=0)
 one("setxattr", "setxattr", p, path=b + "/f3", name="user.custos", size=2, result=facts["setxattr"])
 one("removexattr", "removexattr", p, path=b + "/f3", name="user.custos", result=facts["removexattr"])
 capturing = [l for l in open(work + "/agent.err") if l.startswith("custos-agent: capturing")][0]
@@ -172,24 +172,24 @@ check("no file record has a relative path",
       all(r["path"].startswith("/") for r in records if r["kind"] in ("open", "unlink", "rename", "chmod", "chown", "truncate", "link", "symlink", "mkdir", "rmdir", "setxattr", "removexattr", "umount") and r["path"]))
 
 q = mnt["pid"]
-r = one("bind mount", "mount", q, path=b, path2=work + "/m", result=mnt["mount"])
+r = one("bind mount", "mount", q, op=165, path=b, path2=work + "/m", result=mnt["mount"])
 if r:
     check("mount flags have MS_BIND", r["flags"] & 4096)
-one("umount", "umount", q, path=work + "/m", result=mnt["umount"])
+one("umount", "umount", q, op=166, path=work + "/m", result=mnt["umount"])
 check("the mount API calls succeeded", all(mnt[k] >= 0 for k in
       ("fsopen", "fsconfig", "create", "fsmount", "move_mount", "open_tree", "move_mount2")))
-one("fsopen", "mount", q, name="tmpfs", flags=1, path="", path_raw="", attr_flags=0, result=mnt["fsopen"])
-one("fsconfig size", "mount", q, name="size", path_raw="1m", path="", flags=1, attr_flags=0, result=0)
-one("fsconfig create", "mount", q, name="", path_raw="", flags=6, attr_flags=0, result=0)
-one("fsmount with MOUNT_ATTR_NODEV", "mount", q, flags=1, attr_flags=4, path="", path_raw="", name="", result=mnt["fsmount"])
+one("fsopen", "mount", q, op=430, name="tmpfs", flags=1, path="", path_raw="", attr_flags=0, result=mnt["fsopen"])
+one("fsconfig size", "mount", q, op=431, name="size", path_raw="1m", path="", flags=1, attr_flags=0, result=0)
+one("fsconfig create", "mount", q, op=431, name="", path_raw="", flags=6, attr_flags=0, result=0)
+one("fsmount with MOUNT_ATTR_NODEV", "mount", q, op=432, flags=1, attr_flags=4, path="", path_raw="", name="", result=mnt["fsmount"])
 # At exit the moved mount is attached: its fd resolves to the mount point.
-one("move_mount of the new tmpfs", "mount", q, path=work + "/m", path_raw="", path2=work + "/m",
+one("move_mount of the new tmpfs", "mount", q, op=429, path=work + "/m", path_raw="", path2=work + "/m",
     path2_raw=work + "/m", flags=4, attr_flags=0, result=0)
-one("open_tree", "mount", q, path=b, path_raw=b, flags=1 | 0o2000000, result=mnt["open_tree"])
-one("move_mount of the tree", "mount", q, path2=work + "/m2", flags=4, result=0)
+one("open_tree", "mount", q, op=428, path=b, path_raw=b, flags=1 | 0o2000000, result=mnt["open_tree"])
+one("move_mount of the tree", "mount", q, op=429, path2=work + "/m2", flags=4, result=0)
 check("mount_setattr: sizes 32 and 40 accepted, 16 refused (EINVAL)",
       mnt["sa32"] == 0 and mnt["sa40"] == 0 and mnt["sa16"] == -22)
-one("mount_setattr, size 32", "mount", q, path=work + "/m", path_raw=work + "/m", flags=0,
+one("mount_setattr, size 32", "mount", q, op=442, path=work + "/m", path_raw=work + "/m", flags=0,
     attr_flags=3, attr_clr=4, propagation=1 << 18, userns_fd=0, result=mnt["sa32"])
 one("mount_setattr, size 16: the fields it covers", "mount", q, path=work + "/m", attr_flags=8,
     attr_clr=0, propagation=0, userns_fd=0, result=mnt["sa16"])
