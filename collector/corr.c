@@ -3,12 +3,13 @@
  * Evaluating correlation rules (corr.h, invariants there): per threshold
  * rule a table of groups (sliding-window counts or distinct values, with
  * the references of the records counted), per sequence rule a table of
- * first-stage matches waiting for their second stage, and one process
- * table (parent, "has connected since exec") for process trees. All three
- * are fixed-size open-addressing tables sharing one probe-and-evict
- * routine (table sizes are powers of two: a probe is a mask, not a
- * division). Keys are 64-bit FNV-1a hashes beside the full host id (a
- * process's over the 8-byte words of its boot id and pid). Each table
+ * first-stage matches waiting for their second stage; the process table
+ * (parent, tree root, "has connected since exec", and triage's image
+ * pair) is corr_proc.c's, built the same way. The rules' tables are
+ * fixed-size open-addressing tables sharing one probe-and-evict routine
+ * (table sizes are powers of two: a probe is a mask, not a division).
+ * Keys are 64-bit FNV-1a hashes beside the full host id (a process's
+ * over the 8-byte words of its boot id and pid). Each table
  * keeps its entries' keys and LRU stamps also in a dense array of tags
  * (16 bytes an entry), so a probe of 8 reads one or two cache lines, not
  * 8 entries of up to 3 KiB; an entry is read when its tag's key matches.
@@ -69,12 +70,6 @@ struct pending {
 	char label[STORE_GROUP_MAX];
 };
 
-struct proc {
-	struct slot h;
-	uint64_t ppid, root;	/* root: the tree's top below pid 1; 0 unset */
-	int connected;
-};
-
 /* The undo journal of the open batch (invariant 5): each entry is a
  * slot's address, its tag's, the number of its parts, then each part's
  * offset, size and bytes before the batch first touched it (8-byte
@@ -92,7 +87,7 @@ struct undo {
 struct corr {
 	const struct corr_set *set;
 	struct table *tables;		/* per rule: groups or pendings */
-	struct table procs;
+	struct corr_procs *procs;	/* shared with triage (corr_proc.c) */
 	uint64_t stamp, suppressed, evicted;
 	uint64_t epoch;			/* the last batch's number (slots saved in it carry it) */
 	struct undo undo;
@@ -114,8 +109,8 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 #define FNV0 1469598103934665603ull
 
 _Static_assert(CUSTOS_BOOT_ID_LEN == 16, "key_pid reads the boot id as two words");
-_Static_assert((CORR_GROUPS & (CORR_GROUPS - 1)) == 0 && (CORR_PENDING & (CORR_PENDING - 1)) == 0 &&
-	       (CORR_PROCS & (CORR_PROCS - 1)) == 0, "slot_get masks: table sizes are powers of two");
+_Static_assert((CORR_GROUPS & (CORR_GROUPS - 1)) == 0 && (CORR_PENDING & (CORR_PENDING - 1)) == 0,
+	       "slot_get masks: table sizes are powers of two");
 
 /* FNV-1a over the words of (boot, pid), folded so the low bits, which
  * pick the slot, depend on every word. */
@@ -329,8 +324,7 @@ int corr_open(const struct corr_set *set, struct corr **out)
 		return -CUSTOS_ERR_NOMEM;
 	c->set = set;
 	c->tables = calloc(set->n ? set->n : 1, sizeof(*c->tables));
-	ret = c->tables ? table_new(&c->procs, CORR_PROCS, sizeof(struct proc), 0)
-			: -CUSTOS_ERR_NOMEM;
+	ret = c->tables ? corr_procs_new(&c->procs) : -CUSTOS_ERR_NOMEM;
 	if (!ret)
 		ret = memo_new(c);
 	for (size_t i = 0; !ret && i < set->n; i++) {
@@ -356,8 +350,7 @@ void corr_close(struct corr *c)
 		free(c->tables[i].tags);
 	}
 	free(c->tables);
-	free(c->procs.base);
-	free(c->procs.tags);
+	corr_procs_free(c->procs);
 	free(c->undo.bytes);
 	free(c->memo_of);
 	free(c->memo);
@@ -373,6 +366,7 @@ void corr_begin(struct corr *c)
 	c->undo.stamp = c->stamp;
 	c->undo.suppressed = c->suppressed;
 	c->undo.evicted = c->evicted;
+	corr_procs_begin(c->procs);
 }
 
 void corr_commit(struct corr *c)
@@ -380,6 +374,7 @@ void corr_commit(struct corr *c)
 	c->undo.open = 0;
 	c->undo.len = 0;
 	c->undo.lost = 0;
+	corr_procs_commit(c->procs);
 }
 
 /* Every table emptied (an abort whose journal is incomplete). */
@@ -387,7 +382,6 @@ static void corr_clear(struct corr *c)
 {
 	for (size_t i = 0; i < c->set->n; i++)
 		table_clear(&c->tables[i]);
-	table_clear(&c->procs);
 }
 
 void corr_abort(struct corr *c)
@@ -424,39 +418,31 @@ void corr_abort(struct corr *c)
 	u->open = 0;
 	u->len = 0;
 	u->lost = 0;
+	corr_procs_abort(c->procs);
 }
 
 void corr_stats(const struct corr *c, uint64_t *suppressed, uint64_t *evicted)
 {
 	*suppressed = c->suppressed;
-	*evicted = c->evicted;
+	*evicted = c->evicted + corr_procs_evicted(c->procs);
+}
+
+struct corr_procs *corr_procs_of(struct corr *c)
+{
+	return c->procs;
 }
 
 /* --- the process table ------------------------------------------------------ */
 
-static struct proc *proc_get(struct corr *c, const struct batch_header *h, uint64_t pid,
-			     int create)
-{
-	return (struct proc *)slot_get(c, &c->procs, h->host_id,
-				       key_pid(h->boot_id, pid), create);
-}
-
 void corr_prefetch(const struct corr *c, const struct batch_header *h,
 		   const struct custos_record *rec)
 {
-	uint64_t pid[3] = { rec->subj.pid, rec->subj.ppid,
-			    rec->kind == CUSTOS_REC_FORK ? rec->u.fork.child_pid : 0 };
-
 	if (rec->kind < 1 || rec->kind > 95)
 		return;
-	for (int i = 0; i < 3; i++) {
-		size_t k = key_pid(h->boot_id, pid[i]) & (c->procs.n - 1);
-
-		if (i == 2 && !pid[i])
-			break;
-		__builtin_prefetch(&c->procs.tags[k]);
-		__builtin_prefetch(c->procs.base + k * c->procs.sz);
-	}
+	corr_procs_prefetch(c->procs, h, rec->subj.pid);
+	corr_procs_prefetch(c->procs, h, rec->subj.ppid);
+	if (rec->kind == CUSTOS_REC_FORK)
+		corr_procs_prefetch(c->procs, h, rec->u.fork.child_pid);
 }
 
 /* The root of a process with this parent: the parent's root, the
@@ -465,11 +451,11 @@ void corr_prefetch(const struct corr *c, const struct batch_header *h,
 static uint64_t root_for(struct corr *c, const struct batch_header *h, uint64_t pid,
 			 uint64_t ppid)
 {
-	struct proc *q;
+	struct corr_proc *q;
 
 	if (ppid <= 1 || ppid == pid)
 		return pid;
-	q = proc_get(c, h, ppid, 0);
+	q = corr_proc_find(c->procs, h, ppid);
 	return q && q->root ? q->root : ppid;
 }
 
@@ -478,12 +464,12 @@ static uint64_t root_for(struct corr *c, const struct batch_header *h, uint64_t 
 static void track(struct corr *c, const struct batch_header *h, const struct custos_record *rec)
 {
 	const struct custos_net *n = &rec->u.net;
-	struct proc *p;
+	struct corr_proc *p;
 	uint64_t root;
 
 	if (rec->kind < 1 || rec->kind > 95)
 		return;
-	p = proc_get(c, h, rec->subj.pid, 1);
+	p = corr_proc_get(c->procs, h, rec->subj.pid);
 	if (!p->root || p->ppid != rec->subj.ppid) {
 		p->root = root_for(c, h, rec->subj.pid, rec->subj.ppid);	/* never evicts */
 	}
@@ -495,7 +481,7 @@ static void track(struct corr *c, const struct batch_header *h, const struct cus
 		p->connected = 1;
 	if (rec->kind == CUSTOS_REC_FORK && rec->u.fork.child_pid != rec->subj.pid) {
 		root = p->root;
-		p = proc_get(c, h, rec->u.fork.child_pid, 1);
+		p = corr_proc_get(c->procs, h, rec->u.fork.child_pid);
 		p->ppid = rec->subj.pid;
 		p->root = root;
 		p->connected = 0;
@@ -505,7 +491,7 @@ static void track(struct corr *c, const struct batch_header *h, const struct cus
 /* The root of pid's tree (root_for), pid itself when unknown. */
 static uint64_t tree_root(struct corr *c, const struct batch_header *h, uint64_t pid)
 {
-	struct proc *p = proc_get(c, h, pid, 0);
+	struct corr_proc *p = corr_proc_find(c->procs, h, pid);
 
 	return p && p->root ? p->root : pid;
 }
@@ -700,14 +686,14 @@ static int sequence_then(struct corr *c, size_t ri, struct store *s, const struc
 					       at->h->host_id, path_key(ev->f[SIGMA_F_IMAGE]), 0);
 	/* Same process tree: B's process or one of its ancestors was A's. */
 	for (int d = 0; r->scope == CORR_SCOPE_TREE && d < CORR_TREE_DEPTH; d++) {
-		struct proc *p;
+		struct corr_proc *p;
 
 		e = (struct pending *)slot_get(c, &c->tables[ri],
 					       at->h->host_id, key_pid(at->h->boot_id, pid), 0);
 		if (e && e->ref.ts <= t && t - e->ref.ts <= (int64_t)r->window_ns)
 			break;
 		e = NULL;
-		p = proc_get(c, at->h, pid, 0);
+		p = corr_proc_find(c->procs, at->h, pid);
 		if (!p || p->ppid == 0 || p->ppid == pid)
 			break;
 		pid = p->ppid;
@@ -757,7 +743,7 @@ static int stage_eval(struct corr *c, const struct corr_stage *st, const struct 
 		      const struct custos_record *rec, const struct sigma_event *sev,
 		      const char *image, struct stage_events *se)
 {
-	struct proc *p;
+	struct corr_proc *p;
 
 	if (!se->have[st->cat])
 		se->have[st->cat] = corr_event(st->cat, rec, sev, image, &se->ev[st->cat],
@@ -766,7 +752,7 @@ static int stage_eval(struct corr *c, const struct corr_stage *st, const struct 
 		return 0;
 	if (!st->connected)
 		return 1;
-	p = proc_get(c, h, rec->subj.pid, 0);
+	p = corr_proc_find(c->procs, h, rec->subj.pid);
 	return p && p->connected;
 }
 

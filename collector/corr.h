@@ -14,9 +14,11 @@
  * Invariants of the evaluator (struct corr):
  *   1. Memory is fixed at corr_open: per threshold rule CORR_GROUPS groups,
  *      per sequence rule CORR_PENDING waiting first-stage matches, and one
- *      process table of CORR_PROCS entries; each is an open-addressing
- *      table probed CORR_PROBE slots from the key's hash, and a full probe
- *      run evicts its least recently used entry (a group or match evicted
+ *      process table of CORR_PROCS entries (corr_proc.c, which triage
+ *      shares for its image pairs); each is an open-addressing table
+ *      probed CORR_PROBE slots from the key's hash, and a full probe run
+ *      evicts its least recently used entry (of the process table: the
+ *      least recently changed; a lookup alone does not move it) (a group or match evicted
  *      starts again from nothing: eviction can delay or lose an alert,
  *      never invent one).
  *   2. Windows are per host (groups and matches are keyed by host id) and
@@ -31,7 +33,10 @@
  *      time a batch touches a table entry (even a lookup, which moves its
  *      LRU stamp) what of it is in use is saved in an undo journal (the
  *      whole entry; of a threshold group, all but its references and
- *      distinct values past their counts, which are never read);
+ *      distinct values past their counts, which are never read; of the
+ *      process table, whose lookups change nothing, the first change:
+ *      the entry, and the reference to its image pair once the batch
+ *      replaces it);
  *      corr_abort copies them back and restores the counters, so every
  *      byte the evaluator can read is what it was at corr_begin: nothing
  *      of a refused batch stays to reference its records or change a
@@ -182,6 +187,66 @@ void corr_prefetch(const struct corr *c, const struct batch_header *h,
 /* Records of threshold groups suppressed after firing (invariant 3) and
  * entries evicted (invariant 1), since corr_open. */
 void corr_stats(const struct corr *c, uint64_t *suppressed, uint64_t *evicted);
+
+/* --- corr_proc.c: the process table triage and corr share -------------- */
+/* A process's image and command line ("image\0cmdline\0"): immutable once
+ * made, reference-counted (a fork shares its parent's). */
+struct corr_pstr {
+	uint32_t refs, image_len;
+	char s[];
+};
+
+/* A new pair, one reference. NULL when out of memory. */
+struct corr_pstr *corr_pstr_new(const char *image, const char *cmdline);
+struct corr_pstr *corr_pstr_get(struct corr_pstr *p);	/* accepts NULL; returns p */
+void corr_pstr_put(struct corr_pstr *p);		/* accepts NULL */
+static inline const char *corr_pstr_cmdline(const struct corr_pstr *p)
+{
+	return p->s + p->image_len + 1;
+}
+
+/* One process (invariant 1: at most CORR_PROCS of them, the least
+ * recently changed of a full probe run evicted; invariant 5: journaled
+ * per batch, the first change saving the whole entry). The key first. */
+struct corr_proc {
+	uint8_t host[KEYS_SIGN_PK_LEN];
+	uint8_t boot[CUSTOS_BOOT_ID_LEN];
+	uint64_t pid;
+	uint64_t ppid, root;		/* root: the tree's top below pid 1; 0 unset */
+	struct corr_pstr *str;		/* the table's reference; NULL: image unknown */
+	int connected;			/* has connected since its exec */
+	uint64_t stamp;			/* LRU clock; 0: the slot is free */
+	uint64_t epoch;			/* the batch that last saved it */
+	uint32_t undo_ix;		/* where, in that batch's journal */
+};
+
+struct corr_procs;
+
+/* An empty table of CORR_PROCS entries. OUT: *t. Returns 0 or
+ * -CUSTOS_ERR_NOMEM. */
+int corr_procs_new(struct corr_procs **t);
+void corr_procs_free(struct corr_procs *t);	/* accepts NULL; drops every reference */
+/* The table of evaluator c (corr_open makes it; triage keeps its image
+ * pairs in it). */
+struct corr_procs *corr_procs_of(struct corr *c);
+/* pid of this batch header's (host, boot), or NULL; changes nothing. */
+struct corr_proc *corr_proc_find(const struct corr_procs *t, const struct batch_header *h,
+				 uint64_t pid);
+/* pid's entry, found (its stamp moved) or made in place of a free or the
+ * oldest one of its probe run (all zero but the key); saved in the open
+ * batch's journal first. Never NULL. The pointer stays pid's until the
+ * next corr_proc_get of another pid. */
+struct corr_proc *corr_proc_get(struct corr_procs *t, const struct batch_header *h, uint64_t pid);
+/* Replace p's pair (p from corr_proc_get of t) by str, a reference the
+ * table takes; the old one is dropped (or kept by the journal). */
+void corr_proc_set_str(struct corr_procs *t, struct corr_proc *p, struct corr_pstr *str);
+/* Start loading pid's probe run (no state changes). */
+void corr_procs_prefetch(const struct corr_procs *t, const struct batch_header *h, uint64_t pid);
+/* A batch (invariant 5), called by corr_begin/commit/abort. */
+void corr_procs_begin(struct corr_procs *t);
+void corr_procs_commit(struct corr_procs *t);
+void corr_procs_abort(struct corr_procs *t);
+uint64_t corr_procs_evicted(const struct corr_procs *t);	/* since made (abort: back) */
 
 /* --- corr_event.c: the events of our stage categories ------------------- */
 /* The event of rec for category cat (docs/triage.md): for Sigma's

@@ -3,14 +3,12 @@
  * Triage (triage.h): the per-host process table that gives Sigma events
  * their Image and parent fields, running the rules on each record, the
  * `triage` subcommand (rules over the archive on demand) and `alerts`.
- * The process table keeps a tag per slot (its key's hash, 0 when free)
- * in a dense array beside it, so a lookup's probe reads the tags and a
- * slot only when its tag matches. A process's image and command line are
- * one immutable, reference-counted string pair (struct pstr): a fork
- * shares its parent's, an exec's event reads its parent's in place, and
- * the undo journal keeps a replaced pair by its reference; the slots a
- * record will look up (here and in corr's table) are prefetched first,
- * so their cache misses overlap.
+ * The process table is corr's (corr.h "corr_proc.c"): one entry per
+ * process holds its image and command line (an immutable,
+ * reference-counted pair a fork shares with its parent) beside what the
+ * threshold and sequence rules keep, so a record looks its process up
+ * once; its slots are prefetched before the rules run, and it is
+ * journaled with corr's tables (triage_begin/commit/abort are corr's).
  */
 #include <getopt.h>
 #include <sodium.h>
@@ -29,75 +27,15 @@
 #include "sigma.h"
 #include "triage.h"
 
-/* An image and its command line ("image\0cmdline\0"), shared by the
- * slots and journal entries that hold a reference to it; never changed
- * once made. */
-struct pstr {
-	uint32_t refs, image_len;
-	char s[];
-};
-
-struct proc {
-	uint8_t host[KEYS_SIGN_PK_LEN];
-	uint8_t boot[CUSTOS_BOOT_ID_LEN];
-	uint64_t pid, stamp;
-	uint64_t epoch;		/* the batch that last saved it (invariant 4) */
-	struct pstr *str;	/* a reference; NULL: slot free */
-};
-
-/* A slot as it was before the open batch first changed it (invariant 4);
- * its string reference is dropped at the commit, or put back at the
- * abort. */
-struct saved {
-	struct proc *slot;
-	struct proc old;
-};
-
 struct triage {
 	struct sigma_set rules;
 	struct sigma_index *index;	/* which rules to try on an event (sigma.h) */
 	struct corr_set corr_rules;	/* threshold and sequence rules (corr.h) */
 	struct corr *corr;
-	struct proc *procs;	/* TRIAGE_PROCS slots */
-	uint64_t *tags;		/* per slot: tag_of its key, 0 when free (no image) */
-	uint64_t stamp;
-	uint64_t epoch, stamp0;		/* the batch's number; stamp at triage_begin */
-	int open, lost;			/* a batch is open; its journal is incomplete */
-	struct saved *undo;		/* the open batch's journal (invariant 4) */
-	size_t n_undo, cap_undo;
+	struct corr_procs *procs;	/* corr's process table, shared */
+	const struct custos_record *prefetched;	/* by triage_prefetch, not yet triaged */
 	struct sigma_event_buf buf;
 };
-
-static struct pstr *pstr_new(const char *image, const char *cmdline)
-{
-	size_t ni = strlen(image), nc = strlen(cmdline);
-	struct pstr *p = malloc(sizeof(*p) + ni + nc + 2);
-
-	if (!p)
-		return NULL;
-	p->refs = 1;
-	p->image_len = (uint32_t)ni;
-	memcpy(p->s, image, ni + 1);
-	memcpy(p->s + ni + 1, cmdline, nc + 1);
-	return p;
-}
-
-static struct pstr *pstr_get(struct pstr *p)
-{
-	p->refs++;
-	return p;
-}
-
-static void pstr_put(struct pstr *p)	/* accepts NULL */
-{
-	if (p && --p->refs == 0)
-		free(p);
-}
-
-static const char *pstr_cmdline(const struct pstr *p)
-{
-	return p->s + p->image_len + 1;
-}
 
 static void refused(void *ctx, const char *path, enum sigma_category cat, const char *reason)
 {
@@ -117,13 +55,8 @@ int triage_open(const char *rules_dir, struct triage **out)
 	int ret;
 
 	*out = NULL;
-	if (!t || !(t->procs = corr_table_alloc(TRIAGE_PROCS, sizeof(*t->procs))) ||
-	    !(t->tags = corr_table_alloc(TRIAGE_PROCS, sizeof(*t->tags)))) {
-		if (t)
-			free(t->procs);
-		free(t);
+	if (!t)
 		return -CUSTOS_ERR_NOMEM;
-	}
 	ret = corr_rules_load_dir(rules_dir, &t->rules, refused, &t->corr_rules, corr_refused, NULL);
 	if (ret) {
 		coll_log("rules: %s: %s", rules_dir, custos_strerror(ret));
@@ -139,6 +72,8 @@ int triage_open(const char *rules_dir, struct triage **out)
 			coll_log("rules: %s: %u loaded, %u refused", corr_kind_name(k),
 				 t->corr_rules.loaded[k], t->corr_rules.refused[k]);
 	ret = corr_open(&t->corr_rules, &t->corr);
+	if (!ret)
+		t->procs = corr_procs_of(t->corr);
 	if (!ret && !(ret = sigma_index_build(&t->rules, &t->index)) && t->rules.n)
 		coll_log("rules: %zu of %zu Sigma rule(s) keyed by literals (docs/triage.md)",
 			 sigma_index_keyed(t->index), t->rules.n);
@@ -154,13 +89,6 @@ void triage_close(struct triage *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; t->procs && i < TRIAGE_PROCS; i++)
-		pstr_put(t->procs[i].str);
-	free(t->procs);
-	free(t->tags);
-	for (size_t i = 0; i < t->n_undo; i++)	/* an open batch's old strings */
-		pstr_put(t->undo[i].old.str);
-	free(t->undo);
 	corr_close(t->corr);
 	corr_set_free(&t->corr_rules);
 	sigma_index_free(t->index);
@@ -168,141 +96,18 @@ void triage_close(struct triage *t)
 	free(t);
 }
 
-/* FNV-1a over the first words of host and boot and pid, folded so the
- * low bits, which pick the slot, depend on every word. */
-static uint64_t hash_of(const uint8_t *host, const uint8_t *boot, uint64_t pid)
-{
-	uint64_t h = 1469598103934665603ull, w[2];
-
-	memcpy(&w[0], host, sizeof(w[0]));
-	memcpy(&w[1], boot, sizeof(w[1]));
-	h = (h ^ w[0]) * 1099511628211ull;
-	h = (h ^ w[1]) * 1099511628211ull;
-	h = (h ^ pid) * 1099511628211ull;
-	return h ^ (h >> 32);
-}
-
-static size_t slot_of(const uint8_t *host, const uint8_t *boot, uint64_t pid)
-{
-	return (size_t)(hash_of(host, boot, pid) % TRIAGE_PROCS);
-}
-
-/* A used slot's tag: never 0. */
-static uint64_t tag_of(const uint8_t *host, const uint8_t *boot, uint64_t pid)
-{
-	return hash_of(host, boot, pid) | 1;
-}
-
-static int same(const struct proc *p, const uint8_t *host, const uint8_t *boot, uint64_t pid)
-{
-	return p->str && p->pid == pid && !memcmp(p->host, host, sizeof(p->host)) &&
-	       !memcmp(p->boot, boot, sizeof(p->boot));
-}
-
-static struct proc *find(struct triage *t, const struct batch_header *h, uint64_t pid)
-{
-	uint64_t hv = hash_of(h->host_id, h->boot_id, pid), tag = hv | 1;
-	size_t s = (size_t)(hv % TRIAGE_PROCS);
-
-	for (size_t i = 0; i < TRIAGE_PROBE; i++) {
-		size_t k = (s + i) % TRIAGE_PROCS;
-
-		if (!t->tags[k])	/* entries are never emptied: pid's would be before it */
-			return NULL;
-		if (t->tags[k] == tag && same(&t->procs[k], h->host_id, h->boot_id, pid))
-			return &t->procs[k];
-	}
-	return NULL;
-}
-
-/* Before slot p is overwritten: outside a batch, or when the open batch
- * changed it already (its strings are the batch's own), drop its string
- * reference; else save it in the journal, reference and all (invariant
- * 4). */
-static void release(struct triage *t, struct proc *p)
-{
-	if (t->open && p->epoch != t->epoch && !t->lost && t->n_undo == t->cap_undo) {
-		size_t cap = t->cap_undo ? 2 * t->cap_undo : 256;
-		struct saved *u = realloc(t->undo, cap * sizeof(*u));
-
-		t->lost = !u;	/* the abort empties the table (invariant 4) */
-		if (u) {
-			t->undo = u;
-			t->cap_undo = cap;
-		}
-	}
-	if (t->open && p->epoch != t->epoch && !t->lost) {
-		t->undo[t->n_undo].slot = p;
-		t->undo[t->n_undo++].old = *p;
-	} else {
-		pstr_put(p->str);
-	}
-	p->epoch = t->epoch;
-}
-
-/* Set pid's image and command line to str, a reference the table takes
- * (invariant 1: evict the oldest). */
-static void note(struct triage *t, const struct batch_header *h, uint64_t pid, struct pstr *str)
-{
-	size_t s = slot_of(h->host_id, h->boot_id, pid);
-	struct proc *p = find(t, h, pid), *old = NULL;
-
-	for (size_t i = 0; !p && i < TRIAGE_PROBE; i++) {
-		struct proc *q = &t->procs[(s + i) % TRIAGE_PROCS];
-		if (!t->tags[(s + i) % TRIAGE_PROCS]) {
-			p = q;
-			break;
-		}
-		if (!old || q->stamp < old->stamp)
-			old = q;
-	}
-	if (!p)
-		p = old;
-	release(t, p);
-	memcpy(p->host, h->host_id, sizeof(p->host));
-	memcpy(p->boot, h->boot_id, sizeof(p->boot));
-	p->pid = pid;
-	p->stamp = ++t->stamp;
-	p->str = str;
-	t->tags[p - t->procs] = tag_of(h->host_id, h->boot_id, pid);
-}
-
 void triage_begin(struct triage *t)
 {
-	t->epoch++;	/* slots start at 0: a new batch has saved none */
-	t->open = 1;
-	t->lost = 0;
-	t->n_undo = 0;
-	t->stamp0 = t->stamp;
 	corr_begin(t->corr);
 }
 
 void triage_commit(struct triage *t)
 {
-	for (size_t i = 0; i < t->n_undo; i++)	/* replaced in the batch */
-		pstr_put(t->undo[i].old.str);
-	t->n_undo = 0;
-	t->open = 0;
 	corr_commit(t->corr);
 }
 
 void triage_abort(struct triage *t)
 {
-	for (size_t i = 0; i < t->n_undo; i++) {	/* distinct slots: any order */
-		struct proc *p = t->undo[i].slot;
-
-		pstr_put(p->str);
-		*p = t->undo[i].old;
-		t->tags[p - t->procs] = p->str ? tag_of(p->host, p->boot, p->pid) : 0;
-	}
-	for (size_t i = 0; t->lost && i < TRIAGE_PROCS; i++) {
-		pstr_put(t->procs[i].str);
-		memset(&t->procs[i], 0, sizeof(t->procs[i]));
-		t->tags[i] = 0;
-	}
-	t->n_undo = 0;
-	t->open = 0;
-	t->stamp = t->stamp0;
 	corr_abort(t->corr);
 }
 
@@ -322,7 +127,7 @@ static void text(char *dst, size_t cap, const uint8_t *p, uint32_t n)
 /* What track found for one record: the parent's strings (exec), held
  * until the record is done, and the acting process's image for corr. */
 struct tracked {
-	struct pstr *held;	/* a reference, NULL when none */
+	struct corr_pstr *held;	/* a reference, NULL when none */
 	const char *image;	/* the acting process's image (kinds 32-95), or NULL */
 	const char *corr_image;	/* a fork's parent's image, or NULL */
 	int exec;		/* an exec: its image and command line, from its event, to note */
@@ -333,24 +138,27 @@ static int track(struct triage *t, const struct batch_header *h, const struct cu
 		 struct sigma_parent *parent, struct tracked *k)
 {
 	const struct custos_exec *x = &rec->u.exec;
-	struct pstr *str;
-	struct proc *p;
+	struct corr_pstr *str;
+	struct corr_proc *p;
 
 	if (rec->kind == CUSTOS_REC_FORK) {
-		p = find(t, h, rec->subj.pid);
-		if (!p)
+		/* A get (corr's track makes it anyway) moves the parent's stamp,
+		 * so the child's entry does not evict it. */
+		p = corr_proc_get(t->procs, h, rec->subj.pid);
+		if (!p->str)
 			return 0;
-		k->held = pstr_get(p->str);	/* the note below may evict p */
+		k->held = corr_pstr_get(p->str);
 		k->corr_image = k->held->s;
-		note(t, h, rec->u.fork.child_pid, pstr_get(p->str));
+		corr_proc_set_str(t->procs, corr_proc_get(t->procs, h, rec->u.fork.child_pid),
+				  corr_pstr_get(k->held));
 		return 0;
 	}
 	if ((rec->kind == CUSTOS_REC_EXEC && x->result == 0) || rec->kind == CUSTOS_REC_SNAPSHOT) {
-		p = find(t, h, rec->subj.ppid);
-		if (p) {
-			k->held = pstr_get(p->str);	/* the note may replace it */
+		p = corr_proc_find(t->procs, h, rec->subj.ppid);
+		if (p && p->str) {
+			k->held = corr_pstr_get(p->str);	/* the note may replace it */
 			parent->image = k->held->s;
-			parent->cmdline = pstr_cmdline(k->held);
+			parent->cmdline = corr_pstr_cmdline(k->held);
 		}
 		k->exec = rec->kind == CUSTOS_REC_EXEC;
 		if (k->exec)	/* triage_record notes what the event holds */
@@ -358,39 +166,24 @@ static int track(struct triage *t, const struct batch_header *h, const struct cu
 		sigma_cmdline(t->buf.cmdline, sizeof(t->buf.cmdline), x->argv, x->argv_len);
 		text(t->buf.image, sizeof(t->buf.image), x->exe_len ? x->exe : x->filename,
 		     x->exe_len ? x->exe_len : x->filename_len);
-		str = pstr_new(t->buf.image, t->buf.cmdline);
+		str = corr_pstr_new(t->buf.image, t->buf.cmdline);
 		if (!str)
 			return -CUSTOS_ERR_NOMEM;
-		note(t, h, rec->subj.pid, str);
+		corr_proc_set_str(t->procs, corr_proc_get(t->procs, h, rec->subj.pid), str);
 		return 0;
 	}
 	if (rec->kind >= 32 && rec->kind <= 95) {
-		p = find(t, h, rec->subj.pid);
-		k->image = p ? p->str->s : NULL;
+		p = corr_proc_find(t->procs, h, rec->subj.pid);
+		k->image = p && p->str ? p->str->s : NULL;
 	}
 	return 0;
 }
 
-/* Start loading the slots this record will look up, here and in corr. */
-static void prefetch(struct triage *t, const struct batch_header *h,
+void triage_prefetch(struct triage *t, const struct batch_header *h,
 		     const struct custos_record *rec)
 {
-	uint64_t pid[2] = { rec->subj.pid, 0 };
-
-	if (rec->kind < 1 || rec->kind > 95)
-		return;
-	if (rec->kind == CUSTOS_REC_EXEC || rec->kind == CUSTOS_REC_SNAPSHOT)
-		pid[0] = rec->subj.ppid, pid[1] = rec->subj.pid;
-	else if (rec->kind == CUSTOS_REC_FORK)
-		pid[1] = rec->u.fork.child_pid;
-	for (int i = 0; i < 2 && (i == 0 || pid[1]); i++) {
-		size_t k = slot_of(h->host_id, h->boot_id, pid[i]);
-
-		__builtin_prefetch(&t->tags[k]);
-		__builtin_prefetch(&t->procs[k]);
-	}
-	if (t->corr_rules.n)
-		corr_prefetch(t->corr, h, rec);
+	corr_prefetch(t->corr, h, rec);
+	t->prefetched = rec;
 }
 
 static int add_alert(struct store *s, const struct sigma_rule *r, const struct batch_header *h,
@@ -427,19 +220,22 @@ int triage_record(struct triage *t, struct store *s, const struct batch_header *
 	size_t n_cand = 0;
 	int ret, mapped;
 
-	prefetch(t, h, rec);
+	if (t->prefetched != rec)	/* the slots it will look up */
+		corr_prefetch(t->corr, h, rec);
+	t->prefetched = NULL;
 	ret = track(t, h, rec, &parent, &k);
 	if (ret)
 		goto out;
 	mapped = sigma_event_from_record(rec, parent.image ? &parent : NULL, k.image, &ev, &t->buf);
 	if (k.exec && mapped) {	/* the exec's strings, made once for the event and the table */
-		struct pstr *str = pstr_new(ev.f[SIGMA_F_IMAGE], ev.f[SIGMA_F_COMMANDLINE]);
+		struct corr_pstr *str = corr_pstr_new(ev.f[SIGMA_F_IMAGE],
+						      ev.f[SIGMA_F_COMMANDLINE]);
 
 		if (!str) {
 			ret = -CUSTOS_ERR_NOMEM;
 			goto out;
 		}
-		note(t, h, rec->subj.pid, str);
+		corr_proc_set_str(t->procs, corr_proc_get(t->procs, h, rec->subj.pid), str);
 	}
 	if (mapped)
 		n_cand = sigma_index_candidates(t->index, &ev, &cand);
@@ -455,7 +251,7 @@ int triage_record(struct triage *t, struct store *s, const struct batch_header *
 				  : rec->kind == CUSTOS_REC_EXEC ? ev.f[SIGMA_F_IMAGE] : k.image,
 				  alerts);
 out:
-	pstr_put(k.held);
+	corr_pstr_put(k.held);
 	return ret;
 }
 

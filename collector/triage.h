@@ -7,9 +7,11 @@
  * with the record's references (host, batch hash, record index).
  *
  * Invariants:
- *   1. The process table holds at most TRIAGE_PROCS entries (a bounded
- *      open-addressing table; a full probe run evicts its oldest entry),
- *      so memory does not grow with the number of processes seen.
+ *   1. The process table is corr's (corr.h invariant 1: at most CORR_PROCS
+ *      entries, a full probe run evicts its least recently changed one),
+ *      so memory does not grow with the number of processes seen; one
+ *      entry holds what Sigma's events and the correlation rules need of
+ *      a process, so a record looks its process up once.
  *   2. An alert is added inside the transaction of its batch's rows when
  *      streaming, so an alert never points at a record not indexed.
  *   3. No alert twice: an alert is keyed by (rule id, leaf, record index)
@@ -27,13 +29,14 @@
  *   4. Batches: the records of one batch are triaged between triage_begin
  *      and triage_commit (the batch's rows committed) or triage_abort
  *      (rolled back: a batch refused, say because a later record does not
- *      decode, or not archived). The first time a batch changes a process
- *      table slot, the slot is saved, with its reference to its image and
- *      command line (an immutable, reference-counted pair a fork shares
- *      with its parent), in a journal; commit drops the references it
- *      replaced, abort drops the batch's and puts the saved slots and the
- *      LRU clock back, and corr_abort undoes
- *      the correlation tables (corr.h invariant 5). So after an abort the
+ *      decode, or not archived); they are corr_begin, corr_commit and
+ *      corr_abort. The first time a batch changes a process table entry,
+ *      the entry is saved in a journal, which takes the reference to its
+ *      image and command line (an immutable, reference-counted pair a
+ *      fork shares with its parent) when the batch replaces it; commit
+ *      drops the pairs replaced, abort drops the batch's, puts the saved entries, the
+ *      LRU clock and the eviction count back, and undoes the correlation
+ *      tables (corr.h invariant 5). So after an abort the
  *      in-memory state is what it was at triage_begin: nothing of the
  *      refused batch can later make an alert reference its records or
  *      change a later alert (its alerts went with the rolled-back rows,
@@ -53,9 +56,6 @@
 #include "record.h"
 #include "store.h"
 
-#define TRIAGE_PROCS 16384
-#define TRIAGE_PROBE 8
-
 struct triage;
 
 /* Load the rules under rules_dir; each refused rule is logged with its
@@ -70,6 +70,13 @@ void triage_close(struct triage *t);	/* accepts NULL */
 void triage_begin(struct triage *t);
 void triage_commit(struct triage *t);
 void triage_abort(struct triage *t);
+
+/* A hint, before other work on rec (ingest: before its index rows), so
+ * that the process table's lines triage_record(t, ..., h, ..., rec, ...)
+ * will read are loaded meanwhile; changes no state. A triage_record of
+ * the same rec pointer next does not prefetch again. */
+void triage_prefetch(struct triage *t, const struct batch_header *h,
+		     const struct custos_record *rec);
 
 /* Run the rules on record idx of the batch (header h, hash) at leaf, note
  * the process in the table, and add an alert per rule that fires.

@@ -7,7 +7,8 @@
  * forgets evicted groups, keeps windows per host; sequences fire within T
  * in the same process tree (or on the same file) and not after T or in
  * another tree; alerts carry every record's reference (store_alert.refs).
- * Our rule pack fires on the activity it describes.
+ * Our rule pack fires on the activity it describes. The process table
+ * shared with triage undoes an aborted batch, image pairs included.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -776,6 +777,64 @@ static void test_shared_stages(void **state)
 	store_close(s);
 }
 
+/* The process table triage and corr share (corr_proc.c): an aborted batch
+ * puts entries, image pairs, the clock and evictions back; a committed one
+ * keeps them; every pair's references are balanced (ASan: no leak, no
+ * double free), a pair replaced and then put back in one batch included. */
+static void test_procs_journal(void **state)
+{
+	struct corr_procs *t = NULL;
+	struct corr_pstr *a, *b, *held;
+	struct corr_proc *p;
+
+	(void)state;
+	assert_int_equal(corr_procs_new(&t), 0);
+	assert_null(corr_proc_find(t, &hdr, 10));
+	a = corr_pstr_new("/bin/a", "a -x");
+	assert_non_null(a);
+	corr_proc_set_str(t, corr_proc_get(t, &hdr, 10), a);	/* outside a batch: for good */
+	corr_proc_get(t, &hdr, 10)->ppid = 1;
+
+	corr_procs_begin(t);	/* aborted: 10 gets b, 11 shares it, 30000 others evict */
+	b = corr_pstr_new("/bin/b", "b");
+	assert_non_null(b);
+	p = corr_proc_get(t, &hdr, 10);
+	p->ppid = 2;
+	corr_proc_set_str(t, p, b);
+	corr_proc_set_str(t, corr_proc_get(t, &hdr, 11), corr_pstr_get(b));
+	assert_int_equal(b->refs, 2);
+	for (uint64_t pid = 100; pid < 30100; pid++)
+		corr_proc_set_str(t, corr_proc_get(t, &hdr, pid), corr_pstr_get(a));
+	assert_true(corr_procs_evicted(t) > 0);
+	corr_procs_abort(t);
+	assert_int_equal(corr_procs_evicted(t), 0);
+	p = corr_proc_find(t, &hdr, 10);
+	assert_non_null(p);
+	assert_ptr_equal(p->str, a);
+	assert_int_equal(p->ppid, 1);
+	assert_int_equal(a->refs, 1);
+	assert_null(corr_proc_find(t, &hdr, 11));
+	assert_null(corr_proc_find(t, &hdr, 100));
+	memset(hdr.host_id, 0x12, sizeof(hdr.host_id));	/* another host, same pid */
+	assert_null(corr_proc_find(t, &hdr, 10));
+	memset(hdr.host_id, 0x11, sizeof(hdr.host_id));
+
+	held = corr_pstr_get(a);	/* committed: a replaced by nothing, then put back */
+	corr_procs_begin(t);
+	corr_proc_set_str(t, corr_proc_get(t, &hdr, 10), NULL);
+	corr_proc_set_str(t, corr_proc_get(t, &hdr, 10), corr_pstr_get(held));
+	corr_proc_set_str(t, corr_proc_get(t, &hdr, 12), corr_pstr_new("/bin/c", "c"));
+	corr_procs_commit(t);
+	assert_int_equal(a->refs, 2);	/* the table's and held */
+	corr_pstr_put(held);
+	assert_string_equal(corr_proc_find(t, &hdr, 12)->str->s, "/bin/c");
+	assert_string_equal(corr_pstr_cmdline(corr_proc_find(t, &hdr, 12)->str), "c");
+
+	corr_procs_begin(t);	/* left open: freeing drops the journal's pairs too */
+	corr_proc_set_str(t, corr_proc_get(t, &hdr, 10), NULL);
+	corr_procs_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -787,6 +846,7 @@ int main(void)
 		cmocka_unit_test(test_abort),
 		cmocka_unit_test(test_sequence),
 		cmocka_unit_test(test_pack),
+		cmocka_unit_test(test_procs_journal),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
