@@ -92,6 +92,7 @@ struct corr {
 	uint64_t epoch;			/* the last batch's number (slots saved in it carry it) */
 	struct undo undo;
 	struct sigma_event_buf buf;
+	size_t *by_proc, n_by_proc;	/* threshold rules grouped by process (corr_prefetch) */
 	uint32_t *memo_of;		/* per rule and stage (2 i + s): its memo slot */
 	signed char *memo;		/* per memo slot, this record: 0 not yet, 1, -1 */
 	size_t n_memo;
@@ -327,6 +328,11 @@ int corr_open(const struct corr_set *set, struct corr **out)
 	ret = c->tables ? corr_procs_new(&c->procs) : -CUSTOS_ERR_NOMEM;
 	if (!ret)
 		ret = memo_new(c);
+	if (!ret && !(c->by_proc = calloc(set->n ? set->n : 1, sizeof(*c->by_proc))))
+		ret = -CUSTOS_ERR_NOMEM;
+	for (size_t i = 0; !ret && i < set->n; i++)
+		if (set->rules[i]->kind == CORR_THRESHOLD && set->rules[i]->group == CORR_BY_PROCESS)
+			c->by_proc[c->n_by_proc++] = i;
 	for (size_t i = 0; !ret && i < set->n; i++) {
 		int th = set->rules[i]->kind == CORR_THRESHOLD;
 
@@ -354,6 +360,7 @@ void corr_close(struct corr *c)
 	free(c->undo.bytes);
 	free(c->memo_of);
 	free(c->memo);
+	free(c->by_proc);
 	free(c);
 }
 
@@ -434,15 +441,48 @@ struct corr_procs *corr_procs_of(struct corr *c)
 
 /* --- the process table ------------------------------------------------------ */
 
+/* Whether a record of this kind may map to category cat (corr_event). */
+static int may_map(enum corr_cat cat, unsigned kind)
+{
+	switch (cat) {
+	case CORR_CAT_PROCESS_CREATION:
+		return kind == CUSTOS_REC_EXEC;
+	case CORR_CAT_PROCESS_FORK:
+		return kind == CUSTOS_REC_FORK;
+	case CORR_CAT_AUTHENTICATION:
+		return kind == CUSTOS_REC_AUTH;
+	case CORR_CAT_NETWORK_CONNECTION:
+	case CORR_CAT_NETWORK_ATTEMPT:
+		return kind == CUSTOS_REC_CONNECT || kind == CUSTOS_REC_ACCEPT;
+	default:
+		return kind >= 32 && kind <= 63;
+	}
+}
+
 void corr_prefetch(const struct corr *c, const struct batch_header *h,
 		   const struct custos_record *rec)
 {
+	uint64_t key;
+
 	if (rec->kind < 1 || rec->kind > 95)
 		return;
 	corr_procs_prefetch(c->procs, h, rec->subj.pid);
 	corr_procs_prefetch(c->procs, h, rec->subj.ppid);
 	if (rec->kind == CUSTOS_REC_FORK)
 		corr_procs_prefetch(c->procs, h, rec->u.fork.child_pid);
+	/* The groups by process whose stage the record may match: their tag
+	 * and head (group_key's key, slot_get's first slot). */
+	key = key_pid(h->boot_id, rec->subj.pid);
+	for (size_t i = 0; i < c->n_by_proc; i++) {
+		const struct table *t = &c->tables[c->by_proc[i]];
+		size_t k = key & (t->n - 1);
+
+		if (!may_map(c->set->rules[c->by_proc[i]]->stage[0].cat, rec->kind))
+			continue;
+		__builtin_prefetch(&t->tags[k]);
+		__builtin_prefetch(t->base + k * t->sz);
+		__builtin_prefetch(t->base + k * t->sz + 64);
+	}
 }
 
 /* The root of a process with this parent: the parent's root, the
@@ -582,8 +622,10 @@ static void count_in(struct group *g, const struct corr_rule *r, const struct si
 
 	while (k < g->n_refs && g->refs[k].ts + w <= t)
 		k++;
-	memmove(g->refs, g->refs + k, (g->n_refs - k) * sizeof(g->refs[0]));
-	g->n_refs -= (uint32_t)k;
+	if (k) {	/* (a full group's references are 2.8 KiB: not moved in place) */
+		memmove(g->refs, g->refs + k, (g->n_refs - k) * sizeof(g->refs[0]));
+		g->n_refs -= (uint32_t)k;
+	}
 	if (r->distinct >= 0) {
 		const char *v = ev->f[r->distinct];
 		uint64_t hv = fnv(FNV0, v, strlen(v));

@@ -179,8 +179,10 @@ int corr_record(struct corr *c, struct store *s, const struct corr_at *at,
 void *corr_table_alloc(size_t n, size_t sz);
 
 /* A hint before corr_record(c, ..., rec, ...) of a record of this batch
- * header: start loading the process table's slots it will look up (no
- * state changes). */
+ * header: start loading the process table's slots it will look up, and
+ * the first slot of its group in each threshold rule grouped by process
+ * whose stage's category the record's kind may map to (no state
+ * changes). */
 void corr_prefetch(const struct corr *c, const struct batch_header *h,
 		   const struct custos_record *rec);
 
