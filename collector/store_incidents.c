@@ -76,37 +76,95 @@ static int each_alert(struct store *s, sqlite3_stmt *st, const char *what,
 	return ret;
 }
 
+/* store_proc_at's statements (?1: the host's row id): the pid's kids
+ * buckets at or before ?3, latest first (kids_pid: every record has its
+ * kids row); its latest subject record at or before ?3 in pid bucket ?4
+ * (records_pid); its latest successful exec or snapshot at or before ?3
+ * (records_exec). */
+static const char proc_buckets_q[] =
+	"SELECT DISTINCT bucket FROM kids INDEXED BY kids_pid WHERE "
+	"host=?1 AND pid=?2 AND bucket<=?3 ORDER BY bucket DESC";
+static const char proc_record_q[] =
+	"SELECT ppid, proc_id, comm, ts_wall FROM records INDEXED BY records_pid WHERE "
+	"host=?1 AND " STORE_PID_BUCKET("ts_wall") "=?4 AND pid=?2 AND "
+	"ts_wall<=?3 AND kind BETWEEN 1 AND 95 ORDER BY ts_wall DESC, leaf DESC, rec_index DESC "
+	"LIMIT 1";
+static const char proc_exe_q[] =
+	"SELECT exe FROM records INDEXED BY records_exec WHERE host=?1 AND pid=?2 AND "
+	"ts_wall<=?3 AND " STORE_EXEC_OK " ORDER BY ts_wall DESC, leaf DESC, rec_index DESC "
+	"LIMIT 1";
+
+/* The latest subject record of pid at or before ts, walking the pid
+ * buckets back from ts's through the kids buckets the pid has records
+ * in. OUT: p's ppid, proc_id, comm, ts_wall_ns. Returns 0, 1 when there
+ * is none, -CUSTOS_ERR_IO. */
+static int proc_latest(struct store *s, int64_t host, uint64_t pid, int64_t ts,
+		       struct store_proc_info *p)
+{
+	sqlite3_stmt *k = NULL, *st = NULL;
+	int64_t top = store_pid_bucket(ts), kb, x;
+	int rc = SQLITE_DONE, ret = 1;
+
+	if (store_prep(s, proc_buckets_q, &k) || store_prep(s, proc_record_q, &st)) {
+		sqlite3_finalize(k);
+		return -CUSTOS_ERR_IO;
+	}
+	I64(k, 1, host);
+	I64(k, 2, pid);
+	I64(k, 3, store_kids_bucket(ts));
+	I64(st, 1, host);
+	I64(st, 2, pid);
+	I64(st, 3, ts);
+	while (ret == 1 && (rc = sqlite3_step(k)) == SQLITE_ROW) {
+		kb = sqlite3_column_int64(k, 0);
+		x = (kb + 1) * STORE_PID_PER_KIDS - 1;
+		for (x = x < top ? x : top; ret == 1 && x >= kb * STORE_PID_PER_KIDS; x--) {
+			I64(st, 4, x);
+			rc = sqlite3_step(st);
+			if (rc == SQLITE_ROW) {
+				p->ppid = (uint64_t)sqlite3_column_int64(st, 0);
+				snprintf(p->proc_id, sizeof(p->proc_id), "%s", text_of(st, 1));
+				snprintf(p->comm, sizeof(p->comm), "%s", text_of(st, 2));
+				p->ts_wall_ns = sqlite3_column_int64(st, 3);
+				ret = 0;
+			} else if (rc != SQLITE_DONE) {
+				ret = -CUSTOS_ERR_IO;
+			}
+			sqlite3_reset(st);
+		}
+	}
+	if (ret == 1 && rc != SQLITE_DONE)
+		ret = -CUSTOS_ERR_IO;
+	if (ret < 0)
+		store_fail(s, "process at a time");
+	sqlite3_finalize(k);
+	sqlite3_finalize(st);
+	return ret;
+}
+
 int store_proc_at(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN], uint64_t pid,
 		  int64_t ts, struct store_proc_info *p)
 {
-	static const char q[] =
-		"SELECT ppid, proc_id, comm, ts_wall, (SELECT exe FROM records WHERE "
-		STORE_HOST_IS("host", "?1") " AND pid=?2 AND ts_wall<=?3 AND kind IN (1,10) AND "
-		"result=0 ORDER BY ts_wall DESC, leaf DESC, rec_index DESC LIMIT 1) FROM records "
-		"WHERE " STORE_HOST_IS("host", "?1") " AND pid=?2 AND "
-		"ts_wall<=?3 AND kind BETWEEN 1 AND 95 ORDER BY ts_wall DESC, leaf DESC, "
-		"rec_index DESC LIMIT 1";
 	sqlite3_stmt *st;
-	int rc;
+	int64_t host;
+	int rc, ret;
 
 	memset(p, 0, sizeof(*p));
-	if (store_prep(s, q, &st))
+	ret = store_host_rowid(s, host_id, &host);
+	if (!ret)
+		ret = proc_latest(s, host, pid, ts, p);
+	if (ret)
+		return ret;
+	if (store_prep(s, proc_exe_q, &st))
 		return -CUSTOS_ERR_IO;
-	BLOB(st, 1, host_id, KEYS_SIGN_PK_LEN);
+	I64(st, 1, host);
 	I64(st, 2, pid);
 	I64(st, 3, ts);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		p->ppid = (uint64_t)sqlite3_column_int64(st, 0);
-		snprintf(p->proc_id, sizeof(p->proc_id), "%s", text_of(st, 1));
-		snprintf(p->comm, sizeof(p->comm), "%s", text_of(st, 2));
-		p->ts_wall_ns = sqlite3_column_int64(st, 3);
-		snprintf(p->exe, sizeof(p->exe), "%s", text_of(st, 4));
-	}
-	sqlite3_finalize(st);
 	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? 1 : store_fail(s, "process at a time");
+		snprintf(p->exe, sizeof(p->exe), "%s", text_of(st, 0));
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(s, "process at a time");
 }
 
 int store_host_latest(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN], int64_t *ts)

@@ -14,6 +14,10 @@
 #include "store.h"
 #include "store_sqlite_impl.h"
 
+#define STR(x) #x
+#define XSTR(x) STR(x)
+#define PER XSTR(STORE_PID_PER_KIDS)	/* in SQL text */
+
 static int64_t scalar(struct store *s, const char *q, const uint8_t host[KEYS_SIGN_PK_LEN])
 {
 	sqlite3_stmt *st;
@@ -89,9 +93,13 @@ int store_hosts(struct store *s, int (*fn)(void *ctx, const struct store_host *h
 /* timeline --tree: the pids below q->pid in the window, into temp.tree
  * (pid, depth), following ppid one generation at a time: the candidates
  * of the window's kids buckets (store_sqlite.c), each kept only if it has
- * a record of that ppid inside the window (records_pid, named: without
- * statistics SQLite would scan the window instead), so the answer is that
- * of reading every record of the window. */
+ * a record of that ppid inside the window: a kids bucket inside the
+ * window (?9..?10) has one (kids has a row exactly for each (host, ppid,
+ * bucket, pid) of the records); in the window's two edge buckets it is
+ * looked up in records_pid one pid bucket at a time (sub: the offsets of
+ * those inside the window), so the answer is that of reading every
+ * record of the window. kids is read by its primary key (named: without
+ * statistics SQLite would pick kids_pid, led by the host alone). */
 static int build_tree(struct store *s, const struct store_query *q)
 {
 	sqlite3_stmt *st;
@@ -106,11 +114,17 @@ static int build_tree(struct store *s, const struct store_query *q)
 	sqlite3_finalize(st);
 	if (ret || q->to_ns <= q->from_ns)
 		return ret;
-	if (store_prep(s, "INSERT OR IGNORE INTO tree SELECT DISTINCT k.pid, ?1 + 1 FROM kids k "
+	if (store_prep(s, "WITH RECURSIVE sub(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM sub "
+		       "WHERE x + 1 < " PER ") "
+		       "INSERT OR IGNORE INTO tree SELECT DISTINCT k.pid, ?1 + 1 FROM kids k "
+		       "INDEXED BY sqlite_autoindex_kids_1 "
 		       "WHERE k.host=(SELECT id FROM hosts WHERE key=?2) AND k.ppid IN "
 		       "(SELECT pid FROM tree WHERE depth=?1) AND k.bucket BETWEEN ?5 AND ?6 AND "
-		       "EXISTS (SELECT 1 FROM records r INDEXED BY records_pid WHERE r.host=k.host "
-		       "AND r.pid=k.pid AND r.ts_wall>=?3 AND r.ts_wall<?4 AND r.ppid=k.ppid)", &st))
+		       "(k.bucket BETWEEN ?9 AND ?10 OR EXISTS (SELECT 1 FROM sub o, records r "
+		       "INDEXED BY records_pid WHERE "
+		       "o.x BETWEEN ?7 - k.bucket * " PER " AND ?8 - k.bucket * " PER " AND "
+		       "r.host=k.host AND " STORE_PID_BUCKET("r.ts_wall") "=k.bucket * " PER " + o.x "
+		       "AND r.pid=k.pid AND r.ts_wall>=?3 AND r.ts_wall<?4 AND r.ppid=k.ppid))", &st))
 		return -CUSTOS_ERR_IO;
 	for (int depth = 0; depth < 64 && !ret; depth++) {
 		I64(st, 1, depth);
@@ -119,6 +133,11 @@ static int build_tree(struct store *s, const struct store_query *q)
 		I64(st, 4, q->to_ns);
 		I64(st, 5, store_kids_bucket(q->from_ns));
 		I64(st, 6, store_kids_bucket(q->to_ns - 1));
+		I64(st, 7, store_pid_bucket(q->from_ns));
+		I64(st, 8, store_pid_bucket(q->to_ns - 1));
+		I64(st, 9, q->from_ns == INT64_MIN ? store_kids_bucket(q->from_ns)
+						   : store_kids_bucket(q->from_ns - 1) + 1);
+		I64(st, 10, store_kids_bucket(q->to_ns) - 1);
 		ret = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "tree");
 		sqlite3_reset(st);
 		if (!ret && sqlite3_changes(s->db) == 0)
@@ -156,45 +175,14 @@ static void row_of(sqlite3_stmt *st, struct store_row *r)
 	r->path = r->path ? r->path : "";
 }
 
-/* A window is one range of records' primary key, in timeline order; with
- * --pid, one range of records_pid (host, pid, ts_wall, then the key's
- * leaf and rec_index), in the same order: SQLite, without statistics,
- * would scan the whole window instead, so the index is named. */
-int store_timeline(struct store *s, const struct store_query *q,
-		   int (*fn)(void *ctx, const struct store_row *r), void *ctx)
+/* Step st to its end, calling fn on each row (reset after). Returns as
+ * store_hosts. */
+static int each_row(struct store *s, sqlite3_stmt *st, const struct store_query *q,
+		    int (*fn)(void *ctx, const struct store_row *r), void *ctx)
 {
-	char text[1024];
-	sqlite3_stmt *st;
 	struct store_row r;
-	int rc, ret = 0, n;
+	int rc, ret = 0;
 
-	if (q->tree && q->has_pid && build_tree(s, q))
-		return -CUSTOS_ERR_IO;
-	n = snprintf(text, sizeof(text),
-		     "SELECT r.ts_boot, r.ts_wall, r.clock, r.kind, r.pid, r.ppid, r.uid, "
-		     "r.proc_id, r.comm, r.exe, r.path, r.addr, r.port, r.result, r.lost, r.leaf, "
-		     "b.hash, r.rec_index, %s FROM records r%s JOIN batches b ON b.leaf = r.leaf %s "
-		     "WHERE " STORE_HOST_IS("r.host", "?1") " AND "
-		     "r.ts_wall>=?2 AND r.ts_wall<?3%s%s%s%s ORDER BY r.ts_wall, r.leaf, r.rec_index",
-		     q->tree && q->has_pid ? "t.depth" : "0",
-		     q->has_pid && !q->tree ? " INDEXED BY records_pid" : "",
-		     q->tree && q->has_pid ? "JOIN temp.tree t ON t.pid = r.pid" : "",
-		     q->has_pid && !q->tree ? " AND r.pid=?4" : "", q->kind ? " AND r.kind=?5" : "",
-		     q->path_glob ? " AND (r.path GLOB ?6 OR r.exe GLOB ?6)" : "",
-		     q->addr ? " AND r.addr=?7" : "");
-	if (n >= (int)sizeof(text) || store_prep(s, text, &st))
-		return -CUSTOS_ERR_IO;
-	BLOB(st, 1, q->host_id, KEYS_SIGN_PK_LEN);
-	I64(st, 2, q->from_ns);
-	I64(st, 3, q->to_ns);
-	if (q->has_pid && !q->tree)
-		I64(st, 4, q->pid);
-	if (q->kind)
-		I64(st, 5, q->kind);
-	if (q->path_glob)
-		TEXT(st, 6, q->path_glob);
-	if (q->addr)
-		TEXT(st, 7, q->addr);
 	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		row_of(st, &r);
 		memcpy(r.host_id, q->host_id, KEYS_SIGN_PK_LEN);
@@ -202,6 +190,91 @@ int store_timeline(struct store *s, const struct store_query *q,
 	}
 	if (!ret && rc != SQLITE_DONE)
 		ret = store_fail(s, "timeline");
+	sqlite3_reset(st);
+	return ret;
+}
+
+/* timeline --pid: st (bound but for ?8) once per pid bucket of the window
+ * in which the pid may have records, in time order: those of the pid's
+ * kids buckets (kids_pid; every record has its kids row). */
+static int pid_walk(struct store *s, sqlite3_stmt *st, const struct store_query *q,
+		    int (*fn)(void *ctx, const struct store_row *r), void *ctx)
+{
+	sqlite3_stmt *k;
+	int64_t lo = store_pid_bucket(q->from_ns), hi = store_pid_bucket(q->to_ns - 1), kb, host;
+	int rc, ret = store_host_rowid(s, q->host_id, &host);
+
+	if (ret)
+		return ret < 0 ? ret : 0;
+	if (store_prep(s, "SELECT DISTINCT bucket FROM kids INDEXED BY kids_pid WHERE host=?1 AND "
+		       "pid=?2 AND bucket BETWEEN ?3 AND ?4 ORDER BY bucket", &k))
+		return -CUSTOS_ERR_IO;
+	I64(k, 1, host);
+	I64(st, 1, host);
+	I64(k, 2, q->pid);
+	I64(k, 3, store_kids_bucket(q->from_ns));
+	I64(k, 4, store_kids_bucket(q->to_ns - 1));
+	while (!ret && (rc = sqlite3_step(k)) == SQLITE_ROW) {
+		kb = sqlite3_column_int64(k, 0);
+		for (int64_t x = kb * STORE_PID_PER_KIDS; !ret && x < (kb + 1) * STORE_PID_PER_KIDS;
+		     x++) {
+			if (x < lo || x > hi)
+				continue;
+			I64(st, 8, x);
+			ret = each_row(s, st, q, fn, ctx);
+		}
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = store_fail(s, "timeline --pid");
+	sqlite3_finalize(k);
+	return ret;
+}
+
+/* A window is one range of records' primary key, in timeline order; with
+ * --pid, one range of records_pid (host, pid bucket, pid, ts_wall, then
+ * the key's leaf and rec_index) per pid bucket, in the same order:
+ * SQLite, without statistics, would scan the whole window instead, so
+ * the index is named. */
+int store_timeline(struct store *s, const struct store_query *q,
+		   int (*fn)(void *ctx, const struct store_row *r), void *ctx)
+{
+	char text[1024];
+	sqlite3_stmt *st;
+	int ret, n, by_pid = q->has_pid && !q->tree;
+
+	if (q->tree && q->has_pid && build_tree(s, q))
+		return -CUSTOS_ERR_IO;
+	n = snprintf(text, sizeof(text),
+		     "SELECT r.ts_boot, r.ts_wall, r.clock, r.kind, r.pid, r.ppid, r.uid, "
+		     "r.proc_id, r.comm, r.exe, r.path, r.addr, r.port, r.result, r.lost, r.leaf, "
+		     "b.hash, r.rec_index, %s FROM records r%s JOIN batches b ON b.leaf = r.leaf %s "
+		     "WHERE %s AND r.ts_wall>=?2 AND r.ts_wall<?3%s%s%s%s "
+		     "ORDER BY r.ts_wall, r.leaf, r.rec_index",
+		     q->tree && q->has_pid ? "t.depth" : "0",
+		     by_pid ? " INDEXED BY records_pid" : "",
+		     q->tree && q->has_pid ? "JOIN temp.tree t ON t.pid = r.pid" : "",
+		     by_pid ? "r.host=?1" : STORE_HOST_IS("r.host", "?1"),
+		     by_pid ? " AND " STORE_PID_BUCKET("r.ts_wall") "=?8 AND r.pid=?4" : "",
+		     q->kind ? " AND r.kind=?5" : "",
+		     q->path_glob ? " AND (r.path GLOB ?6 OR r.exe GLOB ?6)" : "",
+		     q->addr ? " AND r.addr=?7" : "");
+	if (n >= (int)sizeof(text) || store_prep(s, text, &st))
+		return -CUSTOS_ERR_IO;
+	BLOB(st, 1, q->host_id, KEYS_SIGN_PK_LEN);
+	I64(st, 2, q->from_ns);
+	I64(st, 3, q->to_ns);
+	if (by_pid)
+		I64(st, 4, q->pid);
+	if (q->kind)
+		I64(st, 5, q->kind);
+	if (q->path_glob)
+		TEXT(st, 6, q->path_glob);
+	if (q->addr)
+		TEXT(st, 7, q->addr);
+	if (by_pid)
+		ret = q->to_ns > q->from_ns ? pid_walk(s, st, q, fn, ctx) : 0;
+	else
+		ret = each_row(s, st, q, fn, ctx);
 	sqlite3_finalize(st);
 	return ret;
 }

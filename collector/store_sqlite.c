@@ -6,31 +6,36 @@
  * which catch-up at the next start repairs (store.h invariant 1), so the
  * index never needs the archive's fsync per batch.
  *
- * Schema version 3 (STORE_SCHEMA_VERSION): each host key is stored once,
+ * Schema version 4 (STORE_SCHEMA_VERSION): each host key is stored once,
  * in hosts, and rows name it by row id; a record's batch hash is read
  * from batches (by leaf), not stored per record; records are keyed in
  * timeline order; the --tree walk reads kids, one row per (host, ppid,
  * time bucket, pid) seen, instead of an index entry per record (version
- * 2 had that index, records_tree). Indexes of other versions are refused
+ * 2 had that index, records_tree); records_pid is led by a record's
+ * time bucket of 2^STORE_PID_SHIFT ns (version 3: by its pid), so that a
+ * group's entries land in the newest part of the index instead of one
+ * place per live pid, and a pid's buckets are found through kids_pid
+ * (store_query.c, store_proc_at). Indexes of other versions are refused
  * (store_open says to run reindex): the index is derived, and rebuilding
  * it is the one migration.
  *
  * Ingest speed (docs/performance.md): a 64 MiB page cache; groups of batch
  * transactions committed as one (store_group_begin: savepoints inside one
  * transaction); and a cache of process starts, because every record asks
- * for the start of its process (store_find_proc). The cache is
- * direct-mapped, PROC_SLOTS entries keyed by (host, boot, pid), and keeps
- * the invariant: a used slot holds the row of procs with the greatest ts
- * for its key, or says that procs has no row for it. Only this writer
- * adds rows, each add updates its slot, and a rollback empties the cache
- * (so it never holds a row that is not in the database). A query for a
- * time before the cached row's ts goes to SQLite. An add whose start the
- * slot already holds is not sent to SQLite (the row is there).
+ * for the start of its process (store_find_proc). The cache has
+ * PROC_SLOTS entries keyed by (host, boot, pid), a key in at most one
+ * slot, and keeps the invariant: a used slot holds the row of procs with
+ * the greatest ts for its key, or says that procs has no row for it.
+ * Only this writer adds rows, each add updates its slot, and a rollback
+ * empties the cache (so it never holds a row that is not in the
+ * database). A query for a time before the cached row's ts goes to
+ * SQLite. An add whose start the slot already holds is not sent to
+ * SQLite (the row is there).
  *
- * Likewise a direct-mapped cache of kids rows (KID_SLOTS): a used slot
- * names a row of kids that is in the database (a rollback empties the
- * cache), so a record whose (host, ppid, bucket, pid) is in it adds no
- * row; most records of a busy process are.
+ * Likewise a cache of kids rows (KID_SLOTS): a used slot names a row of
+ * kids that is in the database (a rollback empties the cache), so a
+ * record whose (host, ppid, bucket, pid) is in it adds no row; most
+ * records of a busy process are.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,8 +72,15 @@ static const char *const sql[Q_COUNT] = {
 			"ORDER BY ts DESC LIMIT 1",
 };
 
+/* Both caches are set-associative, PROC_WAYS (KID_WAYS) slots per set: a
+ * key lives only in its set, and a key not there replaces an unused slot
+ * or the set's slot s->victim names (a direct-mapped cache of 65,536
+ * slots lost a quarter of the benchmark's 15,000 live pids to collisions,
+ * each miss a query of procs: docs/performance.md). */
 #define PROC_SLOTS 65536u
-#define KID_SLOTS 16384u
+#define PROC_WAYS 4u
+#define KID_SLOTS 65536u
+#define KID_WAYS 4u
 
 struct store_kid_slot {
 	int64_t host, bucket;		/* host 0: slot unused (row ids start at 1) */
@@ -85,7 +97,7 @@ struct store_proc_slot {
  * version 1 index, which had host keys and batch hashes in every row).
  * An index of another version is refused with a message saying to run
  * reindex, which rebuilds it from the archive (store_open). */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STR(x) #x
 #define XSTR(x) STR(x)
 
@@ -98,10 +110,15 @@ static const char pragmas[] =
 
 /* records: keyed by (host, ts_wall, leaf, rec_index), the timeline's own
  * order, so that a window is one range of the table (no time index) and
- * one host's rows are appended mostly at its end. records_pid serves
- * --pid and the process at a time (store_proc_at); kids the children of
- * a process in a window (--tree: the pids with a record of that ppid in
- * the window's buckets, each checked against records_pid). */
+ * one host's rows are appended mostly at its end. records_pid (host,
+ * pid bucket, pid, time) serves --pid and the process at a time
+ * (store_proc_at), one bucket at a time: kids_pid lists the kids buckets
+ * in which a pid has records (every record adds its kids row), each
+ * covering 2^(STORE_KIDS_SHIFT - STORE_PID_SHIFT) pid buckets;
+ * records_exec, a partial index of the successful execs and snapshots,
+ * a process's latest program (store_proc_at); kids the children of a
+ * process in a window (--tree: the pids with a record of that ppid in the
+ * window's buckets, each checked against records_pid). */
 static const char schema[] =
 	"BEGIN;"
 	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
@@ -116,10 +133,14 @@ static const char schema[] =
 	" clock INTEGER NOT NULL, kind INTEGER NOT NULL, pid INTEGER, ppid INTEGER, uid INTEGER,"
 	" proc_id TEXT, comm TEXT, exe TEXT, path TEXT, addr TEXT, port INTEGER, result INTEGER,"
 	" lost INTEGER, PRIMARY KEY(host, ts_wall, leaf, rec_index)) WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS records_pid ON records(host, pid, ts_wall);"
+	"CREATE INDEX IF NOT EXISTS records_pid ON records(host, " STORE_PID_BUCKET("ts_wall")
+	", pid, ts_wall);"
+	"CREATE INDEX IF NOT EXISTS records_exec ON records(host, pid, ts_wall) WHERE "
+	STORE_EXEC_OK ";"
 	"CREATE TABLE IF NOT EXISTS kids(host INTEGER NOT NULL, ppid INTEGER NOT NULL,"
 	" bucket INTEGER NOT NULL, pid INTEGER NOT NULL, PRIMARY KEY(host, ppid, bucket, pid))"
 	" WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS kids_pid ON kids(host, pid, bucket);"
 	"CREATE TABLE IF NOT EXISTS gaps(host BLOB NOT NULL, leaf INTEGER PRIMARY KEY,"
 	" err INTEGER NOT NULL, expected INTEGER, got INTEGER, ts_wall INTEGER);"
 	"CREATE TABLE IF NOT EXISTS boots(id INTEGER PRIMARY KEY, host INTEGER NOT NULL,"
@@ -196,6 +217,7 @@ int store_open(const char *path, int readonly, struct store **out)
 		}
 	}
 	if (!readonly && (!(s->procs = calloc(PROC_SLOTS, sizeof(*s->procs))) ||
+			  !(s->proc_tags = calloc(PROC_SLOTS, sizeof(*s->proc_tags))) ||
 			  !(s->kids = calloc(KID_SLOTS, sizeof(*s->kids))))) {
 		store_close(s);
 		return -CUSTOS_ERR_NOMEM;
@@ -209,6 +231,7 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	free(s->procs);
+	free(s->proc_tags);
 	free(s->kids);
 	for (int i = 0; i < Q_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
@@ -238,6 +261,8 @@ static void proc_cache_clear(struct store *s)
 	s->host_row = s->boot_row = 0;	/* their rows may be rolled back too */
 	if (s->procs)
 		memset(s->procs, 0, PROC_SLOTS * sizeof(*s->procs));
+	if (s->proc_tags)
+		memset(s->proc_tags, 0, PROC_SLOTS * sizeof(*s->proc_tags));
 	if (s->kids)
 		memset(s->kids, 0, KID_SLOTS * sizeof(*s->kids));
 }
@@ -367,6 +392,11 @@ static int boot_row(struct store *s, const uint8_t key[KEYS_SIGN_PK_LEN], const 
 	return 0;
 }
 
+int store_host_rowid(struct store *s, const uint8_t key[KEYS_SIGN_PK_LEN], int64_t *id)
+{
+	return host_row(s, key, 0, id);
+}
+
 int store_add_batch(struct store *s, const struct store_batch *b)
 {
 	sqlite3_stmt *st = s->st[Q_BATCH];
@@ -400,20 +430,27 @@ static int add_kid(struct store *s, int64_t host, const struct store_row *r)
 	int64_t bucket = store_kids_bucket(r->ts_wall_ns);
 	uint64_t h = (r->pid * 0x9e3779b97f4a7c15ull) ^ (r->ppid * 0xff51afd7ed558ccdull) ^
 		     (uint64_t)(bucket * 31 + host) * 0xc4ceb9fe1a85ec53ull;
-	struct store_kid_slot *e = &s->kids[(h ^ h >> 32) % KID_SLOTS];
+	struct store_kid_slot *set = &s->kids[(h ^ h >> 32) % (KID_SLOTS / KID_WAYS) * KID_WAYS], *e;
 	sqlite3_stmt *st = s->st[Q_KID];
 	int ret;
 
-	if (e->host == host && e->bucket == bucket && e->ppid == r->ppid && e->pid == r->pid)
-		return 0;
+	for (unsigned i = 0; i < KID_WAYS; i++)
+		if (set[i].host == host && set[i].bucket == bucket && set[i].ppid == r->ppid &&
+		    set[i].pid == r->pid)
+			return 0;
 	I64(st, 1, host);
 	I64(st, 2, r->ppid);
 	I64(st, 3, bucket);
 	I64(st, 4, r->pid);
 	ret = run(s, Q_KID);
-	if (!ret)
-		*e = (struct store_kid_slot){ host, bucket, r->ppid, r->pid };
-	return ret;
+	if (ret)
+		return ret;
+	e = &set[s->victim++ % KID_WAYS];
+	for (unsigned i = 0; i < KID_WAYS; i++)
+		if (!set[i].host)
+			e = &set[i];
+	*e = (struct store_kid_slot){ host, bucket, r->ppid, r->pid };
+	return 0;
 }
 
 int store_add_record(struct store *s, const struct store_row *r)
@@ -460,22 +497,41 @@ int store_add_gap(struct store *s, const struct store_gap *g)
 	return run(s, Q_GAP);
 }
 
-static struct store_proc_slot *proc_slot(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
-				  const uint8_t boot_id[16], uint64_t pid)
-{
-	uint64_t h = pid * 0x9e3779b97f4a7c15ull, a, b;
-
-	memcpy(&a, host_id, sizeof(a));
-	memcpy(&b, boot_id, sizeof(b));
-	h ^= (a ^ b) * 0xff51afd7ed558ccdull;
-	return &s->procs[(h ^ h >> 29) % PROC_SLOTS];
-}
-
 static int proc_slot_is(const struct store_proc_slot *e, const uint8_t host_id[KEYS_SIGN_PK_LEN],
 			const uint8_t boot_id[16], uint64_t pid)
 {
 	return e->used && e->pid == pid && memcmp(e->host, host_id, KEYS_SIGN_PK_LEN) == 0 &&
 	       memcmp(e->boot, boot_id, 16) == 0;
+}
+
+/* The key's slot in the process-start cache, or when it has none and
+ * take is set, the slot of its set it may replace (not filled); else
+ * NULL. proc_tags[i] is a hash of the key that slot i held last (0:
+ * none): a filter read before the slot, whose key decides. */
+static struct store_proc_slot *proc_slot(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
+					 const uint8_t boot_id[16], uint64_t pid, int take)
+{
+	uint64_t h = pid * 0x9e3779b97f4a7c15ull, a, b, *tags;
+	size_t first;
+	unsigned w;
+
+	memcpy(&a, host_id, sizeof(a));
+	memcpy(&b, boot_id, sizeof(b));
+	h ^= (a ^ b) * 0xff51afd7ed558ccdull;
+	h ^= h >> 29;
+	first = h % (PROC_SLOTS / PROC_WAYS) * PROC_WAYS;
+	tags = &s->proc_tags[first];
+	for (w = 0; w < PROC_WAYS; w++)
+		if (tags[w] == (h | 1) && proc_slot_is(&s->procs[first + w], host_id, boot_id, pid))
+			return &s->procs[first + w];
+	if (!take)
+		return NULL;
+	w = s->victim++ % PROC_WAYS;
+	for (unsigned i = 0; i < PROC_WAYS; i++)
+		if (!s->procs[first + i].used)
+			w = i;
+	tags[w] = h | 1;
+	return &s->procs[first + w];
 }
 
 /* Fill e with the key's latest row from procs (the cache invariant). */
@@ -513,11 +569,11 @@ int store_add_proc(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
 		   const uint8_t boot_id[16], uint64_t pid, uint64_t start_ns, uint64_t ts)
 {
 	sqlite3_stmt *st = s->st[Q_PROC];
-	struct store_proc_slot *e = proc_slot(s, host_id, boot_id, pid);
+	struct store_proc_slot *e = proc_slot(s, host_id, boot_id, pid, 0);
 	int64_t boot;
 	int ret;
 
-	if (proc_slot_is(e, host_id, boot_id, pid) && e->has && e->start_ns == start_ns)
+	if (e && e->has && e->start_ns == start_ns)
 		return 0;	/* procs has (boot, pid, start_ns): INSERT OR IGNORE would keep it */
 	ret = boot_row(s, host_id, boot_id, 1, &boot);
 	if (ret)
@@ -529,8 +585,9 @@ int store_add_proc(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
 	ret = run(s, Q_PROC);
 	if (ret || sqlite3_changes(s->db) == 0)	/* a row already there: kept as it was */
 		return ret;
-	if (!proc_slot_is(e, host_id, boot_id, pid))
-		return proc_slot_load(s, e, host_id, boot_id, pid);
+	if (!e)
+		return proc_slot_load(s, proc_slot(s, host_id, boot_id, pid, 1), host_id, boot_id,
+				      pid);
 	if (!e->has || ts > e->ts) {	/* ties: the row SQLite keeps is not known */
 		e->has = 1;
 		e->start_ns = start_ns;
@@ -606,9 +663,9 @@ int store_find_proc(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
 
 	if (!s->procs)
 		return find_proc_sql(s, host_id, boot_id, pid, ts, start_ns);
-	e = proc_slot(s, host_id, boot_id, pid);
-	if (!proc_slot_is(e, host_id, boot_id, pid) &&
-	    (ret = proc_slot_load(s, e, host_id, boot_id, pid)))
+	if (!(e = proc_slot(s, host_id, boot_id, pid, 0)) &&
+	    (ret = proc_slot_load(s, e = proc_slot(s, host_id, boot_id, pid, 1), host_id, boot_id,
+				  pid)))
 		return ret;
 	if (!e->has)
 		return 1;

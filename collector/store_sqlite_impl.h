@@ -36,11 +36,13 @@ struct store {
 	sqlite3_stmt *cached[C_COUNT];	/* NULL until first used */
 	int group;			/* inside store_group_begin/end */
 	struct store_proc_slot *procs;	/* store_sqlite.c: process-start cache */
+	uint64_t *proc_tags;		/* store_sqlite.c: its slots' key hashes */
 	struct store_kid_slot *kids;	/* store_sqlite.c: kids rows written lately */
 	uint8_t host_key[KEYS_SIGN_PK_LEN];	/* the last host looked up... */
 	int64_t host_row;			/* ...its row id in hosts; 0: none cached */
 	uint8_t boot_key[16];			/* the last boot of that host looked up... */
 	int64_t boot_row;			/* ...its row id in boots; 0: none cached */
+	unsigned victim;			/* store_sqlite.c: the caches' next way to replace */
 };
 
 /* The kids table (store_sqlite.c) says which pids had a record with a
@@ -53,6 +55,26 @@ static inline int64_t store_kids_bucket(int64_t ts)
 	return ts >= 0 ? ts >> STORE_KIDS_SHIFT : -(((-(ts + 1)) >> STORE_KIDS_SHIFT) + 1);
 }
 
+/* records_pid (store_sqlite.c) is led by a record's pid bucket, its wall
+ * time >> STORE_PID_SHIFT (about 4.3 s; SQLite's >> floors), so that the
+ * entries a group adds are near each other; a kids bucket holds
+ * STORE_PID_PER_KIDS pid buckets. Queries name the index's expression as
+ * STORE_PID_BUCKET(column) (SQLite uses an index on an expression only
+ * for the same expression). */
+#define STORE_PID_SHIFT 32
+#define STORE_PID_PER_KIDS 16
+#define STORE_PID_BUCKET(col) "(" col ">>32)"
+_Static_assert(STORE_PID_SHIFT == 32, "STORE_PID_BUCKET's text names the shift");
+_Static_assert(STORE_PID_PER_KIDS == 1 << (STORE_KIDS_SHIFT - STORE_PID_SHIFT), "per kids");
+static inline int64_t store_pid_bucket(int64_t ts)
+{
+	return ts >= 0 ? ts >> STORE_PID_SHIFT : -(((-(ts + 1)) >> STORE_PID_SHIFT) + 1);
+}
+
+/* The records records_exec indexes (a partial index: the queries that
+ * use it repeat this condition): successful execs and snapshots. */
+#define STORE_EXEC_OK "kind IN (1,10) AND result=0"
+
 /* A query's test of a host column against the host key bound as
  * parameter p (hosts maps keys to the row ids other tables hold). */
 #define STORE_HOST_IS(col, p) col "=(SELECT id FROM hosts WHERE key=" p ")"
@@ -60,6 +82,10 @@ static inline int64_t store_kids_bucket(int64_t ts)
 /* Print "custos-collector: index: WHAT: <sqlite message>" and return
  * -CUSTOS_ERR_IO. */
 int store_fail(struct store *s, const char *what);
+
+/* The row id of host key in hosts (the rows of other tables name it so).
+ * OUT: *id. Returns 0, 1 when the host has none, -CUSTOS_ERR_IO. */
+int store_host_rowid(struct store *s, const uint8_t key[KEYS_SIGN_PK_LEN], int64_t *id);
 
 /* Prepare q. OUT: *st. Returns 0 or -CUSTOS_ERR_IO (reported). */
 int store_prep(struct store *s, const char *q, sqlite3_stmt **st);

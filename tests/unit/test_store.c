@@ -11,7 +11,11 @@
  * index of an older schema is refused (reindex rebuilds it); catch-up
  * commits in groups and a group's abort leaves nothing. The --tree walk
  * (kids buckets checked against the records) answers exactly for the
- * window, across a bucket boundary.
+ * window, across a bucket boundary. --pid and the process at a time
+ * (store_proc_at) walk a pid's time buckets: exact across empty buckets
+ * and kids buckets; the process-start cache stays exact when its sets
+ * overflow. An auth record's row names its type, account, result,
+ * program and address.
  */
 #include <stdlib.h>
 #include <unistd.h>
@@ -21,6 +25,7 @@
 #include "collector.h"
 #include "indexer.h"
 #include "store.h"
+#include "store_sqlite_impl.h"
 
 #define OFFSET 1763769600000000000ll
 
@@ -517,6 +522,170 @@ static void test_tree_window(void **state)
 	unlink(path);
 }
 
+/* --pid reads records_pid one pid bucket (2^32 ns) at a time, in the
+ * kids buckets (2^36 ns) that hold the pid's records; store_proc_at walks
+ * them back from its time. Both answer as a scan of the records would. */
+static void test_pid_buckets(void **state)
+{
+	const int64_t next = ((OFFSET >> 36) + 1) << 36;	/* the next kids bucket */
+	const uint64_t b1 = (uint64_t)(next - OFFSET), pb = 1ull << STORE_PID_SHIFT;
+	const uint64_t kb = 1ull << STORE_KIDS_SHIFT;
+	const uint64_t ts[] = { 1000, 1001, b1 + 10, b1 + 5 * pb + 7, b1 + 3 * kb + 2 * pb };
+	struct custos_keypair host;
+	struct store_proc_info pi;
+	struct batch_builder b;
+	struct store_query q;
+	struct store *s;
+	struct rows x;
+	struct buf sb;
+	uint8_t h0[CUSTOS_HASH_LEN];
+
+	(void)state;
+	unlink(path);
+	tu_keys(&host, 5);
+	buf_init(&sb, CUSTOS_SIGNED_MAX);
+	batch_builder_init(&b);
+	rec(&b, CUSTOS_REC_EXEC, ts[0], 300, 100);	/* exe /usr/bin/sh */
+	for (size_t i = 1; i < sizeof(ts) / sizeof(ts[0]); i++) {
+		rec(&b, CUSTOS_REC_OPEN, ts[i], 300, 100 + i);
+		rec(&b, CUSTOS_REC_OPEN, ts[i] + 1, 301, 1);	/* another pid, same buckets */
+	}
+	sign(&b, &host, 0, NULL, &sb, h0);
+	assert_int_equal(store_open(path, 0, &s), 0);
+	assert_int_equal(indexer_batch(s, NULL, 0, sb.data, sb.len, 5), 0);
+	q = (struct store_query){ .has_pid = 1, .pid = 300, .from_ns = INT64_MIN + 1 };
+	query(s, &q, host.pub.sign_pk, &x);
+	assert_int_equal(x.n, 5);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(x.r[i].pid, 300);
+		assert_int_equal(x.r[i].ts_wall_ns, OFFSET + (int64_t)ts[i]);
+	}
+	q = (struct store_query){ .has_pid = 1, .pid = 300, .from_ns = OFFSET + 1001,
+				  .to_ns = OFFSET + (int64_t)ts[4] };
+	query(s, &q, host.pub.sign_pk, &x);
+	assert_int_equal(x.n, 3);	/* the window's ends: from in, to out */
+	assert_int_equal(x.r[0].ts_wall_ns, OFFSET + 1001);
+	assert_int_equal(x.r[2].ts_wall_ns, OFFSET + (int64_t)ts[3]);
+	q.kind = CUSTOS_REC_EXEC;	/* filters still apply */
+	query(s, &q, host.pub.sign_pk, &x);
+	assert_int_equal(x.n, 0);
+	assert_int_equal(store_proc_at(s, host.pub.sign_pk, 300, OFFSET + 999, &pi), 1);
+	assert_int_equal(store_proc_at(s, host.pub.sign_pk, 300, OFFSET + 1000, &pi), 0);
+	assert_int_equal(pi.ppid, 100);
+	assert_string_equal(pi.exe, "/usr/bin/sh");
+	assert_string_equal(pi.comm, "bash");
+	assert_true(pi.proc_id[0] != '\0');
+	/* latest before: across empty pid buckets, then empty kids buckets */
+	assert_int_equal(store_proc_at(s, host.pub.sign_pk, 300, OFFSET + (int64_t)ts[3] - 1, &pi),
+			 0);
+	assert_int_equal(pi.ppid, 102);
+	assert_int_equal(pi.ts_wall_ns, OFFSET + (int64_t)ts[2]);
+	assert_int_equal(store_proc_at(s, host.pub.sign_pk, 300, OFFSET + (int64_t)ts[4] - 1, &pi),
+			 0);
+	assert_int_equal(pi.ppid, 103);
+	assert_int_equal(pi.ts_wall_ns, OFFSET + (int64_t)ts[3]);
+	assert_string_equal(pi.exe, "/usr/bin/sh");	/* its exec, 3 kids buckets back */
+	assert_int_equal(store_proc_at(s, host.pub.sign_pk, 300, INT64_MAX, &pi), 0);
+	assert_int_equal(pi.ppid, 104);
+	assert_int_equal(store_proc_at(s, host.pub.sign_pk, 301, OFFSET + 1001, &pi), 1);
+	batch_builder_free(&b);
+	store_close(s);
+	buf_free(&sb);
+	unlink(path);
+}
+
+/* More process starts than the cache holds: each answer is still the
+ * latest start at or before the time asked (evicted keys from SQLite). */
+static void test_proc_cache_full(void **state)
+{
+	const uint64_t n = 70000;
+	struct store *s;
+	uint8_t host[KEYS_SIGN_PK_LEN], boot[16];
+	uint64_t st = 0;
+
+	(void)state;
+	unlink(path);
+	memset(host, 3, sizeof(host));
+	memset(boot, 4, sizeof(boot));
+	assert_int_equal(store_open(path, 0, &s), 0);
+	assert_int_equal(store_begin(s), 0);
+	for (uint64_t pid = 1; pid <= n; pid++) {
+		assert_int_equal(store_add_proc(s, host, boot, pid, pid * 10, 1000), 0);
+		if (pid % 3 == 0)	/* reused: a later start */
+			assert_int_equal(store_add_proc(s, host, boot, pid, pid * 10 + 5, 2000), 0);
+	}
+	for (uint64_t pid = 1; pid <= n; pid++) {
+		assert_int_equal(store_find_proc(s, host, boot, pid, 1500, &st), 0);
+		assert_int_equal(st, pid * 10);
+		assert_int_equal(store_find_proc(s, host, boot, pid, 2500, &st), 0);
+		assert_int_equal(st, pid % 3 ? pid * 10 : pid * 10 + 5);
+	}
+	assert_int_equal(store_find_proc(s, host, boot, n + 1, 2500, &st), 1);
+	assert_int_equal(store_commit(s), 0);
+	store_close(s);
+	unlink(path);
+}
+
+/* An auth record (kind 11): result, the text's exe and IP address, and a
+ * path naming its type, account and result ("?" for what it lacks). */
+static void test_auth_row(void **state)
+{
+	static const char *const text[] = {
+		"op=PAM:authentication grantors=? acct=\"root\" exe=\"/usr/bin/su\" hostname=? "
+		"addr=2001:db8:0:0::1 terminal=pts/0 res=failed",
+		"op=login addr=not-an-ip",
+	};
+	const uint64_t type[] = { 1100, 1999 };
+	struct custos_record *r = calloc(1, sizeof(*r));
+	struct custos_keypair host;
+	struct batch_builder b;
+	struct store_query q;
+	struct store *s;
+	struct rows x;
+	struct buf sb;
+	uint8_t h0[CUSTOS_HASH_LEN];
+
+	(void)state;
+	assert_non_null(r);
+	unlink(path);
+	tu_keys(&host, 6);
+	buf_init(&sb, CUSTOS_SIGNED_MAX);
+	batch_builder_init(&b);
+	for (int i = 0; i < 2; i++) {
+		memset(r, 0, sizeof(*r));
+		r->kind = CUSTOS_REC_AUTH;
+		r->ts_ns = 1000 + (uint64_t)i;
+		tu_subject(&r->subj, 77);
+		r->u.auth.result = 150 + i;
+		r->u.auth.audit_type = type[i];
+		r->u.auth.text_len = (uint32_t)strlen(text[i]);
+		memcpy(r->u.auth.text, text[i], r->u.auth.text_len);
+		assert_int_equal(batch_builder_add(&b, r), 0);
+	}
+	sign(&b, &host, 0, NULL, &sb, h0);
+	assert_int_equal(store_open(path, 0, &s), 0);
+	assert_int_equal(indexer_batch(s, NULL, 0, sb.data, sb.len, 5), 0);
+	q = (struct store_query){ .kind = CUSTOS_REC_AUTH, .from_ns = OFFSET };
+	query(s, &q, host.pub.sign_pk, &x);
+	assert_int_equal(x.n, 2);
+	assert_int_equal(x.r[0].result, 150);
+	assert_string_equal(x.exe[0], "/usr/bin/su");
+	assert_string_equal(x.r[0].addr, "2001:db8::1");
+	assert_string_equal(x.path[0], "USER_AUTH acct=root res=failed");
+	assert_int_equal(x.r[1].result, 151);
+	assert_string_equal(x.exe[1], "");
+	assert_string_equal(x.r[1].addr, "");
+	assert_string_equal(x.path[1], "type=1999 acct=? res=?");
+	q = (struct store_query){ .addr = "2001:db8::1", .from_ns = OFFSET };
+	query(s, &q, host.pub.sign_pk, &x);
+	assert_int_equal(x.n, 1);
+	batch_builder_free(&b);
+	store_close(s);
+	buf_free(&sb);
+	free(r);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -527,6 +696,9 @@ int main(void)
 		cmocka_unit_test(test_schema_version),
 		cmocka_unit_test(test_group_abort),
 		cmocka_unit_test(test_tree_window),
+		cmocka_unit_test(test_pid_buckets),
+		cmocka_unit_test(test_proc_cache_full),
+		cmocka_unit_test(test_auth_row),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
