@@ -280,8 +280,12 @@ int indexer_begin(struct indexer_pass *p, struct store *s, struct triage *t,
 
 int indexer_record(struct indexer_pass *p, uint32_t idx, const struct custos_record *rec)
 {
-	int ret = record_row(p->s, p->v, p->leaf, idx, rec, &p->x);
+	int ret;
 
+	/* Triage's table lines load while SQLite writes the rows. */
+	if (p->t)
+		triage_prefetch(p->t, &p->v->hdr, rec);
+	ret = record_row(p->s, p->v, p->leaf, idx, rec, &p->x);
 	if (!ret && p->t)	/* issue 6: streaming triage (triage.h) */
 		ret = triage_record(p->t, p->s, &p->v->hdr, p->v->hash, p->leaf, idx, rec,
 				    &p->alerts);
