@@ -48,8 +48,12 @@ static int attempt(const struct custos_record *rec, struct sigma_event *ev,
 
 /* authentication: the audit type's name (its number when unnamed), the
  * text's fields op, acct, exe, hostname, addr, terminal, res (NULL when
- * absent, "?" or unreadable: common/audit_text.h) and AuthSource (where
- * the attempt came from: audit_text_source). */
+ * absent, "?" or unreadable: common/audit_text.h), AuthSource (where
+ * the attempt came from: audit_text_source) and SenderEuid, the sending
+ * process's effective uid: any process may send the bytes, and the
+ * kernel's refusal of one without CAP_AUDIT_WRITE never reaches the
+ * record (docs/capture.md), so rules tell PAM's reports (root or setuid
+ * programs) from a user's forgeries by it. */
 static int auth_fields(const struct custos_record *rec, struct sigma_event *ev,
 		       struct sigma_event_buf *b)
 {
@@ -76,6 +80,9 @@ static int auth_fields(const struct custos_record *rec, struct sigma_event *ev,
 	v = b->auth[SIGMA_F_AUTH_SOURCE - SIGMA_F_AUTH_TYPE];
 	if (audit_text_source(a->text, a->text_len, v, sizeof(b->auth[0])) == 0)
 		ev->f[SIGMA_F_AUTH_SOURCE] = v;
+	v = b->auth[SIGMA_F_AUTH_EUID - SIGMA_F_AUTH_TYPE];
+	snprintf(v, sizeof(b->auth[0]), "%llu", (unsigned long long)rec->subj.euid);
+	ev->f[SIGMA_F_AUTH_EUID] = v;
 	return 1;
 }
 

@@ -29,6 +29,7 @@ static const char *const field_names[SIGMA_F_COUNT] = {
 	[SIGMA_F_AUTH_EXE] = "exe", [SIGMA_F_AUTH_HOSTNAME] = "hostname",
 	[SIGMA_F_AUTH_ADDR] = "addr", [SIGMA_F_AUTH_TERMINAL] = "terminal",
 	[SIGMA_F_AUTH_RES] = "res", [SIGMA_F_AUTH_SOURCE] = "AuthSource",
+	[SIGMA_F_AUTH_EUID] = "SenderEuid",
 };
 
 int sigma_field_by_name(const char *name)

@@ -178,6 +178,12 @@ static void test_no_alert(void **state)
 		auth(304, 1100, "op=PAM:authentication acct=\"root exe=x res=failed", t0 + 6 * SEC);
 		feed(&r);
 	}
+	/* Forged: a user's process (effective uid 1000) sending PAM's bytes. */
+	for (int i = 0; i < 6; i++) {
+		auth(306, 1100, SU_FAIL, t0 + 7 * SEC);
+		rec->subj.euid = 1000;
+		feed(&r);
+	}
 	/* The fifth failure past the 60 s window of the first. */
 	auth(305, 1100, SU_FAIL, t0 + 61 * SEC);
 	feed(&r);
