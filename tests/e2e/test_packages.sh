@@ -6,7 +6,8 @@
 # conffile, that the installed units pass `systemd-analyze verify`, that
 # the installed binaries run and, started by hand with the installed
 # configuration and the unit's capability bounding set (no systemd as PID 1
-# in CI), deliver an event; then purge
+# in CI), deliver an event; that an upgrade over an index of an older
+# schema rebuilds it from the archive (postinst runs reindex); then purge
 # both and check what remains (the evidence archive, until the documented
 # explicit step). Leaves the machine as it was. Root; exits 77 otherwise,
 # or when a Custos installation is present (it is never touched).
@@ -135,6 +136,22 @@ grep -q '"kind":"agent_stop"' "$tmp/tl" || fail "the agent's records did not rea
 kill "$serve_pid" && wait "$serve_pid"
 serve_pid=""
 
+# --- an upgrade over an index of another schema rebuilds it ------------------
+# (what a new collector version with a new index schema meets: serve would
+# refuse the index; postinst runs reindex, the records come back from the
+# archive). The version is made older by hand, as an earlier build left it.
+python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("PRAGMA user_version=1"); c.commit()' \
+	/var/lib/custos/collector/index.sqlite || fail "could not age the index"
+runuser -u custos -- /usr/sbin/custos-collector hosts --dir /var/lib/custos/collector \
+	>/dev/null 2>"$tmp/old.log" && fail "the aged index was not refused"
+grep -q 'custos-collector reindex' "$tmp/old.log" || fail "the aged index: $(cat "$tmp/old.log")"
+dpkg -i "$deb_c" >"$tmp/up.log" 2>&1 || fail "upgrade over an old index: $(cat "$tmp/up.log")"
+grep -q 'older schema: rebuilding it' "$tmp/up.log" || fail "the upgrade did not rebuild: $(cat "$tmp/up.log")"
+grep -q 'reindexed [1-9][0-9]* batch' "$tmp/up.log" || fail "reindex: $(cat "$tmp/up.log")"
+runuser -u custos -- /usr/sbin/custos-collector timeline --host $host --kind agent_stop \
+	--format jsonl >"$tmp/tl2" 2>&1 || fail "timeline after the upgrade: $(cat "$tmp/tl2")"
+grep -q '"kind":"agent_stop"' "$tmp/tl2" || fail "the rebuilt index lost the agent's records"
+
 # --- purge: the evidence stays until the explicit step -----------------------
 dpkg --purge custos-agent custos-collector >"$tmp/purge.log" 2>&1 ||
 	fail "purge: $(cat "$tmp/purge.log")"
@@ -154,4 +171,4 @@ grep -q 'rm -rf /var/lib/custos/collector && deluser --system custos' "$tmp/purg
 rm -rf /var/lib/custos/collector && deluser --system custos >/dev/null 2>&1 ||
 	fail "the explicit step failed"
 getent passwd custos >/dev/null && fail "the user custos is still there"
-echo "ok   packages: built, installed, keys 0600 kept on reinstall, units verify, event delivered, purge keeps the evidence"
+echo "ok   packages: built, installed, keys 0600 kept on reinstall, units verify, event delivered, an old index rebuilt on upgrade, purge keeps the evidence"
