@@ -17,20 +17,6 @@
 #include "audit_text.h"
 #include "corr.h"
 
-/* p[0..n) up to its first NUL into out[cap], cut and NUL-terminated (what
- * "%.*s" prints, without printf per record). */
-static const char *cstr(char *out, size_t cap, const uint8_t *p, uint32_t n)
-{
-	size_t len = n < cap - 1 ? n : cap - 1;
-	const uint8_t *nul = memchr(p, 0, len);
-
-	if (nul)
-		len = (size_t)(nul - p);
-	memcpy(out, p, len);
-	out[len] = '\0';
-	return out;
-}
-
 /* network_attempt: every connect (refused ones too) and every accepted
  * connection, as Sigma's network_connection fields. */
 static int attempt(const struct custos_record *rec, struct sigma_event *ev,
@@ -97,8 +83,8 @@ static int ours(enum corr_cat cat, const struct custos_record *rec, struct sigma
 			return 0;
 		ev->cat = SIGMA_CAT_FILE_EVENT;
 		ev->f[SIGMA_F_TARGETFILENAME] =
-			f->path_len ? cstr(b->target, sizeof(b->target), f->path, f->path_len)
-				    : cstr(b->target, sizeof(b->target), f->path_raw, f->path_raw_len);
+			f->path_len ? record_cstr(b->target, sizeof(b->target), f->path, f->path_len)
+				    : record_cstr(b->target, sizeof(b->target), f->path_raw, f->path_raw_len);
 		return 1;
 	case CORR_CAT_NETWORK_ATTEMPT:
 		return attempt(rec, ev, b);

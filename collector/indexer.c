@@ -21,17 +21,6 @@
 #include "procid.h"
 #include "triage.h"
 
-static const char *cstr(char *dst, size_t cap, const uint8_t *p, uint32_t n)
-{
-	size_t len = n < cap - 1 ? n : cap - 1;
-	const uint8_t *nul = memchr(p, 0, len);
-
-	if (nul)
-		len = (size_t)(nul - p);
-	memcpy(dst, p, len);
-	dst[len] = '\0';
-	return dst;
-}
 
 static void fmt_addr(char *out, size_t cap, uint64_t family, const uint8_t *a, uint32_t n)
 {
@@ -43,7 +32,7 @@ static void fmt_addr(char *out, size_t cap, uint64_t family, const uint8_t *a, u
 	else if (family == AF_INET6 && n == 16)
 		inet_ntop(AF_INET6, a, out, (socklen_t)cap);
 	else if (family == AF_UNIX)
-		snprintf(out, cap, "%s", cstr(tmp, sizeof(tmp), a, n));
+		snprintf(out, cap, "%s", record_cstr(tmp, sizeof(tmp), a, n));
 }
 
 static int is_subject_kind(uint64_t k)
@@ -130,7 +119,7 @@ static int body_fields(struct store *s, const struct batch_header *h, const stru
 	switch (rec->kind) {
 	case CUSTOS_REC_EXEC:
 	case CUSTOS_REC_SNAPSHOT:
-		row->exe = cstr(x->exe, sizeof(x->exe), rec->u.exec.exe, rec->u.exec.exe_len);
+		row->exe = record_cstr(x->exe, sizeof(x->exe), rec->u.exec.exe, rec->u.exec.exe_len);
 		row->result = rec->u.exec.result;
 		*start_ns = rec->u.exec.start_ns;
 		if (rec->kind == CUSTOS_REC_EXEC &&
@@ -148,7 +137,7 @@ static int body_fields(struct store *s, const struct batch_header *h, const stru
 	case CUSTOS_REC_CRED: case CUSTOS_REC_PTRACE: case CUSTOS_REC_MODULE:
 	case CUSTOS_REC_MEMFD: case CUSTOS_REC_BPF: case CUSTOS_REC_CLOCK_SET:
 		row->result = rec->u.sys.result;
-		row->path = cstr(x->path, sizeof(x->path), rec->u.sys.name, rec->u.sys.name_len);
+		row->path = record_cstr(x->path, sizeof(x->path), rec->u.sys.name, rec->u.sys.name_len);
 		return 0;
 	case CUSTOS_REC_AUTH:
 		auth_fields(&rec->u.auth, row, x);
@@ -162,8 +151,8 @@ static int body_fields(struct store *s, const struct batch_header *h, const stru
 	if (rec->kind >= 32 && rec->kind <= 63) {
 		const struct custos_file *f = &rec->u.file;
 		row->result = f->result;
-		row->path = f->path_len ? cstr(x->path, sizeof(x->path), f->path, f->path_len)
-					: cstr(x->path, sizeof(x->path), f->path_raw, f->path_raw_len);
+		row->path = f->path_len ? record_cstr(x->path, sizeof(x->path), f->path, f->path_len)
+					: record_cstr(x->path, sizeof(x->path), f->path_raw, f->path_raw_len);
 	} else if (rec->kind >= 64 && rec->kind <= 95) {
 		row->result = nt->result;
 		fmt_addr(row->addr, sizeof(row->addr), nt->family,
@@ -203,7 +192,7 @@ static int record_row(struct store *s, const struct batch_view *v, uint64_t leaf
 		row.pid = rec->subj.pid;
 		row.ppid = rec->subj.ppid;
 		row.uid = rec->subj.uid;
-		row.comm = cstr(x->comm, sizeof(x->comm), rec->subj.comm, rec->subj.comm_len);
+		row.comm = record_cstr(x->comm, sizeof(x->comm), rec->subj.comm, rec->subj.comm_len);
 	}
 	ret = body_fields(s, h, rec, &row, x, &start);
 	if (!ret && is_subject_kind(rec->kind) && !start &&

@@ -40,17 +40,6 @@ int sigma_field_by_name(const char *name)
 	return -1;
 }
 
-static const char *cstr(char *dst, size_t cap, const uint8_t *p, uint32_t n)
-{
-	size_t len = n < cap - 1 ? n : cap - 1;
-	const uint8_t *nul = memchr(p, 0, len);
-
-	if (nul)
-		len = (size_t)(nul - p);
-	memcpy(dst, p, len);
-	dst[len] = '\0';
-	return dst;
-}
 
 void sigma_cmdline(char *out, size_t cap, const uint8_t *argv, uint32_t len)
 {
@@ -116,12 +105,12 @@ static int exec_event(const struct custos_record *rec, const struct sigma_parent
 	if (x->result != 0)
 		return 0;
 	ev->cat = SIGMA_CAT_PROCESS_CREATION;
-	ev->f[SIGMA_F_IMAGE] = x->exe_len ? cstr(b->image, sizeof(b->image), x->exe, x->exe_len)
-					  : cstr(b->image, sizeof(b->image), x->filename,
+	ev->f[SIGMA_F_IMAGE] = x->exe_len ? record_cstr(b->image, sizeof(b->image), x->exe, x->exe_len)
+					  : record_cstr(b->image, sizeof(b->image), x->filename,
 						 x->filename_len);
 	sigma_cmdline(b->cmdline, sizeof(b->cmdline), x->argv, x->argv_len);
 	ev->f[SIGMA_F_COMMANDLINE] = b->cmdline;
-	ev->f[SIGMA_F_CURRENTDIRECTORY] = cstr(b->cwd, sizeof(b->cwd), x->cwd, x->cwd_len);
+	ev->f[SIGMA_F_CURRENTDIRECTORY] = record_cstr(b->cwd, sizeof(b->cwd), x->cwd, x->cwd_len);
 	if (parent) {
 		ev->f[SIGMA_F_PARENTIMAGE] = parent->image;
 		ev->f[SIGMA_F_PARENTCOMMANDLINE] = parent->cmdline;
@@ -142,13 +131,13 @@ static int file_event(const struct custos_record *rec, struct sigma_event *ev,
 		if (!wr)
 			return 0;
 		ev->f[SIGMA_F_TARGETFILENAME] =
-			f->path_len ? cstr(b->target, sizeof(b->target), f->path, f->path_len)
-				    : cstr(b->target, sizeof(b->target), f->path_raw, f->path_raw_len);
+			f->path_len ? record_cstr(b->target, sizeof(b->target), f->path, f->path_len)
+				    : record_cstr(b->target, sizeof(b->target), f->path_raw, f->path_raw_len);
 		break;
 	case CUSTOS_REC_RENAME: case CUSTOS_REC_LINK: case CUSTOS_REC_SYMLINK:
 		ev->f[SIGMA_F_TARGETFILENAME] =
-			f->path2_len ? cstr(b->target, sizeof(b->target), f->path2, f->path2_len)
-				     : cstr(b->target, sizeof(b->target), f->path2_raw,
+			f->path2_len ? record_cstr(b->target, sizeof(b->target), f->path2, f->path2_len)
+				     : record_cstr(b->target, sizeof(b->target), f->path2_raw,
 					    f->path2_raw_len);
 		break;
 	default:

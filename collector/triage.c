@@ -111,19 +111,6 @@ void triage_abort(struct triage *t)
 	corr_abort(t->corr);
 }
 
-/* p[0..n) into dst[cap] up to its first NUL, cut and NUL-terminated (as
- * "%.*s" prints it, without printf per exec). */
-static void text(char *dst, size_t cap, const uint8_t *p, uint32_t n)
-{
-	size_t len = n < cap - 1 ? n : cap - 1;
-	const uint8_t *nul = memchr(p, 0, len);
-
-	if (nul)
-		len = (size_t)(nul - p);
-	memcpy(dst, p, len);
-	dst[len] = '\0';
-}
-
 /* What track found for one record: the parent's strings (exec), held
  * until the record is done, and the acting process's image for corr. */
 struct tracked {
@@ -164,7 +151,7 @@ static int track(struct triage *t, const struct batch_header *h, const struct cu
 		if (k->exec)	/* triage_record notes what the event holds */
 			return 0;
 		sigma_cmdline(t->buf.cmdline, sizeof(t->buf.cmdline), x->argv, x->argv_len);
-		text(t->buf.image, sizeof(t->buf.image), x->exe_len ? x->exe : x->filename,
+		record_cstr(t->buf.image, sizeof(t->buf.image), x->exe_len ? x->exe : x->filename,
 		     x->exe_len ? x->exe_len : x->filename_len);
 		str = corr_pstr_new(t->buf.image, t->buf.cmdline);
 		if (!str)

@@ -251,6 +251,18 @@ int record_decode(struct cbr *r, struct custos_record *rec)
 	return schema_decode(r, parts, n, rec);
 }
 
+const char *record_cstr(char *dst, size_t cap, const uint8_t *p, uint32_t n)
+{
+	size_t len = n < cap - 1 ? n : cap - 1;
+	const uint8_t *nul = memchr(p, 0, len);
+
+	if (nul)
+		len = (size_t)(nul - p);
+	memcpy(dst, p, len);
+	dst[len] = '\0';
+	return dst;
+}
+
 int record_set_bytes(uint8_t *dst, uint32_t *dst_len, size_t cap, const char *src)
 {
 	size_t n = strlen(src);

@@ -272,4 +272,9 @@ size_t record_schema(uint64_t kind, const struct schema *parts[3]);
  * Returns 1 if it was truncated, else 0. */
 int record_set_bytes(uint8_t *dst, uint32_t *dst_len, size_t cap, const char *src);
 
+/* A BYTES field p[0..n) as a C string: up to its first NUL, cut to cap - 1
+ * bytes and NUL-terminated in dst[cap] (what "%.*s" prints, without printf
+ * per record). cap must be at least 1. Returns dst. */
+const char *record_cstr(char *dst, size_t cap, const uint8_t *p, uint32_t n);
+
 #endif
