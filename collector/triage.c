@@ -115,7 +115,7 @@ void triage_abort(struct triage *t)
  * until the record is done, and the acting process's image for corr. */
 struct tracked {
 	struct corr_pstr *held;	/* a reference, NULL when none */
-	const char *image;	/* the acting process's image (kinds 32-95), or NULL */
+	const char *image;	/* the acting process's image (kinds 32-95, auth), or NULL */
 	const char *corr_image;	/* a fork's parent's image, or NULL */
 	int exec;		/* an exec: its image and command line, from its event, to note */
 };
@@ -159,7 +159,7 @@ static int track(struct triage *t, const struct batch_header *h, const struct cu
 		corr_proc_set_str(t->procs, corr_proc_get(t->procs, h, rec->subj.pid), str);
 		return 0;
 	}
-	if (rec->kind >= 32 && rec->kind <= 95) {
+	if ((rec->kind >= 32 && rec->kind <= 95) || rec->kind == CUSTOS_REC_AUTH) {
 		p = corr_proc_find(t->procs, h, rec->subj.pid);
 		k->image = p && p->str ? p->str->s : NULL;
 	}

@@ -43,6 +43,7 @@ static void auth(uint64_t pid, uint64_t type, const char *text, int64_t ts)
 struct seen {
 	int n;
 	char ids[8][48], group[8][STORE_GROUP_MAX], taxonomy[8][64], technique[8][32];
+	char image[8][64];
 	size_t n_refs[8];
 };
 
@@ -58,6 +59,7 @@ static int collect(void *ctx, const struct store_alert *a)
 		snprintf(s->technique[s->n], sizeof(s->technique[0]), "%s",
 			 a->technique ? a->technique : "");
 		s->n_refs[s->n] = a->n_refs;
+		snprintf(s->image[s->n], sizeof(s->image[0]), "%s", a->image ? a->image : "");
 	}
 	s->n++;
 	return 0;
@@ -113,6 +115,13 @@ static void test_local_guessing(void **state)
 
 	(void)state;
 	run_open(&r, "local");
+	tu_exec(rec, 104, (uint64_t)t0);	/* the fifth's program, known to triage */
+	record_set_bytes(rec->u.exec.exe, &rec->u.exec.exe_len, CUSTOS_PATH_MAX, "/usr/bin/su");
+	record_set_bytes(rec->u.exec.filename, &rec->u.exec.filename_len, CUSTOS_PATH_MAX, "su");
+	memcpy(rec->u.exec.argv, "su\0root", 8);	/* tu_exec's cat /etc/shadow would alert */
+	rec->u.exec.argv_len = 8;
+	rec->u.exec.argc = rec->u.exec.argv_count = 2;
+	feed(&r);
 	for (int i = 0; i < 5; i++) {	/* five su processes, 2 s apart */
 		auth(100 + (uint64_t)i, 1100, SU_FAIL, t0 + i * 2 * SEC);
 		feed(&r);
@@ -124,6 +133,7 @@ static void test_local_guessing(void **state)
 	assert_string_equal(seen.taxonomy[0], "intrusion-attempts/brute-force");
 	assert_string_equal(seen.technique[0], "T1110.001");
 	assert_int_equal(seen.n_refs[0], 5);
+	assert_string_equal(seen.image[0], "/usr/bin/su");	/* the sender's program */
 }
 
 static void test_remote_by_address(void **state)
