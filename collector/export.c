@@ -48,12 +48,6 @@ struct exp {
 	int live;		/* a collector is running: read-only on custody */
 };
 
-/* Any host ever enrolled (a revoked host's earlier batches are evidence). */
-static int known_host(void *ctx, const uint8_t id[KEYS_SIGN_PK_LEN])
-{
-	return keystore_host(ctx, id) ? 0 : -CUSTOS_ERR_UNKNOWN_HOST;
-}
-
 static int wanted(const struct exp *e, const struct batch_view *v)
 {
 	int64_t first = (int64_t)v->hdr.first_ts_ns + v->hdr.clock_offset_ns;
@@ -141,7 +135,7 @@ static int select_batches(struct exp *e)
 		}
 		if (batch_parse(b.data, b.len, &v) != 0 || (h = wanted(e, &v)) < 0)
 			continue;
-		ret = batch_verify(b.data, b.len, known_host, e->ks, &v, &raw);
+		ret = batch_verify(b.data, b.len, keystore_known, e->ks, &v, &raw);
 		if (ret)
 			coll_log("export: leaf %llu: the archived batch does not verify: %s",
 				 (unsigned long long)i, custos_strerror(ret));

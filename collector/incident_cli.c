@@ -388,11 +388,6 @@ static int print_tree(struct story *st, struct store *s)
 	return 0;
 }
 
-static int known_host(void *ctx, const uint8_t id[KEYS_SIGN_PK_LEN])
-{
-	return keystore_host(ctx, id) ? 0 : -CUSTOS_ERR_UNKNOWN_HOST;
-}
-
 /* The record the row names, from the archive. Returns 0 (a->rec holds
  * it), or the error met (no archive, a batch that does not verify or is
  * not the row's, no such record). */
@@ -419,7 +414,7 @@ static int archived_record(struct story_archive *a, const struct store_row *r)
 		a->have = 0;
 		ret = custody_read(&a->c, r->leaf, &a->b, &recv);
 		if (!ret)
-			ret = batch_verify(a->b.data, a->b.len, known_host, (void *)a->ks, &a->v,
+			ret = batch_verify(a->b.data, a->b.len, keystore_known, (void *)a->ks, &a->v,
 					   &a->raw);
 		if (ret)
 			return ret;

@@ -127,6 +127,11 @@ int keystore_lookup(void *ctx, const uint8_t host_id[KEYS_SIGN_PK_LEN])
 	return h && !h->revoked ? 0 : -CUSTOS_ERR_UNKNOWN_HOST;
 }
 
+int keystore_known(void *ctx, const uint8_t host_id[KEYS_SIGN_PK_LEN])
+{
+	return keystore_host(ctx, host_id) ? 0 : -CUSTOS_ERR_UNKNOWN_HOST;
+}
+
 const char *keystore_name(const struct keystore *ks, const uint8_t host_id[KEYS_SIGN_PK_LEN])
 {
 	const struct ks_host *h = keystore_host(ks, host_id);

@@ -76,6 +76,12 @@ const struct ks_host *keystore_host(const struct keystore *ks,
  * and not revoked, else -CUSTOS_ERR_UNKNOWN_HOST. */
 int keystore_lookup(void *ks, const uint8_t host_id[KEYS_SIGN_PK_LEN]);
 
+/* batch_host_lookup for evidence already archived (export, incident
+ * show): 0 when host_id was enrolled, revoked since or not (a revoked
+ * host's earlier batches are still evidence), else
+ * -CUSTOS_ERR_UNKNOWN_HOST. */
+int keystore_known(void *ks, const uint8_t host_id[KEYS_SIGN_PK_LEN]);
+
 /* The name of a host id for display: its enrolled name, else "?". */
 const char *keystore_name(const struct keystore *ks, const uint8_t host_id[KEYS_SIGN_PK_LEN]);
 
