@@ -55,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -98,11 +99,17 @@ static void on_tick(struct server *s)
 		else if (c->state == CONN_CLOSING && now - c->closing_ms > CLOSING_MS)
 			c->state = CONN_DEAD;	/* it does not read what is left */
 	}
+	conn_accept_resume(s, 0);
 	if (now - s->last_checkpoint_ms >= s->checkpoint_ms)
 		checkpoint(s, 0);
+	/* A lasting failure (e.g. no descriptor free) is logged once, and
+	 * its end. */
 	ret = keystore_reload(&s->g.ks);
-	if (ret)
+	if (ret && ret != s->reload_err)
 		coll_log("custody/events.jsonl: %s: enrolments not reread", custos_strerror(ret));
+	else if (!ret && s->reload_err)
+		coll_log("custody/events.jsonl: enrolments reread again");
+	s->reload_err = ret;
 }
 
 static void on_signal(struct server *s)
@@ -159,6 +166,7 @@ static void resume(struct server *s)
 static void reap(struct server *s)
 {
 	struct conn **pp = &s->conns;
+	size_t freed = 0;
 
 	while (*pp) {
 		struct conn *c = *pp;
@@ -167,10 +175,47 @@ static void reap(struct server *s)
 			epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 			conn_free(s, c);
 			s->nconns--;
+			freed++;
 		} else {
 			pp = &c->next;
 		}
 	}
+	if (freed)
+		conn_accept_resume(s, 1);	/* descriptors are free again */
+}
+
+/* Room for --max-conns connections in the open-file limit: the soft limit
+ * is raised towards the hard one (systemd's default soft limit, 1024, is
+ * below the default --max-conns); when even the hard limit is too low,
+ * --max-conns is lowered to fit and the log says so, rather than accept
+ * failing with EMFILE at an unannounced count. */
+static void fd_budget(struct server *s)
+{
+	rlim_t need = (rlim_t)s->max_conns + FD_RESERVE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		coll_log("open-file limit unknown (%s): accepting up to %zu connections",
+			 strerror(errno), s->max_conns);
+		return;
+	}
+	if (rl.rlim_cur < need) {
+		struct rlimit up = { need < rl.rlim_max ? need : rl.rlim_max, rl.rlim_max };
+
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl.rlim_cur = up.rlim_cur;
+	}
+	if (rl.rlim_cur < need) {
+		size_t fit = rl.rlim_cur > 2 * FD_RESERVE ? (size_t)(rl.rlim_cur - FD_RESERVE)
+							 : (size_t)(rl.rlim_cur / 2 ? rl.rlim_cur / 2 : 1);
+
+		coll_log("--max-conns %zu lowered to %zu: the open-file limit is %llu (raise it: "
+			 "LimitNOFILE= in the unit, ulimit -n)", s->max_conns, fit,
+			 (unsigned long long)rl.rlim_cur);
+		s->max_conns = fit;
+	}
+	coll_log("accepting up to %zu connections (open-file limit %llu)", s->max_conns,
+		 (unsigned long long)rl.rlim_cur);
 }
 
 static int listen_on(const char *spec)
@@ -311,6 +356,7 @@ static int serve(const char *dir, const char *listen_spec, struct server *s)
 			 "another custos-collector holds the directory" : custos_strerror(lock));
 		return lock;
 	}
+	fd_budget(s);
 	ret = ingest_open(&s->g, dir, s->triage);
 	if (!ret)
 		ret = setup(s, listen_spec);

@@ -21,6 +21,10 @@
 #define TICK_MS 250
 #define CLOSING_MS 5000		/* time to flush acks before a close */
 #define SERVE_BUFFERED_DEFAULT (256ull << 20)	/* --max-buffered */
+#define FD_RESERVE 64		/* descriptors kept for other than connections:
+				   archive, custody log, index (db, WAL, shm),
+				   epoll, timer, signal, listener */
+#define ACCEPT_PAUSE_MS 1000	/* no accepting after EMFILE, unless one closes */
 
 enum src_type { SRC_LISTEN, SRC_TIMER, SRC_SIGNAL, SRC_CONN };
 enum conn_state { CONN_OPEN, CONN_CLOSING, CONN_DEAD };
@@ -61,6 +65,10 @@ struct server {
 	uint64_t idle_ms, checkpoint_ms, last_checkpoint_ms;
 	int stop;
 	int staged;		/* batches staged in this wakeup, not yet committed */
+	int accept_paused;	/* the listener is out of epoll (conn_accept) */
+	uint64_t accept_paused_ms;
+	int accept_short;	/* accept failed for want of descriptors, logged */
+	int reload_err;		/* the last enrolment reread's error, logged */
 };
 
 static inline uint64_t server_mono_ms(void)
@@ -85,8 +93,16 @@ void conn_flush(struct conn *c);
 /* How many bytes c may read now within the input budget (0: paused). */
 size_t conn_room(struct server *s, struct conn *c);
 
-/* Accept every pending connection (up to max_conns), registered for input. */
+/* Accept every pending connection (up to max_conns), registered for input.
+ * Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM), it stops
+ * watching the listener, logged once, instead of being woken for the same
+ * pending connection again and again: conn_accept_resume watches it again
+ * ACCEPT_PAUSE_MS later or as soon as a connection is freed. */
 void conn_accept(struct server *s);
+
+/* Watch the listener again after a pause; force: even if ACCEPT_PAUSE_MS
+ * has not passed (a connection was freed). No-op when not paused. */
+void conn_accept_resume(struct server *s, int force);
 
 /* Handle epoll events on c: read and stage its frames, flush, update
  * interest. c is never freed here (reap does, after the wakeup). */

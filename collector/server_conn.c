@@ -234,6 +234,26 @@ void conn_free(struct server *s, struct conn *c)
 	free(c);
 }
 
+/* The listener out of epoll: level-triggered, it would report the same
+ * pending connection at every wait, a busy loop until a descriptor
+ * frees. */
+static void accept_pause(struct server *s, int err)
+{
+	struct epoll_event ev = { .events = 0, .data.ptr = &s->listen_src };
+
+	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->lfd, &ev) != 0) {
+		coll_log("accept: %s; the listener stays watched (epoll: %s)", strerror(err),
+			 strerror(errno));
+		return;
+	}
+	s->accept_paused = 1;
+	s->accept_paused_ms = server_mono_ms();
+	if (!s->accept_short)	/* once until a connection is accepted again */
+		coll_log("accept: %s with %zu connections: new connections wait until "
+			 "descriptors free", strerror(err), s->nconns);
+	s->accept_short = 1;
+}
+
 void conn_accept(struct server *s)
 {
 	struct sockaddr_storage ss;
@@ -242,7 +262,15 @@ void conn_accept(struct server *s)
 	struct conn *c;
 	int fd;
 
-	while ((fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+	for (;;) {
+		sl = sizeof(ss);
+		fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			break;
+		if (s->accept_short) {
+			coll_log("accepting connections again (%zu open)", s->nconns);
+			s->accept_short = 0;
+		}
 		if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),
 				NI_NUMERICHOST | NI_NUMERICSERV) != 0)
 			snprintf(host, sizeof(host), "?"), snprintf(port, sizeof(port), "?");
@@ -254,6 +282,7 @@ void conn_accept(struct server *s)
 		}
 		c = calloc(1, sizeof(*c));
 		if (!c) {
+			coll_log("connection from %s:%s refused: out of memory", host, port);
 			close(fd);
 			continue;
 		}
@@ -274,10 +303,24 @@ void conn_accept(struct server *s)
 		c->next = s->conns;
 		s->conns = c;
 		s->nconns++;
-		sl = sizeof(ss);
 	}
-	if (errno != EAGAIN && errno != EINTR)
+	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+		accept_pause(s, errno);
+	else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 		coll_log("accept: %s", strerror(errno));
+}
+
+void conn_accept_resume(struct server *s, int force)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &s->listen_src };
+
+	if (!s->accept_paused || (!force && server_mono_ms() - s->accept_paused_ms < ACCEPT_PAUSE_MS))
+		return;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->lfd, &ev) != 0) {
+		coll_log("accept: cannot watch the listener again: %s", strerror(errno));
+		return;		/* the next tick tries again */
+	}
+	s->accept_paused = 0;
 }
 
 void conn_event(struct server *s, struct conn *c, uint32_t events)
