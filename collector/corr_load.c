@@ -57,21 +57,11 @@ static int refuse(struct cl *l, yaml_node_t *at, const char *fmt, ...)
 	return 1;
 }
 
-static const char *scalar(yaml_node_t *n)
-{
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
 
+/* The value of key in mapping node m of l's document, or NULL. */
 static yaml_node_t *get(struct cl *l, yaml_node_t *m, const char *key)
 {
-	if (!m || m->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
-		const char *k = scalar(yaml_document_get_node(&l->doc, p->key));
-		if (k && strcmp(k, key) == 0)
-			return yaml_document_get_node(&l->doc, p->value);
-	}
-	return NULL;
+	return sigma_yaml_get(&l->doc, m, key);
 }
 
 /* Refuse any key of map m not in known (NULL-terminated). */
@@ -81,7 +71,7 @@ static int only_keys(struct cl *l, yaml_node_t *m, const char *where, const char
 		return refuse(l, m, "%s is not a map", where);
 	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
 		yaml_node_t *kn = yaml_document_get_node(&l->doc, p->key);
-		const char *k = scalar(kn);
+		const char *k = sigma_yaml_scalar(kn);
 		size_t i = 0;
 
 		while (k && known[i] && strcmp(k, known[i]))
@@ -95,7 +85,7 @@ static int only_keys(struct cl *l, yaml_node_t *m, const char *where, const char
 /* A positive integer in [1, max]: digits only. */
 static int number(struct cl *l, yaml_node_t *n, const char *what, uint64_t max, uint64_t *out)
 {
-	const char *s = scalar(n);
+	const char *s = sigma_yaml_scalar(n);
 	char *end;
 
 	if (!s)
@@ -114,7 +104,7 @@ static int duration(struct cl *l, yaml_node_t *n, const char *what, uint64_t *ns
 	static const struct { const char *unit; uint64_t ns; } units[] = {
 		{ "ms", 1000000ull }, { "s", 1000000000ull }, { "m", 60000000000ull },
 		{ "h", 3600000000000ull } };
-	const char *s = scalar(n);
+	const char *s = sigma_yaml_scalar(n);
 	char *end;
 	uint64_t v;
 
@@ -133,7 +123,7 @@ static int duration(struct cl *l, yaml_node_t *n, const char *what, uint64_t *ns
 
 static int field(struct cl *l, yaml_node_t *n, const char *what, int *f)
 {
-	const char *s = scalar(n);
+	const char *s = sigma_yaml_scalar(n);
 
 	*f = s ? sigma_field_by_name(s) : -1;
 	if (*f < 0)
@@ -213,7 +203,7 @@ static int load_stage(struct cl *l, yaml_node_t *n, const char *where, int check
 
 	if (ret)
 		return ret;
-	cat = scalar(get(l, n, "category"));
+	cat = sigma_yaml_scalar(get(l, n, "category"));
 	st->cat = CORR_CAT_COUNT;
 	for (int c = 0; cat && c < CORR_CAT_COUNT; c++)
 		if (strcmp(cat, cat_names[c]) == 0)
@@ -222,7 +212,7 @@ static int load_stage(struct cl *l, yaml_node_t *n, const char *where, int check
 		return refuse(l, n, "%s: category '%.64s' is not one of process_creation, file_event, "
 			      "network_connection, file_open, network_attempt, process_fork, authentication", where,
 			      cat ? cat : "");
-	conn = scalar(get(l, n, "process_connected"));
+	conn = sigma_yaml_scalar(get(l, n, "process_connected"));
 	if (conn && strcmp(conn, "true") && strcmp(conn, "false"))
 		return refuse(l, get(l, n, "process_connected"), "process_connected is not true/false");
 	st->connected = conn && strcmp(conn, "true") == 0;
@@ -240,7 +230,7 @@ static int load_threshold(struct cl *l, yaml_node_t *n)
 					    "distinct", "process_connected", NULL };
 	struct corr_rule *r = l->r;
 	yaml_node_t *g = get(l, n, "group_by"), *d = get(l, n, "distinct");
-	const char *gs = scalar(g);
+	const char *gs = sigma_yaml_scalar(g);
 	int ret = only_keys(l, n, "custos_threshold", keys);
 
 	if (!ret)
@@ -269,7 +259,7 @@ static int load_sequence(struct cl *l, yaml_node_t *n)
 {
 	static const char *const keys[] = { "scope", "within", "first", "then", NULL };
 	struct corr_rule *r = l->r;
-	const char *scope = scalar(get(l, n, "scope"));
+	const char *scope = sigma_yaml_scalar(get(l, n, "scope"));
 	int ret = only_keys(l, n, "custos_sequence", keys);
 
 	if (!ret)
@@ -296,7 +286,7 @@ static int load_sequence(struct cl *l, yaml_node_t *n)
 static int meta(struct cl *l, yaml_node_t *root, const char *key, int required, char **out)
 {
 	yaml_node_t *n = get(l, root, key);
-	const char *s = scalar(n);
+	const char *s = sigma_yaml_scalar(n);
 
 	if (n && !s)
 		return refuse(l, n, "%s is not a scalar", key);
@@ -316,7 +306,7 @@ static int load_root(struct cl *l, yaml_node_t *root)
 					      "critical" };
 	struct corr_rule *r = l->r;
 	yaml_node_t *th = get(l, root, "custos_threshold"), *sq = get(l, root, "custos_sequence");
-	const char *level = scalar(get(l, root, "level"));
+	const char *level = sigma_yaml_scalar(get(l, root, "level"));
 	int lv = -1, ret = only_keys(l, root, "the rule (logsource and detection belong in a stage)", keys);
 
 	if (!ret && th && sq)

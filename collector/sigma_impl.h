@@ -94,6 +94,12 @@ enum sigma_doc_kind {
 	SIGMA_DOC_NONE, SIGMA_DOC_SIGMA, SIGMA_DOC_THRESHOLD, SIGMA_DOC_SEQUENCE,
 };
 
+/* A scalar node's text; NULL for NULL or any other node. (sigma_load.c) */
+const char *sigma_yaml_scalar(yaml_node_t *n);
+/* The value of key (a scalar) in mapping node m of doc; NULL when m is
+ * NULL or not a mapping, or has no such key. (sigma_load.c) */
+yaml_node_t *sigma_yaml_get(yaml_document_t *doc, yaml_node_t *m, const char *key);
+
 /* Parse text, which must hold one YAML document whose root is a map.
  * OUT: *doc (the caller deletes it with yaml_document_delete) when 0 is
  * returned; *kind in every case (SIGMA_DOC_NONE when it is not YAML or

@@ -49,30 +49,36 @@ static int refuse(struct ld *l, const char *fmt, ...)
 	return 1;
 }
 
-static const char *scalar(yaml_node_t *n)
+const char *sigma_yaml_scalar(yaml_node_t *n)
 {
 	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
+yaml_node_t *sigma_yaml_get(yaml_document_t *doc, yaml_node_t *m, const char *key)
+{
+	if (!m || m->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+		const char *k = sigma_yaml_scalar(yaml_document_get_node(doc, p->key));
+		if (k && strcmp(k, key) == 0)
+			return yaml_document_get_node(doc, p->value);
+	}
+	return NULL;
+}
+
+
 static int is_null(yaml_node_t *n)
 {
-	const char *s = scalar(n);
+	const char *s = sigma_yaml_scalar(n);
 
 	return s && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
 	       (!*s || !strcmp(s, "~") || !strcasecmp(s, "null"));
 }
 
-/* The value of key in mapping node m, or NULL. */
+/* The value of key in mapping node m of l's document, or NULL. */
 static yaml_node_t *get(struct ld *l, yaml_node_t *m, const char *key)
 {
-	if (!m || m->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
-		const char *k = scalar(yaml_document_get_node(&l->doc, p->key));
-		if (k && strcmp(k, key) == 0)
-			return yaml_document_get_node(&l->doc, p->value);
-	}
-	return NULL;
+	return sigma_yaml_get(&l->doc, m, key);
 }
 
 /* One "field|mods: value(s)" pair of a selection map. */
@@ -82,7 +88,7 @@ static int load_item(struct ld *l, struct sigma_item *it, const char *key, yaml_
 	size_t n = 0;
 
 	if (v->type == YAML_SCALAR_NODE) {
-		vals[n++] = is_null(v) ? NULL : scalar(v);
+		vals[n++] = is_null(v) ? NULL : sigma_yaml_scalar(v);
 	} else if (v->type == YAML_SEQUENCE_NODE) {
 		for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top;
 		     i++) {
@@ -91,7 +97,7 @@ static int load_item(struct ld *l, struct sigma_item *it, const char *key, yaml_
 				return refuse(l, "'%.64s' has a value that is not a scalar", key);
 			if (n == sizeof(vals) / sizeof(vals[0]))
 				return refuse(l, "'%.64s' has more than 256 values", key);
-			vals[n++] = is_null(e) ? NULL : scalar(e);
+			vals[n++] = is_null(e) ? NULL : sigma_yaml_scalar(e);
 		}
 	} else {
 		return refuse(l, "'%.64s' has a map as its value", key);
@@ -109,7 +115,7 @@ static int load_map(struct ld *l, struct sigma_map *m, yaml_node_t *node)
 		return -CUSTOS_ERR_NOMEM;
 	for (size_t i = 0; !ret && i < n; i++) {
 		yaml_node_pair_t *p = &node->data.mapping.pairs.start[i];
-		const char *k = scalar(yaml_document_get_node(&l->doc, p->key));
+		const char *k = sigma_yaml_scalar(yaml_document_get_node(&l->doc, p->key));
 		yaml_node_t *v = yaml_document_get_node(&l->doc, p->value);
 
 		if (!k || !v)
@@ -170,17 +176,17 @@ static int load_cond(struct ld *l, yaml_node_t *c)
 	if (c->type == YAML_SEQUENCE_NODE) {
 		for (yaml_node_item_t *i = c->data.sequence.items.start; i < c->data.sequence.items.top;
 		     i++) {
-			const char *s = scalar(yaml_document_get_node(&l->doc, *i));
+			const char *s = sigma_yaml_scalar(yaml_document_get_node(&l->doc, *i));
 			int w = snprintf(text + len, sizeof(text) - len, "%s(%s)", len ? " or " : "",
 					 s ? s : "");
 			if (!s || w < 0 || (size_t)w >= sizeof(text) - len)
 				return refuse(l, "%s", "a condition list that is not short scalars");
 			len += (size_t)w;
 		}
-	} else if (!scalar(c) || strlen(scalar(c)) >= sizeof(text)) {
+	} else if (!sigma_yaml_scalar(c) || strlen(sigma_yaml_scalar(c)) >= sizeof(text)) {
 		return refuse(l, "%s", "the condition is not a short scalar");
 	} else {
-		strcpy(text, scalar(c));
+		strcpy(text, sigma_yaml_scalar(c));
 	}
 	ret = sigma_cond_parse(text, names, l->r->n_sels, &l->r->cond, l->reason);
 	return ret;
@@ -200,7 +206,7 @@ static int load_detection(struct ld *l, yaml_node_t *d)
 		return -CUSTOS_ERR_NOMEM;
 	for (size_t i = 0; !ret && i < n; i++) {
 		yaml_node_pair_t *p = &d->data.mapping.pairs.start[i];
-		const char *k = scalar(yaml_document_get_node(&l->doc, p->key));
+		const char *k = sigma_yaml_scalar(yaml_document_get_node(&l->doc, p->key));
 		yaml_node_t *v = yaml_document_get_node(&l->doc, p->value);
 
 		if (!k || !v)
@@ -221,13 +227,15 @@ static int load_meta(struct ld *l, yaml_node_t *root, enum sigma_category *cat)
 {
 	static const char *const known[] = { "title", "id", "level", "logsource", "detection" };
 	yaml_node_t *ls = get(l, root, "logsource");
-	const char *product = scalar(get(l, ls, "product"));
-	const char *category = scalar(get(l, ls, "category"));
-	const char *level = scalar(get(l, root, "level"));
+	const char *product = sigma_yaml_scalar(get(l, ls, "product"));
+	const char *category = sigma_yaml_scalar(get(l, ls, "category"));
+	const char *level = sigma_yaml_scalar(get(l, root, "level"));
+	const char *title = sigma_yaml_scalar(get(l, root, "title"));
+	const char *id = sigma_yaml_scalar(get(l, root, "id"));
 	struct sigma_rule *r = l->r;
 
-	r->title = strdup(scalar(get(l, root, "title")) ? scalar(get(l, root, "title")) : "");
-	r->id = strdup(scalar(get(l, root, "id")) ? scalar(get(l, root, "id")) : "");
+	r->title = strdup(title ? title : "");
+	r->id = strdup(id ? id : "");
 	if (!r->title || !r->id)
 		return -CUSTOS_ERR_NOMEM;
 	r->cat = SIGMA_CAT_OTHER;
@@ -239,11 +247,11 @@ static int load_meta(struct ld *l, yaml_node_t *root, enum sigma_category *cat)
 		return refuse(l, "logsource product '%.64s' is not linux", product ? product : "");
 	if (r->cat == SIGMA_CAT_OTHER)
 		return refuse(l, "logsource category '%.64s' is not supported",
-			      category ? category : (scalar(get(l, ls, "service")) ?
-						     scalar(get(l, ls, "service")) : ""));
+			      category ? category : (sigma_yaml_scalar(get(l, ls, "service")) ?
+						     sigma_yaml_scalar(get(l, ls, "service")) : ""));
 	if (get(l, ls, "service"))
 		return refuse(l, "logsource service '%.64s' is not supported",
-			      scalar(get(l, ls, "service")) ? scalar(get(l, ls, "service")) : "");
+			      sigma_yaml_scalar(get(l, ls, "service")) ? sigma_yaml_scalar(get(l, ls, "service")) : "");
 	r->level = SIGMA_LEVEL_MEDIUM;
 	for (int v = 0; level && v <= SIGMA_LEVEL_CRITICAL; v++)
 		if (strcmp(level, level_names[v]) == 0)
@@ -251,8 +259,8 @@ static int load_meta(struct ld *l, yaml_node_t *root, enum sigma_category *cat)
 	/* Other top-level scalars: custom fields (our pack's taxonomy). */
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
 	     p < root->data.mapping.pairs.top && r->n_custom < SIGMA_CUSTOM_MAX; p++) {
-		const char *k = scalar(yaml_document_get_node(&l->doc, p->key));
-		const char *v = scalar(yaml_document_get_node(&l->doc, p->value));
+		const char *k = sigma_yaml_scalar(yaml_document_get_node(&l->doc, p->key));
+		const char *v = sigma_yaml_scalar(yaml_document_get_node(&l->doc, p->value));
 		size_t i = 0;
 
 		while (k && i < sizeof(known) / sizeof(known[0]) && strcmp(k, known[i]))
