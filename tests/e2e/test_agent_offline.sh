@@ -138,11 +138,18 @@ grep -q '^batches waiting: 0 ' "$work/status" || fail "batches left in the spool
 echo_sha=$(sha256sum "$(readlink -f /bin/echo)" | cut -d' ' -f1)
 sleep_sha=$(sha256sum "$(readlink -f /bin/sleep)" | cut -d' ' -f1)
 python3 - "$work/records.jsonl" "$marker" "$real/secret.txt" "$pre_pid" \
-	"$echo_sha" "$sleep_sha" "$real" <<'PY'
-import json, sys
+	"$echo_sha" "$sleep_sha" "$real" "$work/agent1.err" <<'PY'
+import json, re, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
 marker, secret, pre_pid = sys.argv[2], sys.argv[3], int(sys.argv[4])
 echo_sha, sleep_sha, real = sys.argv[5:8]
+# Run 1's own account of its hashing (its stop line): how many files
+# timed out, found the queue full, or had their records passed on
+# unhashed because the hold was full.
+hs = re.search(r"hashing: \d+ files, (\d+) timed out, (\d+) queue full, \d+ records held, "
+               r"(\d+) passed", open(sys.argv[8]).read())
+unhashed_counted = {6: hs and int(hs.group(1)) > 0, 7: hs and int(hs.group(2)) > 0,
+                    1: hs and int(hs.group(3)) > 0}
 failures = []
 def text(r):  # a text with newlines is shown as hex (common/record_json.h)
     t = r["text"]
@@ -174,9 +181,19 @@ check("the SIGHUP config record holds the new text and hash",
 check("heartbeats were recorded", kinds.count("heartbeat") >= 2)
 m = [r for r in recs if r["kind"] == "exec" and r.get("argv") == ["/bin/echo", marker]]
 check("the marker's exec appears exactly once", len(m) == 1)
-check("its executable is hashed (SHA-256 as sha256sum says, a build-id)",
-      len(m) == 1 and m[0]["hash_status"] == 0 and m[0]["sha256"]["hex"] == echo_sha
-      and len(m[0]["build_id"]["hex"]) >= 32)
+# On a loaded machine the start's snapshot may keep the hashing worker
+# busy: the marker's hash may then time out (6), find the queue full (7)
+# or its record be passed on unhashed (1), as documented, but only if the
+# agent counted that.
+st = m[0]["hash_status"] if len(m) == 1 else None
+if st in unhashed_counted and unhashed_counted[st]:
+    print(f"note: the marker's executable was not hashed (hash_status {st}), "
+          f"and run 1 counted it: {hs.group(0)}")
+else:
+    check(f"its executable is hashed (SHA-256 as sha256sum says, a build-id; "
+          f"hash_status {st})",
+          len(m) == 1 and st == 0 and m[0]["sha256"]["hex"] == echo_sha
+          and len(m[0]["build_id"]["hex"]) >= 32)
 snaps = [r for r in recs if r["kind"] == "snapshot" and r["pid"] == pre_pid]
 check(f"a snapshot record per run for the process started before the agent (pid {pre_pid})",
       len(snaps) == 3 and all(r["argv"] == ["sleep", "600"] and r["exe"].endswith("/sleep")
