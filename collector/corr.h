@@ -8,7 +8,8 @@
  * a `custos_sequence:` block ("first A, then B within T" in the same
  * process tree, or B executing the file A wrote). corr_load.c loads and
  * refuses rules (every refusal with its file and reason, counted);
- * corr.c evaluates them on each record and adds multi-record alerts
+ * corr.c evaluates them on each record (corr_state.c keeps their tables
+ * and undo journal) and adds multi-record alerts
  * (store.h, struct store_ref) naming every record that made them fire.
  *
  * Invariants of the evaluator (struct corr):
