@@ -6,7 +6,7 @@
  * which catch-up at the next start repairs (store.h invariant 1), so the
  * index never needs the archive's fsync per batch.
  *
- * Schema version 4 (STORE_SCHEMA_VERSION): each host key is stored once,
+ * Schema version 5 (STORE_SCHEMA_VERSION): each host key is stored once,
  * in hosts, and rows name it by row id; a record's batch hash is read
  * from batches (by leaf), not stored per record; records are keyed in
  * timeline order; the --tree walk reads kids, one row per (host, ppid,
@@ -15,24 +15,17 @@
  * time bucket of 2^STORE_PID_SHIFT ns (version 3: by its pid), so that a
  * group's entries land in the newest part of the index instead of one
  * place per live pid, and a pid's buckets are found through kids_pid
- * (store_query.c, store_proc_at). Indexes of other versions are refused
+ * (store_query.c, store_proc_at); procs, the process starts, is led by
+ * the start's time bucket the same way (version 4: by its pid), with
+ * proc_pids saying in which kids buckets a pid has starts
+ * (store_procs.c). Indexes of other versions are refused
  * (store_open says to run reindex): the index is derived, and rebuilding
  * it is the one migration.
  *
  * Ingest speed (docs/performance.md): a 64 MiB page cache; groups of batch
  * transactions committed as one (store_group_begin: savepoints inside one
- * transaction); and a cache of process starts, because every record asks
- * for the start of its process (store_find_proc). The cache has
- * PROC_SLOTS entries keyed by (host, boot, pid), a key in at most one
- * slot, and keeps the invariant: a used slot holds the row of procs with
- * the greatest ts for its key, or says that procs has no row for it.
- * Only this writer adds rows, each add updates its slot, and a rollback
- * empties the cache (so it never holds a row that is not in the
- * database). A query for a time before the cached row's ts goes to
- * SQLite. An add whose start the slot already holds is not sent to
- * SQLite (the row is there).
- *
- * Likewise a cache of kids rows (KID_SLOTS): a used slot names a row of
+ * transaction); a cache of process starts, because every record asks
+ * for the start of its process (store_procs.c); and a cache of kids rows (KID_SLOTS): a used slot names a row of
  * kids that is in the database (a rollback empties the cache), so a
  * record whose (host, ppid, bucket, pid) is in it adds no row; most
  * records of a busy process are.
@@ -55,7 +48,8 @@ static const char *const sql[Q_COUNT] = {
 	[Q_BATCH] = "INSERT INTO batches VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
 	[Q_RECORD] = "INSERT INTO records VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[Q_GAP] = "INSERT INTO gaps VALUES(?,?,?,?,?,?)",
-	[Q_PROC] = "INSERT OR IGNORE INTO procs VALUES(?,?,?,?)",
+	[Q_PROC] = "INSERT OR IGNORE INTO procs VALUES(?,?,?,?,?)",
+	[Q_PROC_PID] = "INSERT OR IGNORE INTO proc_pids VALUES(?,?,?)",
 	[Q_KID] = "INSERT OR IGNORE INTO kids VALUES(?,?,?,?)",
 	[Q_BOOT_ADD] = "INSERT INTO boots(host, boot) VALUES(?,?)",
 	[Q_HOST_ADD] = "INSERT INTO hosts(key) VALUES(?)",
@@ -63,22 +57,17 @@ static const char *const sql[Q_COUNT] = {
 	[Q_INDEXED] = "SELECT v FROM meta WHERE k = 'indexed'",
 	[Q_HOST_ID] = "SELECT id FROM hosts WHERE key=?",
 	[Q_BOOT_ID] = "SELECT id FROM boots WHERE host=? AND boot=?",
-	[Q_FIND_PROC] = "SELECT start_ns FROM procs WHERE boot=? AND pid=? AND ts<=? "
-			"ORDER BY ts DESC LIMIT 1",
+	[Q_PROC_BIG] = "SELECT big FROM proc_pids WHERE boot=? AND pid=? AND big<=? "
+		       "ORDER BY big DESC",
+	[Q_PROC_IN] = "SELECT start_ns, ts FROM procs WHERE boot=? AND bucket=? AND pid=? AND "
+		      "ts<=? ORDER BY ts DESC, start_ns DESC LIMIT 1",
 	[Q_HOST_LAST] = "SELECT seq, hash, leaf FROM batches WHERE " STORE_HOST_IS("host", "?")
 			" ORDER BY leaf DESC LIMIT 1",
 	[Q_FIND_BATCH] = "SELECT leaf FROM batches WHERE hash=?",
-	[Q_PROC_LAST] = "SELECT start_ns, ts FROM procs WHERE boot=? AND pid=? "
-			"ORDER BY ts DESC LIMIT 1",
 };
 
-/* Both caches are set-associative, PROC_WAYS (KID_WAYS) slots per set: a
- * key lives only in its set, and a key not there replaces an unused slot
- * or the set's slot s->victim names (a direct-mapped cache of 65,536
- * slots lost a quarter of the benchmark's 15,000 live pids to collisions,
- * each miss a query of procs: docs/performance.md). */
-#define PROC_SLOTS 65536u
-#define PROC_WAYS 4u
+/* The kids cache is set-associative like the process-start cache
+ * (store_procs.c): KID_WAYS slots per set, a key only in its set. */
 #define KID_SLOTS 65536u
 #define KID_WAYS 4u
 
@@ -87,17 +76,11 @@ struct store_kid_slot {
 	uint64_t ppid, pid;
 };
 
-struct store_proc_slot {
-	uint8_t host[KEYS_SIGN_PK_LEN], boot[16];
-	uint64_t pid, start_ns, ts;
-	uint8_t used, has;		/* has = 0: procs has no row for the key */
-};
-
 /* The schema's version, in PRAGMA user_version (0: none yet, or a
  * version 1 index, which had host keys and batch hashes in every row).
  * An index of another version is refused with a message saying to run
  * reindex, which rebuilds it from the archive (store_open). */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STR(x) #x
 #define XSTR(x) STR(x)
 
@@ -145,9 +128,11 @@ static const char schema[] =
 	" err INTEGER NOT NULL, expected INTEGER, got INTEGER, ts_wall INTEGER);"
 	"CREATE TABLE IF NOT EXISTS boots(id INTEGER PRIMARY KEY, host INTEGER NOT NULL,"
 	" boot BLOB NOT NULL, UNIQUE(host, boot));"
-	"CREATE TABLE IF NOT EXISTS procs(boot INTEGER NOT NULL, pid INTEGER NOT NULL,"
-	" start_ns INTEGER NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY(boot, pid, start_ns))"
-	" WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS procs(boot INTEGER NOT NULL, bucket INTEGER NOT NULL,"
+	" pid INTEGER NOT NULL, start_ns INTEGER NOT NULL, ts INTEGER NOT NULL,"
+	" PRIMARY KEY(boot, bucket, pid, start_ns)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS proc_pids(boot INTEGER NOT NULL, pid INTEGER NOT NULL,"
+	" big INTEGER NOT NULL, PRIMARY KEY(boot, pid, big)) WITHOUT ROWID;"
 	"PRAGMA user_version=" XSTR(STORE_SCHEMA_VERSION) ";"
 	"COMMIT;";
 
@@ -216,9 +201,7 @@ int store_open(const char *path, int readonly, struct store **out)
 			return -CUSTOS_ERR_IO;
 		}
 	}
-	if (!readonly && (!(s->procs = calloc(PROC_SLOTS, sizeof(*s->procs))) ||
-			  !(s->proc_tags = calloc(PROC_SLOTS, sizeof(*s->proc_tags))) ||
-			  !(s->kids = calloc(KID_SLOTS, sizeof(*s->kids))))) {
+	if (!readonly && (store_procs_alloc(s) || !(s->kids = calloc(KID_SLOTS, sizeof(*s->kids))))) {
 		store_close(s);
 		return -CUSTOS_ERR_NOMEM;
 	}
@@ -230,8 +213,7 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
-	free(s->procs);
-	free(s->proc_tags);
+	store_procs_free(s);
 	free(s->kids);
 	for (int i = 0; i < Q_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
@@ -259,10 +241,7 @@ int store_commit(struct store *s)
 static void proc_cache_clear(struct store *s)
 {
 	s->host_row = s->boot_row = 0;	/* their rows may be rolled back too */
-	if (s->procs)
-		memset(s->procs, 0, PROC_SLOTS * sizeof(*s->procs));
-	if (s->proc_tags)
-		memset(s->proc_tags, 0, PROC_SLOTS * sizeof(*s->proc_tags));
+	store_procs_forget(s);
 	if (s->kids)
 		memset(s->kids, 0, KID_SLOTS * sizeof(*s->kids));
 }
@@ -314,8 +293,7 @@ int store_group_open(const struct store *s)
 	return s->group;
 }
 
-/* Run a prepared insert whose parameters are bound; reset it. */
-static int run(struct store *s, int q)
+int store_run(struct store *s, int q)
 {
 	int rc = sqlite3_step(s->st[q]);
 
@@ -325,8 +303,6 @@ static int run(struct store *s, int q)
 }
 
 
-static int one(struct store *s, int q);
-static void done(struct store *s, int q);
 
 /* The row id of host key in hosts, added when add is set (inside a
  * transaction). OUT: *id. Returns 0, 1 when absent, -CUSTOS_ERR_IO. */
@@ -339,13 +315,13 @@ static int host_row(struct store *s, const uint8_t key[KEYS_SIGN_PK_LEN], int ad
 		return 0;
 	}
 	BLOB(s->st[Q_HOST_ID], 1, key, KEYS_SIGN_PK_LEN);
-	ret = one(s, Q_HOST_ID);
+	ret = store_one(s, Q_HOST_ID);
 	if (ret == 0) {
 		*id = sqlite3_column_int64(s->st[Q_HOST_ID], 0);
-		done(s, Q_HOST_ID);
+		store_done(s, Q_HOST_ID);
 	} else if (ret == 1 && add) {
 		BLOB(s->st[Q_HOST_ADD], 1, key, KEYS_SIGN_PK_LEN);
-		ret = run(s, Q_HOST_ADD);
+		ret = store_run(s, Q_HOST_ADD);
 		*id = sqlite3_last_insert_rowid(s->db);
 	}
 	if (ret)
@@ -359,8 +335,8 @@ static int host_row(struct store *s, const uint8_t key[KEYS_SIGN_PK_LEN], int ad
 
 /* The row id of (host, boot) in boots (a host's boots name its
  * processes in procs), added when add is set. Returns as host_row. */
-static int boot_row(struct store *s, const uint8_t key[KEYS_SIGN_PK_LEN], const uint8_t boot[16],
-		    int add, int64_t *id)
+int store_boot_row(struct store *s, const uint8_t key[KEYS_SIGN_PK_LEN], const uint8_t boot[16],
+		   int add, int64_t *id)
 {
 	int64_t host;
 	int ret;
@@ -375,14 +351,14 @@ static int boot_row(struct store *s, const uint8_t key[KEYS_SIGN_PK_LEN], const 
 		return ret;
 	I64(s->st[Q_BOOT_ID], 1, host);
 	BLOB(s->st[Q_BOOT_ID], 2, boot, 16);
-	ret = one(s, Q_BOOT_ID);
+	ret = store_one(s, Q_BOOT_ID);
 	if (ret == 0) {
 		*id = sqlite3_column_int64(s->st[Q_BOOT_ID], 0);
-		done(s, Q_BOOT_ID);
+		store_done(s, Q_BOOT_ID);
 	} else if (ret == 1 && add) {
 		I64(s->st[Q_BOOT_ADD], 1, host);
 		BLOB(s->st[Q_BOOT_ADD], 2, boot, 16);
-		ret = run(s, Q_BOOT_ADD);
+		ret = store_run(s, Q_BOOT_ADD);
 		*id = sqlite3_last_insert_rowid(s->db);
 	}
 	if (ret)
@@ -417,7 +393,7 @@ int store_add_batch(struct store *s, const struct store_batch *b)
 	I64(st, 10, b->clock_offset_ns);
 	I64(st, 11, b->ntp_synced);
 	I64(st, 12, b->ntp_maxerror_us);
-	return run(s, Q_BATCH);
+	return store_run(s, Q_BATCH);
 }
 
 /* Text that SQLite need not copy: the row is stepped before the caller's
@@ -442,7 +418,7 @@ static int add_kid(struct store *s, int64_t host, const struct store_row *r)
 	I64(st, 2, r->ppid);
 	I64(st, 3, bucket);
 	I64(st, 4, r->pid);
-	ret = run(s, Q_KID);
+	ret = store_run(s, Q_KID);
 	if (ret)
 		return ret;
 	e = &set[s->victim++ % KID_WAYS];
@@ -481,7 +457,7 @@ int store_add_record(struct store *s, const struct store_row *r)
 	I64(st, 16, r->port);
 	I64(st, 17, r->result);
 	I64(st, 18, r->lost);
-	return run(s, Q_RECORD);
+	return store_run(s, Q_RECORD);
 }
 
 int store_add_gap(struct store *s, const struct store_gap *g)
@@ -494,119 +470,16 @@ int store_add_gap(struct store *s, const struct store_gap *g)
 	I64(st, 4, g->expected_seq);
 	I64(st, 5, g->got_seq);
 	I64(st, 6, g->ts_wall_ns);
-	return run(s, Q_GAP);
-}
-
-static int proc_slot_is(const struct store_proc_slot *e, const uint8_t host_id[KEYS_SIGN_PK_LEN],
-			const uint8_t boot_id[16], uint64_t pid)
-{
-	return e->used && e->pid == pid && memcmp(e->host, host_id, KEYS_SIGN_PK_LEN) == 0 &&
-	       memcmp(e->boot, boot_id, 16) == 0;
-}
-
-/* The key's slot in the process-start cache, or when it has none and
- * take is set, the slot of its set it may replace (not filled); else
- * NULL. proc_tags[i] is a hash of the key that slot i held last (0:
- * none): a filter read before the slot, whose key decides. */
-static struct store_proc_slot *proc_slot(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
-					 const uint8_t boot_id[16], uint64_t pid, int take)
-{
-	uint64_t h = pid * 0x9e3779b97f4a7c15ull, a, b, *tags;
-	size_t first;
-	unsigned w;
-
-	memcpy(&a, host_id, sizeof(a));
-	memcpy(&b, boot_id, sizeof(b));
-	h ^= (a ^ b) * 0xff51afd7ed558ccdull;
-	h ^= h >> 29;
-	first = h % (PROC_SLOTS / PROC_WAYS) * PROC_WAYS;
-	tags = &s->proc_tags[first];
-	for (w = 0; w < PROC_WAYS; w++)
-		if (tags[w] == (h | 1) && proc_slot_is(&s->procs[first + w], host_id, boot_id, pid))
-			return &s->procs[first + w];
-	if (!take)
-		return NULL;
-	w = s->victim++ % PROC_WAYS;
-	for (unsigned i = 0; i < PROC_WAYS; i++)
-		if (!s->procs[first + i].used)
-			w = i;
-	tags[w] = h | 1;
-	return &s->procs[first + w];
-}
-
-/* Fill e with the key's latest row from procs (the cache invariant). */
-static int proc_slot_load(struct store *s, struct store_proc_slot *e,
-			  const uint8_t host_id[KEYS_SIGN_PK_LEN], const uint8_t boot_id[16],
-			  uint64_t pid)
-{
-	sqlite3_stmt *st = s->st[Q_PROC_LAST];
-	int64_t boot = 0;
-	int ret;
-
-	memset(e, 0, sizeof(*e));
-	ret = boot_row(s, host_id, boot_id, 0, &boot);
-	if (ret == 0) {
-		I64(st, 1, boot);
-		I64(st, 2, pid);
-		ret = one(s, Q_PROC_LAST);
-	}
-	if (ret < 0)
-		return ret;
-	if (ret == 0) {
-		e->has = 1;
-		e->start_ns = (uint64_t)sqlite3_column_int64(st, 0);
-		e->ts = (uint64_t)sqlite3_column_int64(st, 1);
-		done(s, Q_PROC_LAST);
-	}
-	memcpy(e->host, host_id, KEYS_SIGN_PK_LEN);
-	memcpy(e->boot, boot_id, 16);
-	e->pid = pid;
-	e->used = 1;
-	return 0;
-}
-
-int store_add_proc(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
-		   const uint8_t boot_id[16], uint64_t pid, uint64_t start_ns, uint64_t ts)
-{
-	sqlite3_stmt *st = s->st[Q_PROC];
-	struct store_proc_slot *e = proc_slot(s, host_id, boot_id, pid, 0);
-	int64_t boot;
-	int ret;
-
-	if (e && e->has && e->start_ns == start_ns)
-		return 0;	/* procs has (boot, pid, start_ns): INSERT OR IGNORE would keep it */
-	ret = boot_row(s, host_id, boot_id, 1, &boot);
-	if (ret)
-		return ret;
-	I64(st, 1, boot);
-	I64(st, 2, pid);
-	I64(st, 3, start_ns);
-	I64(st, 4, ts);
-	ret = run(s, Q_PROC);
-	if (ret || sqlite3_changes(s->db) == 0)	/* a row already there: kept as it was */
-		return ret;
-	if (!e)
-		return proc_slot_load(s, proc_slot(s, host_id, boot_id, pid, 1), host_id, boot_id,
-				      pid);
-	if (!e->has || ts > e->ts) {	/* ties: the row SQLite keeps is not known */
-		e->has = 1;
-		e->start_ns = start_ns;
-		e->ts = ts;
-	} else if (ts == e->ts && start_ns != e->start_ns) {
-		return proc_slot_load(s, e, host_id, boot_id, pid);
-	}
-	return 0;
+	return store_run(s, Q_GAP);
 }
 
 int store_set_indexed(struct store *s, uint64_t n)
 {
 	I64(s->st[Q_SET_INDEXED], 1, n);
-	return run(s, Q_SET_INDEXED);
+	return store_run(s, Q_SET_INDEXED);
 }
 
-/* Step a one-row query: 0 with a row (caller reads, then resets), 1 with
- * none, or an error. */
-static int one(struct store *s, int q)
+int store_one(struct store *s, int q)
 {
 	int rc = sqlite3_step(s->st[q]);
 
@@ -617,7 +490,7 @@ static int one(struct store *s, int q)
 	return rc == SQLITE_DONE ? 1 : store_fail(s, sql[q]);
 }
 
-static void done(struct store *s, int q)
+void store_done(struct store *s, int q)
 {
 	sqlite3_reset(s->st[q]);
 	sqlite3_clear_bindings(s->st[q]);
@@ -625,53 +498,13 @@ static void done(struct store *s, int q)
 
 int store_indexed(struct store *s, uint64_t *n)
 {
-	int ret = one(s, Q_INDEXED);
+	int ret = store_one(s, Q_INDEXED);
 
 	*n = 0;
 	if (ret)
 		return ret < 0 ? ret : 0;
 	*n = (uint64_t)sqlite3_column_int64(s->st[Q_INDEXED], 0);
-	done(s, Q_INDEXED);
-	return 0;
-}
-
-static int find_proc_sql(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
-			 const uint8_t boot_id[16], uint64_t pid, uint64_t ts, uint64_t *start_ns)
-{
-	sqlite3_stmt *st = s->st[Q_FIND_PROC];
-	int64_t boot;
-	int ret = boot_row(s, host_id, boot_id, 0, &boot);
-
-	if (ret)
-		return ret;
-	I64(st, 1, boot);
-	I64(st, 2, pid);
-	I64(st, 3, ts);
-	ret = one(s, Q_FIND_PROC);
-	if (ret)
-		return ret;
-	*start_ns = (uint64_t)sqlite3_column_int64(st, 0);
-	done(s, Q_FIND_PROC);
-	return 0;
-}
-
-int store_find_proc(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN],
-		    const uint8_t boot_id[16], uint64_t pid, uint64_t ts, uint64_t *start_ns)
-{
-	struct store_proc_slot *e;
-	int ret;
-
-	if (!s->procs)
-		return find_proc_sql(s, host_id, boot_id, pid, ts, start_ns);
-	if (!(e = proc_slot(s, host_id, boot_id, pid, 0)) &&
-	    (ret = proc_slot_load(s, e = proc_slot(s, host_id, boot_id, pid, 1), host_id, boot_id,
-				  pid)))
-		return ret;
-	if (!e->has)
-		return 1;
-	if (e->ts > ts)
-		return find_proc_sql(s, host_id, boot_id, pid, ts, start_ns);
-	*start_ns = e->start_ns;
+	store_done(s, Q_INDEXED);
 	return 0;
 }
 
@@ -682,14 +515,14 @@ int store_host_last(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN], ui
 	int ret;
 
 	BLOB(st, 1, host_id, KEYS_SIGN_PK_LEN);
-	ret = one(s, Q_HOST_LAST);
+	ret = store_one(s, Q_HOST_LAST);
 	if (ret)
 		return ret;
 	*seq = (uint64_t)sqlite3_column_int64(st, 0);
 	if (sqlite3_column_bytes(st, 1) == CUSTOS_HASH_LEN)
 		memcpy(hash, sqlite3_column_blob(st, 1), CUSTOS_HASH_LEN);
 	*leaf = (uint64_t)sqlite3_column_int64(st, 2);
-	done(s, Q_HOST_LAST);
+	store_done(s, Q_HOST_LAST);
 	return 0;
 }
 
@@ -698,11 +531,11 @@ int store_find_batch(struct store *s, const uint8_t hash[CUSTOS_HASH_LEN], uint6
 	int ret;
 
 	BLOB(s->st[Q_FIND_BATCH], 1, hash, CUSTOS_HASH_LEN);
-	ret = one(s, Q_FIND_BATCH);
+	ret = store_one(s, Q_FIND_BATCH);
 	if (ret)
 		return ret;
 	*leaf = (uint64_t)sqlite3_column_int64(s->st[Q_FIND_BATCH], 0);
-	done(s, Q_FIND_BATCH);
+	store_done(s, Q_FIND_BATCH);
 	return 0;
 }
 

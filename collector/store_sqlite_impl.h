@@ -3,7 +3,8 @@
  * What the SQLite store's files share, and nothing else includes: the
  * store object and the helpers that report an SQLite error with its
  * statement. store_sqlite.c holds the evidence index (batches, records,
- * gaps, processes) and its writer; store_query.c the responders' queries
+ * gaps) and its writer; store_procs.c the process starts (procs) and
+ * their cache; store_query.c the responders' queries
  * of it; store_alerts.c and store_incidents.c the triage tables (alerts,
  * incidents), which are derived from the index and the rules like every
  * row.
@@ -18,8 +19,8 @@
 /* The statements store_sqlite.c prepares once at open (a read-only store:
  * from Q_INDEXED on). */
 enum {
-	Q_BATCH, Q_RECORD, Q_GAP, Q_PROC, Q_KID, Q_HOST_ADD, Q_BOOT_ADD, Q_SET_INDEXED, Q_INDEXED,
-	Q_HOST_ID, Q_BOOT_ID, Q_FIND_PROC, Q_HOST_LAST, Q_FIND_BATCH, Q_PROC_LAST, Q_COUNT
+	Q_BATCH, Q_RECORD, Q_GAP, Q_PROC, Q_PROC_PID, Q_KID, Q_HOST_ADD, Q_BOOT_ADD, Q_SET_INDEXED,
+	Q_INDEXED, Q_HOST_ID, Q_BOOT_ID, Q_PROC_BIG, Q_PROC_IN, Q_HOST_LAST, Q_FIND_BATCH, Q_COUNT
 };
 
 /* The statements store_alerts.c keeps once prepared (store_cached): its
@@ -35,8 +36,8 @@ struct store {
 	sqlite3_stmt *st[Q_COUNT];
 	sqlite3_stmt *cached[C_COUNT];	/* NULL until first used */
 	int group;			/* inside store_group_begin/end */
-	struct store_proc_slot *procs;	/* store_sqlite.c: process-start cache */
-	uint64_t *proc_tags;		/* store_sqlite.c: its slots' key hashes */
+	struct store_proc_slot *procs;	/* store_procs.c: process-start cache */
+	uint64_t *proc_tags;		/* store_procs.c: its slots' key hashes */
 	struct store_kid_slot *kids;	/* store_sqlite.c: kids rows written lately */
 	uint8_t host_key[KEYS_SIGN_PK_LEN];	/* the last host looked up... */
 	int64_t host_row;			/* ...its row id in hosts; 0: none cached */
@@ -86,6 +87,27 @@ int store_fail(struct store *s, const char *what);
 /* The row id of host key in hosts (the rows of other tables name it so).
  * OUT: *id. Returns 0, 1 when the host has none, -CUSTOS_ERR_IO. */
 int store_host_rowid(struct store *s, const uint8_t key[KEYS_SIGN_PK_LEN], int64_t *id);
+
+/* The row id of (host, boot) in boots, added (with its host) when add
+ * is set (inside a transaction). OUT: *id. Returns 0, 1 when absent,
+ * -CUSTOS_ERR_IO. */
+int store_boot_row(struct store *s, const uint8_t key[KEYS_SIGN_PK_LEN], const uint8_t boot[16],
+		   int add, int64_t *id);
+
+/* Statement q of st[] (its parameters bound): store_run steps an insert
+ * and resets it (0 or -CUSTOS_ERR_IO); store_one steps a query, 0 with a
+ * row (the caller reads it, then calls store_done), 1 with none (reset),
+ * or -CUSTOS_ERR_IO (reset); store_done resets it. */
+int store_run(struct store *s, int q);
+int store_one(struct store *s, int q);
+void store_done(struct store *s, int q);
+
+/* The process-start cache (store_procs.c): allocate it (0 or
+ * -CUSTOS_ERR_NOMEM), empty it (after a rollback: it must hold no row
+ * that is not in the database), free it (accepts none). */
+int store_procs_alloc(struct store *s);
+void store_procs_forget(struct store *s);
+void store_procs_free(struct store *s);
 
 /* Prepare q. OUT: *st. Returns 0 or -CUSTOS_ERR_IO (reported). */
 int store_prep(struct store *s, const char *q, sqlite3_stmt **st);
