@@ -23,7 +23,10 @@
  *
  * Ingest commits every G batches (default 32: serve commits once per
  * epoll wakeup, i.e. the batches of the agents that sent in it), and once
- * more with one batch per commit, for comparison. Phases 1-3 run
+ * more with one batch per commit, for comparison. A commit syncs the
+ * archive and the custody log; the index commits on its own, every
+ * INGEST_INDEX_BATCHES batches (ingest.h invariant 6: what serve does
+ * under a steady load, with its idle flush at the end of the run). Phases 1-3 run
  * interleaved, G batches of each in turn, each into its own state
  * directory, so that other work on a shared machine slows them alike and
  * their ratios hold. --sides runs only the named ingest sides (one: one
@@ -251,8 +254,11 @@ static double verify_only(struct buf *envs, uint64_t n, const struct custos_keyp
 }
 
 /* Ingest envs[0..n) into g, committing every `group` batches (what serve
- * does once per epoll wakeup); returns the seconds it took. */
-static double ingest_all(struct ingest *g, struct buf *envs, uint64_t n, uint64_t group)
+ * does once per epoll wakeup), and when last is set committing the index
+ * too (what serve does when it goes idle, or at shutdown); returns the
+ * seconds it took. */
+static double ingest_all(struct ingest *g, struct buf *envs, uint64_t n, uint64_t group,
+			 int last)
 {
 	char why[512];
 	struct buf ack;
@@ -271,6 +277,8 @@ static double ingest_all(struct ingest *g, struct buf *envs, uint64_t n, uint64_
 			exit(1);
 		}
 	}
+	if (last && ingest_flush(g) != 0)
+		die("index commit", -CUSTOS_ERR_IO);
 	buf_free(&ack);
 	return now_s() - t0;
 }
@@ -336,7 +344,8 @@ static void phases(const char *work, struct buf *envs, const struct custos_keypa
 			if (!(o->sides & 1u << k))
 				continue;
 			c = cpu_s();
-			w = ingest_all(&sd[k].g, sd[k].envs + i, n, sd[k].group);
+			w = ingest_all(&sd[k].g, sd[k].envs + i, n, sd[k].group,
+				       i + n == o->batches);
 			c = cpu_s() - c;
 			sd[k].cpu += c;
 			sd[k].qcpu[i * 4 / o->batches] += c;
@@ -448,7 +457,7 @@ static void query_phase(const char *work, struct gen *gen, const struct opts *o)
 			done += c;
 		}
 		ting -= now_s();
-		ingest_all(&g, env, k, o->group);
+		ingest_all(&g, env, k, o->group, done == total);
 		ting += now_s();
 	}
 	for (uint64_t k = 0; k < o->group; k++)

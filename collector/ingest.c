@@ -56,6 +56,8 @@ void ingest_close(struct ingest *g)
 {
 	if (!g)
 		return;
+	if (g->store)
+		ingest_flush(g);
 	store_close(g->store);
 	g->store = NULL;
 	custody_close(&g->log);
@@ -265,6 +267,8 @@ int ingest_stage(struct ingest *g, const uint8_t *env, size_t n, struct buf *ack
 	if (indexed && !ret && staged == leaf && (iret = indexer_end(g->ix, 1)) != 0)
 		coll_log("index: leaf %llu: %s (indexed again at the commit)",
 			 (unsigned long long)leaf, custos_strerror(iret));
+	else if (indexed && !ret && staged == leaf)
+		g->index_batches++;
 	else if (indexed && (ret || staged != leaf))
 		indexer_end(g->ix, 0);	/* not archived (or elsewhere: catch-up) */
 	if (ret) {
@@ -295,6 +299,7 @@ int ingest_commit(struct ingest *g)
 
 	if (ret) {
 		store_group_abort(g->store);	/* rows of leaves that are not in the log */
+		g->index_batches = 0;
 		coll_log("custody log: the group of batches could not be synced: %s; none of them "
 			 "is acknowledged", custos_strerror(ret));
 		return ret;
@@ -303,13 +308,29 @@ int ingest_commit(struct ingest *g)
 	if (!iret)
 		iret = indexer_catch_up(g->store, &g->log, g->triage, &done);
 	if (!iret)
-		iret = store_group_end(g->store);
-	else
-		store_group_end(g->store);	/* keeps the batches indexed before the error */
+		g->index_batches += done;
+	if (iret || g->index_batches >= INGEST_INDEX_BATCHES)	/* invariant 6 */
+		ingest_flush(g);	/* on an error, keeps the batches indexed before it */
 	if (iret)
 		coll_log("index: %s (archived and logged; the index catches up later)",
 			 custos_strerror(iret));
 	return 0;
+}
+
+int ingest_flush(struct ingest *g)
+{
+	int ret = store_group_end(g->store);
+
+	g->index_batches = 0;
+	if (ret)
+		coll_log("index: the group of batches could not be committed: %s (archived and "
+			 "logged; the index catches up at the next start)", custos_strerror(ret));
+	return ret;
+}
+
+int ingest_index_open(const struct ingest *g)
+{
+	return g->store && store_group_open(g->store);
 }
 
 int ingest_envelope(struct ingest *g, const uint8_t *env, size_t n, struct buf *ack, char *why,

@@ -30,14 +30,23 @@
  *   5. Each record is decoded once: ingest_stage writes its index row as
  *      it checks that it decodes, into the store's open group (a batch
  *      that does not decode is rolled back and refused before it is
- *      archived); ingest_commit commits the group only after the sync
- *      (on a failed sync it aborts it), so the index never holds a leaf
- *      that is not in the log. A batch the stage could not index (the
+ *      archived); the group is committed only after the sync (on a failed
+ *      sync it is aborted), so the index never holds a leaf that is not
+ *      in the log. A batch the stage could not index (the
  *      index behind, an index error) is indexed from the archive by the
  *      catch-up in ingest_commit. Triage runs on each record as it is
  *      decoded, in the batch's triage batch (triage.h invariant 4): a
  *      refused batch's alerts go with its rolled-back rows and
  *      triage_abort undoes what its records did to triage's memory.
+ *   6. The index commit is deferred (fewer commits, each dirty page
+ *      written once for many batches): ingest_commit commits the store's
+ *      group once it holds INGEST_INDEX_BATCHES batches, else leaves it
+ *      open for the next ones; ingest_flush commits it now (serve: when
+ *      idle, when the group is old, and at shutdown; ingest_close always).
+ *      Deferring touches the index only: every ack still waits for its
+ *      batch's archive and custody sync (invariant 1). A crash loses at
+ *      most the open group's rows, whose leaves are in the log: the
+ *      catch-up at the next start indexes them again (invariant 4).
  * Crash: see custody.h and store.h; nothing here is persistent on its own.
  */
 #ifndef CUSTOS_COLL_INGEST_H
@@ -58,6 +67,10 @@ struct ingest_host {
 	uint64_t last_leaf;
 };
 
+/* Batches the index group may hold before ingest_commit commits it
+ * (invariant 6). */
+#define INGEST_INDEX_BATCHES 256
+
 struct ingest {
 	char dir[4096];
 	struct keystore ks;
@@ -70,6 +83,7 @@ struct ingest {
 	struct custos_record *rec;
 	struct indexer_pass *ix;	/* the batch being indexed as it is decoded */
 	uint64_t accepted, duplicates, refused;
+	uint64_t index_batches;	/* leaves indexed in the open group, not committed */
 	uint8_t refused_hash[CUSTOS_HASH_LEN];	/* the last refused batch's hash... */
 	int refused_hash_set;			/* ...when its envelope opened and parsed */
 };
@@ -81,7 +95,8 @@ struct ingest {
 struct triage;
 int ingest_open(struct ingest *g, const char *dir, struct triage *t);
 
-/* Close everything. Accepts NULL. */
+/* Close everything, committing the index group (ingest_flush) first.
+ * Accepts NULL. */
 void ingest_close(struct ingest *g);
 
 /* Ingest one sealed envelope. OUT: ack (the signed acknowledgement is
@@ -95,12 +110,21 @@ int ingest_envelope(struct ingest *g, const uint8_t *env, size_t n, struct buf *
 /* ingest_envelope in two steps (invariant 1): ingest_stage returns as
  * ingest_envelope, but the ack it appends must be held until
  * ingest_commit returned 0 (also the ack of a resend, whose leaf may be in
- * the group); ingest_commit syncs the staged batches, then commits their
- * index rows (invariant 5) in one store transaction. Returns 0, or -CUSTOS_ERR_IO (the log is
- * failed: no ack of the group may be sent). */
+ * the group); ingest_commit syncs the staged batches, then indexes what
+ * the stage could not and commits the index group when it is full
+ * (invariants 5 and 6). Returns 0, or -CUSTOS_ERR_IO (the log is failed:
+ * no ack of the group may be sent). */
 int ingest_stage(struct ingest *g, const uint8_t *env, size_t n, struct buf *ack, char *why,
 		 size_t why_len);
 int ingest_commit(struct ingest *g);
+
+/* Commit the index group now, if one is open (invariant 6). Returns 0,
+ * or -CUSTOS_ERR_IO (logged: the group is rolled back; its leaves are in
+ * the log and the next start's catch-up indexes them). */
+int ingest_flush(struct ingest *g);
+
+/* Whether the index has a group not yet committed (ingest_flush). */
+int ingest_index_open(const struct ingest *g);
 
 /* Sign a checkpoint if the log grew (custody_checkpoint). Returns its
  * result. */

@@ -45,6 +45,13 @@
  * frames moved to the output. An ack therefore never leaves before the
  * fsync that covers its batch; if the commit fails, the held frames are
  * dropped and those connections are closed (the log is then fail-stop).
+ *
+ * The index commit is deferred past the acks (ingest.h invariant 6): the
+ * store's group is committed when it holds INGEST_INDEX_BATCHES batches,
+ * after SERVE_INDEX_IDLE_MS without events, SERVE_INDEX_MAX_MS after it
+ * opened, and at shutdown, so a timeline sees a batch at most about a
+ * second after its ack; a kill -9 loses only index rows, which the next
+ * start's catch-up redoes from the log.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -148,6 +155,39 @@ static void release(struct server *s)
 		conn_flush(c);
 		if (c->state != CONN_DEAD)
 			conn_interest(s, c);
+	}
+}
+
+/* How long epoll may wait: forever with no index group open, else until
+ * the group is due (see the top). */
+static int index_wait(const struct server *s)
+{
+	uint64_t age;
+
+	if (!ingest_index_open(&s->g) || !s->index_opened_ms)
+		return -1;
+	age = server_mono_ms() - s->index_opened_ms;
+	if (age >= SERVE_INDEX_MAX_MS)
+		return 0;
+	return (int)(SERVE_INDEX_MAX_MS - age < SERVE_INDEX_IDLE_MS ? SERVE_INDEX_MAX_MS - age
+								     : SERVE_INDEX_IDLE_MS);
+}
+
+/* After a wakeup (idle: epoll's wait ran out): commit the index group
+ * when it is due. */
+static void index_due(struct server *s, int idle)
+{
+	uint64_t now = server_mono_ms();
+
+	if (!ingest_index_open(&s->g)) {
+		s->index_opened_ms = 0;
+		return;
+	}
+	if (!s->index_opened_ms)
+		s->index_opened_ms = now ? now : 1;
+	if (idle || now - s->index_opened_ms >= SERVE_INDEX_MAX_MS) {
+		ingest_flush(&s->g);	/* an error is logged; the next start catches up */
+		s->index_opened_ms = 0;
 	}
 }
 
@@ -307,7 +347,7 @@ static void run(struct server *s)
 	struct epoll_event evs[64];
 
 	while (!s->stop) {
-		int n = epoll_wait(s->epfd, evs, 64, -1);
+		int n = epoll_wait(s->epfd, evs, 64, index_wait(s));
 		if (n < 0 && errno != EINTR) {
 			coll_log("epoll_wait: %s", strerror(errno));
 			break;
@@ -324,6 +364,7 @@ static void run(struct server *s)
 				conn_event(s, (struct conn *)src, evs[i].events);
 		}
 		release(s);
+		index_due(s, n == 0);
 		reap(s);
 		resume(s);
 	}
@@ -365,6 +406,8 @@ static int serve(const char *dir, const char *listen_spec, struct server *s)
 		coll_log("serving %s: %llu leaves in the custody log, %zu host(s) enrolled", dir,
 			 (unsigned long long)s->g.log.size, s->g.ks.count);
 		run(s);
+		if (ingest_index_open(&s->g))
+			ingest_flush(&s->g);
 		/* No later batch will settle the alerts held back (incident.h
 		 * invariant 3): group them now. */
 		if (s->triage && !store_group_open(s->g.store) && incident_flush(s->g.store, NULL))

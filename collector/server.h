@@ -20,6 +20,10 @@
 #define OUT_MAX (1u << 20)
 #define TICK_MS 250
 #define CLOSING_MS 5000		/* time to flush acks before a close */
+/* The index group (ingest.h invariant 6) is committed after this much
+ * quiet, or this long after it opened, whichever comes first. */
+#define SERVE_INDEX_IDLE_MS 20
+#define SERVE_INDEX_MAX_MS 1000
 #define SERVE_BUFFERED_DEFAULT (256ull << 20)	/* --max-buffered */
 #define FD_RESERVE 64		/* descriptors kept for other than connections:
 				   archive, custody log, index (db, WAL, shm),
@@ -69,6 +73,7 @@ struct server {
 	uint64_t accept_paused_ms;
 	int accept_short;	/* accept failed for want of descriptors, logged */
 	int reload_err;		/* the last enrolment reread's error, logged */
+	uint64_t index_opened_ms;	/* when the open index group was first seen; 0: none */
 };
 
 static inline uint64_t server_mono_ms(void)
