@@ -79,8 +79,9 @@ static int each_alert(struct store *s, sqlite3_stmt *st, const char *what,
 /* store_proc_at's statements (?1: the host's row id): the pid's kids
  * buckets at or before ?3, latest first (kids_pid: every record has its
  * kids row); its latest subject record at or before ?3 in pid bucket ?4
- * (records_pid); its latest successful exec or snapshot at or before ?3
- * (records_exec). */
+ * (records_pid); the kids buckets at or before ?3 in which it has a
+ * successful exec or snapshot, latest first (exec_pids), and its latest
+ * one at or before ?3 in kids bucket ?4 (records_exec). */
 static const char proc_buckets_q[] =
 	"SELECT DISTINCT bucket FROM kids INDEXED BY kids_pid WHERE "
 	"host=?1 AND pid=?2 AND bucket<=?3 ORDER BY bucket DESC";
@@ -89,10 +90,12 @@ static const char proc_record_q[] =
 	"host=?1 AND " STORE_PID_BUCKET("ts_wall") "=?4 AND pid=?2 AND "
 	"ts_wall<=?3 AND kind BETWEEN 1 AND 95 ORDER BY ts_wall DESC, leaf DESC, rec_index DESC "
 	"LIMIT 1";
+static const char exec_buckets_q[] =
+	"SELECT bucket FROM exec_pids WHERE host=?1 AND pid=?2 AND bucket<=?3 ORDER BY bucket DESC";
 static const char proc_exe_q[] =
-	"SELECT exe FROM records INDEXED BY records_exec WHERE host=?1 AND pid=?2 AND "
-	"ts_wall<=?3 AND " STORE_EXEC_OK " ORDER BY ts_wall DESC, leaf DESC, rec_index DESC "
-	"LIMIT 1";
+	"SELECT exe FROM records INDEXED BY records_exec WHERE host=?1 AND "
+	STORE_EXEC_BUCKET("ts_wall") "=?4 AND pid=?2 AND ts_wall<=?3 AND " STORE_EXEC_OK
+	" ORDER BY ts_wall DESC, leaf DESC, rec_index DESC LIMIT 1";
 
 /* The latest subject record of pid at or before ts, walking the pid
  * buckets back from ts's through the kids buckets the pid has records
@@ -142,29 +145,53 @@ static int proc_latest(struct store *s, int64_t host, uint64_t pid, int64_t ts,
 	return ret;
 }
 
+/* The program of pid's latest successful exec or snapshot at or before
+ * ts, walking back through the kids buckets exec_pids lists. OUT: exe
+ * ("" when none). Returns 0 or -CUSTOS_ERR_IO. */
+static int proc_exe(struct store *s, int64_t host, uint64_t pid, int64_t ts,
+		    char exe[CUSTOS_PATH_MAX + 1])
+{
+	sqlite3_stmt *k = NULL, *st = NULL;
+	int rc = SQLITE_DONE, found = 0;
+
+	exe[0] = '\0';
+	if (store_prep(s, exec_buckets_q, &k) || store_prep(s, proc_exe_q, &st)) {
+		sqlite3_finalize(k);
+		return -CUSTOS_ERR_IO;
+	}
+	I64(k, 1, host);
+	I64(k, 2, pid);
+	I64(k, 3, store_kids_bucket(ts));
+	I64(st, 1, host);
+	I64(st, 2, pid);
+	I64(st, 3, ts);
+	while (!found && (rc = sqlite3_step(k)) == SQLITE_ROW) {
+		I64(st, 4, sqlite3_column_int64(k, 0));
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			snprintf(exe, CUSTOS_PATH_MAX + 1, "%s", text_of(st, 0));
+			found = 1;
+		} else if (rc != SQLITE_DONE) {
+			break;
+		}
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(k);
+	sqlite3_finalize(st);
+	return found || rc == SQLITE_DONE ? 0 : store_fail(s, "process at a time");
+}
+
 int store_proc_at(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN], uint64_t pid,
 		  int64_t ts, struct store_proc_info *p)
 {
-	sqlite3_stmt *st;
 	int64_t host;
-	int rc, ret;
+	int ret;
 
 	memset(p, 0, sizeof(*p));
 	ret = store_host_rowid(s, host_id, &host);
 	if (!ret)
 		ret = proc_latest(s, host, pid, ts, p);
-	if (ret)
-		return ret;
-	if (store_prep(s, proc_exe_q, &st))
-		return -CUSTOS_ERR_IO;
-	I64(st, 1, host);
-	I64(st, 2, pid);
-	I64(st, 3, ts);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		snprintf(p->exe, sizeof(p->exe), "%s", text_of(st, 0));
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(s, "process at a time");
+	return ret ? ret : proc_exe(s, host, pid, ts, p->exe);
 }
 
 int store_host_latest(struct store *s, const uint8_t host_id[KEYS_SIGN_PK_LEN], int64_t *ts)

@@ -24,11 +24,11 @@
  *
  * Ingest speed (docs/performance.md): a 64 MiB page cache; groups of batch
  * transactions committed as one (store_group_begin: savepoints inside one
- * transaction); a cache of process starts, because every record asks
- * for the start of its process (store_procs.c); and a cache of kids rows (KID_SLOTS): a used slot names a row of
- * kids that is in the database (a rollback empties the cache), so a
- * record whose (host, ppid, bucket, pid) is in it adds no row; most
- * records of a busy process are.
+ * transaction); a cache of process starts, because every record asks for
+ * the start of its process (store_procs.c); and caches of kids and
+ * exec_pids rows (KID_SLOTS each): a used slot names a row that is in the
+ * database (a rollback empties the caches), so a record whose row is in
+ * one adds none; most records of a busy process are.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +50,7 @@ static const char *const sql[Q_COUNT] = {
 	[Q_GAP] = "INSERT INTO gaps VALUES(?,?,?,?,?,?)",
 	[Q_PROC] = "INSERT OR IGNORE INTO procs VALUES(?,?,?,?,?)",
 	[Q_PROC_PID] = "INSERT OR IGNORE INTO proc_pids VALUES(?,?,?)",
+	[Q_EXEC_PID] = "INSERT OR IGNORE INTO exec_pids VALUES(?,?,?)",
 	[Q_KID] = "INSERT OR IGNORE INTO kids VALUES(?,?,?,?)",
 	[Q_BOOT_ADD] = "INSERT INTO boots(host, boot) VALUES(?,?)",
 	[Q_HOST_ADD] = "INSERT INTO hosts(key) VALUES(?)",
@@ -98,8 +99,9 @@ static const char pragmas[] =
  * (store_proc_at), one bucket at a time: kids_pid lists the kids buckets
  * in which a pid has records (every record adds its kids row), each
  * covering 2^(STORE_KIDS_SHIFT - STORE_PID_SHIFT) pid buckets;
- * records_exec, a partial index of the successful execs and snapshots,
- * a process's latest program (store_proc_at); kids the children of a
+ * records_exec, a partial index of the successful execs and snapshots
+ * led by their kids bucket, with exec_pids listing each pid's buckets
+ * there, a process's latest program (store_proc_at); kids the children of a
  * process in a window (--tree: the pids with a record of that ppid in the
  * window's buckets, each checked against records_pid). */
 static const char schema[] =
@@ -118,8 +120,10 @@ static const char schema[] =
 	" lost INTEGER, PRIMARY KEY(host, ts_wall, leaf, rec_index)) WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS records_pid ON records(host, " STORE_PID_BUCKET("ts_wall")
 	", pid, ts_wall);"
-	"CREATE INDEX IF NOT EXISTS records_exec ON records(host, pid, ts_wall) WHERE "
-	STORE_EXEC_OK ";"
+	"CREATE INDEX IF NOT EXISTS records_exec ON records(host, " STORE_EXEC_BUCKET("ts_wall")
+	", pid, ts_wall) WHERE " STORE_EXEC_OK ";"
+	"CREATE TABLE IF NOT EXISTS exec_pids(host INTEGER NOT NULL, pid INTEGER NOT NULL,"
+	" bucket INTEGER NOT NULL, PRIMARY KEY(host, pid, bucket)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS kids(host INTEGER NOT NULL, ppid INTEGER NOT NULL,"
 	" bucket INTEGER NOT NULL, pid INTEGER NOT NULL, PRIMARY KEY(host, ppid, bucket, pid))"
 	" WITHOUT ROWID;"
@@ -201,7 +205,8 @@ int store_open(const char *path, int readonly, struct store **out)
 			return -CUSTOS_ERR_IO;
 		}
 	}
-	if (!readonly && (store_procs_alloc(s) || !(s->kids = calloc(KID_SLOTS, sizeof(*s->kids))))) {
+	if (!readonly && (store_procs_alloc(s) || !(s->kids = calloc(KID_SLOTS, sizeof(*s->kids))) ||
+			  !(s->execs = calloc(KID_SLOTS, sizeof(*s->execs))))) {
 		store_close(s);
 		return -CUSTOS_ERR_NOMEM;
 	}
@@ -215,6 +220,7 @@ void store_close(struct store *s)
 		return;
 	store_procs_free(s);
 	free(s->kids);
+	free(s->execs);
 	for (int i = 0; i < Q_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	for (int i = 0; i < C_COUNT; i++)
@@ -244,6 +250,8 @@ static void proc_cache_clear(struct store *s)
 	store_procs_forget(s);
 	if (s->kids)
 		memset(s->kids, 0, KID_SLOTS * sizeof(*s->kids));
+	if (s->execs)
+		memset(s->execs, 0, KID_SLOTS * sizeof(*s->execs));
 }
 
 void store_rollback(struct store *s)
@@ -400,33 +408,68 @@ int store_add_batch(struct store *s, const struct store_batch *b)
  * strings change. */
 #define STATIC_TEXT(st, i, v) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC)
 
+/* The slot of (host, bucket, ppid, pid) in cache c (KID_SLOTS slots,
+ * KID_WAYS per set): *hit when it is there, else the slot to fill once
+ * its row is in the database. */
+static struct store_kid_slot *kid_slot(struct store *s, struct store_kid_slot *c, int64_t host,
+				       int64_t bucket, uint64_t ppid, uint64_t pid, int *hit)
+{
+	uint64_t h = (pid * 0x9e3779b97f4a7c15ull) ^ (ppid * 0xff51afd7ed558ccdull) ^
+		     (uint64_t)(bucket * 31 + host) * 0xc4ceb9fe1a85ec53ull;
+	struct store_kid_slot *set = &c[(h ^ h >> 32) % (KID_SLOTS / KID_WAYS) * KID_WAYS], *e;
+
+	*hit = 0;
+	for (unsigned i = 0; i < KID_WAYS; i++)
+		if (set[i].host == host && set[i].bucket == bucket && set[i].ppid == ppid &&
+		    set[i].pid == pid) {
+			*hit = 1;
+			return &set[i];
+		}
+	e = &set[s->victim++ % KID_WAYS];
+	for (unsigned i = 0; i < KID_WAYS; i++)
+		if (!set[i].host)
+			e = &set[i];
+	return e;
+}
+
 /* The kids row of a record of host (cache invariant above). */
 static int add_kid(struct store *s, int64_t host, const struct store_row *r)
 {
 	int64_t bucket = store_kids_bucket(r->ts_wall_ns);
-	uint64_t h = (r->pid * 0x9e3779b97f4a7c15ull) ^ (r->ppid * 0xff51afd7ed558ccdull) ^
-		     (uint64_t)(bucket * 31 + host) * 0xc4ceb9fe1a85ec53ull;
-	struct store_kid_slot *set = &s->kids[(h ^ h >> 32) % (KID_SLOTS / KID_WAYS) * KID_WAYS], *e;
 	sqlite3_stmt *st = s->st[Q_KID];
-	int ret;
+	int hit, ret;
+	struct store_kid_slot *e = kid_slot(s, s->kids, host, bucket, r->ppid, r->pid, &hit);
 
-	for (unsigned i = 0; i < KID_WAYS; i++)
-		if (set[i].host == host && set[i].bucket == bucket && set[i].ppid == r->ppid &&
-		    set[i].pid == r->pid)
-			return 0;
+	if (hit)
+		return 0;
 	I64(st, 1, host);
 	I64(st, 2, r->ppid);
 	I64(st, 3, bucket);
 	I64(st, 4, r->pid);
 	ret = store_run(s, Q_KID);
-	if (ret)
-		return ret;
-	e = &set[s->victim++ % KID_WAYS];
-	for (unsigned i = 0; i < KID_WAYS; i++)
-		if (!set[i].host)
-			e = &set[i];
-	*e = (struct store_kid_slot){ host, bucket, r->ppid, r->pid };
-	return 0;
+	if (!ret)
+		*e = (struct store_kid_slot){ host, bucket, r->ppid, r->pid };
+	return ret;
+}
+
+/* The exec_pids row of a successful exec or snapshot of host (the same
+ * cache invariant, in s->execs). */
+static int add_exec_pid(struct store *s, int64_t host, const struct store_row *r)
+{
+	int64_t bucket = store_kids_bucket(r->ts_wall_ns);
+	sqlite3_stmt *st = s->st[Q_EXEC_PID];
+	int hit, ret;
+	struct store_kid_slot *e = kid_slot(s, s->execs, host, bucket, 0, r->pid, &hit);
+
+	if (hit)
+		return 0;
+	I64(st, 1, host);
+	I64(st, 2, r->pid);
+	I64(st, 3, bucket);
+	ret = store_run(s, Q_EXEC_PID);
+	if (!ret)
+		*e = (struct store_kid_slot){ host, bucket, 0, r->pid };
+	return ret;
 }
 
 int store_add_record(struct store *s, const struct store_row *r)
@@ -437,6 +480,9 @@ int store_add_record(struct store *s, const struct store_row *r)
 
 	if (!ret && s->kids)
 		ret = add_kid(s, host, r);
+	if (!ret && s->execs && (r->kind == CUSTOS_REC_EXEC || r->kind == CUSTOS_REC_SNAPSHOT) &&
+	    r->result == 0)	/* STORE_EXEC_OK */
+		ret = add_exec_pid(s, host, r);
 	if (ret)
 		return ret;
 	I64(st, 1, host);

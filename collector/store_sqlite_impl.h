@@ -19,7 +19,7 @@
 /* The statements store_sqlite.c prepares once at open (a read-only store:
  * from Q_INDEXED on). */
 enum {
-	Q_BATCH, Q_RECORD, Q_GAP, Q_PROC, Q_PROC_PID, Q_KID, Q_HOST_ADD, Q_BOOT_ADD, Q_SET_INDEXED,
+	Q_BATCH, Q_RECORD, Q_GAP, Q_PROC, Q_PROC_PID, Q_EXEC_PID, Q_KID, Q_HOST_ADD, Q_BOOT_ADD, Q_SET_INDEXED,
 	Q_INDEXED, Q_HOST_ID, Q_BOOT_ID, Q_PROC_BIG, Q_PROC_IN, Q_HOST_LAST, Q_FIND_BATCH, Q_COUNT
 };
 
@@ -39,6 +39,7 @@ struct store {
 	struct store_proc_slot *procs;	/* store_procs.c: process-start cache */
 	uint64_t *proc_tags;		/* store_procs.c: its slots' key hashes */
 	struct store_kid_slot *kids;	/* store_sqlite.c: kids rows written lately */
+	struct store_kid_slot *execs;	/* store_sqlite.c: exec_pids rows written lately */
 	uint8_t host_key[KEYS_SIGN_PK_LEN];	/* the last host looked up... */
 	int64_t host_row;			/* ...its row id in hosts; 0: none cached */
 	uint8_t boot_key[16];			/* the last boot of that host looked up... */
@@ -75,6 +76,11 @@ static inline int64_t store_pid_bucket(int64_t ts)
 /* The records records_exec indexes (a partial index: the queries that
  * use it repeat this condition): successful execs and snapshots. */
 #define STORE_EXEC_OK "kind IN (1,10) AND result=0"
+/* records_exec is led by a record's kids bucket (its wall time >>
+ * STORE_KIDS_SHIFT), so that a group's entries land in the newest part
+ * of the index; exec_pids lists the kids buckets in which a pid has such
+ * records (store_sqlite.c), newest first for store_proc_at. */
+#define STORE_EXEC_BUCKET(col) "(" col ">>36)"
 
 /* A query's test of a host column against the host key bound as
  * parameter p (hosts maps keys to the row ids other tables hold). */

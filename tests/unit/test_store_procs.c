@@ -6,7 +6,10 @@
  * stretches between them, from SQLite (a new writer, a read-only store)
  * as from the cache; and the rows written do not depend on what the cache
  * held (a writer reopened before every add writes the same rows as one
- * that kept its cache), which reindex's equivalence rests on.
+ * that kept its cache), which reindex's equivalence rests on. A
+ * process's latest program (store_proc_at) is found through the kids
+ * buckets exec_pids lists, across buckets without execs, failed execs
+ * left out.
  */
 #include <stdlib.h>
 #include <unistd.h>
@@ -163,11 +166,70 @@ static void test_rows_without_cache(void **state)
 	remove_db(cold);
 }
 
+static void add_row(struct store *s, uint32_t kind, int64_t ts, uint64_t pid, const char *exe,
+		    int64_t result, uint32_t idx)
+{
+	struct store_row r;
+
+	memset(&r, 0, sizeof(r));
+	memcpy(r.host_id, host, sizeof(r.host_id));
+	r.ts_wall_ns = ts;
+	r.kind = kind;
+	r.pid = pid;
+	r.ppid = 1;
+	r.comm = r.path = "";
+	r.exe = exe;
+	r.result = result;
+	r.rec_index = idx;
+	assert_int_equal(store_add_record(s, &r), 0);
+}
+
+static void exe_at(struct store *s, uint64_t pid, int64_t ts, int ret, const char *exe)
+{
+	struct store_proc_info pi;
+
+	assert_int_equal(store_proc_at(s, host, pid, ts, &pi), ret);
+	if (ret == 0)
+		assert_string_equal(pi.exe, exe);
+}
+
+static void test_exe_across_buckets(void **state)
+{
+	const int64_t kb = 1ll << STORE_KIDS_SHIFT, t = 1000 * kb;
+	char p[128];
+	struct store *s;
+
+	(void)state;
+	path_of(p, sizeof(p), "exe");
+	remove_db(p);
+	assert_int_equal(store_open(p, 0, &s), 0);
+	assert_int_equal(store_begin(s), 0);
+	add_row(s, CUSTOS_REC_EXEC, t + 5, 77, "/bin/a", 0, 0);
+	add_row(s, CUSTOS_REC_OPEN, t + kb + 1, 77, "", 0, 1);
+	add_row(s, CUSTOS_REC_EXEC, t + 3 * kb + 10, 77, "/bin/c", 0, 2);
+	add_row(s, CUSTOS_REC_EXEC, t + 4 * kb + 1, 77, "/bin/bad", -2, 3);	/* failed */
+	add_row(s, CUSTOS_REC_OPEN, t + 5 * kb, 77, "", 0, 4);
+	add_row(s, CUSTOS_REC_OPEN, t + 5 * kb, 78, "", 0, 5);
+	assert_int_equal(store_commit(s), 0);
+	store_close(s);
+	assert_int_equal(store_open(p, 1, &s), 0);
+	exe_at(s, 77, t + 4, 1, NULL);
+	exe_at(s, 77, t + 5, 0, "/bin/a");
+	exe_at(s, 77, t + kb + 2, 0, "/bin/a");
+	exe_at(s, 77, t + 3 * kb + 9, 0, "/bin/a");
+	exe_at(s, 77, t + 3 * kb + 10, 0, "/bin/c");
+	exe_at(s, 77, t + 5 * kb + 1, 0, "/bin/c");
+	exe_at(s, 78, t + 5 * kb + 1, 0, "");
+	store_close(s);
+	remove_db(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_find_across_buckets),
 		cmocka_unit_test(test_rows_without_cache),
+		cmocka_unit_test(test_exe_across_buckets),
 	};
 
 	return cmocka_run_group_tests_name("store_procs", tests, NULL, NULL);
