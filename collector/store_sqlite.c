@@ -85,7 +85,11 @@ struct store_kid_slot {
 #define STR(x) #x
 #define XSTR(x) STR(x)
 
+/* page_size applies to a new index only (before its first write): 16 KiB
+ * pages took about 7 % off ingest's CPU time against 4 KiB ones (fewer
+ * page splits and WAL frames per row; docs/performance.md). */
 static const char pragmas[] =
+	"PRAGMA page_size=16384;"
 	"PRAGMA journal_mode=WAL;"
 	"PRAGMA synchronous=NORMAL;"
 	"PRAGMA cache_size=-65536;"
