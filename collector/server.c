@@ -46,12 +46,17 @@
  * fsync that covers its batch; if the commit fails, the held frames are
  * dropped and those connections are closed (the log is then fail-stop).
  *
- * The index commit is deferred past the acks (ingest.h invariant 6): the
- * store's group is committed when it holds INGEST_INDEX_BATCHES batches,
- * after SERVE_INDEX_IDLE_MS without events, SERVE_INDEX_MAX_MS after it
- * opened, and at shutdown, so a timeline sees a batch at most about a
- * second after its ack; a kill -9 loses only index rows, which the next
- * start's catch-up redoes from the log.
+ * The index commit is deferred while input keeps coming (ingest.h
+ * invariant 6): when a wakeup ends with no connection's input pending
+ * (a peek, epoll_wait with no timeout: every source is level-triggered,
+ * so what it sees is reported again by the next wait), the index group is
+ * committed before the held acks go out, so an agent that waits for its
+ * acks finds its batches in the index; while input is pending the acks
+ * go out first, and the group is committed when it holds
+ * INGEST_INDEX_BATCHES batches, after SERVE_INDEX_IDLE_MS without events,
+ * SERVE_INDEX_MAX_MS after it opened, and at shutdown. A kill -9 loses
+ * only index rows, whose batches are in the log: the next start's
+ * catch-up indexes them again.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -129,11 +134,30 @@ static void on_signal(struct server *s)
 	}
 }
 
-/* After the wakeup's events: one commit for every batch staged in it,
- * then the held answers go out (group commit, see the top). */
+/* Whether a connection has input pending now (the peek at the top). */
+static int input_pending(struct server *s)
+{
+	struct epoll_event evs[64];
+	int n = epoll_wait(s->epfd, evs, 64, 0);
+
+	for (int i = 0; i < n; i++) {
+		struct src *src = evs[i].data.ptr;
+		if (src->type == SRC_CONN && ((struct conn *)src)->state != CONN_DEAD &&
+		    (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+			return 1;
+	}
+	return 0;
+}
+
+/* After the wakeup's events: one commit for every batch staged in it
+ * (and of the index when no input is pending), then the held answers go
+ * out (group commit, see the top). */
 static void release(struct server *s)
 {
 	int ret = s->staged ? ingest_commit(&s->g) : 0;
+
+	if (!ret && ingest_index_open(&s->g) && !input_pending(s))
+		ingest_flush(&s->g);	/* an error is logged; the next start catches up */
 
 	s->staged = 0;
 	for (struct conn *c = s->conns; c; c = c->next) {
