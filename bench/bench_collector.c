@@ -26,7 +26,8 @@
  * more with one batch per commit, for comparison. A commit syncs the
  * archive and the custody log; the index commits on its own, every
  * INGEST_INDEX_BATCHES batches (ingest.h invariant 6: what serve does
- * under a steady load, with its idle flush at the end of the run). Phases 1-3 run
+ * while input keeps coming), and once at the end of the run (serve's
+ * commit when it goes idle). Phases 1-3 run
  * interleaved, G batches of each in turn, each into its own state
  * directory, so that other work on a shared machine slows them alike and
  * their ratios hold. --sides runs only the named ingest sides (one: one

@@ -41,8 +41,9 @@
  *   6. The index commit is deferred (fewer commits, each dirty page
  *      written once for many batches): ingest_commit commits the store's
  *      group once it holds INGEST_INDEX_BATCHES batches, else leaves it
- *      open for the next ones; ingest_flush commits it now (serve: when
- *      idle, when the group is old, and at shutdown; ingest_close always).
+ *      open for the next ones; ingest_flush commits it now (serve: before
+ *      the acks when no input is pending, else when idle, when the group
+ *      is old, and at shutdown; ingest_close always).
  *      Deferring touches the index only: every ack still waits for its
  *      batch's archive and custody sync (invariant 1). A crash loses at
  *      most the open group's rows, whose leaves are in the log: the
