@@ -200,8 +200,9 @@ static int load_process(struct capture *c)
 }
 
 /* Open, prepare and load one syscall family; its skeleton's open and load
- * functions are passed in, so the steps and messages are shared. */
-#define LOAD_FAMILY(c, member, name, family)                                       \
+ * functions are passed in, so the steps and messages are shared. setup is
+ * a statement that sets the family's own load-time constants. */
+#define LOAD_FAMILY(c, member, name, family, setup)                                \
 	({                                                                         \
 		int ret_ = 0;                                                      \
 		(c)->member = custos_##name##__open();                             \
@@ -213,6 +214,7 @@ static int load_process(struct capture *c)
 		if (!ret_) {                                                       \
 			(c)->member->rodata->agent_tgid = (uint32_t)getpid();      \
 			(c)->member->rodata->ring_mark = (c)->opts.ringbuf_bytes / 8; \
+			setup;                                                     \
 			ret_ = prepare_family((c), (c)->member->obj, family);      \
 		}                                                                  \
 		if (!ret_) {                                                       \
@@ -256,11 +258,14 @@ int capture_open(const struct capture_opts *opts, struct capture **out)
 	if (!ret)
 		ret = load_process(c);
 	if (!ret)
-		ret = LOAD_FAMILY(c, file, file, "file");
+		ret = LOAD_FAMILY(c, file, file, "file",
+				  c->file->rodata->all_opens = c->opts.all_opens ? 1 : 0);
+	if (!ret && c->opts.all_opens)
+		describe(c, " all-opens");
 	if (!ret)
-		ret = LOAD_FAMILY(c, net, net, "net");
+		ret = LOAD_FAMILY(c, net, net, "net", (void)0);
 	if (!ret)
-		ret = LOAD_FAMILY(c, sys, sys, "sys");
+		ret = LOAD_FAMILY(c, sys, sys, "sys", (void)0);
 	if (!ret)
 		ret = capture_filter_open(opts, bpf_map__fd(c->process->maps.ignored_tgids),
 					  bpf_map__fd(c->process->maps.ignored_cgroups),

@@ -31,6 +31,9 @@ struct capture_opts {
 	const char *const *sensitive;	/* paths (glob(7) patterns) whose reads are
 					   recorded; NULL: capture_default_sensitive */
 	size_t n_sensitive;
+	int all_opens;			/* nonzero: record every open that succeeded
+					   or was refused, on every mount, without
+					   the sensitive check (bpf/file.bpf.c) */
 };
 
 /* The default sensitive-read list (issue 3): shadow files, sudoers, SSH

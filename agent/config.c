@@ -3,7 +3,8 @@
  * config: parse the agent's YAML configuration with libyaml's event API
  * into struct agent_config. The grammar is deliberately small: one
  * mapping whose keys are the options of docs/agent.md; each value is a
- * scalar, except the lists, which are sequences of scalars. Anything else
+ * scalar (a string, a whole number, or true/false), except the lists,
+ * which are sequences of scalars. Anything else
  * (an unknown key, a nested mapping, a number with a sign or a suffix) is
  * an error that names the file and the line.
  */
@@ -20,7 +21,7 @@
 #include "config.h"
 #include "error.h"
 
-enum opt_type { OPT_STR, OPT_U64, OPT_LIST };
+enum opt_type { OPT_STR, OPT_U64, OPT_BOOL, OPT_LIST };
 
 struct option_desc {
 	const char *key;
@@ -32,6 +33,7 @@ struct option_desc {
 
 #define OSTR(k, f) { k, OPT_STR, offsetof(struct agent_config, f), 0, 0, 0 }
 #define OU64(k, f, lo, hi) { k, OPT_U64, offsetof(struct agent_config, f), 0, lo, hi }
+#define OBOOL(k, f) { k, OPT_BOOL, offsetof(struct agent_config, f), 0, 0, 0 }
 #define OLIST(k, f, n) \
 	{ k, OPT_LIST, offsetof(struct agent_config, f), offsetof(struct agent_config, n), 0, 0 }
 
@@ -46,6 +48,7 @@ static const struct option_desc options[] = {
 	OU64("heartbeat_s", heartbeat_s, 1, 3600),
 	OU64("max_inflight", max_inflight, 1, 64),
 	OU64("clock_step_ms", clock_step_ms, 1, 3600000),
+	OBOOL("all_opens", all_opens),
 	OLIST("sensitive_paths", sensitive_paths, n_sensitive),
 	OLIST("noise_comms", noise_comms, n_noise_comms),
 	OLIST("ignore_exe", ignore_exe, n_ignore_exe),
@@ -142,6 +145,14 @@ static int set_scalar(struct parse *ps, const struct option_desc *o)
 		if (ps->ev.data.scalar.length >= CONFIG_STR_MAX || strlen(v) != ps->ev.data.scalar.length)
 			return fail(ps, line, "value of '%s' is too long or holds a NUL", o->key);
 		memcpy(dst, v, ps->ev.data.scalar.length + 1);
+		return 0;
+	}
+	if (o->type == OPT_BOOL) {
+		bool *dst = (bool *)(void *)((char *)ps->c + o->off);
+
+		if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+			return fail(ps, line, "'%s' must be true or false", o->key);
+		*dst = v[0] == 't';
 		return 0;
 	}
 	if (parse_u64(v, o->min, o->max, (uint64_t *)(void *)((char *)ps->c + o->off)) == 0)

@@ -11,6 +11,7 @@
 #ifndef CUSTOS_AGENT_CONFIG_H
 #define CUSTOS_AGENT_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,7 @@ struct agent_config {
 	size_t n_noise_comms;
 	char *ignore_exe[CONFIG_LIST_MAX];	/* exe prefixes filtered in the kernel */
 	size_t n_ignore_exe;
+	bool all_opens;				/* record every open (capture.h) */
 	char *text;				/* the file's text, NUL-terminated */
 	size_t text_len;
 	uint8_t hash[CUSTOS_HASH_LEN];		/* BLAKE2b-256 of text */

@@ -34,7 +34,7 @@
 
 static const char print_usage_text[] =
 	"Usage: custos-agent print [--ringbuf-kb N] [--duration SECONDS] [--ignore-exe PATH]...\n"
-	"                          [--ignore-cgroup ID]... [--sensitive PATH]...\n"
+	"                          [--ignore-cgroup ID]... [--sensitive PATH]... [--all-opens]\n"
 	"Capture process, file and network events and print each as one line of JSON\n"
 	"on stdout, until SIGINT or SIGTERM or for SECONDS; then print the loss\n"
 	"counters on stderr. Needs root (CAP_BPF, CAP_PERFMON; mounts tracefs if absent).\n"
@@ -47,7 +47,10 @@ static const char print_usage_text[] =
 	"  --sensitive PATH    record reads of PATH (a glob(7) pattern; a directory covers\n"
 	"                      what is below it); repeatable; replaces the default list:\n"
 	"                      /etc/shadow* /etc/gshadow* /etc/sudoers* /etc/ssh/ssh_host_*key\n"
-	"                      /root /home/*/.ssh\n";
+	"                      /root /home/*/.ssh\n"
+	"  --all-opens         record every open that succeeded or was refused (EACCES,\n"
+	"                      EPERM), read-only ones too, on every mount; the sensitive\n"
+	"                      list is then not consulted\n";
 
 static volatile sig_atomic_t stop_signal;
 
@@ -162,6 +165,7 @@ struct print_filters {
 	size_t n_ignore_cgroups;
 	const char *sensitive[FILTER_MAX];
 	size_t n_sensitive;
+	int all_opens;
 };
 
 static int add_filter(const char *opt, const char *arg, struct print_filters *pf)
@@ -200,6 +204,7 @@ static int parse_options(int argc, char **argv, uint64_t *ringbuf_kb, uint64_t *
 		{ "ignore-exe", required_argument, NULL, 'x' },
 		{ "ignore-cgroup", required_argument, NULL, 'c' },
 		{ "sensitive", required_argument, NULL, 's' },
+		{ "all-opens", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -229,6 +234,9 @@ static int parse_options(int argc, char **argv, uint64_t *ringbuf_kb, uint64_t *
 			if (add_filter(opt == 'x' ? "--ignore-exe" : opt == 'c' ? "--ignore-cgroup"
 				       : "--sensitive", optarg, pf))
 				return -1;
+			break;
+		case 'a':
+			pf->all_opens = 1;
 			break;
 		case 'h':
 			fputs(print_usage_text, stdout);
@@ -281,6 +289,7 @@ int cmd_print(int argc, char **argv)
 	opts.n_ignore_cgroups = pf.n_ignore_cgroups;
 	opts.sensitive = pf.n_sensitive ? pf.sensitive : NULL;
 	opts.n_sensitive = pf.n_sensitive;
+	opts.all_opens = pf.all_opens;
 	ret = capture_open(&opts, &cap);
 	if (ret)
 		goto out;

@@ -143,6 +143,7 @@ void run_capture_opts(const struct agent_config *c, struct capture_opts *o)
 	o->n_ignore_exe = c->n_ignore_exe;
 	o->sensitive = NULL;	/* none configured: capture's default list */
 	o->n_sensitive = 0;
+	o->all_opens = c->all_opens;
 	if (c->n_sensitive) {
 		o->sensitive = (const char *const *)c->sensitive_paths;
 		o->n_sensitive = c->n_sensitive;
@@ -197,9 +198,10 @@ int run_reload(struct run_state *rs)
 		return 0;
 	}
 	if (strcmp(next.collector, rs->cfg.collector) || strcmp(next.spool_dir, rs->cfg.spool_dir) ||
-	    strcmp(next.host_key, rs->cfg.host_key) || strcmp(next.collector_key, rs->cfg.collector_key))
-		fprintf(stderr, "custos-agent: SIGHUP: collector, keys and spool take effect at the "
-			"next start\n");
+	    strcmp(next.host_key, rs->cfg.host_key) || strcmp(next.collector_key, rs->cfg.collector_key) ||
+	    next.all_opens != rs->cfg.all_opens)
+		fprintf(stderr, "custos-agent: SIGHUP: collector, keys, spool and all_opens take "
+			"effect at the next start\n");
 	if ((ret = reload_filters(rs, &next))) {
 		config_free(&next);
 		return ret == -EINVAL ? 0 : ret;
@@ -210,6 +212,7 @@ int run_reload(struct run_state *rs)
 	memcpy(next.host_key, rs->cfg.host_key, sizeof(next.host_key));
 	memcpy(next.collector_key, rs->cfg.collector_key, sizeof(next.collector_key));
 	next.spool_max_bytes = rs->cfg.spool_max_bytes;
+	next.all_opens = rs->cfg.all_opens;	/* a load-time constant of the programs */
 	config_free(&rs->cfg);
 	rs->cfg = next;
 	rs->b.o.max_bytes = rs->cfg.batch_max_bytes;

@@ -11,10 +11,13 @@
  *   floor      an empty program on every hook Custos uses (bench_floor.c)
  *   custos     `custos-agent print` (default configuration, JSON lines to
  *              /dev/null): write-intent opens and sensitive reads
- *   all-opens  the same with `--sensitive /`: every open of a file on the
- *              root file system is recorded
+ *   all-opens  the same with `--all-opens`: every open that succeeded or
+ *              was refused is recorded, on every mount
  *   before     optional (--before AGENT): another agent build, default
  *              configuration, to compare a change in one run
+ *   before-all optional (--before-sensitive AGENT): another build with
+ *              `--sensitive /` (every open of a file on the root file
+ *              system: how builds without --all-opens recorded every open)
  *   auditd     auditd (Debian's) running exec, open and network rules
  * Conditions are run in turn, all of them once per round; the report gives
  * medians over the rounds and ratios of the medians against "none". On a
@@ -214,13 +217,15 @@ static double median(double *v, int n)
 
 static const char usage[] =
 	"Usage: bench_capture [--rounds N] [--open-ops N] [--exec-ops N] [--connect-ops N]\n"
-	"                     [--agent PATH] [--before PATH] [--no-auditd] [--only LIST]\n"
+	"                     [--agent PATH] [--before PATH] [--before-sensitive PATH]\n"
+	"                     [--no-auditd] [--only LIST]\n"
 	"  --rounds N       rounds over all conditions (default 5); medians are reported\n"
 	"  --open-ops N     operations per measurement (default 200000; exec 2000,\n"
 	"  --exec-ops N     connect 20000)\n"
 	"  --connect-ops N\n"
 	"  --agent PATH     the agent to measure (default build/custos-agent)\n"
 	"  --before PATH    also measure this agent build, default configuration\n"
+	"  --before-sensitive PATH  also measure this agent build with --sensitive /\n"
 	"  --no-auditd      leave out the auditd condition\n"
 	"  --only LIST      comma-separated workloads: open,exec,connect\n";
 
@@ -252,6 +257,8 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 			o->agent = v;
 		else if (strcmp(a, "--before") == 0)
 			o->before = v;
+		else if (strcmp(a, "--before-sensitive") == 0)
+			o->before_sensitive = v;
 		else if (strcmp(a, "--only") == 0) {
 			o->want[W_OPEN] = strstr(v, "open") != NULL;
 			o->want[W_EXEC] = strstr(v, "exec") != NULL;

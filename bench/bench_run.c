@@ -68,11 +68,14 @@ int bench_conditions(struct bench_opts *o, struct bench_cond conds[BENCH_COND_MA
 	conds[n++] = (struct bench_cond){ .name = "floor", .kind = BENCH_FLOOR };
 	conds[n++] = (struct bench_cond){ .name = "custos", .kind = BENCH_AGENT, .agent = o->agent };
 	conds[n++] = (struct bench_cond){ .name = "all-opens", .kind = BENCH_AGENT,
-					  .agent = o->agent, .extra = "--sensitive",
-					  .extra_arg = "/" };
+					  .agent = o->agent, .extra = "--all-opens" };
 	if (o->before)
 		conds[n++] = (struct bench_cond){ .name = "before", .kind = BENCH_AGENT,
 						  .agent = o->before };
+	if (o->before_sensitive)
+		conds[n++] = (struct bench_cond){ .name = "before-all", .kind = BENCH_AGENT,
+						  .agent = o->before_sensitive,
+						  .extra = "--sensitive", .extra_arg = "/" };
 	if (o->auditd)
 		conds[n++] = (struct bench_cond){ .name = "auditd", .kind = BENCH_AUDITD };
 	return n;

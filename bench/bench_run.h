@@ -21,6 +21,7 @@ struct bench_opts {
 	bool want[BENCH_WORKLOADS];
 	const char *agent;	/* custos-agent to measure */
 	const char *before;	/* another build to compare, or NULL */
+	const char *before_sensitive;	/* another build, with --sensitive /, or NULL */
 	bool auditd;		/* measure the auditd condition */
 	bool audit_state;	/* auditctl is usable: the never,task rule is ours */
 };

@@ -39,6 +39,12 @@
 #define EACCES 13
 #define SENS_DEPTH 12		/* ancestors checked against the sensitive map */
 
+/* Set by the agent before load (--all-opens, all_opens): every open that
+ * succeeded or was refused is recorded, on every mount, read-only ones
+ * too, and the sensitive-read list is never consulted (the verifier
+ * drops its code from the program). */
+const volatile __u32 all_opens = 0;
+
 /* The sensitive-read list, filled by the agent before attach. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -384,7 +390,10 @@ static __always_inline bool sensitive_file(struct dentry *d, struct vfsmount *m)
 /* open, creat, openat, openat2: kept when the flags say write, create or
  * truncate, or when a read is of a sensitive file. A refused read
  * (EACCES, EPERM) cannot be matched here (no struct file): it is sent
- * with user_check set, and the agent matches its joined path. The
+ * with user_check set, and the agent matches its joined path. With
+ * all_opens every read that succeeded or was refused is kept, with no
+ * check and user_check clear (a read that failed otherwise, ENOENT for
+ * one, is left out as in the default configuration). The
  * decision comes first and costs register loads (flags) and, for a read
  * that succeeded, the sensitive-list check: a read-only open that is not
  * kept touches no other map. */
@@ -422,10 +431,11 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, struc
 		obj = custos_fd_file(ret);
 	if (!write) {
 		if (ret >= 0) {
-			if (!obj || !sensitive_file(obj->f_path.dentry, obj->f_path.mnt))
+			if (!all_opens &&
+			    (!obj || !sensitive_file(obj->f_path.dentry, obj->f_path.mnt)))
 				return 0;
 		} else if (ret == -EACCES || ret == -EPERM) {
-			check = 1;
+			check = !all_opens;
 		} else {
 			return 0;
 		}

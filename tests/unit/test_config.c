@@ -24,8 +24,12 @@ static void test_defaults_and_empty(void **state)
 	assert_int_equal(c.heartbeat_s, 10);
 	assert_int_equal(c.spool_max_bytes, 1ull << 30);
 	assert_string_equal(c.host_key, "/var/lib/custos/agent/host.key");
+	assert_false(c.all_opens);
 	config_free(&c);
 	assert_int_equal(parse("# only a comment\n", &c, err, sizeof(err)), 0);
+	config_free(&c);
+	assert_int_equal(parse("all_opens: false\n", &c, err, sizeof(err)), 0);
+	assert_false(c.all_opens);
 	config_free(&c);
 }
 
@@ -43,6 +47,7 @@ static void test_all_options(void **state)
 		"heartbeat_s: 5\n"
 		"max_inflight: 4\n"
 		"clock_step_ms: 50\n"
+		"all_opens: true\n"
 		"sensitive_paths: [/etc/shadow, /root/.ssh]\n"
 		"noise_comms:\n  - systemd-journal\n  - chronyd\n"
 		"ignore_exe: [/usr/sbin/chronyd]\n";
@@ -62,6 +67,7 @@ static void test_all_options(void **state)
 	assert_int_equal(c.heartbeat_s, 5);
 	assert_int_equal(c.max_inflight, 4);
 	assert_int_equal(c.clock_step_ms, 50);
+	assert_true(c.all_opens);
 	assert_int_equal(c.n_sensitive, 2);
 	assert_string_equal(c.sensitive_paths[1], "/root/.ssh");
 	assert_int_equal(c.n_noise_comms, 2);
@@ -100,6 +106,9 @@ static void test_errors_name_file_and_line(void **state)
 	expect_error("collector: \"unterminated\n", "agent.conf:2: YAML syntax");
 	expect_error("x: 1\n---\ny: 2\n", "unknown key 'x'");
 	expect_error("heartbeat_s: 5\n---\nheartbeat_s: 6\n", "only one YAML document");
+	expect_error("heartbeat_s: 5\nall_opens: yes\n", "agent.conf:2: 'all_opens' must be true or false");
+	expect_error("all_opens: 1\n", "'all_opens' must be true or false");
+	expect_error("all_opens: [true]\n", "'all_opens' must be a single value");
 }
 
 static void test_load_missing_and_oversized(void **state)
