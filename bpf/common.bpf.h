@@ -220,6 +220,21 @@ static __always_inline int custos_reserve(struct bpf_dynptr *d, __u32 size, __u3
 	return -1;
 }
 
+/* Write a record of size bytes that lies contiguous at data (a map value)
+ * to the ring with one bpf_ringbuf_output (it reserves, copies and
+ * commits): the same room check, loss count and wake-up rule as
+ * custos_reserve + custos_commit, three helper calls fewer. size must be
+ * verifier-bounded inside data's object. */
+static __always_inline void custos_output(void *data, __u32 size, __u32 kind)
+{
+	__u64 before = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 took = custos_ring_took(size);
+
+	if (before + took + CUSTOS_WAKE_ROOM > (__u64)ring_mark * 8 ||
+	    bpf_ringbuf_output(&events, data, size, custos_wake_rule(before, took)) < 0)
+		count_loss(kind);
+}
+
 /* Append len bytes at src to d at *pos. len must be verifier-bounded and
  * src + len inside src's object; the position is checked at run time
  * (the reservation's size is the sum of what is put). */
@@ -284,7 +299,9 @@ static __always_inline void fill_hdr(struct custos_ev_hdr *h, __u32 kind)
 	h->pidns = pidns_of(t);
 	h->mntns = t->nsproxy->mnt_ns->ns.inum;
 	h->pad0 = 0;
-	h->cgroup_id = bpf_get_current_cgroup_id();
+	/* What bpf_get_current_cgroup_id returns (the default hierarchy's
+	 * cgroup's kernfs id), by plain loads. */
+	h->cgroup_id = t->cgroups->dfl_cgrp->kn->id;
 	/* The comm by plain loads (a char array of a BTF pointer), not
 	 * bpf_get_current_comm: bpf_stats, 50-60 ns less a record. The kernel
 	 * NUL-pads comm whenever it sets it (strscpy_pad), as the helper did. */

@@ -261,6 +261,30 @@ static __always_inline void file_emit(struct file_scratch *fs, __u32 kind)
 	custos_commit(&d, wake);
 }
 
+/* Write an open's record in fs to the ring: it has no name, raw2 or
+ * path2, so its bytes are the struct, raw and path; path is copied to
+ * right after raw (over raw2, unused by an open), and the record leaves
+ * the scratch in one custos_output. The masks are no-ops (read_user's and
+ * custos_path_len's bounds) that the verifier needs: raw + path_len stays
+ * inside raw and raw2. */
+static __always_inline void file_emit_open(struct file_scratch *fs)
+{
+	struct custos_ev_file *e = &fs->e;
+	__u32 raw = e->raw_len & (CUSTOS_EV_PATH_MAX - 1);
+	__u32 len = custos_path_len(&fs->path), off = fs->path.off & (CUSTOS_EV_PATH_MAX - 1);
+
+	if (len > CUSTOS_EV_PATH_MAX)
+		len = CUSTOS_EV_PATH_MAX;	/* the verifier's bound */
+	e->path_len = len;
+	e->path2_len = 0;
+	e->path_truncated = fs->path.truncated;
+	e->path2_truncated = 0;
+	e->raw_len = raw;
+	if (len)
+		bpf_probe_read_kernel(&fs->raw[raw], len, &fs->path.buf[off]);
+	custos_output(fs, sizeof(*e) + raw + len, CUSTOS_EV_OPEN);
+}
+
 /* Every file call but open: build, emit. */
 static __always_inline int file_exit(struct trace_event_raw_sys_exit *ctx, __u32 kind,
 				     struct fspec s)
@@ -464,7 +488,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, struc
 	read_user(fs->raw, sizeof(fs->raw), arg(&p, s.path), &e->raw_len, &e->raw_truncated);
 	fill_path(&fs->path, &e->path_how, obj, s.dfd >= 0 ? (long)arg(&p, s.dfd) : AT_FDCWD,
 		  fs->raw);
-	file_emit(fs, CUSTOS_EV_OPEN);
+	file_emit_open(fs);
 	return 0;
 }
 
