@@ -298,7 +298,10 @@ int ingest_commit(struct ingest *g)
 	int ret = custody_sync(&g->log), iret;
 
 	if (ret) {
-		store_group_abort(g->store);	/* rows of leaves that are not in the log */
+		/* The open group holds rows of leaves that are not in the log; with
+		 * the deferred commit (invariant 6) also rows of logged leaves,
+		 * which the next start's catch-up indexes again. */
+		store_group_abort(g->store);
 		g->index_batches = 0;
 		coll_log("custody log: the group of batches could not be synced: %s; none of them "
 			 "is acknowledged", custos_strerror(ret));
