@@ -16,10 +16,6 @@
 /* custos-agent print: capture and print events as JSON lines (print.c). */
 int cmd_print(int argc, char **argv);
 
-/* Parse a decimal number: digits only (no sign, no space), no overflow,
- * within [min, max]. OUT: *out. Returns 0 or -CUSTOS_ERR_INVAL. */
-int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
-
 /* Bounds of the options print and run share. */
 #define CLI_RINGBUF_KB_MIN 64		/* several of the largest exec records (about 17 KiB) */
 #define CLI_RINGBUF_KB_MAX (1024 * 1024)

@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "number.h"
 
 enum opt_type { OPT_STR, OPT_U64, OPT_BOOL, OPT_LIST };
 
@@ -118,21 +119,6 @@ static int next(struct parse *ps)
 	return 0;
 }
 
-static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (s[0] < '0' || s[0] > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int set_scalar(struct parse *ps, const struct option_desc *o)
 {
 	const char *v = (const char *)ps->ev.data.scalar.value;
@@ -155,7 +141,7 @@ static int set_scalar(struct parse *ps, const struct option_desc *o)
 		*dst = v[0] == 't';
 		return 0;
 	}
-	if (parse_u64(v, o->min, o->max, (uint64_t *)(void *)((char *)ps->c + o->off)) == 0)
+	if (custos_parse_u64(v, o->min, o->max, (uint64_t *)(void *)((char *)ps->c + o->off)) == 0)
 		return 0;
 	snprintf(range, sizeof(range), "'%s' needs a whole number from %llu to %llu", o->key,
 		 (unsigned long long)o->min, (unsigned long long)o->max);
@@ -325,7 +311,7 @@ int config_split_addr(const char *addr, char *host, size_t hostlen, uint16_t *po
 	size_t hl;
 	uint64_t p;
 
-	if (!colon || parse_u64(colon + 1, 1, 65535, &p))
+	if (!colon || custos_parse_u64(colon + 1, 1, 65535, &p))
 		return -CUSTOS_ERR_INVAL;
 	hl = (size_t)(colon - addr);
 	if (hl >= 2 && addr[0] == '[' && addr[hl - 1] == ']') {

@@ -5,7 +5,6 @@
  * ...` run the same subcommand. Misuse prints the usage on stderr and
  * exits 2.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "agent.h"
 #include "commands.h"
 #include "error.h"
+#include "number.h"
 
 struct subcommand {
 	const char *name;
@@ -37,24 +37,9 @@ static void usage(FILE *f)
 	fprintf(f, "\n'custos-agent <command> --help' describes a command's options.\n");
 }
 
-int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (!s || s[0] < '0' || s[0] > '9')
-		return -CUSTOS_ERR_INVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end != '\0' || v < min || v > max)
-		return -CUSTOS_ERR_INVAL;
-	*out = v;
-	return 0;
-}
-
 int cli_parse_ringbuf_kb(const char *s, uint64_t *kb)
 {
-	if (cli_parse_u64(s, CLI_RINGBUF_KB_MIN, CLI_RINGBUF_KB_MAX, kb) || (*kb & (*kb - 1)))
+	if (custos_parse_u64(s, CLI_RINGBUF_KB_MIN, CLI_RINGBUF_KB_MAX, kb) || (*kb & (*kb - 1)))
 		return -CUSTOS_ERR_INVAL;
 	return 0;
 }

@@ -25,6 +25,7 @@
 #include "decode.h"
 #include "error.h"
 #include "record_json.h"
+#include "number.h"
 
 #define RINGBUF_KB_DEFAULT 8192
 #define POLL_MS 250
@@ -187,7 +188,7 @@ static int add_filter(const char *opt, const char *arg, struct print_filters *pf
 			pf->sensitive[pf->n_sensitive++] = arg;
 		return 0;
 	}
-	if (cli_parse_u64(arg, 1, UINT64_MAX, &pf->ignore_cgroups[pf->n_ignore_cgroups])) {
+	if (custos_parse_u64(arg, 1, UINT64_MAX, &pf->ignore_cgroups[pf->n_ignore_cgroups])) {
 		fprintf(stderr, "custos-agent: print: --ignore-cgroup '%s': not a cgroup id\n", arg);
 		return -1;
 	}
@@ -222,7 +223,7 @@ static int parse_options(int argc, char **argv, uint64_t *ringbuf_kb, uint64_t *
 			}
 			break;
 		case 'd':
-			if (cli_parse_u64(optarg, 1, CLI_DURATION_MAX, duration)) {
+			if (custos_parse_u64(optarg, 1, CLI_DURATION_MAX, duration)) {
 				fprintf(stderr, "custos-agent: print: --duration '%s': not a number "
 					"of seconds from 1 to %d\n", optarg, CLI_DURATION_MAX);
 				return -1;

@@ -27,6 +27,7 @@
 #include "privs.h"
 #include "run.h"
 #include "snapshot.h"
+#include "number.h"
 
 #define RUN_RINGBUF_KB 8192
 #define POLL_MS 100
@@ -351,7 +352,7 @@ static int parse_options(int argc, char **argv, struct run_args *a)
 			a->output = optarg;
 			break;
 		case 'd':
-			if (cli_parse_u64(optarg, 1, CLI_DURATION_MAX, &a->duration))
+			if (custos_parse_u64(optarg, 1, CLI_DURATION_MAX, &a->duration))
 				return -1;
 			break;
 		case 'r':

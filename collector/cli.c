@@ -18,23 +18,9 @@
 
 #include "collector.h"
 #include "error.h"
+#include "number.h"
 
 static int log_ts;
-
-int coll_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (!s || s[0] < '0' || s[0] > '9')
-		return -CUSTOS_ERR_INVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end != '\0' || v < min || v > max)
-		return -CUSTOS_ERR_INVAL;
-	*out = v;
-	return 0;
-}
 
 int coll_path(char out[COLL_PATH_MAX], const char *dir, const char *rel)
 {
@@ -165,7 +151,7 @@ int coll_parse_time(const char *s, int local, int64_t *unix_ns)
 	uint64_t secs;
 	time_t t;
 
-	if (coll_parse_u64(s, 0, 9999999999ull, &secs) == 0) {
+	if (custos_parse_u64(s, 0, 9999999999ull, &secs) == 0) {
 		*unix_ns = (int64_t)secs * 1000000000;
 		return 0;
 	}

@@ -44,9 +44,6 @@ int cmd_log(int argc, char **argv);		/* proof.c */
 int cmd_proof(int argc, char **argv);		/* proof.c */
 int cmd_export(int argc, char **argv);		/* export.c */
 
-/* Parse a decimal number: digits only, no overflow, within [min, max].
- * OUT: *out. Returns 0 or -CUSTOS_ERR_INVAL. */
-int coll_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
 /* Build DIR/rel into out (COLL_PATH_MAX). Returns 0 or -CUSTOS_ERR_INVAL
  * when it does not fit. OUT: out. */

@@ -24,6 +24,7 @@
 #include "custody.h"
 #include "error.h"
 #include "keystore.h"
+#include "number.h"
 
 static int sign_now(const char *dir)
 {
@@ -196,10 +197,10 @@ int cmd_proof(int argc, char **argv)
 		if (c == 'd')
 			dir = optarg;
 		else if (c == 'l' || c == 'f') {
-			bad |= mode != 0 || coll_parse_u64(optarg, c == 'f', UINT64_MAX, &a);
+			bad |= mode != 0 || custos_parse_u64(optarg, c == 'f', UINT64_MAX, &a);
 			mode = c;
 		} else if (c == 's')
-			bad |= coll_parse_u64(optarg, 1, UINT64_MAX, &size);
+			bad |= custos_parse_u64(optarg, 1, UINT64_MAX, &size);
 		else
 			bad = 1;
 	}

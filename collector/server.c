@@ -82,6 +82,7 @@
 #include "frame.h"
 #include "ingest.h"
 #include "server.h"
+#include "number.h"
 
 static void checkpoint(struct server *s, int force)
 {
@@ -475,17 +476,17 @@ int cmd_serve(int argc, char **argv)
 		else if (c == 'l')
 			listen_spec = optarg;
 		else if (c == 'm')
-			bad |= coll_parse_u64(optarg, 64, FRAME_PAYLOAD_MAX, &max_frame);
+			bad |= custos_parse_u64(optarg, 64, FRAME_PAYLOAD_MAX, &max_frame);
 		else if (c == 'i')
-			bad |= coll_parse_u64(optarg, 1, 86400, &idle);
+			bad |= custos_parse_u64(optarg, 1, 86400, &idle);
 		else if (c == 'c')
-			bad |= coll_parse_u64(optarg, 1, 86400, &cpi);
+			bad |= custos_parse_u64(optarg, 1, 86400, &cpi);
 		else if (c == 'n')
-			bad |= coll_parse_u64(optarg, 1, 1000000, &conns);
+			bad |= custos_parse_u64(optarg, 1, 1000000, &conns);
 		else if (c == 'r')
 			rules = optarg;
 		else if (c == 'b')
-			bad |= coll_parse_u64(optarg, FRAME_HEADER_LEN + 64, 1ull << 40, &max_buffered);
+			bad |= custos_parse_u64(optarg, FRAME_HEADER_LEN + 64, 1ull << 40, &max_buffered);
 		else
 			bad = 1;
 	}

@@ -21,6 +21,7 @@
 #include "keystore.h"
 #include "record.h"
 #include "store.h"
+#include "number.h"
 
 enum fmt { FMT_TABLE, FMT_JSONL, FMT_CSV };
 
@@ -254,7 +255,7 @@ int cmd_timeline(int argc, char **argv)
 		case 'H': t.host = optarg; break;
 		case 'f': from = optarg; break;
 		case 't': to = optarg; break;
-		case 'p': q.has_pid = 1; bad |= coll_parse_u64(optarg, 0, UINT32_MAX, &q.pid); break;
+		case 'p': q.has_pid = 1; bad |= custos_parse_u64(optarg, 0, UINT32_MAX, &q.pid); break;
 		case 'T': q.tree = 1; break;
 		case 'k': q.kind = (uint32_t)record_kind_by_name(optarg); bad |= !q.kind; break;
 		case 'P': q.path_glob = optarg; break;
