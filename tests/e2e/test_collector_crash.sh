@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # kill -9 during ingest, then restart, several times, with two agents
-# (collector_peer) sending as fast as the collector acknowledges. A peer
+# (collector_peer) sending a batch every 8 ms or as fast as the collector
+# acknowledges, whichever is slower. A peer
 # whose connection dies reconnects and resends its unacknowledged batch
 # byte for byte, as an agent resends from its spool. At the end:
 #   - every acknowledged batch is in the archive and the custody log, at
@@ -24,14 +25,16 @@ for h in a b; do
 done
 
 # agent H: send until N batches are acknowledged, reconnecting after a
-# failure; every ack line goes to H.acks.
+# failure; every ack line goes to H.acks. A batch every 8 ms at most, so
+# that sending outlasts the kills below however fast ingest is (unpaced,
+# a faster collector took the 400 batches before the sixth kill).
 agent() {
 	while :; do
 		next=$(grep -c '^ack seq=' "$1.acks" 2>/dev/null)
 		[ "${next:-0}" -ge "$N" ] && return 0
 		p=$(cat port 2>/dev/null)
 		[ -n "$p" ] && "$peer" send --connect "127.0.0.1:$p" --collector "$d/collector.pub" \
-			--host "$1.key" --state "$1.state" --count $((N - ${next:-0})) --records 64 \
+			--host "$1.key" --state "$1.state" --count $((N - ${next:-0})) --records 64 --interval-ms 8 \
 			>>"$1.acks" 2>>"$1.err"
 		sleep 0.05
 	done
