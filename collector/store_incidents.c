@@ -97,6 +97,28 @@ static const char proc_exe_q[] =
 	STORE_EXEC_BUCKET("ts_wall") "=?4 AND pid=?2 AND ts_wall<=?3 AND " STORE_EXEC_OK
 	" ORDER BY ts_wall DESC, leaf DESC, rec_index DESC LIMIT 1";
 
+/* Both walks of store_proc_at: q_buckets (?1 host, ?2 pid, ?3 ts's kids
+ * bucket) lists buckets newest first; q_rows (?1 host, ?2 pid, ?3 ts, and
+ * ?4 a bucket, bound per step) reads the latest row in one. OUT: *k, *st
+ * (the caller finalizes both). Returns 0 or -CUSTOS_ERR_IO. */
+static int walk_prep(struct store *s, const char *q_buckets, const char *q_rows, int64_t host,
+		     uint64_t pid, int64_t ts, sqlite3_stmt **k, sqlite3_stmt **st)
+{
+	*k = *st = NULL;
+	if (store_prep(s, q_buckets, k) || store_prep(s, q_rows, st)) {
+		sqlite3_finalize(*k);
+		*k = NULL;
+		return -CUSTOS_ERR_IO;
+	}
+	I64(*k, 1, host);
+	I64(*k, 2, pid);
+	I64(*k, 3, store_kids_bucket(ts));
+	I64(*st, 1, host);
+	I64(*st, 2, pid);
+	I64(*st, 3, ts);
+	return 0;
+}
+
 /* The latest subject record of pid at or before ts, walking the pid
  * buckets back from ts's through the kids buckets the pid has records
  * in. OUT: p's ppid, proc_id, comm, ts_wall_ns. Returns 0, 1 when there
@@ -104,20 +126,12 @@ static const char proc_exe_q[] =
 static int proc_latest(struct store *s, int64_t host, uint64_t pid, int64_t ts,
 		       struct store_proc_info *p)
 {
-	sqlite3_stmt *k = NULL, *st = NULL;
+	sqlite3_stmt *k, *st;
 	int64_t top = store_pid_bucket(ts), kb, x;
 	int rc = SQLITE_DONE, ret = 1;
 
-	if (store_prep(s, proc_buckets_q, &k) || store_prep(s, proc_record_q, &st)) {
-		sqlite3_finalize(k);
+	if (walk_prep(s, proc_buckets_q, proc_record_q, host, pid, ts, &k, &st))
 		return -CUSTOS_ERR_IO;
-	}
-	I64(k, 1, host);
-	I64(k, 2, pid);
-	I64(k, 3, store_kids_bucket(ts));
-	I64(st, 1, host);
-	I64(st, 2, pid);
-	I64(st, 3, ts);
 	while (ret == 1 && (rc = sqlite3_step(k)) == SQLITE_ROW) {
 		kb = sqlite3_column_int64(k, 0);
 		x = (kb + 1) * STORE_PID_PER_KIDS - 1;
@@ -151,20 +165,12 @@ static int proc_latest(struct store *s, int64_t host, uint64_t pid, int64_t ts,
 static int proc_exe(struct store *s, int64_t host, uint64_t pid, int64_t ts,
 		    char exe[CUSTOS_PATH_MAX + 1])
 {
-	sqlite3_stmt *k = NULL, *st = NULL;
+	sqlite3_stmt *k, *st;
 	int rc = SQLITE_DONE, found = 0;
 
 	exe[0] = '\0';
-	if (store_prep(s, exec_buckets_q, &k) || store_prep(s, proc_exe_q, &st)) {
-		sqlite3_finalize(k);
+	if (walk_prep(s, exec_buckets_q, proc_exe_q, host, pid, ts, &k, &st))
 		return -CUSTOS_ERR_IO;
-	}
-	I64(k, 1, host);
-	I64(k, 2, pid);
-	I64(k, 3, store_kids_bucket(ts));
-	I64(st, 1, host);
-	I64(st, 2, pid);
-	I64(st, 3, ts);
 	while (!found && (rc = sqlite3_step(k)) == SQLITE_ROW) {
 		I64(st, 4, sqlite3_column_int64(k, 0));
 		rc = sqlite3_step(st);
