@@ -9,6 +9,8 @@
  * under each condition:
  *   none       nothing attached
  *   floor      an empty program on every hook Custos uses (bench_floor.c)
+ *   floor-open an empty program on the open family's exits alone: what
+ *              any capture of opens by syscall tracepoints costs
  *   custos     `custos-agent print` (default configuration, JSON lines to
  *              /dev/null): write-intent opens and sensitive reads
  *   all-opens  the same with `--all-opens`: every open that succeeded or

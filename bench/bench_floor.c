@@ -2,12 +2,14 @@
 /*
  * The capture benchmark's floor (bench_floor.h): reads the hook list from
  * the agent's skeletons (tp_btf/... and tracepoint/syscalls/... sections),
- * loads one two-instruction program (r0 = 0; exit) per distinct hook and
+ * loads one two-instruction program (r0 = 0; exit) per distinct hook (or
+ * per hook of the open family alone) and
  * attaches it the way libbpf attaches the real ones: tp_btf through a raw
  * tracepoint link on the program's BTF target, syscall tracepoints through
  * a perf event with PERF_EVENT_IOC_SET_BPF.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
@@ -157,7 +159,21 @@ static int attach_syscall_tp(struct bench_floor *f, const char *event)
 	return 1;
 }
 
-int bench_floor_attach(struct bench_floor **out, int *hooks)
+/* Is sec one of the open family's exits? */
+static bool is_open_hook(const char *sec)
+{
+	static const char *const opens[] = { "open", "creat", "openat", "openat2" };
+	const char *p = TP_SYSCALLS "sys_exit_";
+
+	if (strncmp(sec, p, strlen(p)) != 0)
+		return false;
+	for (size_t i = 0; i < sizeof(opens) / sizeof(opens[0]); i++)
+		if (strcmp(sec + strlen(p), opens[i]) == 0)
+			return true;
+	return false;
+}
+
+int bench_floor_attach(struct bench_floor **out, int *hooks, enum bench_floor_hooks which)
 {
 	struct bench_floor *f = calloc(1, sizeof(*f));
 	struct btf *vmlinux = NULL;
@@ -177,6 +193,8 @@ int bench_floor_attach(struct bench_floor **out, int *hooks)
 		const char *sec = f->sections[i];
 		int r = 0;
 
+		if (which == BENCH_FLOOR_OPENS && !is_open_hook(sec))
+			continue;
 		if (strncmp(sec, TP_BTF, strlen(TP_BTF)) == 0)
 			r = attach_tp_btf(f, vmlinux, sec + strlen(TP_BTF));
 		else if (strncmp(sec, TP_SYSCALLS, strlen(TP_SYSCALLS)) == 0)

@@ -66,6 +66,7 @@ int bench_conditions(struct bench_opts *o, struct bench_cond conds[BENCH_COND_MA
 	memset(conds, 0, BENCH_COND_MAX * sizeof(conds[0]));
 	conds[n++] = (struct bench_cond){ .name = "none", .kind = BENCH_NONE };
 	conds[n++] = (struct bench_cond){ .name = "floor", .kind = BENCH_FLOOR };
+	conds[n++] = (struct bench_cond){ .name = "floor-open", .kind = BENCH_FLOOR_OPEN };
 	conds[n++] = (struct bench_cond){ .name = "custos", .kind = BENCH_AGENT, .agent = o->agent };
 	conds[n++] = (struct bench_cond){ .name = "all-opens", .kind = BENCH_AGENT,
 					  .agent = o->agent, .extra = "--all-opens" };
@@ -449,7 +450,9 @@ int bench_cond_start(const struct bench_opts *o, struct bench_cond *c)
 	case BENCH_NONE:
 		return 0;
 	case BENCH_FLOOR:
-		if (bench_floor_attach(&c->floor, &hooks))
+	case BENCH_FLOOR_OPEN:
+		if (bench_floor_attach(&c->floor, &hooks, c->kind == BENCH_FLOOR ? BENCH_FLOOR_ALL
+										: BENCH_FLOOR_OPENS))
 			return -1;
 		snprintf(c->note, sizeof(c->note), "%d hooks with an empty program", hooks);
 		return 0;
@@ -467,6 +470,7 @@ int bench_cond_stop(const struct bench_opts *o, struct bench_cond *c)
 	case BENCH_NONE:
 		return 0;
 	case BENCH_FLOOR:
+	case BENCH_FLOOR_OPEN:
 		bench_floor_detach(c->floor);
 		c->floor = NULL;
 		return 0;

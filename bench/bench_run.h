@@ -26,7 +26,7 @@ struct bench_opts {
 	bool audit_state;	/* auditctl is usable: the never,task rule is ours */
 };
 
-enum bench_kind { BENCH_NONE, BENCH_FLOOR, BENCH_AGENT, BENCH_AUDITD };
+enum bench_kind { BENCH_NONE, BENCH_FLOOR, BENCH_FLOOR_OPEN, BENCH_AGENT, BENCH_AUDITD };
 
 struct bench_cond {
 	const char *name;
