@@ -59,25 +59,39 @@ struct custos_walk {
 /* The kernel's BTF ids of the types the walk reads, as plain loads. */
 #define CUSTOS_BTF(type) bpf_core_type_id_kernel(struct type)
 
-/* Copy a component's len bytes from name to dst by 8-byte plain loads
- * (bpf_rdonly_cast to void: a faulting load gives zeros) and stores, no
- * helper call. Whole words are stored, so up to 7 bytes past dst + len
- * are overwritten: those 8 bytes are the next component's '/' and name
- * (the path is built right to left) or the buffer's slack, saved first
- * and put back last. Reading whole words stays inside the name's buffer:
- * a short name is in the dentry's inline array (40 bytes), a long one in
- * an allocation whose size is a multiple of 8 with the NUL inside it.
- * Returns nonzero when a byte of the name was 0: no name holds a NUL, so
- * the load faulted (the caller marks the path truncated, as a failed
- * bpf_probe_read_kernel did). The lowest byte the zero-byte test flags is
- * always a real 0, so masking the test to the name's bytes is exact. */
+/* Names up to this many 8-byte words are copied by plain loads; longer
+ * ones by bpf_probe_read_kernel. The bound is the verifier's cost: the
+ * walk's step is a bpf_loop callback, which the verifier checks again for
+ * each iteration whose state it cannot prove equivalent to one it has
+ * seen, and a copy loop of 32 words inside it took the four objects from
+ * 0.7 to 7 million instructions verified (from about 3 s to 10 s of
+ * verification before `capturing`, docs/capture.md) for no saving at run
+ * time over 4 words: components of more than 32 bytes are rare. */
+#define CUSTOS_COPY_WORDS 4
+
+/* Copy a component's len bytes from name to dst: up to CUSTOS_COPY_WORDS
+ * words by 8-byte plain loads (bpf_rdonly_cast to void: a faulting load
+ * gives zeros) and stores, no helper call; a longer name by one
+ * bpf_probe_read_kernel. Whole words are stored, so up to 7 bytes past
+ * dst + len are overwritten: those 8 bytes are the next component's '/'
+ * and name (the path is built right to left) or the buffer's slack, saved
+ * first and put back last. Reading whole words stays inside the name's
+ * buffer: a short name is in the dentry's inline array (40 bytes), a long
+ * one in an allocation whose size is a multiple of 8 with the NUL inside
+ * it. Returns nonzero when a byte of the name was 0 (no name holds a NUL,
+ * so the load faulted) or the probe read failed: the caller marks the
+ * path truncated. The lowest byte the zero-byte test flags is always a
+ * real 0, so masking the test to the name's bytes is exact. */
 static __always_inline __u64 custos_copy_name(char *dst, const unsigned char *name, __u32 len)
 {
 	const __u64 *src = bpf_rdonly_cast((void *)name, 0);
-	__u64 saved = *(__u64 *)(void *)(dst + len), zero = 0;
+	__u64 saved, zero = 0;
 	__u32 i;
 
-	for (i = 0; i < CUSTOS_EV_NAME_SLACK / 8; i++) {
+	if (len > CUSTOS_COPY_WORDS * 8)
+		return bpf_probe_read_kernel(dst, len, name) < 0;
+	saved = *(__u64 *)(void *)(dst + len);
+	for (i = 0; i < CUSTOS_COPY_WORDS; i++) {
 		__u64 v, z;
 
 		if (i * 8 >= len)
