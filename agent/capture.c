@@ -319,6 +319,25 @@ int capture_drain(struct capture *c)
 	return ring_buffer__consume(c->rb);
 }
 
+int capture_stop(struct capture *c)
+{
+	int got = 0, ret;
+
+	custos_file__detach(c->file);
+	if ((ret = capture_drain(c)) < 0)
+		return ret;
+	got += ret;
+	custos_net__detach(c->net);
+	custos_sys__detach(c->sys);
+	if ((ret = capture_drain(c)) < 0)
+		return ret;
+	got += ret;
+	custos_process__detach(c->process);
+	if ((ret = capture_drain(c)) < 0)
+		return ret;
+	return got + ret;
+}
+
 int capture_losses(const struct capture *c, uint64_t lost[CUSTOS_EV_KIND_MAX])
 {
 	int ncpu = libbpf_num_possible_cpus();

@@ -65,6 +65,14 @@ int capture_poll(struct capture *c, int timeout_ms);
  * capture_poll(). */
 int capture_drain(struct capture *c);
 
+/* The end of capture: detach every program, then deliver what the rings
+ * hold, so that every record a program wrote is delivered or counted lost
+ * (capture_losses is final after it). Detaching takes seconds (each
+ * syscall tracepoint's release waits for an RCU grace period), so the
+ * rings are read after each object's programs are detached. Returns as
+ * capture_drain(); the maps stay readable until capture_close(). */
+int capture_stop(struct capture *c);
+
 /* Sum the per-CPU counters of failed reservations. OUT: lost[kind] for
  * every kind below CUSTOS_EV_KIND_MAX. Returns 0 or a negative errno. */
 int capture_losses(const struct capture *c, uint64_t lost[CUSTOS_EV_KIND_MAX]);

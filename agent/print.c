@@ -316,7 +316,7 @@ int cmd_print(int argc, char **argv)
 		if (ret < 0 || (ret = flush_stdout()) < 0)
 			goto out;
 	}
-	ret = capture_drain(cap);
+	ret = capture_stop(cap);
 	if (ret < 0 && ret != -EINTR)
 		goto out;
 	ret = flush_stdout();

@@ -310,7 +310,7 @@ static int main_loop(struct run_state *rs, uint64_t duration)
 		if ((ret = periodic(rs)))
 			return ret;
 	}
-	ret = capture_drain(rs->cap);
+	ret = capture_stop(rs->cap);
 	if (ret < 0 && ret != -EINTR)
 		return ret;
 	if ((ret = hashq_drain(rs->hq)))
