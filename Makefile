@@ -233,6 +233,22 @@ bench: bench-collector
 bench-collector: $(BENCH_COLLECTOR)
 	taskset -c 0 $(BENCH_COLLECTOR) --rules collector/rules
 
+# Ingest over TCP with thousands of agents: the real serve (CPU 0) against
+# simulated agents (CPU 1), `import` of the same batches as the baseline
+# (`make bench`, as root for the open-file limit; docs/performance.md).
+BENCH_SERVE := $(BUILD)/bench/bench_serve
+BENCH_SERVE_OBJS := $(filter-out $(BUILD)/collector/main.o,$(COLLECTOR_OBJS))
+all: $(BENCH_SERVE)
+$(BENCH_SERVE): bench/bench_serve.c bench/bench_serve_load.c bench/bench_serve.h \
+		$(BENCH_SERVE_OBJS) $(REL_LIB)
+	mkdir -p $(BUILD)/bench
+	$(CC) $(REL_CFLAGS) -Icollector -Ibench bench/bench_serve.c bench/bench_serve_load.c \
+		$(BENCH_SERVE_OBJS) -o $@ $(REL_LDFLAGS) $(REL_LIB) $(COLLECTOR_LIBS)
+.PHONY: bench-serve
+bench: bench-serve
+bench-serve: $(BENCH_SERVE) $(COLLECTOR)
+	$(BENCH_SERVE) --collector $(COLLECTOR)
+
 # Issue 6's benchmark: rules evaluated per second (SigmaHQ's linux set read
 # from ../shared/sigma, and our pack) against decoding the same records
 # alone (`make bench`; docs/performance.md).

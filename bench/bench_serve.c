@@ -1,0 +1,635 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bench_serve: ingest over TCP with thousands of agents. It runs the real
+ * `custos-collector serve` on 127.0.0.1 (pinned to CPU 0) on a state
+ * directory made by the real `init`, with one host key per simulated
+ * agent enrolled, and drives it from this process (pinned to CPU 1): N
+ * agents, each its own TCP connection, each sending M sealed, chained
+ * batches of R records the way custos-agent does (docs/protocol.md: BATCH
+ * frames, up to --window unacknowledged like agent/forward.c's
+ * max_inflight), verifying every ack (signature, host, seq, batch hash,
+ * and that no custody leaf is named twice). The baseline, in the same run:
+ * the same signed batches ingested without sockets by the same binary's
+ * `import` (same CPU, a state directory of its own made the same way).
+ *
+ *   bench_serve [--collector PATH] [--agents N] [--batches M] [--records R]
+ *               [--window W] [--port P] [--dir DIR] [--enroll-each] [--keep]
+ *
+ * Enrolment: `enroll` replays and verifies the whole event log before it
+ * appends one entry, so enrolling N hosts one command at a time costs
+ * O(N^2) signature checks (about two minutes of CPU for 2,000 here). By
+ * default the hosts are enrolled through the collector's own
+ * keystore_event_append (keystore.h), the keystore opened once: each
+ * entry has the fields `enroll` writes (docs/collector.md, "Chain-of-
+ * custody event log") and is signed, chained and fsynced by the
+ * collector's code; serve verifies the whole log when it starts.
+ * --enroll-each runs the real `enroll` for every host instead.
+ *
+ * Batches are built (records, zlib, signature, seal) before anything is
+ * timed. It prints records/s over TCP and of the baseline, their ratio,
+ * serve's CPU seconds over the timed window (user + system, from
+ * /proc/PID/stat) and records per CPU second, acks received against
+ * batches sent, and the most connections serve held at once (its sockets
+ * in /proc/PID/fd, the listener excluded). Any refused batch (NACK), a
+ * connection closed before its acks, a bad ack, no ack for BS_STALL_S
+ * seconds or a serve that died stops it with exit status 1 and what
+ * happened; there are no timed assertions. It raises RLIMIT_NOFILE (as
+ * root) for N connections on each side and says what it set.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "batch.h"
+#include "bench_serve.h"
+#include "error.h"
+#include "frame.h"
+#include "keys.h"
+#include "keystore.h"
+#include "number.h"
+#include "record.h"
+#include "seal.h"
+
+#define OFFSET_NS 1763769600000000000ll	/* 2025-11-22T00:00:00Z - boot */
+
+struct bs_state B;
+
+static void serve_tail(void);
+
+/* Stop with what and where (exit status 1); serve is stopped too, the
+ * work directory kept for its log. */
+void bs_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "bench_serve: FAILED: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	if (B.serve > 0) {
+		kill(B.serve, SIGTERM);
+		waitpid(B.serve, NULL, 0);
+		serve_tail();
+	}
+	if (B.work[0])
+		fprintf(stderr, "bench_serve: work directory kept: %s\n", B.work);
+	exit(1);
+}
+
+double bs_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int ncpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (int)n : 1;
+}
+
+/* Pin the calling process to cpu, when the machine has two CPUs or more. */
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	if (ncpus() < 2)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) != 0)
+		bs_fail("sched_setaffinity(CPU %d): %s", cpu, strerror(errno));
+}
+
+/* Run the collector binary with args on CPU 0, stdout to out (or
+ * /dev/null), stderr to err (or inherited). Returns its wait status;
+ * OUT: cpu[0] its user + system seconds, cpu[1] its wait for the CPU,
+ * when cpu is not NULL. */
+static int run_coll(char *const args[], const char *out, const char *err, double cpu[2])
+{
+	struct rusage ru;
+	siginfo_t si;
+	int st;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		bs_fail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		int fo = open(out ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int fe = err ? open(err, O_WRONLY | O_CREAT | O_APPEND, 0600) : 2;
+		if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
+			_exit(126);
+		pin(0);
+		execv(B.o.collector, args);
+		fprintf(stderr, "bench_serve: exec %s: %s\n", B.o.collector, strerror(errno));
+		_exit(127);
+	}
+	if (cpu && waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == 0)
+		cpu[1] = bs_runq_wait(pid);	/* read before it is reaped */
+	if (wait4(pid, &st, 0, &ru) != pid)
+		bs_fail("wait for %s: %s", args[1], strerror(errno));
+	if (cpu)
+		cpu[0] = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+		       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	return st;
+}
+
+/* RLIMIT_NOFILE for N sockets here and N connections in serve (which
+ * inherits it and raises its soft limit to --max-conns + 64). */
+static void raise_nofile(uint64_t n)
+{
+	struct rlimit old, rl;
+	rlim_t need = (rlim_t)n + 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &old) != 0)
+		bs_fail("getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+	rl = old;
+	if (rl.rlim_max < need)
+		rl.rlim_max = need;
+	if (rl.rlim_cur < need)
+		rl.rlim_cur = need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		bs_fail("setrlimit(RLIMIT_NOFILE, %llu): %s (raising the hard limit needs root)",
+		     (unsigned long long)need, strerror(errno));
+	printf("open files (RLIMIT_NOFILE): soft %llu, hard %llu (were %llu, %llu); serve gets "
+	       "--max-conns %llu\n", (unsigned long long)rl.rlim_cur,
+	       (unsigned long long)rl.rlim_max, (unsigned long long)old.rlim_cur,
+	       (unsigned long long)old.rlim_max, (unsigned long long)n + 8);
+}
+
+/* A state directory made by the real init; OUT: *coll, its public key. */
+static void make_state(const char *dir, struct custos_pubkey *coll)
+{
+	char path[4200];
+	char *init[] = { "custos-collector", "init", "--dir", (char *)dir, "--name",
+			 "bench/serve", NULL };
+	int line, st = run_coll(init, NULL, NULL, NULL);
+
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		bs_fail("%s init --dir %s: exit status %d", B.o.collector, dir, st);
+	snprintf(path, sizeof(path), "%s/collector.pub", dir);
+	if (keys_load_public(path, coll, &line) != 0)
+		bs_fail("%s: line %d: not a public key", path, line);
+}
+
+/* Enrol every agent's key in dir under the name a<index>: through the
+ * collector's keystore (see the top), or the real `enroll` each time. */
+static void enroll_all(const char *dir)
+{
+	struct keystore ks;
+	char name[32], pub[4300], fpr[KEYS_FPR_STRLEN], hx[65];
+	char *args[] = { "custos-collector", "enroll", "--dir", (char *)dir, "--name", name,
+			 "--key", pub, NULL };
+
+	if (!B.o.enroll_each && keystore_open(&ks, dir, 1) != 0)
+		bs_fail("%s: the collector's keystore does not open", dir);
+	for (uint64_t a = 0; a < B.o.agents; a++) {
+		const struct custos_pubkey *pk = &B.ag[a].key.pub;
+		snprintf(name, sizeof(name), "a%llu", (unsigned long long)a);
+		if (B.o.enroll_each) {
+			snprintf(pub, sizeof(pub), "%s/%s.pub", B.work, name);
+			int st = keys_save_public(pub, pk) ? -1 : run_coll(args, NULL, NULL, NULL);
+			if (st != 0)
+				bs_fail("%s enroll --dir %s --name %s: status %d", B.o.collector, dir,
+				     name, st);
+			continue;
+		}
+		json_t *e = json_object();
+		keys_fingerprint(pk, fpr);
+		json_object_set_new(e, "action", json_string("enroll"));
+		json_object_set_new(e, "name", json_string(name));
+		json_object_set_new(e, "sign_pk", json_string(sodium_bin2hex(hx, 65, pk->sign_pk, 32)));
+		json_object_set_new(e, "box_pk", json_string(sodium_bin2hex(hx, 65, pk->box_pk, 32)));
+		json_object_set_new(e, "fingerprint", json_string(fpr));
+		int ret = keystore_event_append(&ks, e);
+		if (ret)
+			bs_fail("%s: enrolling %s: %s", dir, name, custos_strerror(ret));
+	}
+	if (!B.o.enroll_each)
+		keystore_close(&ks);
+}
+
+/* Record k of an agent's stream, the mix of bench_collector: per 20
+ * records 5 fork, 5 exit, 5 exec, 4 open, 1 connect, 1 ms apart. */
+static void make_record(struct custos_record *r, uint64_t k)
+{
+	static const char argv[] = "/usr/bin/grep\0-r\0needle\0/var/log\0";
+	uint64_t ts = 1000000000ull + k * 1000000ull;
+	unsigned kind = (unsigned)(k % 20);
+	char path[64];
+
+	memset(r, 0, sizeof(*r));
+	r->ts_ns = ts;
+	r->subj.pid = r->subj.tid = 1000 + (k / 20) % 2000;
+	r->subj.ppid = 900 + r->subj.pid % 50;
+	r->subj.uid = r->subj.loginuid = 1000;
+	record_set_bytes(r->subj.comm, &r->subj.comm_len, CUSTOS_COMM_MAX, "bash");
+	if (kind < 5) {
+		r->kind = CUSTOS_REC_FORK;
+		r->u.fork.child_pid = r->u.fork.child_tid = r->subj.pid + 100000;
+		r->u.fork.child_start_ns = ts;
+	} else if (kind < 10) {
+		r->kind = CUSTOS_REC_EXIT;
+		r->u.exit.start_ns = ts - 1000000;
+	} else if (kind < 15) {
+		r->kind = CUSTOS_REC_EXEC;
+		record_set_bytes(r->u.exec.filename, &r->u.exec.filename_len, CUSTOS_PATH_MAX, "grep");
+		record_set_bytes(r->u.exec.exe, &r->u.exec.exe_len, CUSTOS_PATH_MAX, "/usr/bin/grep");
+		memcpy(r->u.exec.argv, argv, sizeof(argv) - 1);
+		r->u.exec.argv_len = sizeof(argv) - 1;
+		r->u.exec.argc = r->u.exec.argv_count = 4;
+		record_set_bytes(r->u.exec.cwd, &r->u.exec.cwd_len, CUSTOS_PATH_MAX, "/home/alice");
+		r->u.exec.start_ns = ts - 500;
+		r->u.exec.hash_status = CUSTOS_HASH_OK;
+		memset(r->u.exec.sha256, 0x5a, CUSTOS_HASH_LEN);
+	} else if (kind < 19) {
+		r->kind = CUSTOS_REC_OPEN;
+		snprintf(path, sizeof(path), "/var/log/app/%llu.log", (unsigned long long)(k % 97));
+		record_set_bytes(r->u.file.path, &r->u.file.path_len, CUSTOS_PATH_MAX, path);
+		r->u.file.flags = 0101;
+		r->u.file.result = 3;
+	} else {
+		r->kind = CUSTOS_REC_CONNECT;
+		r->u.net.family = 2;
+		r->u.net.sock_type = 1;
+		r->u.net.protocol = 6;
+		r->u.net.remote_addr_len = 4;
+		memcpy(r->u.net.remote_addr, "\x0a\x00\x00\x07", 4);
+		r->u.net.remote_port = 443;
+	}
+}
+
+/* Batch j of agent a: signed once, sealed to serve's key (framed, kept)
+ * and to the baseline's (length-prefixed, appended to imp). */
+static void make_batch(struct batch_builder *bb, struct custos_record *r, uint64_t a,
+		       uint64_t j, struct buf *sb, struct buf *env, FILE *imp)
+{
+	struct bs_agent *ag = &B.ag[a];
+	uint64_t i = a * B.o.batches + j;
+	struct batch_header h;
+	uint8_t len4[4];
+	int ret = 0;
+
+	for (uint64_t k = j * B.o.records; k < (j + 1) * B.o.records && !ret; k++) {
+		make_record(r, k);
+		ret = batch_builder_add(bb, r);
+	}
+	memset(&h, 0, sizeof(h));
+	memset(h.boot_id, 0xb0, sizeof(h.boot_id));
+	memcpy(h.boot_id, &a, sizeof(a));
+	h.seq = j;
+	memcpy(h.prev_hash, ag->prev, CUSTOS_HASH_LEN);
+	h.clock_offset_ns = OFFSET_NS;
+	h.sealed_boot_ns = bb->last_ts_ns + 1;
+	h.ntp_synced = 1;
+	h.ntp_maxerror_us = 16000;
+	buf_reset(sb);
+	buf_reset(env);
+	if (!ret)
+		ret = batch_sign(bb, &h, &ag->key, sb, B.hash[i]);
+	if (!ret)
+		ret = seal_batch(sb->data, sb->len, &B.coll_tcp, env);
+	buf_init(&B.frames[i], FRAME_HEADER_LEN + CUSTOS_SEALED_MAX);
+	if (!ret)
+		ret = frame_write(&B.frames[i], FRAME_BATCH, env->data, env->len);
+	buf_reset(env);
+	if (!ret)
+		ret = seal_batch(sb->data, sb->len, &B.coll_imp, env);
+	if (ret)
+		bs_fail("building batch %llu of agent %llu: %s", (unsigned long long)j,
+		     (unsigned long long)a, custos_strerror(ret));
+	memcpy(ag->prev, B.hash[i], CUSTOS_HASH_LEN);
+	len4[0] = (uint8_t)(env->len >> 24), len4[1] = (uint8_t)(env->len >> 16);
+	len4[2] = (uint8_t)(env->len >> 8), len4[3] = (uint8_t)env->len;
+	if (fwrite(len4, 4, 1, imp) != 1 || fwrite(env->data, 1, env->len, imp) != env->len)
+		bs_fail("writing the baseline's file: %s", strerror(errno));
+}
+
+/* Every batch, in the order the agents send them (batch j of every agent,
+ * then j + 1): the baseline's file in that order too. */
+static void make_batches(const char *imp_file)
+{
+	struct batch_builder bb;
+	struct custos_record *r = malloc(sizeof(*r));
+	struct buf sb, env;
+	FILE *imp = fopen(imp_file, "wbe");
+	uint64_t n = B.o.agents * B.o.batches;
+
+	B.frames = calloc(n, sizeof(*B.frames));
+	B.hash = calloc(n, sizeof(*B.hash));
+	if (!r || !imp || !B.frames || !B.hash)
+		bs_fail("%s: %s", imp_file, strerror(errno ? errno : ENOMEM));
+	batch_builder_init(&bb);
+	buf_init(&sb, CUSTOS_SIGNED_MAX);
+	buf_init(&env, CUSTOS_SEALED_MAX);
+	for (uint64_t j = 0; j < B.o.batches; j++)
+		for (uint64_t a = 0; a < B.o.agents; a++)
+			make_batch(&bb, r, a, j, &sb, &env, imp);
+	if (fclose(imp) != 0)
+		bs_fail("%s: %s", imp_file, strerror(errno));
+	buf_free(&sb);
+	buf_free(&env);
+	batch_builder_free(&bb);
+	free(r);
+}
+
+/* The baseline: `import` of the same batches. OUT: b->wall, cpu, runq. */
+static void baseline(const char *dir, const char *file, struct bs_run *b)
+{
+	char out[4200], line[512] = "", want[128];
+	char *args[] = { "custos-collector", "import", "--dir", (char *)dir, (char *)file, NULL };
+	double cpu[2] = { 0, 0 }, t0;
+	int st;
+	FILE *f;
+
+	snprintf(out, sizeof(out), "%s/import.out", B.work);
+	t0 = bs_now();
+	st = run_coll(args, out, NULL, cpu);
+	b->wall = bs_now() - t0;
+	b->cpu = cpu[0];
+	b->runq = cpu[1];
+	f = fopen(out, "re");
+	while (f && fgets(line, sizeof(line), f))
+		;
+	if (f)
+		fclose(f);
+	snprintf(want, sizeof(want), ": %llu imported, 0 already held, 0 refused\n",
+		 (unsigned long long)(B.o.agents * B.o.batches));
+	if (st != 0 || !strstr(line, want))
+		bs_fail("baseline: %s import --dir %s %s: status %d, last line '%s' (wanted '%s')",
+		     B.o.collector, dir, file, st, line, want);
+}
+
+/* The line of serve's log holding key, copied to out; 0 if none yet. */
+static int log_find(const char *key, char *out, size_t n)
+{
+	FILE *f = fopen(B.log, "re");
+	char line[1024];
+	int found = 0;
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		if (strstr(line, key)) {
+			snprintf(out, n, "%s", line);
+			out[strcspn(out, "\n")] = '\0';
+			found = 1;
+		}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static void serve_tail(void)
+{
+	char cmd[4300];
+
+	fprintf(stderr, "bench_serve: the end of serve's log (%s):\n", B.log);
+	snprintf(cmd, sizeof(cmd), "tail -n 15 '%s' >&2", B.log);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench_serve: (cannot show it)\n");
+}
+
+/* Fail if serve has exited. */
+void bs_serve_alive(const char *when)
+{
+	int st;
+
+	if (waitpid(B.serve, &st, WNOHANG) == B.serve) {
+		B.serve = 0;
+		serve_tail();
+		bs_fail("serve died %s (wait status %d)", when, st);
+	}
+}
+
+/* Start serve on dir (CPU 0, stderr to B.log); returns its port. */
+static unsigned start_serve(const char *dir)
+{
+	char listen_on[64], conns[32], line[1024], *p;
+	char *args[] = { "custos-collector", "serve", "--dir", (char *)dir, "--listen", listen_on,
+			 "--max-conns", conns, NULL };
+	unsigned port = 0;
+
+	snprintf(listen_on, sizeof(listen_on), "127.0.0.1:%llu", (unsigned long long)B.o.port);
+	snprintf(conns, sizeof(conns), "%llu", (unsigned long long)B.o.agents + 8);
+	B.serve = fork();
+	if (B.serve < 0)
+		bs_fail("fork: %s", strerror(errno));
+	if (B.serve == 0) {
+		int fe = open(B.log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fe < 0 || dup2(fe, 2) < 0)
+			_exit(126);
+		pin(0);
+		execv(B.o.collector, args);
+		fprintf(stderr, "exec %s: %s\n", B.o.collector, strerror(errno));
+		_exit(127);
+	}
+	for (double t0 = bs_now(); !log_find(" serving ", line, sizeof(line)); usleep(20000)) {
+		bs_serve_alive("while starting");
+		if (bs_now() - t0 > BS_STALL_S)
+			bs_fail("serve did not start in %d s (no 'serving' line in %s)", BS_STALL_S, B.log);
+	}
+	if (!log_find("listening on 127.0.0.1:", line, sizeof(line)) ||
+	    !(p = strstr(line, "127.0.0.1:")) || sscanf(p + 10, "%u", &port) != 1)
+		bs_fail("%s: no 'listening on 127.0.0.1:PORT' line", B.log);
+	if (log_find("accepting up to", line, sizeof(line)))
+		printf("serve: %s\n", strstr(line, "accepting up to"));
+	return port;
+}
+
+/* SIGTERM, then check serve's own count of what it took. */
+static void stop_serve(void)
+{
+	unsigned long long acc, dup, ref;
+	char line[1024], *p;
+	int st;
+
+	kill(B.serve, SIGTERM);
+	if (waitpid(B.serve, &st, 0) != B.serve || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		B.serve = 0;
+		bs_fail("serve did not stop cleanly on SIGTERM (wait status %d)", st);
+	}
+	B.serve = 0;
+	if (!log_find("stopped: ", line, sizeof(line)) || !(p = strstr(line, "stopped: ")) ||
+	    sscanf(p, "stopped: %llu accepted, %llu resent, %llu refused", &acc, &dup, &ref) != 3)
+		bs_fail("%s: no 'stopped:' line", B.log);
+	printf("serve: %s\n", p);
+	if (acc != B.o.agents * B.o.batches || ref != 0)
+		bs_fail("serve accepted %llu batches and refused %llu; %llu were sent", acc, ref,
+		     (unsigned long long)(B.o.agents * B.o.batches));
+}
+
+/* --- command line and the run ------------------------------------------- */
+
+static void usage(void)
+{
+	fprintf(stderr, "Usage: bench_serve [--collector PATH] [--agents N] [--batches M] "
+		"[--records R] [--window W] [--port P] [--dir DIR] [--enroll-each] [--keep]\n");
+	exit(2);
+}
+
+static void parse(int argc, char **argv, struct bs_opts *o)
+{
+	static const struct option lo[] = {
+		{ "collector", required_argument, NULL, 'c' }, { "agents", required_argument, NULL, 'n' },
+		{ "batches", required_argument, NULL, 'm' }, { "records", required_argument, NULL, 'r' },
+		{ "window", required_argument, NULL, 'w' }, { "port", required_argument, NULL, 'p' },
+		{ "dir", required_argument, NULL, 'd' }, { "enroll-each", no_argument, NULL, 'e' },
+		{ "keep", no_argument, NULL, 'k' }, { 0, 0, 0, 0 } };
+	int c, bad = 0;
+
+	*o = (struct bs_opts){ .collector = "build/custos-collector", .agents = 2000, .batches = 10,
+			    .records = 50, .window = 8 };
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (c == 'c')
+			o->collector = optarg;
+		else if (c == 'd')
+			o->dir = optarg;
+		else if (c == 'e')
+			o->enroll_each = 1;
+		else if (c == 'k')
+			o->keep = 1;
+		else if (c == 'n')
+			bad |= custos_parse_u64(optarg, 1, 100000, &o->agents);
+		else if (c == 'm')
+			bad |= custos_parse_u64(optarg, 1, 100000, &o->batches);
+		else if (c == 'r')
+			bad |= custos_parse_u64(optarg, 1, 100000, &o->records);
+		else if (c == 'w')
+			bad |= custos_parse_u64(optarg, 1, 64, &o->window);	/* forward.h's range */
+		else if (c == 'p')
+			bad |= custos_parse_u64(optarg, 0, 65535, &o->port);
+		else
+			bad = 1;
+	}
+	if (bad || optind != argc || o->agents * o->batches > 10000000)
+		usage();
+}
+
+static void loadavg(const char *when)
+{
+	char text[128] = "?";
+	FILE *f = fopen("/proc/loadavg", "re");
+
+	if (f && fgets(text, sizeof(text), f))
+		text[strcspn(text, "\n")] = '\0';
+	if (f)
+		fclose(f);
+	printf("load average %s: %s\n", when, text);
+}
+
+/* Keys, the two state directories, enrolments, batches. */
+static void prepare(const char *tcp, const char *imp, const char *file)
+{
+	uint64_t n = B.o.agents * B.o.batches;
+	double t0 = bs_now();
+
+	B.ag = calloc(B.o.agents, sizeof(*B.ag));
+	B.leaf_seen = calloc(n, 1);
+	if (!B.ag || !B.leaf_seen)
+		bs_fail("memory for %llu agents", (unsigned long long)B.o.agents);
+	for (uint64_t a = 0; a < B.o.agents; a++)
+		keys_generate(&B.ag[a].key);
+	make_state(tcp, &B.coll_tcp);
+	make_state(imp, &B.coll_imp);
+	enroll_all(tcp);
+	enroll_all(imp);
+	printf("state: 2 directories by `init`, %llu hosts enrolled in each (%s) in %.1f s\n",
+	       (unsigned long long)B.o.agents, B.o.enroll_each ? "`enroll` for each host"
+	       : "keystore_event_append, one fsync each", bs_now() - t0);
+	t0 = bs_now();
+	make_batches(file);
+	printf("batches: %llu agents x %llu batches x %llu records = %llu records in %llu "
+	       "batches, %.1f sealed bytes per record, built in %.1f s; window %llu per agent\n",
+	       (unsigned long long)B.o.agents, (unsigned long long)B.o.batches,
+	       (unsigned long long)B.o.records, (unsigned long long)(n * B.o.records),
+	       (unsigned long long)n, (double)B.frames[0].len / (double)B.o.records,
+	       bs_now() - t0, (unsigned long long)B.o.window);
+}
+
+static void report(const struct bs_run *b, const struct bs_run *t)
+{
+	double recs = (double)(B.o.agents * B.o.batches * B.o.records);
+
+	printf("baseline, `import` of the same batches (CPU 0): %.2f s, %.0f records/s; CPU "
+	       "%.2f s, %.0f records per CPU second; waited %.2f s for the CPU\n", b->wall,
+	       recs / b->wall, b->cpu, recs / b->cpu, b->runq);
+	printf("TCP, `serve` (CPU 0) and %llu agents (CPU 1): %.2f s, %.0f records/s; serve's CPU "
+	       "(user + system, /proc/PID/stat) %.2f s, %.0f records per CPU second; waited "
+	       "%.2f s for the CPU\n", (unsigned long long)B.o.agents, t->wall, recs / t->wall,
+	       t->cpu, recs / t->cpu, t->runq);
+	printf("TCP / baseline: records/s %.2f; records per CPU second %.2f; records/s with each "
+	       "one's wait for the CPU taken out of its time %.2f\n", b->wall / t->wall,
+	       b->cpu / t->cpu, (b->wall - b->runq) / (t->wall - t->runq));
+	printf("serve off the CPU otherwise (fsyncs, waiting for input): %.2f s; the agents' "
+	       "process: CPU %.2f s, waited %.2f s for CPU 1\n", t->wall - t->cpu - t->runq,
+	       t->self_cpu, t->self_runq);
+	printf("acks received and verified: %llu; batches sent: %llu; custody leaves named: "
+	       "%llu, each once\n", (unsigned long long)t->acks,
+	       (unsigned long long)(B.o.agents * B.o.batches), (unsigned long long)t->acks);
+	printf("connections held by serve at once: %llu when sending began, at most %llu "
+	       "(sampled every 0.5 s)\n", (unsigned long long)t->conns_start,
+	       (unsigned long long)t->conns_max);
+}
+
+int main(int argc, char **argv)
+{
+	char tcp[4200], imp[4200], file[4200], cmd[4300];
+	struct bs_run t = { 0 }, base = { 0 };
+	int ep;
+
+	parse(argc, argv, &B.o);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (custos_init() != 0 || access(B.o.collector, X_OK) != 0)
+		bs_fail("%s: not an executable (--collector)", B.o.collector);
+	pin(1);
+	printf("CPUs: %d (%s)\n", ncpus(), ncpus() > 1 ? "serve and import on CPU 0, the agents "
+	       "and this process on CPU 1" : "one: nothing pinned");
+	loadavg("at start");
+	raise_nofile(B.o.agents);
+	snprintf(B.work, sizeof(B.work), "%s/custos-bench-serve.XXXXXX", B.o.dir ? B.o.dir
+		 : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(B.work))
+		bs_fail("%s: %s", B.work, strerror(errno));
+	snprintf(tcp, sizeof(tcp), "%s/tcp", B.work);
+	snprintf(imp, sizeof(imp), "%s/import", B.work);
+	snprintf(file, sizeof(file), "%s/batches.lp", B.work);
+	snprintf(B.log, sizeof(B.log), "%s/serve.log", B.work);
+	prepare(tcp, imp, file);
+	baseline(imp, file, &base);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		bs_fail("epoll_create1: %s", strerror(errno));
+	bs_connect_all(ep, start_serve(tcp));
+	bs_run_load(ep, &t);
+	for (uint64_t a = 0; a < B.o.agents; a++)
+		close(B.ag[a].fd);
+	stop_serve();
+	report(&base, &t);
+	loadavg("at end");
+	if (!B.o.keep) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", B.work);
+		if (system(cmd) != 0)
+			fprintf(stderr, "bench_serve: could not remove %s\n", B.work);
+	} else {
+		printf("work directory kept: %s\n", B.work);
+	}
+	return 0;
+}
