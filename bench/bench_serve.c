@@ -495,8 +495,8 @@ static void parse(int argc, char **argv, struct bs_opts *o)
 		{ "keep", no_argument, NULL, 'k' }, { 0, 0, 0, 0 } };
 	int c, bad = 0;
 
-	*o = (struct bs_opts){ .collector = "build/custos-collector", .agents = 2000, .batches = 10,
-			    .records = 50, .window = 8 };
+	*o = (struct bs_opts){ .collector = "build/custos-collector", .agents = 2000, .batches = 12,
+			    .records = 25, .window = 8 };
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		if (c == 'c')
 			o->collector = optarg;
