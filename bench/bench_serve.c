@@ -11,6 +11,7 @@
  * and that no custody leaf is named twice). The baseline, in the same run:
  * the same signed batches ingested without sockets by the same binary's
  * `import` (same CPU, a state directory of its own made the same way).
+ * The load generator is bench_serve_load.c.
  *
  *   bench_serve [--collector PATH] [--agents N] [--batches M] [--records R]
  *               [--window W] [--port P] [--dir DIR] [--enroll-each] [--keep]
@@ -32,9 +33,12 @@
  * batches sent, and the most connections serve held at once (its sockets
  * in /proc/PID/fd, the listener excluded). Any refused batch (NACK), a
  * connection closed before its acks, a bad ack, no ack for BS_STALL_S
- * seconds or a serve that died stops it with exit status 1 and what
+ * (60) seconds or a serve that died stops it with exit status 1 and what
  * happened; there are no timed assertions. It raises RLIMIT_NOFILE (as
- * root) for N connections on each side and says what it set.
+ * root) for N connections on each side and says what it set. The state
+ * directories, the baseline's file and serve's log go in a new directory
+ * under --dir (default $TMPDIR or /tmp), removed at the end unless --keep
+ * or a failure; serve listens on --port (default 0: one the kernel picks).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -66,7 +70,7 @@
 
 #define OFFSET_NS 1763769600000000000ll	/* 2025-11-22T00:00:00Z - boot */
 
-struct bs_state B;
+struct bs_state bs;
 
 static void serve_tail(void);
 
@@ -82,13 +86,13 @@ void bs_fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\n");
-	if (B.serve > 0) {
-		kill(B.serve, SIGTERM);
-		waitpid(B.serve, NULL, 0);
+	if (bs.serve > 0) {
+		kill(bs.serve, SIGTERM);
+		waitpid(bs.serve, NULL, 0);
 		serve_tail();
 	}
-	if (B.work[0])
-		fprintf(stderr, "bench_serve: work directory kept: %s\n", B.work);
+	if (bs.work[0])
+		fprintf(stderr, "bench_serve: work directory kept: %s\n", bs.work);
 	exit(1);
 }
 
@@ -139,8 +143,8 @@ static int run_coll(char *const args[], const char *out, const char *err, double
 		if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
 			_exit(126);
 		pin(0);
-		execv(B.o.collector, args);
-		fprintf(stderr, "bench_serve: exec %s: %s\n", B.o.collector, strerror(errno));
+		execv(bs.o.collector, args);
+		fprintf(stderr, "bench_serve: exec %s: %s\n", bs.o.collector, strerror(errno));
 		_exit(127);
 	}
 	if (cpu && waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == 0)
@@ -185,10 +189,28 @@ static void make_state(const char *dir, struct custos_pubkey *coll)
 	int line, st = run_coll(init, NULL, NULL, NULL);
 
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		bs_fail("%s init --dir %s: exit status %d", B.o.collector, dir, st);
+		bs_fail("%s init --dir %s: exit status %d", bs.o.collector, dir, st);
 	snprintf(path, sizeof(path), "%s/collector.pub", dir);
 	if (keys_load_public(path, coll, &line) != 0)
 		bs_fail("%s: line %d: not a public key", path, line);
+}
+
+/* One enrolment, as `enroll` writes it, through the collector's keystore. */
+static void enroll_one(struct keystore *ks, const char *name, const struct custos_pubkey *pk)
+{
+	char fpr[KEYS_FPR_STRLEN], hx[65];
+	json_t *e = json_object();
+	int ret;
+
+	keys_fingerprint(pk, fpr);
+	json_object_set_new(e, "action", json_string("enroll"));
+	json_object_set_new(e, "name", json_string(name));
+	json_object_set_new(e, "sign_pk", json_string(sodium_bin2hex(hx, 65, pk->sign_pk, 32)));
+	json_object_set_new(e, "box_pk", json_string(sodium_bin2hex(hx, 65, pk->box_pk, 32)));
+	json_object_set_new(e, "fingerprint", json_string(fpr));
+	ret = keystore_event_append(ks, e);
+	if (ret)
+		bs_fail("%s: enrolling %s: %s", ks->dir, name, custos_strerror(ret));
 }
 
 /* Enrol every agent's key in dir under the name a<index>: through the
@@ -196,35 +218,25 @@ static void make_state(const char *dir, struct custos_pubkey *coll)
 static void enroll_all(const char *dir)
 {
 	struct keystore ks;
-	char name[32], pub[4300], fpr[KEYS_FPR_STRLEN], hx[65];
+	char name[32], pub[4300];
 	char *args[] = { "custos-collector", "enroll", "--dir", (char *)dir, "--name", name,
 			 "--key", pub, NULL };
+	int st;
 
-	if (!B.o.enroll_each && keystore_open(&ks, dir, 1) != 0)
+	if (!bs.o.enroll_each && keystore_open(&ks, dir, 1) != 0)
 		bs_fail("%s: the collector's keystore does not open", dir);
-	for (uint64_t a = 0; a < B.o.agents; a++) {
-		const struct custos_pubkey *pk = &B.ag[a].key.pub;
+	for (uint64_t a = 0; a < bs.o.agents; a++) {
 		snprintf(name, sizeof(name), "a%llu", (unsigned long long)a);
-		if (B.o.enroll_each) {
-			snprintf(pub, sizeof(pub), "%s/%s.pub", B.work, name);
-			int st = keys_save_public(pub, pk) ? -1 : run_coll(args, NULL, NULL, NULL);
-			if (st != 0)
-				bs_fail("%s enroll --dir %s --name %s: status %d", B.o.collector, dir,
-				     name, st);
+		if (!bs.o.enroll_each) {
+			enroll_one(&ks, name, &bs.ag[a].key.pub);
 			continue;
 		}
-		json_t *e = json_object();
-		keys_fingerprint(pk, fpr);
-		json_object_set_new(e, "action", json_string("enroll"));
-		json_object_set_new(e, "name", json_string(name));
-		json_object_set_new(e, "sign_pk", json_string(sodium_bin2hex(hx, 65, pk->sign_pk, 32)));
-		json_object_set_new(e, "box_pk", json_string(sodium_bin2hex(hx, 65, pk->box_pk, 32)));
-		json_object_set_new(e, "fingerprint", json_string(fpr));
-		int ret = keystore_event_append(&ks, e);
-		if (ret)
-			bs_fail("%s: enrolling %s: %s", dir, name, custos_strerror(ret));
+		snprintf(pub, sizeof(pub), "%s.%s.pub", dir, name);
+		st = keys_save_public(pub, &bs.ag[a].key.pub) ? -1 : run_coll(args, NULL, NULL, NULL);
+		if (st != 0)
+			bs_fail("%s enroll --dir %s --name %s: status %d", bs.o.collector, dir, name, st);
 	}
-	if (!B.o.enroll_each)
+	if (!bs.o.enroll_each)
 		keystore_close(&ks);
 }
 
@@ -283,13 +295,13 @@ static void make_record(struct custos_record *r, uint64_t k)
 static void make_batch(struct batch_builder *bb, struct custos_record *r, uint64_t a,
 		       uint64_t j, struct buf *sb, struct buf *env, FILE *imp)
 {
-	struct bs_agent *ag = &B.ag[a];
-	uint64_t i = a * B.o.batches + j;
+	struct bs_agent *ag = &bs.ag[a];
+	uint64_t i = a * bs.o.batches + j;
 	struct batch_header h;
 	uint8_t len4[4];
 	int ret = 0;
 
-	for (uint64_t k = j * B.o.records; k < (j + 1) * B.o.records && !ret; k++) {
+	for (uint64_t k = j * bs.o.records; k < (j + 1) * bs.o.records && !ret; k++) {
 		make_record(r, k);
 		ret = batch_builder_add(bb, r);
 	}
@@ -305,19 +317,19 @@ static void make_batch(struct batch_builder *bb, struct custos_record *r, uint64
 	buf_reset(sb);
 	buf_reset(env);
 	if (!ret)
-		ret = batch_sign(bb, &h, &ag->key, sb, B.hash[i]);
+		ret = batch_sign(bb, &h, &ag->key, sb, bs.hash[i]);
 	if (!ret)
-		ret = seal_batch(sb->data, sb->len, &B.coll_tcp, env);
-	buf_init(&B.frames[i], FRAME_HEADER_LEN + CUSTOS_SEALED_MAX);
+		ret = seal_batch(sb->data, sb->len, &bs.coll_tcp, env);
+	buf_init(&bs.frames[i], FRAME_HEADER_LEN + CUSTOS_SEALED_MAX);
 	if (!ret)
-		ret = frame_write(&B.frames[i], FRAME_BATCH, env->data, env->len);
+		ret = frame_write(&bs.frames[i], FRAME_BATCH, env->data, env->len);
 	buf_reset(env);
 	if (!ret)
-		ret = seal_batch(sb->data, sb->len, &B.coll_imp, env);
+		ret = seal_batch(sb->data, sb->len, &bs.coll_imp, env);
 	if (ret)
 		bs_fail("building batch %llu of agent %llu: %s", (unsigned long long)j,
 		     (unsigned long long)a, custos_strerror(ret));
-	memcpy(ag->prev, B.hash[i], CUSTOS_HASH_LEN);
+	memcpy(ag->prev, bs.hash[i], CUSTOS_HASH_LEN);
 	len4[0] = (uint8_t)(env->len >> 24), len4[1] = (uint8_t)(env->len >> 16);
 	len4[2] = (uint8_t)(env->len >> 8), len4[3] = (uint8_t)env->len;
 	if (fwrite(len4, 4, 1, imp) != 1 || fwrite(env->data, 1, env->len, imp) != env->len)
@@ -332,17 +344,17 @@ static void make_batches(const char *imp_file)
 	struct custos_record *r = malloc(sizeof(*r));
 	struct buf sb, env;
 	FILE *imp = fopen(imp_file, "wbe");
-	uint64_t n = B.o.agents * B.o.batches;
+	uint64_t n = bs.o.agents * bs.o.batches;
 
-	B.frames = calloc(n, sizeof(*B.frames));
-	B.hash = calloc(n, sizeof(*B.hash));
-	if (!r || !imp || !B.frames || !B.hash)
+	bs.frames = calloc(n, sizeof(*bs.frames));
+	bs.hash = calloc(n, sizeof(*bs.hash));
+	if (!r || !imp || !bs.frames || !bs.hash)
 		bs_fail("%s: %s", imp_file, strerror(errno ? errno : ENOMEM));
 	batch_builder_init(&bb);
 	buf_init(&sb, CUSTOS_SIGNED_MAX);
 	buf_init(&env, CUSTOS_SEALED_MAX);
-	for (uint64_t j = 0; j < B.o.batches; j++)
-		for (uint64_t a = 0; a < B.o.agents; a++)
+	for (uint64_t j = 0; j < bs.o.batches; j++)
+		for (uint64_t a = 0; a < bs.o.agents; a++)
 			make_batch(&bb, r, a, j, &sb, &env, imp);
 	if (fclose(imp) != 0)
 		bs_fail("%s: %s", imp_file, strerror(errno));
@@ -361,7 +373,7 @@ static void baseline(const char *dir, const char *file, struct bs_run *b)
 	int st;
 	FILE *f;
 
-	snprintf(out, sizeof(out), "%s/import.out", B.work);
+	snprintf(out, sizeof(out), "%s/import.out", bs.work);
 	t0 = bs_now();
 	st = run_coll(args, out, NULL, cpu);
 	b->wall = bs_now() - t0;
@@ -373,16 +385,16 @@ static void baseline(const char *dir, const char *file, struct bs_run *b)
 	if (f)
 		fclose(f);
 	snprintf(want, sizeof(want), ": %llu imported, 0 already held, 0 refused\n",
-		 (unsigned long long)(B.o.agents * B.o.batches));
+		 (unsigned long long)(bs.o.agents * bs.o.batches));
 	if (st != 0 || !strstr(line, want))
 		bs_fail("baseline: %s import --dir %s %s: status %d, last line '%s' (wanted '%s')",
-		     B.o.collector, dir, file, st, line, want);
+		     bs.o.collector, dir, file, st, line, want);
 }
 
 /* The line of serve's log holding key, copied to out; 0 if none yet. */
 static int log_find(const char *key, char *out, size_t n)
 {
-	FILE *f = fopen(B.log, "re");
+	FILE *f = fopen(bs.log, "re");
 	char line[1024];
 	int found = 0;
 
@@ -401,8 +413,8 @@ static void serve_tail(void)
 {
 	char cmd[4300];
 
-	fprintf(stderr, "bench_serve: the end of serve's log (%s):\n", B.log);
-	snprintf(cmd, sizeof(cmd), "tail -n 15 '%s' >&2", B.log);
+	fprintf(stderr, "bench_serve: the end of serve's log (%s):\n", bs.log);
+	snprintf(cmd, sizeof(cmd), "tail -n 15 '%s' >&2", bs.log);
 	if (system(cmd) != 0)
 		fprintf(stderr, "bench_serve: (cannot show it)\n");
 }
@@ -412,14 +424,14 @@ void bs_serve_alive(const char *when)
 {
 	int st;
 
-	if (waitpid(B.serve, &st, WNOHANG) == B.serve) {
-		B.serve = 0;
+	if (waitpid(bs.serve, &st, WNOHANG) == bs.serve) {
+		bs.serve = 0;
 		serve_tail();
 		bs_fail("serve died %s (wait status %d)", when, st);
 	}
 }
 
-/* Start serve on dir (CPU 0, stderr to B.log); returns its port. */
+/* Start serve on dir (CPU 0, stderr to bs.log); returns its port. */
 static unsigned start_serve(const char *dir)
 {
 	char listen_on[64], conns[32], line[1024], *p;
@@ -427,28 +439,28 @@ static unsigned start_serve(const char *dir)
 			 "--max-conns", conns, NULL };
 	unsigned port = 0;
 
-	snprintf(listen_on, sizeof(listen_on), "127.0.0.1:%llu", (unsigned long long)B.o.port);
-	snprintf(conns, sizeof(conns), "%llu", (unsigned long long)B.o.agents + 8);
-	B.serve = fork();
-	if (B.serve < 0)
+	snprintf(listen_on, sizeof(listen_on), "127.0.0.1:%llu", (unsigned long long)bs.o.port);
+	snprintf(conns, sizeof(conns), "%llu", (unsigned long long)bs.o.agents + 8);
+	bs.serve = fork();
+	if (bs.serve < 0)
 		bs_fail("fork: %s", strerror(errno));
-	if (B.serve == 0) {
-		int fe = open(B.log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	if (bs.serve == 0) {
+		int fe = open(bs.log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (fe < 0 || dup2(fe, 2) < 0)
 			_exit(126);
 		pin(0);
-		execv(B.o.collector, args);
-		fprintf(stderr, "exec %s: %s\n", B.o.collector, strerror(errno));
+		execv(bs.o.collector, args);
+		fprintf(stderr, "exec %s: %s\n", bs.o.collector, strerror(errno));
 		_exit(127);
 	}
 	for (double t0 = bs_now(); !log_find(" serving ", line, sizeof(line)); usleep(20000)) {
 		bs_serve_alive("while starting");
 		if (bs_now() - t0 > BS_STALL_S)
-			bs_fail("serve did not start in %d s (no 'serving' line in %s)", BS_STALL_S, B.log);
+			bs_fail("serve did not start in %d s (no 'serving' line in %s)", BS_STALL_S, bs.log);
 	}
 	if (!log_find("listening on 127.0.0.1:", line, sizeof(line)) ||
 	    !(p = strstr(line, "127.0.0.1:")) || sscanf(p + 10, "%u", &port) != 1)
-		bs_fail("%s: no 'listening on 127.0.0.1:PORT' line", B.log);
+		bs_fail("%s: no 'listening on 127.0.0.1:PORT' line", bs.log);
 	if (log_find("accepting up to", line, sizeof(line)))
 		printf("serve: %s\n", strstr(line, "accepting up to"));
 	return port;
@@ -461,19 +473,19 @@ static void stop_serve(void)
 	char line[1024], *p;
 	int st;
 
-	kill(B.serve, SIGTERM);
-	if (waitpid(B.serve, &st, 0) != B.serve || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		B.serve = 0;
+	kill(bs.serve, SIGTERM);
+	if (waitpid(bs.serve, &st, 0) != bs.serve || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		bs.serve = 0;
 		bs_fail("serve did not stop cleanly on SIGTERM (wait status %d)", st);
 	}
-	B.serve = 0;
+	bs.serve = 0;
 	if (!log_find("stopped: ", line, sizeof(line)) || !(p = strstr(line, "stopped: ")) ||
 	    sscanf(p, "stopped: %llu accepted, %llu resent, %llu refused", &acc, &dup, &ref) != 3)
-		bs_fail("%s: no 'stopped:' line", B.log);
+		bs_fail("%s: no 'stopped:' line", bs.log);
 	printf("serve: %s\n", p);
-	if (acc != B.o.agents * B.o.batches || ref != 0)
+	if (acc != bs.o.agents * bs.o.batches || ref != 0)
 		bs_fail("serve accepted %llu batches and refused %llu; %llu were sent", acc, ref,
-		     (unsigned long long)(B.o.agents * B.o.batches));
+		     (unsigned long long)(bs.o.agents * bs.o.batches));
 }
 
 /* --- command line and the run ------------------------------------------- */
@@ -538,42 +550,42 @@ static void loadavg(const char *when)
 /* Keys, the two state directories, enrolments, batches. */
 static void prepare(const char *tcp, const char *imp, const char *file)
 {
-	uint64_t n = B.o.agents * B.o.batches;
+	uint64_t n = bs.o.agents * bs.o.batches;
 	double t0 = bs_now();
 
-	B.ag = calloc(B.o.agents, sizeof(*B.ag));
-	B.leaf_seen = calloc(n, 1);
-	if (!B.ag || !B.leaf_seen)
-		bs_fail("memory for %llu agents", (unsigned long long)B.o.agents);
-	for (uint64_t a = 0; a < B.o.agents; a++)
-		keys_generate(&B.ag[a].key);
-	make_state(tcp, &B.coll_tcp);
-	make_state(imp, &B.coll_imp);
+	bs.ag = calloc(bs.o.agents, sizeof(*bs.ag));
+	bs.leaf_seen = calloc(n, 1);
+	if (!bs.ag || !bs.leaf_seen)
+		bs_fail("memory for %llu agents", (unsigned long long)bs.o.agents);
+	for (uint64_t a = 0; a < bs.o.agents; a++)
+		keys_generate(&bs.ag[a].key);
+	make_state(tcp, &bs.coll_tcp);
+	make_state(imp, &bs.coll_imp);
 	enroll_all(tcp);
 	enroll_all(imp);
 	printf("state: 2 directories by `init`, %llu hosts enrolled in each (%s) in %.1f s\n",
-	       (unsigned long long)B.o.agents, B.o.enroll_each ? "`enroll` for each host"
+	       (unsigned long long)bs.o.agents, bs.o.enroll_each ? "`enroll` for each host"
 	       : "keystore_event_append, one fsync each", bs_now() - t0);
 	t0 = bs_now();
 	make_batches(file);
 	printf("batches: %llu agents x %llu batches x %llu records = %llu records in %llu "
 	       "batches, %.1f sealed bytes per record, built in %.1f s; window %llu per agent\n",
-	       (unsigned long long)B.o.agents, (unsigned long long)B.o.batches,
-	       (unsigned long long)B.o.records, (unsigned long long)(n * B.o.records),
-	       (unsigned long long)n, (double)B.frames[0].len / (double)B.o.records,
-	       bs_now() - t0, (unsigned long long)B.o.window);
+	       (unsigned long long)bs.o.agents, (unsigned long long)bs.o.batches,
+	       (unsigned long long)bs.o.records, (unsigned long long)(n * bs.o.records),
+	       (unsigned long long)n, (double)bs.frames[0].len / (double)bs.o.records,
+	       bs_now() - t0, (unsigned long long)bs.o.window);
 }
 
 static void report(const struct bs_run *b, const struct bs_run *t)
 {
-	double recs = (double)(B.o.agents * B.o.batches * B.o.records);
+	double recs = (double)(bs.o.agents * bs.o.batches * bs.o.records);
 
 	printf("baseline, `import` of the same batches (CPU 0): %.2f s, %.0f records/s; CPU "
 	       "%.2f s, %.0f records per CPU second; waited %.2f s for the CPU\n", b->wall,
 	       recs / b->wall, b->cpu, recs / b->cpu, b->runq);
 	printf("TCP, `serve` (CPU 0) and %llu agents (CPU 1): %.2f s, %.0f records/s; serve's CPU "
 	       "(user + system, /proc/PID/stat) %.2f s, %.0f records per CPU second; waited "
-	       "%.2f s for the CPU\n", (unsigned long long)B.o.agents, t->wall, recs / t->wall,
+	       "%.2f s for the CPU\n", (unsigned long long)bs.o.agents, t->wall, recs / t->wall,
 	       t->cpu, recs / t->cpu, t->runq);
 	printf("TCP / baseline: records/s %.2f; records per CPU second %.2f; records/s with each "
 	       "one's wait for the CPU taken out of its time %.2f\n", b->wall / t->wall,
@@ -583,7 +595,7 @@ static void report(const struct bs_run *b, const struct bs_run *t)
 	       t->self_cpu, t->self_runq);
 	printf("acks received and verified: %llu; batches sent: %llu; custody leaves named: "
 	       "%llu, each once\n", (unsigned long long)t->acks,
-	       (unsigned long long)(B.o.agents * B.o.batches), (unsigned long long)t->acks);
+	       (unsigned long long)(bs.o.agents * bs.o.batches), (unsigned long long)t->acks);
 	printf("connections held by serve at once: %llu when sending began, at most %llu "
 	       "(sampled every 0.5 s)\n", (unsigned long long)t->conns_start,
 	       (unsigned long long)t->conns_max);
@@ -595,23 +607,23 @@ int main(int argc, char **argv)
 	struct bs_run t = { 0 }, base = { 0 };
 	int ep;
 
-	parse(argc, argv, &B.o);
+	parse(argc, argv, &bs.o);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (custos_init() != 0 || access(B.o.collector, X_OK) != 0)
-		bs_fail("%s: not an executable (--collector)", B.o.collector);
+	if (custos_init() != 0 || access(bs.o.collector, X_OK) != 0)
+		bs_fail("%s: not an executable (--collector)", bs.o.collector);
 	pin(1);
 	printf("CPUs: %d (%s)\n", ncpus(), ncpus() > 1 ? "serve and import on CPU 0, the agents "
 	       "and this process on CPU 1" : "one: nothing pinned");
 	loadavg("at start");
-	raise_nofile(B.o.agents);
-	snprintf(B.work, sizeof(B.work), "%s/custos-bench-serve.XXXXXX", B.o.dir ? B.o.dir
+	raise_nofile(bs.o.agents);
+	snprintf(bs.work, sizeof(bs.work), "%s/custos-bench-serve.XXXXXX", bs.o.dir ? bs.o.dir
 		 : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(B.work))
-		bs_fail("%s: %s", B.work, strerror(errno));
-	snprintf(tcp, sizeof(tcp), "%s/tcp", B.work);
-	snprintf(imp, sizeof(imp), "%s/import", B.work);
-	snprintf(file, sizeof(file), "%s/batches.lp", B.work);
-	snprintf(B.log, sizeof(B.log), "%s/serve.log", B.work);
+	if (!mkdtemp(bs.work))
+		bs_fail("%s: %s", bs.work, strerror(errno));
+	snprintf(tcp, sizeof(tcp), "%s/tcp", bs.work);
+	snprintf(imp, sizeof(imp), "%s/import", bs.work);
+	snprintf(file, sizeof(file), "%s/batches.lp", bs.work);
+	snprintf(bs.log, sizeof(bs.log), "%s/serve.log", bs.work);
 	prepare(tcp, imp, file);
 	baseline(imp, file, &base);
 	ep = epoll_create1(EPOLL_CLOEXEC);
@@ -619,17 +631,17 @@ int main(int argc, char **argv)
 		bs_fail("epoll_create1: %s", strerror(errno));
 	bs_connect_all(ep, start_serve(tcp));
 	bs_run_load(ep, &t);
-	for (uint64_t a = 0; a < B.o.agents; a++)
-		close(B.ag[a].fd);
+	for (uint64_t a = 0; a < bs.o.agents; a++)
+		close(bs.ag[a].fd);
 	stop_serve();
 	report(&base, &t);
 	loadavg("at end");
-	if (!B.o.keep) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", B.work);
+	if (!bs.o.keep) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", bs.work);
 		if (system(cmd) != 0)
-			fprintf(stderr, "bench_serve: could not remove %s\n", B.work);
+			fprintf(stderr, "bench_serve: could not remove %s\n", bs.work);
 	} else {
-		printf("work directory kept: %s\n", B.work);
+		printf("work directory kept: %s\n", bs.work);
 	}
 	return 0;
 }

@@ -47,7 +47,7 @@ struct bs_state {
 	pid_t serve;
 };
 
-extern struct bs_state B;
+extern struct bs_state bs;
 
 /* Print "bench_serve: FAILED: <what>", stop serve (showing the end of its
  * log) and exit 1, keeping the work directory. */

@@ -33,7 +33,7 @@ double bs_serve_cpu(void)
 	FILE *f;
 	size_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)B.serve);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)bs.serve);
 	f = fopen(path, "re");
 	n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
 	if (f)
@@ -81,7 +81,7 @@ uint64_t bs_serve_conns(void)
 	uint64_t n = 0;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)B.serve);
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)bs.serve);
 	d = opendir(path);
 	if (!d)
 		bs_fail("%s: %s", path, strerror(errno));
@@ -103,23 +103,23 @@ void bs_connect_all(int ep, unsigned port)
 	double t0 = bs_now();
 
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	for (uint64_t a = 0; a < B.o.agents; a++) {
+	for (uint64_t a = 0; a < bs.o.agents; a++) {
 		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
 			bs_fail("agent %llu: connect to 127.0.0.1:%u: %s", (unsigned long long)a, port,
 			     strerror(errno));
 		if (fcntl(fd, F_SETFL, O_NONBLOCK) != 0)
 			bs_fail("fcntl: %s", strerror(errno));
-		B.ag[a].fd = fd;
+		bs.ag[a].fd = fd;
 		ev.data.u64 = a;
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0)
 			bs_fail("epoll_ctl: %s", strerror(errno));
 	}
-	while (bs_serve_conns() < B.o.agents) {
+	while (bs_serve_conns() < bs.o.agents) {
 		bs_serve_alive("while the agents connected");
 		if (bs_now() - t0 > BS_STALL_S)
 			bs_fail("serve holds %llu of the %llu connections after %d s",
-			     (unsigned long long)bs_serve_conns(), (unsigned long long)B.o.agents,
+			     (unsigned long long)bs_serve_conns(), (unsigned long long)bs.o.agents,
 			     BS_STALL_S);
 		usleep(20000);
 	}
@@ -130,18 +130,18 @@ static void want_out(int ep, uint64_t a, int on)
 {
 	struct epoll_event ev = { .events = EPOLLIN | (on ? EPOLLOUT : 0), .data.u64 = a };
 
-	if (B.ag[a].want_out != on && epoll_ctl(ep, EPOLL_CTL_MOD, B.ag[a].fd, &ev) != 0)
+	if (bs.ag[a].want_out != on && epoll_ctl(ep, EPOLL_CTL_MOD, bs.ag[a].fd, &ev) != 0)
 		bs_fail("epoll_ctl: %s", strerror(errno));
-	B.ag[a].want_out = on;
+	bs.ag[a].want_out = on;
 }
 
 /* Send agent a's next batches while its window has room. */
 static void pump(int ep, uint64_t a)
 {
-	struct bs_agent *ag = &B.ag[a];
+	struct bs_agent *ag = &bs.ag[a];
 
-	while (ag->sent < B.o.batches && ag->sent - ag->acked < B.o.window) {
-		const struct buf *f = &B.frames[a * B.o.batches + ag->sent];
+	while (ag->sent < bs.o.batches && ag->sent - ag->acked < bs.o.window) {
+		const struct buf *f = &bs.frames[a * bs.o.batches + ag->sent];
 		ssize_t w = send(ag->fd, f->data + ag->off, f->len - ag->off,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
@@ -164,23 +164,23 @@ static void pump(int ep, uint64_t a)
  * plus in order and a custody leaf never named before. */
 static void take_ack(uint64_t a, const struct frame *fr)
 {
-	struct bs_agent *ag = &B.ag[a];
-	uint64_t i = a * B.o.batches + ag->acked;
+	struct bs_agent *ag = &bs.ag[a];
+	uint64_t i = a * bs.o.batches + ag->acked;
 	struct ack k;
-	int ret = ack_verify(fr->payload, fr->len, B.coll_tcp.sign_pk, &k);
+	int ret = ack_verify(fr->payload, fr->len, bs.coll_tcp.sign_pk, &k);
 
 	if (ret)
 		bs_fail("agent %llu: ack %u: %s", (unsigned long long)a, ag->acked, custos_strerror(ret));
 	if (ag->acked >= ag->sent || k.seq != ag->acked ||
 	    memcmp(k.host_id, ag->key.pub.sign_pk, KEYS_SIGN_PK_LEN) != 0 ||
-	    memcmp(k.batch_hash, B.hash[i], CUSTOS_HASH_LEN) != 0)
+	    memcmp(k.batch_hash, bs.hash[i], CUSTOS_HASH_LEN) != 0)
 		bs_fail("agent %llu: an ack for seq %llu, another host or batch hash, when seq %u was "
 		     "due", (unsigned long long)a, (unsigned long long)k.seq, ag->acked);
-	if (k.leaf_index >= B.o.agents * B.o.batches || B.leaf_seen[k.leaf_index])
+	if (k.leaf_index >= bs.o.agents * bs.o.batches || bs.leaf_seen[k.leaf_index])
 		bs_fail("agent %llu: ack of seq %u names leaf %llu, %s", (unsigned long long)a,
 		     ag->acked, (unsigned long long)k.leaf_index,
-		     B.leaf_seen[k.leaf_index] ? "named before" : "past the batches sent");
-	B.leaf_seen[k.leaf_index] = 1;
+		     bs.leaf_seen[k.leaf_index] ? "named before" : "past the batches sent");
+	bs.leaf_seen[k.leaf_index] = 1;
 	ag->acked++;
 }
 
@@ -192,7 +192,7 @@ static void take_nack(uint64_t a, const struct frame *fr)
 	if (frame_nack_decode(fr->payload, fr->len, &k) != 0)
 		bs_fail("agent %llu: a malformed NACK frame", (unsigned long long)a);
 	bs_fail("agent %llu: batch refused after %u acks: error %llu (%s): %.*s",
-	     (unsigned long long)a, B.ag[a].acked, (unsigned long long)k.error,
+	     (unsigned long long)a, bs.ag[a].acked, (unsigned long long)k.error,
 	     custos_strerror((int)(k.error & 0xffff)), (int)k.reason_len, (const char *)k.reason);
 }
 
@@ -200,7 +200,7 @@ static void take_nack(uint64_t a, const struct frame *fr)
  * acks taken. */
 static uint64_t on_input(uint64_t a)
 {
-	struct bs_agent *ag = &B.ag[a];
+	struct bs_agent *ag = &bs.ag[a];
 	uint32_t before = ag->acked;
 	struct frame fr;
 	size_t used;
@@ -214,7 +214,7 @@ static uint64_t on_input(uint64_t a)
 	if (r <= 0)
 		bs_fail("agent %llu: serve %s after %u of %llu acks (%u sent)", (unsigned long long)a,
 		     r ? strerror(errno) : "closed the connection", ag->acked,
-		     (unsigned long long)B.o.batches, ag->sent);
+		     (unsigned long long)bs.o.batches, ag->sent);
 	ag->rlen += (size_t)r;
 	while ((ret = frame_parse(ag->rbuf, ag->rlen, &fr, &used)) == 0) {
 		if (fr.type == FRAME_ACK)
@@ -237,16 +237,16 @@ static uint64_t on_input(uint64_t a)
 void bs_run_load(int ep, struct bs_run *t)
 {
 	struct epoll_event evs[256];
-	uint64_t total = B.o.agents * B.o.batches;
+	uint64_t total = bs.o.agents * bs.o.batches;
 	double t0, cpu0, progress, sampled;
 
 	t->conns_start = t->conns_max = bs_serve_conns();
 	cpu0 = bs_serve_cpu();
-	t->runq = -bs_runq_wait(B.serve);
+	t->runq = -bs_runq_wait(bs.serve);
 	t->self_cpu = -self_cpu();
 	t->self_runq = -bs_runq_wait(getpid());
 	t0 = progress = sampled = bs_now();
-	for (uint64_t a = 0; a < B.o.agents; a++)
+	for (uint64_t a = 0; a < bs.o.agents; a++)
 		pump(ep, a);
 	while (t->acks < total) {
 		int n = epoll_wait(ep, evs, 256, 100);
@@ -273,7 +273,7 @@ void bs_run_load(int ep, struct bs_run *t)
 	}
 	t->wall = bs_now() - t0;
 	t->cpu = bs_serve_cpu() - cpu0;
-	t->runq += bs_runq_wait(B.serve);
+	t->runq += bs_runq_wait(bs.serve);
 	t->self_cpu += self_cpu();
 	t->self_runq += bs_runq_wait(getpid());
 }
