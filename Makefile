@@ -239,11 +239,11 @@ bench-collector: $(BENCH_COLLECTOR)
 BENCH_SERVE := $(BUILD)/bench/bench_serve
 BENCH_SERVE_OBJS := $(filter-out $(BUILD)/collector/main.o,$(COLLECTOR_OBJS))
 all: $(BENCH_SERVE)
-$(BENCH_SERVE): bench/bench_serve.c bench/bench_serve_load.c bench/bench_serve.h \
-		$(BENCH_SERVE_OBJS) $(REL_LIB)
+BENCH_SERVE_SRCS := bench/bench_serve.c bench/bench_serve_load.c bench/bench_serve_base.c
+$(BENCH_SERVE): $(BENCH_SERVE_SRCS) bench/bench_serve.h $(BENCH_SERVE_OBJS) $(REL_LIB)
 	mkdir -p $(BUILD)/bench
-	$(CC) $(REL_CFLAGS) -Icollector -Ibench bench/bench_serve.c bench/bench_serve_load.c \
-		$(BENCH_SERVE_OBJS) -o $@ $(REL_LDFLAGS) $(REL_LIB) $(COLLECTOR_LIBS)
+	$(CC) $(REL_CFLAGS) -Icollector -Ibench $(BENCH_SERVE_SRCS) $(BENCH_SERVE_OBJS) -o $@ \
+		$(REL_LDFLAGS) $(REL_LIB) $(COLLECTOR_LIBS)
 .PHONY: bench-serve
 bench: bench-serve
 bench-serve: $(BENCH_SERVE) $(COLLECTOR)

@@ -190,8 +190,8 @@ static void make_state(const char *dir, struct custos_pubkey *coll)
 
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		bs_fail("%s init --dir %s: exit status %d", bs.o.collector, dir, st);
-	snprintf(path, sizeof(path), "%s/collector.pub", dir);
-	if (keys_load_public(path, coll, &line) != 0)
+	if (snprintf(path, sizeof(path), "%s/collector.pub", dir) >= (int)sizeof(path) ||
+	    keys_load_public(path, coll, &line) != 0)
 		bs_fail("%s: line %d: not a public key", path, line);
 }
 
@@ -231,7 +231,8 @@ static void enroll_all(const char *dir)
 			enroll_one(&ks, name, &bs.ag[a].key.pub);
 			continue;
 		}
-		snprintf(pub, sizeof(pub), "%s.%s.pub", dir, name);
+		if (snprintf(pub, sizeof(pub), "%s.%s.pub", dir, name) >= (int)sizeof(pub))
+			bs_fail("%s: a path too long", dir);
 		st = keys_save_public(pub, &bs.ag[a].key.pub) ? -1 : run_coll(args, NULL, NULL, NULL);
 		if (st != 0)
 			bs_fail("%s enroll --dir %s --name %s: status %d", bs.o.collector, dir, name, st);
@@ -290,15 +291,15 @@ static void make_record(struct custos_record *r, uint64_t k)
 	}
 }
 
-/* Batch j of agent a: signed once, sealed to serve's key (framed, kept)
- * and to the baseline's (length-prefixed, appended to imp). */
+/* Batch j of agent a: signed once, sealed to serve's key (framed) and to
+ * each baseline's, all kept at index a * M + j. */
 static void make_batch(struct batch_builder *bb, struct custos_record *r, uint64_t a,
-		       uint64_t j, struct buf *sb, struct buf *env, FILE *imp)
+		       uint64_t j, struct buf *sb)
 {
 	struct bs_agent *ag = &bs.ag[a];
 	uint64_t i = a * bs.o.batches + j;
+	struct buf env;
 	struct batch_header h;
-	uint8_t len4[4];
 	int ret = 0;
 
 	for (uint64_t k = j * bs.o.records; k < (j + 1) * bs.o.records && !ret; k++) {
@@ -315,53 +316,78 @@ static void make_batch(struct batch_builder *bb, struct custos_record *r, uint64
 	h.ntp_synced = 1;
 	h.ntp_maxerror_us = 16000;
 	buf_reset(sb);
-	buf_reset(env);
+	buf_init(&env, CUSTOS_SEALED_MAX);
+	buf_init(&bs.frames[i], FRAME_HEADER_LEN + CUSTOS_SEALED_MAX);
+	buf_init(&bs.imp[i], CUSTOS_SEALED_MAX);
+	buf_init(&bs.inproc[i], CUSTOS_SEALED_MAX);
 	if (!ret)
 		ret = batch_sign(bb, &h, &ag->key, sb, bs.hash[i]);
 	if (!ret)
-		ret = seal_batch(sb->data, sb->len, &bs.coll_tcp, env);
-	buf_init(&bs.frames[i], FRAME_HEADER_LEN + CUSTOS_SEALED_MAX);
+		ret = seal_batch(sb->data, sb->len, &bs.coll_tcp, &env);
 	if (!ret)
-		ret = frame_write(&bs.frames[i], FRAME_BATCH, env->data, env->len);
-	buf_reset(env);
+		ret = frame_write(&bs.frames[i], FRAME_BATCH, env.data, env.len);
 	if (!ret)
-		ret = seal_batch(sb->data, sb->len, &bs.coll_imp, env);
+		ret = seal_batch(sb->data, sb->len, &bs.coll_imp, &bs.imp[i]);
+	if (!ret)
+		ret = seal_batch(sb->data, sb->len, &bs.coll_inp, &bs.inproc[i]);
 	if (ret)
 		bs_fail("building batch %llu of agent %llu: %s", (unsigned long long)j,
 		     (unsigned long long)a, custos_strerror(ret));
 	memcpy(ag->prev, bs.hash[i], CUSTOS_HASH_LEN);
-	len4[0] = (uint8_t)(env->len >> 24), len4[1] = (uint8_t)(env->len >> 16);
-	len4[2] = (uint8_t)(env->len >> 8), len4[3] = (uint8_t)env->len;
-	if (fwrite(len4, 4, 1, imp) != 1 || fwrite(env->data, 1, env->len, imp) != env->len)
-		bs_fail("writing the baseline's file: %s", strerror(errno));
+	buf_free(&env);
 }
 
-/* Every batch, in the order the agents send them (batch j of every agent,
- * then j + 1): the baseline's file in that order too. */
-static void make_batches(const char *imp_file)
+/* Every batch of every agent, before anything is timed. */
+static void make_batches(void)
 {
 	struct batch_builder bb;
 	struct custos_record *r = malloc(sizeof(*r));
-	struct buf sb, env;
-	FILE *imp = fopen(imp_file, "wbe");
+	struct buf sb;
 	uint64_t n = bs.o.agents * bs.o.batches;
 
 	bs.frames = calloc(n, sizeof(*bs.frames));
 	bs.hash = calloc(n, sizeof(*bs.hash));
-	if (!r || !imp || !bs.frames || !bs.hash)
-		bs_fail("%s: %s", imp_file, strerror(errno ? errno : ENOMEM));
+	bs.imp = calloc(n, sizeof(*bs.imp));
+	bs.inproc = calloc(n, sizeof(*bs.inproc));
+	bs.order = calloc(n, sizeof(*bs.order));
+	if (!r || !bs.frames || !bs.hash || !bs.imp || !bs.inproc || !bs.order)
+		bs_fail("memory for %llu batches", (unsigned long long)n);
 	batch_builder_init(&bb);
 	buf_init(&sb, CUSTOS_SIGNED_MAX);
-	buf_init(&env, CUSTOS_SEALED_MAX);
 	for (uint64_t j = 0; j < bs.o.batches; j++)
 		for (uint64_t a = 0; a < bs.o.agents; a++)
-			make_batch(&bb, r, a, j, &sb, &env, imp);
-	if (fclose(imp) != 0)
-		bs_fail("%s: %s", imp_file, strerror(errno));
+			make_batch(&bb, r, a, j, &sb);
 	buf_free(&sb);
-	buf_free(&env);
 	batch_builder_free(&bb);
 	free(r);
+}
+
+/* The baselines' order: serve's (bs.order, from the acks' leaves), or
+ * with --interleave batch j of every agent before batch j + 1, the order
+ * of agents that each send one batch at a time. OUT: the envelopes of
+ * envs in that order (shallow copies), the import file written so. */
+static struct buf *in_order(const struct buf *envs, const char *file)
+{
+	uint64_t n = bs.o.agents * bs.o.batches, i;
+	struct buf *out = calloc(n, sizeof(*out));
+	FILE *f = file ? fopen(file, "wbe") : NULL;
+	uint8_t len4[4];
+
+	if (!out || (file && !f))
+		bs_fail("%s: %s", file ? file : "memory", strerror(errno ? errno : ENOMEM));
+	for (uint64_t k = 0; k < n; k++) {
+		i = bs.o.interleave ? (k % bs.o.agents) * bs.o.batches + k / bs.o.agents
+				    : bs.order[k];
+		out[k] = envs[i];
+		len4[0] = (uint8_t)(out[k].len >> 24), len4[1] = (uint8_t)(out[k].len >> 16);
+		len4[2] = (uint8_t)(out[k].len >> 8), len4[3] = (uint8_t)out[k].len;
+		if (f && (fwrite(len4, 4, 1, f) != 1 ||
+			  fwrite(out[k].data, 1, out[k].len, f) != out[k].len))
+			bs_fail("%s: %s", file, strerror(errno));
+	}
+	if (f && fclose(f) != 0)
+		bs_fail("%s: %s", file, strerror(errno));
+	return out;
 }
 
 /* The baseline: `import` of the same batches. OUT: b->wall, cpu, runq. */
@@ -493,7 +519,8 @@ static void stop_serve(void)
 static void usage(void)
 {
 	fprintf(stderr, "Usage: bench_serve [--collector PATH] [--agents N] [--batches M] "
-		"[--records R] [--window W] [--port P] [--dir DIR] [--enroll-each] [--keep]\n");
+		"[--records R] [--window W] [--port P] [--dir DIR] [--enroll-each] [--interleave] "
+		"[--keep]\n");
 	exit(2);
 }
 
@@ -504,7 +531,8 @@ static void parse(int argc, char **argv, struct bs_opts *o)
 		{ "batches", required_argument, NULL, 'm' }, { "records", required_argument, NULL, 'r' },
 		{ "window", required_argument, NULL, 'w' }, { "port", required_argument, NULL, 'p' },
 		{ "dir", required_argument, NULL, 'd' }, { "enroll-each", no_argument, NULL, 'e' },
-		{ "keep", no_argument, NULL, 'k' }, { 0, 0, 0, 0 } };
+		{ "keep", no_argument, NULL, 'k' }, { "interleave", no_argument, NULL, 'i' },
+		{ 0, 0, 0, 0 } };
 	int c, bad = 0;
 
 	*o = (struct bs_opts){ .collector = "build/custos-collector", .agents = 2000, .batches = 12,
@@ -518,6 +546,8 @@ static void parse(int argc, char **argv, struct bs_opts *o)
 			o->enroll_each = 1;
 		else if (c == 'k')
 			o->keep = 1;
+		else if (c == 'i')
+			o->interleave = 1;
 		else if (c == 'n')
 			bad |= custos_parse_u64(optarg, 1, 100000, &o->agents);
 		else if (c == 'm')
@@ -547,9 +577,11 @@ static void loadavg(const char *when)
 	printf("load average %s: %s\n", when, text);
 }
 
-/* Keys, the two state directories, enrolments, batches. */
-static void prepare(const char *tcp, const char *imp, const char *file)
+/* Keys, the three state directories (serve, import, in process; each by
+ * `init`), enrolments, batches. */
+static void prepare(char dirs[3][4200])
 {
+	struct custos_pubkey *keys[3] = { &bs.coll_tcp, &bs.coll_imp, &bs.coll_inp };
 	uint64_t n = bs.o.agents * bs.o.batches;
 	double t0 = bs_now();
 
@@ -559,15 +591,15 @@ static void prepare(const char *tcp, const char *imp, const char *file)
 		bs_fail("memory for %llu agents", (unsigned long long)bs.o.agents);
 	for (uint64_t a = 0; a < bs.o.agents; a++)
 		keys_generate(&bs.ag[a].key);
-	make_state(tcp, &bs.coll_tcp);
-	make_state(imp, &bs.coll_imp);
-	enroll_all(tcp);
-	enroll_all(imp);
-	printf("state: 2 directories by `init`, %llu hosts enrolled in each (%s) in %.1f s\n",
+	for (int k = 0; k < 3; k++) {
+		make_state(dirs[k], keys[k]);
+		enroll_all(dirs[k]);
+	}
+	printf("state: 3 directories by `init`, %llu hosts enrolled in each (%s) in %.1f s\n",
 	       (unsigned long long)bs.o.agents, bs.o.enroll_each ? "`enroll` for each host"
 	       : "keystore_event_append, one fsync each", bs_now() - t0);
 	t0 = bs_now();
-	make_batches(file);
+	make_batches();
 	printf("batches: %llu agents x %llu batches x %llu records = %llu records in %llu "
 	       "batches, %.1f sealed bytes per record, built in %.1f s; window %llu per agent\n",
 	       (unsigned long long)bs.o.agents, (unsigned long long)bs.o.batches,
@@ -576,20 +608,29 @@ static void prepare(const char *tcp, const char *imp, const char *file)
 	       bs_now() - t0, (unsigned long long)bs.o.window);
 }
 
-static void report(const struct bs_run *b, const struct bs_run *t)
+/* One line of figures, and the TCP run against it (t NULL: it is TCP). */
+static void line(const char *what, const struct bs_run *b, const struct bs_run *t)
 {
 	double recs = (double)(bs.o.agents * bs.o.batches * bs.o.records);
 
-	printf("baseline, `import` of the same batches (CPU 0): %.2f s, %.0f records/s; CPU "
-	       "%.2f s, %.0f records per CPU second; waited %.2f s for the CPU\n", b->wall,
-	       recs / b->wall, b->cpu, recs / b->cpu, b->runq);
-	printf("TCP, `serve` (CPU 0) and %llu agents (CPU 1): %.2f s, %.0f records/s; serve's CPU "
-	       "(user + system, /proc/PID/stat) %.2f s, %.0f records per CPU second; waited "
-	       "%.2f s for the CPU\n", (unsigned long long)bs.o.agents, t->wall, recs / t->wall,
-	       t->cpu, recs / t->cpu, t->runq);
-	printf("TCP / baseline: records/s %.2f; records per CPU second %.2f; records/s with each "
-	       "one's wait for the CPU taken out of its time %.2f\n", b->wall / t->wall,
-	       b->cpu / t->cpu, (b->wall - b->runq) / (t->wall - t->runq));
+	printf("%s: %.2f s, %.0f records/s; CPU %.2f s, %.0f records per CPU second; waited "
+	       "%.2f s for the CPU\n", what, b->wall, recs / b->wall, b->cpu, recs / b->cpu,
+	       b->runq);
+	if (t)
+		printf("    TCP / this: records/s %.2f; records per CPU second %.2f; records/s with "
+		       "each one's wait for the CPU taken out of its time %.2f\n", b->wall / t->wall,
+		       b->cpu / t->cpu, (b->wall - b->runq) / (t->wall - t->runq));
+}
+
+static void report(const struct bs_run *imp, const struct bs_run *inp, const struct bs_run *t)
+{
+	char what[256];
+
+	snprintf(what, sizeof(what), "TCP, `serve` (CPU 0; its CPU: user + system, "
+		 "/proc/PID/stat) and %llu agents (CPU 1)", (unsigned long long)bs.o.agents);
+	line(what, t, NULL);
+	line("baseline 1, `import` of the same batches (CPU 0)", imp, t);
+	line("baseline 2, in process: ingest_stage, ingest_commit every 64 (CPU 0)", inp, t);
 	printf("serve off the CPU otherwise (fsyncs, waiting for input): %.2f s; the agents' "
 	       "process: CPU %.2f s, waited %.2f s for CPU 1\n", t->wall - t->cpu - t->runq,
 	       t->self_cpu, t->self_runq);
@@ -603,8 +644,10 @@ static void report(const struct bs_run *b, const struct bs_run *t)
 
 int main(int argc, char **argv)
 {
-	char tcp[4200], imp[4200], file[4200], cmd[4300];
-	struct bs_run t = { 0 }, base = { 0 };
+	static const char *const names[3] = { "tcp", "import", "inproc" };
+	char dirs[3][4200], file[4200], cmd[4300];
+	struct bs_run t = { 0 }, imp = { 0 }, inp = { 0 };
+	struct buf *envs;
 	int ep;
 
 	parse(argc, argv, &bs.o);
@@ -612,29 +655,33 @@ int main(int argc, char **argv)
 	if (custos_init() != 0 || access(bs.o.collector, X_OK) != 0)
 		bs_fail("%s: not an executable (--collector)", bs.o.collector);
 	pin(1);
-	printf("CPUs: %d (%s)\n", ncpus(), ncpus() > 1 ? "serve and import on CPU 0, the agents "
-	       "and this process on CPU 1" : "one: nothing pinned");
+	printf("CPUs: %d (%s)\n", ncpus(), ncpus() > 1 ? "serve and the baselines on CPU 0, the "
+	       "agents and this process on CPU 1" : "one: nothing pinned");
 	loadavg("at start");
 	raise_nofile(bs.o.agents);
 	snprintf(bs.work, sizeof(bs.work), "%s/custos-bench-serve.XXXXXX", bs.o.dir ? bs.o.dir
 		 : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(bs.work))
 		bs_fail("%s: %s", bs.work, strerror(errno));
-	snprintf(tcp, sizeof(tcp), "%s/tcp", bs.work);
-	snprintf(imp, sizeof(imp), "%s/import", bs.work);
+	for (int k = 0; k < 3; k++)
+		snprintf(dirs[k], sizeof(dirs[k]), "%s/%s", bs.work, names[k]);
 	snprintf(file, sizeof(file), "%s/batches.lp", bs.work);
 	snprintf(bs.log, sizeof(bs.log), "%s/serve.log", bs.work);
-	prepare(tcp, imp, file);
-	baseline(imp, file, &base);
+	prepare(dirs);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
 		bs_fail("epoll_create1: %s", strerror(errno));
-	bs_connect_all(ep, start_serve(tcp));
+	bs_connect_all(ep, start_serve(dirs[0]));
 	bs_run_load(ep, &t);
 	for (uint64_t a = 0; a < bs.o.agents; a++)
 		close(bs.ag[a].fd);
 	stop_serve();
-	report(&base, &t);
+	free(in_order(bs.imp, file));
+	baseline(dirs[1], file, &imp);
+	envs = in_order(bs.inproc, NULL);
+	bs_inproc(dirs[2], envs, bs.o.agents * bs.o.batches, &inp);
+	free(envs);
+	report(&imp, &inp, &t);
 	loadavg("at end");
 	if (!bs.o.keep) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", bs.work);

@@ -21,7 +21,7 @@
 struct bs_opts {
 	const char *collector, *dir;
 	uint64_t agents, batches, records, window, port;
-	int enroll_each, keep;
+	int enroll_each, keep, interleave;
 };
 
 /* One simulated agent: its key, connection and progress. */
@@ -40,9 +40,11 @@ struct bs_state {
 	struct bs_opts o;
 	struct bs_agent *ag;
 	struct buf *frames;		/* [a * M + j]: BATCH frame, sealed to serve */
+	struct buf *imp, *inproc;	/* [a * M + j]: envelope, sealed to each baseline */
+	uint32_t *order;		/* [leaf]: a * M + j, from the acks (serve's order) */
 	uint8_t (*hash)[CUSTOS_HASH_LEN];	/* [a * M + j]: batch hash */
 	uint8_t *leaf_seen;		/* one byte per custody leaf */
-	struct custos_pubkey coll_tcp, coll_imp;
+	struct custos_pubkey coll_tcp, coll_imp, coll_inp;
 	char work[4096], log[4200];
 	pid_t serve;
 };
@@ -84,5 +86,10 @@ void bs_connect_all(int ep, unsigned port);
  * until every ack is in and verified. OUT: *t. Fails (bs_fail) on a NACK,
  * a closed connection, a bad ack, no ack for BS_STALL_S or a dead serve. */
 void bs_run_load(int ep, struct bs_run *t);
+
+/* bench_serve_base.c: ingest envs[0..n) into dir in a child process
+ * pinned to CPU 0, without sockets (see there). OUT: b->wall, cpu, runq.
+ * bs_fail when a batch is refused or the child fails. */
+void bs_inproc(const char *dir, const struct buf *envs, uint64_t n, struct bs_run *b);
 
 #endif

@@ -181,6 +181,7 @@ static void take_ack(uint64_t a, const struct frame *fr)
 		     ag->acked, (unsigned long long)k.leaf_index,
 		     bs.leaf_seen[k.leaf_index] ? "named before" : "past the batches sent");
 	bs.leaf_seen[k.leaf_index] = 1;
+	bs.order[k.leaf_index] = (uint32_t)i;
 	ag->acked++;
 }
 
