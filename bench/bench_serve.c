@@ -8,13 +8,19 @@
  * batches of R records the way custos-agent does (docs/protocol.md: BATCH
  * frames, up to --window unacknowledged like agent/forward.c's
  * max_inflight), verifying every ack (signature, host, seq, batch hash,
- * and that no custody leaf is named twice). The baseline, in the same run:
- * the same signed batches ingested without sockets by the same binary's
- * `import` (same CPU, a state directory of its own made the same way).
- * The load generator is bench_serve_load.c.
+ * and that no custody leaf is named twice). The baselines, in the same
+ * run, after it: the same signed batches ingested without sockets, on CPU
+ * 0, each on a state directory of its own made the same way, in the order
+ * serve ingested them (the acks' leaves say it), by the same binary's
+ * `import` and by the in-process ingest path (bench_serve_base.c). With
+ * --interleave they take batch j of every agent before batch j + 1
+ * instead: the order of agents that each send one batch at a time, which
+ * costs ingest more (each batch another host's index pages). The load
+ * generator is bench_serve_load.c.
  *
  *   bench_serve [--collector PATH] [--agents N] [--batches M] [--records R]
- *               [--window W] [--port P] [--dir DIR] [--enroll-each] [--keep]
+ *               [--window W] [--port P] [--dir DIR] [--enroll-each]
+ *               [--interleave] [--keep]
  *
  * Enrolment: `enroll` replays and verifies the whole event log before it
  * appends one entry, so enrolling N hosts one command at a time costs
@@ -27,7 +33,7 @@
  * --enroll-each runs the real `enroll` for every host instead.
  *
  * Batches are built (records, zlib, signature, seal) before anything is
- * timed. It prints records/s over TCP and of the baseline, their ratio,
+ * timed. It prints records/s over TCP and of each baseline, their ratios,
  * serve's CPU seconds over the timed window (user + system, from
  * /proc/PID/stat) and records per CPU second, acks received against
  * batches sent, and the most connections serve held at once (its sockets
@@ -124,11 +130,7 @@ static void pin(int cpu)
 		bs_fail("sched_setaffinity(CPU %d): %s", cpu, strerror(errno));
 }
 
-/* Run the collector binary with args on CPU 0, stdout to out (or
- * /dev/null), stderr to err (or inherited). Returns its wait status;
- * OUT: cpu[0] its user + system seconds, cpu[1] its wait for the CPU,
- * when cpu is not NULL. */
-static int run_coll(char *const args[], const char *out, const char *err, double cpu[2])
+int bs_run_coll(char *const args[], const char *out, const char *err, double cpu[2])
 {
 	struct rusage ru;
 	siginfo_t si;
@@ -186,7 +188,7 @@ static void make_state(const char *dir, struct custos_pubkey *coll)
 	char path[4200];
 	char *init[] = { "custos-collector", "init", "--dir", (char *)dir, "--name",
 			 "bench/serve", NULL };
-	int line, st = run_coll(init, NULL, NULL, NULL);
+	int line, st = bs_run_coll(init, NULL, NULL, NULL);
 
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		bs_fail("%s init --dir %s: exit status %d", bs.o.collector, dir, st);
@@ -233,7 +235,8 @@ static void enroll_all(const char *dir)
 		}
 		if (snprintf(pub, sizeof(pub), "%s.%s.pub", dir, name) >= (int)sizeof(pub))
 			bs_fail("%s: a path too long", dir);
-		st = keys_save_public(pub, &bs.ag[a].key.pub) ? -1 : run_coll(args, NULL, NULL, NULL);
+		st = keys_save_public(pub, &bs.ag[a].key.pub) ? -1
+		     : bs_run_coll(args, NULL, NULL, NULL);
 		if (st != 0)
 			bs_fail("%s enroll --dir %s --name %s: status %d", bs.o.collector, dir, name, st);
 	}
@@ -388,33 +391,6 @@ static struct buf *in_order(const struct buf *envs, const char *file)
 	if (f && fclose(f) != 0)
 		bs_fail("%s: %s", file, strerror(errno));
 	return out;
-}
-
-/* The baseline: `import` of the same batches. OUT: b->wall, cpu, runq. */
-static void baseline(const char *dir, const char *file, struct bs_run *b)
-{
-	char out[4200], line[512] = "", want[128];
-	char *args[] = { "custos-collector", "import", "--dir", (char *)dir, (char *)file, NULL };
-	double cpu[2] = { 0, 0 }, t0;
-	int st;
-	FILE *f;
-
-	snprintf(out, sizeof(out), "%s/import.out", bs.work);
-	t0 = bs_now();
-	st = run_coll(args, out, NULL, cpu);
-	b->wall = bs_now() - t0;
-	b->cpu = cpu[0];
-	b->runq = cpu[1];
-	f = fopen(out, "re");
-	while (f && fgets(line, sizeof(line), f))
-		;
-	if (f)
-		fclose(f);
-	snprintf(want, sizeof(want), ": %llu imported, 0 already held, 0 refused\n",
-		 (unsigned long long)(bs.o.agents * bs.o.batches));
-	if (st != 0 || !strstr(line, want))
-		bs_fail("baseline: %s import --dir %s %s: status %d, last line '%s' (wanted '%s')",
-		     bs.o.collector, dir, file, st, line, want);
 }
 
 /* The line of serve's log holding key, copied to out; 0 if none yet. */
@@ -677,7 +653,7 @@ int main(int argc, char **argv)
 		close(bs.ag[a].fd);
 	stop_serve();
 	free(in_order(bs.imp, file));
-	baseline(dirs[1], file, &imp);
+	bs_import(dirs[1], file, &imp);
 	envs = in_order(bs.inproc, NULL);
 	bs_inproc(dirs[2], envs, bs.o.agents * bs.o.batches, &inp);
 	free(envs);

@@ -87,6 +87,16 @@ void bs_connect_all(int ep, unsigned port);
  * a closed connection, a bad ack, no ack for BS_STALL_S or a dead serve. */
 void bs_run_load(int ep, struct bs_run *t);
 
+/* Run the collector binary (--collector) with args on CPU 0, stdout to
+ * out (or /dev/null), stderr to err (or inherited). Returns its wait
+ * status; OUT: cpu[0] its user + system seconds, cpu[1] its wait for the
+ * CPU, when cpu is not NULL. bs_fail if it cannot be run. */
+int bs_run_coll(char *const args[], const char *out, const char *err, double cpu[2]);
+
+/* bench_serve_base.c: `import --dir dir file`, which must import every
+ * batch and refuse none (bs_fail otherwise). OUT: b->wall, cpu, runq. */
+void bs_import(const char *dir, const char *file, struct bs_run *b);
+
 /* bench_serve_base.c: ingest envs[0..n) into dir in a child process
  * pinned to CPU 0, without sockets (see there). OUT: b->wall, cpu, runq.
  * bs_fail when a batch is refused or the child fails. */

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * bench_serve's second baseline: the same batches ingested in process,
- * without sockets, by what serve and import both run (ingest_stage per
+ * bench_serve's baselines: the same batches ingested without sockets, on
+ * CPU 0, each on a state directory of its own. The first is the same
+ * binary's `import` of a file of them; the second ingests them in
+ * process, by what serve and import both run (ingest_stage per
  * envelope, ingest_commit every BS_INPROC_GROUP envelopes: import's
- * group; the index group committed at the end, as at shutdown), in a
- * child pinned to CPU 0 on a state directory of its own. Unlike import
- * it reads no file and prints nothing per batch, so it is what ingest
- * itself costs; serve's CPU against it is what the sockets, epoll and the
- * connections' buffers add.
+ * group; the index group committed at the end, as at shutdown) in a
+ * child. Unlike import it reads no file, verifies no ack and prints
+ * nothing per batch, so it is what ingest itself costs; serve's CPU
+ * against it is what the sockets, epoll and the connections' buffers add.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,6 +24,32 @@
 #include "ingest.h"
 
 #define BS_INPROC_GROUP 64
+
+void bs_import(const char *dir, const char *file, struct bs_run *b)
+{
+	char out[4200], line[512] = "", want[128];
+	char *args[] = { "custos-collector", "import", "--dir", (char *)dir, (char *)file, NULL };
+	double cpu[2] = { 0, 0 }, t0;
+	int st;
+	FILE *f;
+
+	snprintf(out, sizeof(out), "%s/import.out", bs.work);
+	t0 = bs_now();
+	st = bs_run_coll(args, out, NULL, cpu);
+	b->wall = bs_now() - t0;
+	b->cpu = cpu[0];
+	b->runq = cpu[1];
+	f = fopen(out, "re");
+	while (f && fgets(line, sizeof(line), f))
+		;
+	if (f)
+		fclose(f);
+	snprintf(want, sizeof(want), ": %llu imported, 0 already held, 0 refused\n",
+		 (unsigned long long)(bs.o.agents * bs.o.batches));
+	if (st != 0 || !strstr(line, want))
+		bs_fail("baseline: %s import --dir %s %s: status %d, last line '%s' (wanted '%s')",
+		     bs.o.collector, dir, file, st, line, want);
+}
 
 /* The child: ingest every envelope; exits 0, or 1 saying which failed. */
 static void inproc_child(const char *dir, const struct buf *envs, uint64_t n)
