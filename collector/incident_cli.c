@@ -441,22 +441,6 @@ static void story_archive_close(struct story_archive *a)
 	}
 }
 
-/* The value of key in an audit text, fit for one line: "?" unknown,
- * "(malformed)" broken, bytes outside '!'..'~' as '?' (so that a value
- * cannot add a field or a line of its own). OUT: out. */
-static const char *audit_value(const struct custos_auth *a, const char *key, char *out,
-			       size_t cap)
-{
-	int ret = audit_text_field(a->text, a->text_len, key, out, cap);
-
-	if (ret)
-		snprintf(out, cap, "%s", ret > 0 ? "?" : "(malformed)");
-	for (char *p = out; !ret && *p; p++)
-		if (*p < '!' || *p > '~')
-			*p = '?';
-	return out;
-}
-
 /* What an auth record says, for its line: "USER_AUTH acct=root
  * exe=/usr/bin/su res=failed from local" (from ADDR, from HOSTNAME, or
  * local with its terminal when known). OUT: out; *result, the send's. */
@@ -465,6 +449,7 @@ static void auth_what(struct story *st, const struct store_row *r, char *out, si
 {
 	char acct[AUDIT_TEXT_VALUE_MAX], exe[AUDIT_TEXT_VALUE_MAX], res[AUDIT_TEXT_VALUE_MAX];
 	char from[AUDIT_TEXT_VALUE_MAX + 16], v[AUDIT_TEXT_VALUE_MAX], type[32];
+	const enum audit_text_show line = AUDIT_TEXT_ONE_LINE;
 	const struct custos_auth *a;
 	int ret = archived_record(&st->ar, r);
 
@@ -475,20 +460,18 @@ static void auth_what(struct story *st, const struct store_row *r, char *out, si
 	}
 	a = &st->ar.rec->u.auth;
 	*result = a->result;
-	if (strcmp(audit_value(a, "addr", v, sizeof(v)), "?") != 0 ||
-	    strcmp(audit_value(a, "hostname", v, sizeof(v)), "?") != 0)
+	if (strcmp(audit_text_value(a, "addr", line, v, sizeof(v)), "?") != 0 ||
+	    strcmp(audit_text_value(a, "hostname", line, v, sizeof(v)), "?") != 0)
 		snprintf(from, sizeof(from), "%s", v);
-	else if (strcmp(audit_value(a, "terminal", v, sizeof(v)), "?") != 0)
+	else if (strcmp(audit_text_value(a, "terminal", line, v, sizeof(v)), "?") != 0)
 		snprintf(from, sizeof(from), "local terminal=%s", v);
 	else
 		snprintf(from, sizeof(from), "local");
-	if (audit_type_name(a->audit_type))
-		snprintf(type, sizeof(type), "%s", audit_type_name(a->audit_type));
-	else
-		snprintf(type, sizeof(type), "type=%llu", (unsigned long long)a->audit_type);
-	snprintf(out, cap, "%s acct=%s exe=%s res=%s from %s%s", type,
-		 audit_value(a, "acct", acct, sizeof(acct)),
-		 audit_value(a, "exe", exe, sizeof(exe)), audit_value(a, "res", res, sizeof(res)),
+	snprintf(out, cap, "%s acct=%s exe=%s res=%s from %s%s",
+		 audit_type_label(a->audit_type, type, sizeof(type)),
+		 audit_text_value(a, "acct", line, acct, sizeof(acct)),
+		 audit_text_value(a, "exe", line, exe, sizeof(exe)),
+		 audit_text_value(a, "res", line, res, sizeof(res)),
 		 from, a->text_truncated ? " (text truncated)" : "");
 }
 

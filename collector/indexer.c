@@ -65,44 +65,31 @@ static int snapshot_start(struct store *s, const struct batch_header *h, uint64_
 	return 1;
 }
 
-/* The value of field key of an auth record's text, or "?" when it is
- * absent, unknown or unreadable. OUT: out. Returns out. */
-static const char *auth_value(const struct custos_auth *a, const char *key, char *out, size_t cap)
-{
-	size_t n = a->text_len < sizeof(a->text) ? a->text_len : sizeof(a->text);
-
-	if (audit_text_field(a->text, n, key, out, cap) != 0)
-		snprintf(out, cap, "?");
-	return out;
-}
-
 /* An auth record's row (docs/format.md kind 11), so that a timeline says
  * what it was: result the send's; exe the text's exe; addr its addr when
  * it is an IP address (written as inet_ntop writes it, like the network
- * rows'); path "<type> acct=<acct> res=<res>" (type: audit_type_name, or
- * type=N), "?" for what the text does not say. */
+ * rows'); path "<type> acct=<acct> res=<res>" (type: audit_type_label),
+ * "?" for what the text does not say or says unreadably (AUDIT_TEXT_AS_IS). */
 static void auth_fields(const struct custos_auth *a, struct store_row *row,
 			struct indexer_scratch *x)
 {
 	char acct[AUDIT_TEXT_VALUE_MAX], res[AUDIT_TEXT_VALUE_MAX], addr[AUDIT_TEXT_VALUE_MAX];
 	char type[32];
 	uint8_t bin[16];
-	const char *name = audit_type_name(a->audit_type);
+	const enum audit_text_show as_is = AUDIT_TEXT_AS_IS;
 
 	row->result = a->result;
-	if (strcmp(auth_value(a, "exe", x->exe, sizeof(x->exe)), "?") != 0)
+	if (strcmp(audit_text_value(a, "exe", as_is, x->exe, sizeof(x->exe)), "?") != 0)
 		row->exe = x->exe;
-	auth_value(a, "addr", addr, sizeof(addr));
+	audit_text_value(a, "addr", as_is, addr, sizeof(addr));
 	if (inet_pton(AF_INET, addr, bin) == 1)
 		inet_ntop(AF_INET, bin, row->addr, sizeof(row->addr));
 	else if (inet_pton(AF_INET6, addr, bin) == 1)
 		inet_ntop(AF_INET6, bin, row->addr, sizeof(row->addr));
-	if (name)
-		snprintf(type, sizeof(type), "%s", name);
-	else
-		snprintf(type, sizeof(type), "type=%llu", (unsigned long long)a->audit_type);
-	snprintf(x->path, sizeof(x->path), "%s acct=%s res=%s", type,
-		 auth_value(a, "acct", acct, sizeof(acct)), auth_value(a, "res", res, sizeof(res)));
+	snprintf(x->path, sizeof(x->path), "%s acct=%s res=%s",
+		 audit_type_label(a->audit_type, type, sizeof(type)),
+		 audit_text_value(a, "acct", as_is, acct, sizeof(acct)),
+		 audit_text_value(a, "res", as_is, res, sizeof(res)));
 	row->path = x->path;
 }
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Reading the fields of a user audit message's text (audit_text.h): one
- * left-to-right scan through a bounded cursor, field by field, and the
- * names of the audit user message types (linux/audit.h).
+ * left-to-right scan through a bounded cursor, field by field; the names
+ * of the audit user message types (linux/audit.h); an auth record's
+ * values and type as the index and incident show write them.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "audit_text.h"
 #include "error.h"
+#include "record.h"
 
 /* The text, never read at or past len. */
 struct cursor {
@@ -195,4 +197,30 @@ const char *audit_type_name(uint64_t type)
 	if (type >= 1100 && type - 1100 < sizeof(user) / sizeof(user[0]))
 		return user[type - 1100];
 	return NULL;
+}
+
+const char *audit_type_label(uint64_t type, char *out, size_t cap)
+{
+	const char *name = audit_type_name(type);
+
+	if (name)
+		snprintf(out, cap, "%s", name);
+	else
+		snprintf(out, cap, "type=%llu", (unsigned long long)type);
+	return out;
+}
+
+const char *audit_text_value(const struct custos_auth *a, const char *key,
+			     enum audit_text_show how, char *out, size_t cap)
+{
+	size_t n = a->text_len < sizeof(a->text) ? a->text_len : sizeof(a->text);
+	int ret = audit_text_field(a->text, n, key, out, cap);
+
+	if (ret)
+		snprintf(out, cap, "%s",
+			 ret < 0 && how == AUDIT_TEXT_ONE_LINE ? "(malformed)" : "?");
+	for (char *p = out; !ret && how == AUDIT_TEXT_ONE_LINE && *p; p++)
+		if (*p < '!' || *p > '~')
+			*p = '?';
+	return out;
 }

@@ -43,4 +43,27 @@ int audit_text_source(const uint8_t *text, size_t len, char *out, size_t cap);
  * 1100), or NULL for a type this table does not name. */
 const char *audit_type_name(uint64_t type);
 
+/* The type for a line: audit_type_name, or "type=N" for an unnamed one.
+ * OUT: out (cap > 0 bytes, NUL-terminated, cut at cap - 1). Returns out. */
+const char *audit_type_label(uint64_t type, char *out, size_t cap);
+
+struct custos_auth;
+
+/* How audit_text_value writes a value: AUDIT_TEXT_AS_IS as read, and "?"
+ * for a broken field too (the index's exe and path); AUDIT_TEXT_ONE_LINE
+ * "(malformed)" for a broken field and every byte outside '!'..'~' as '?',
+ * so that a value cannot add a field or a line of its own (incident show). */
+enum audit_text_show {
+	AUDIT_TEXT_AS_IS,
+	AUDIT_TEXT_ONE_LINE,
+};
+
+/* The value of field key of an auth record's text (its first text_len
+ * bytes, never past text's size), for showing: what audit_text_field
+ * reads, "?" when the field is absent or "?", and for a broken field
+ * (malformed, or longer than cap - 1 bytes) as how says. OUT: out (cap > 0
+ * bytes, NUL-terminated). Returns out. */
+const char *audit_text_value(const struct custos_auth *a, const char *key,
+			     enum audit_text_show how, char *out, size_t cap);
+
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* audit_text: the fields of libaudit's messages (quoted, bare, "?" and
  * hex-encoded values), the source an authentication came from, and
- * malformed or hostile texts refused or read within their bounds; the
+ * malformed or hostile texts refused or read within their bounds; an
+ * auth record's values as the index and incident show write them; the
  * auth record kind through the record schema and JSON. */
 #include "testutil.h"
 #include "audit_text.h"
@@ -166,6 +167,89 @@ static void test_type_names(void **state)
 	assert_null(audit_type_name(1099));
 }
 
+/* An auth record whose text is text[0..len) (cut there, as the agent cuts
+ * a long message) and value, its field key as audit_text_value writes it. */
+static const char *value(const char *text, size_t len, const char *key,
+			 enum audit_text_show how, char *out, size_t cap)
+{
+	static struct custos_auth a;
+
+	memset(&a, 0, sizeof(a));
+	assert_true(len <= sizeof(a.text));
+	memcpy(a.text, text, len);
+	a.text_len = (uint32_t)len;
+	a.text_truncated = len < strlen(text);
+	return audit_text_value(&a, key, how, out, cap);
+}
+
+#define AS_IS(text, key) value(text, strlen(text), key, AUDIT_TEXT_AS_IS, v, sizeof(v))
+#define LINE(text, key) value(text, strlen(text), key, AUDIT_TEXT_ONE_LINE, v, sizeof(v))
+
+/* What the index (as is) and incident show (one line) write of a field:
+ * the value when known; "?" when absent or "?"; a broken field "?" as is,
+ * "(malformed)" on a line; on a line no byte outside '!'..'~'. */
+static void test_text_value(void **state)
+{
+	static struct custos_auth a;
+	char v[AUDIT_TEXT_VALUE_MAX], small[5];
+
+	(void)state;
+	/* Present: quoted and bare, alike both ways. */
+	assert_string_equal(AS_IS(SU_FAILED, "acct"), "root");
+	assert_string_equal(LINE(SU_FAILED, "acct"), "root");
+	assert_string_equal(AS_IS(SU_FAILED, "res"), "failed");
+	assert_string_equal(LINE(SSHD_FAILED, "addr"), "192.0.2.7");
+	/* Missing, or "?" quoted or not. */
+	assert_string_equal(AS_IS(SU_FAILED, "uid"), "?");
+	assert_string_equal(LINE(SU_FAILED, "uid"), "?");
+	assert_string_equal(AS_IS(SU_FAILED, "addr"), "?");
+	assert_string_equal(LINE("acct=\"?\" res=success", "acct"), "?");
+	assert_string_equal(AS_IS("", "res"), "?");
+	/* Quoted with a space, hex-encoded with a space, a newline, UTF-8:
+	 * kept as is; one byte '?' each on a line. */
+	assert_string_equal(AS_IS("exe=\"/tmp/a b\" res=ok", "exe"), "/tmp/a b");
+	assert_string_equal(LINE("exe=\"/tmp/a b\" res=ok", "exe"), "/tmp/a?b");
+	assert_string_equal(AS_IS("acct=666F6F20626172 res=failed", "acct"), "foo bar");
+	assert_string_equal(LINE("acct=666F6F20626172 res=failed", "acct"), "foo?bar");
+	assert_string_equal(AS_IS("acct=610A7265733D6F6B", "acct"), "a\nres=ok");
+	assert_string_equal(LINE("acct=610A7265733D6F6B", "acct"), "a?res=ok");
+	assert_string_equal(AS_IS("acct=C3A97665", "acct"), "\xc3\xa9ve");
+	assert_string_equal(LINE("acct=C3A97665", "acct"), "??ve");
+	/* Broken: not hex where hex must be, an unterminated quote. */
+	assert_string_equal(AS_IS("acct=726f6f74 res=failed", "acct"), "?");
+	assert_string_equal(LINE("acct=726f6f74 res=failed", "acct"), "(malformed)");
+	assert_string_equal(LINE("acct=726f6f74 res=failed", "res"), "failed");
+	assert_string_equal(AS_IS("acct=\"root res=failed", "res"), "?");
+	assert_string_equal(LINE("acct=\"root res=failed", "res"), "(malformed)");
+	/* Longer than the room for it: broken too. */
+	assert_string_equal(value(SU_FAILED, strlen(SU_FAILED), "exe", AUDIT_TEXT_AS_IS, small,
+				  sizeof(small)), "?");
+	assert_string_equal(value(SU_FAILED, strlen(SU_FAILED), "exe", AUDIT_TEXT_ONE_LINE,
+				  small, sizeof(small)), "(mal");
+	assert_string_equal(value(SU_FAILED, strlen(SU_FAILED), "res", AUDIT_TEXT_ONE_LINE,
+				  small, sizeof(small)), "(mal");	/* "failed": 6 > 4 */
+	/* A truncated text: what lies before the cut reads as ever; a quoted
+	 * value cut is broken, and so is all after it; a bare one is cut. */
+	assert_string_equal(value(SU_FAILED, 50, "acct", AUDIT_TEXT_AS_IS, v, sizeof(v)), "root");
+	assert_string_equal(value(SU_FAILED, 50, "exe", AUDIT_TEXT_AS_IS, v, sizeof(v)), "?");
+	assert_string_equal(value(SU_FAILED, 50, "exe", AUDIT_TEXT_ONE_LINE, v, sizeof(v)),
+			    "(malformed)");
+	assert_string_equal(value(SU_FAILED, 50, "res", AUDIT_TEXT_ONE_LINE, v, sizeof(v)),
+			    "(malformed)");
+	assert_string_equal(value(SSHD_FAILED, strlen(SSHD_FAILED) - 3, "res", AUDIT_TEXT_AS_IS,
+				  v, sizeof(v)), "fai");
+	/* A text_len past the text's size reads no further than the text. */
+	memset(a.text, ' ', sizeof(a.text));
+	memcpy(a.text + sizeof(a.text) - 6, "res=ok", 6);
+	a.text_len = UINT32_MAX;
+	a.text_truncated = UINT64_MAX;
+	assert_string_equal(audit_text_value(&a, "res", AUDIT_TEXT_AS_IS, v, sizeof(v)), "ok");
+	/* The type: its name, or type=N. */
+	assert_string_equal(audit_type_label(1100, v, sizeof(v)), "USER_AUTH");
+	assert_string_equal(audit_type_label(1999, v, sizeof(v)), "type=1999");
+	assert_string_equal(audit_type_label(1999, small, sizeof(small)), "type");
+}
+
 /* The auth kind round-trips through the schema and prints its text. */
 static void test_auth_record(void **state)
 {
@@ -205,7 +289,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pam_fields), cmocka_unit_test(test_hex_values),
 		cmocka_unit_test(test_malformed), cmocka_unit_test(test_source),
-		cmocka_unit_test(test_type_names), cmocka_unit_test(test_auth_record),
+		cmocka_unit_test(test_type_names), cmocka_unit_test(test_text_value),
+		cmocka_unit_test(test_auth_record),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
