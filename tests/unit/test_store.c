@@ -89,6 +89,44 @@ static void sign(struct batch_builder *b, const struct custos_keypair *host, uin
 	assert_int_equal(batch_sign(b, &h, host, out, hash), 0);
 }
 
+/* What a test of indexed batches starts from: host keys, a batch
+ * builder, room for a signed batch, a new index at path, and the hash of
+ * the host's first batch once signed. */
+struct fixture {
+	struct custos_keypair host;
+	struct batch_builder b;
+	struct buf sb;
+	struct store *s;
+	uint8_t h0[CUSTOS_HASH_LEN];
+};
+
+/* Keys from seed, an empty builder and index. */
+static void fixture_open(struct fixture *f, uint8_t seed)
+{
+	assert_int_equal(custos_init(), 0);
+	unlink(path);
+	tu_keys(&f->host, seed);
+	buf_init(&f->sb, CUSTOS_SIGNED_MAX);
+	batch_builder_init(&f->b);
+	assert_int_equal(store_open(path, 0, &f->s), 0);
+}
+
+/* What the builder holds, signed as the host's first batch (seq 0, hash
+ * f->h0) and indexed as leaf 0. */
+static void fixture_index(struct fixture *f)
+{
+	sign(&f->b, &f->host, 0, NULL, &f->sb, f->h0);
+	assert_int_equal(indexer_batch(f->s, NULL, 0, f->sb.data, f->sb.len, 5), 0);
+}
+
+static void fixture_close(struct fixture *f)
+{
+	batch_builder_free(&f->b);
+	store_close(f->s);
+	buf_free(&f->sb);
+	unlink(path);
+}
+
 struct rows {
 	int n;
 	struct store_row r[16];
@@ -119,53 +157,49 @@ static int one_gap(void *ctx, const struct store_gap *g)
 	return 0;
 }
 
-static void query(struct store *s, struct store_query *q, const uint8_t host[32], struct rows *x)
+/* The timeline of the fixture's host for q (to INT64_MAX when q has no
+ * end). OUT: x. */
+static void query(struct fixture *f, struct store_query *q, struct rows *x)
 {
-	memcpy(q->host_id, host, 32);
+	memcpy(q->host_id, f->host.pub.sign_pk, 32);
 	if (!q->to_ns)
 		q->to_ns = INT64_MAX;
 	memset(x, 0, sizeof(*x));
-	assert_int_equal(store_timeline(s, q, collect, x), 0);
+	assert_int_equal(store_timeline(f->s, q, collect, x), 0);
 }
 
 static void test_index_and_query(void **state)
 {
-	struct custos_keypair host;
-	struct batch_builder b;
-	struct buf sb;
-	struct store *s;
+	struct fixture f;
 	struct rows x;
 	struct store_host h;
 	struct store_gap g;
-	uint8_t h0[32], h1[32], hash[32];
+	uint8_t h1[32], hash[32];
 	uint64_t n, seq, leaf;
 
 	(void)state;
-	assert_int_equal(custos_init(), 0);
-	tu_keys(&host, 3);
-	snprintf(path, sizeof(path), "/tmp/custos-test-store.%d.sqlite", (int)getpid());
-	assert_int_equal(store_open(path, 0, &s), 0);
-	buf_init(&sb, CUSTOS_SIGNED_MAX);
-	batch_builder_init(&b);
-	rec(&b, CUSTOS_REC_EXEC, 1000, 100, 1);
-	rec(&b, CUSTOS_REC_FORK, 2000, 100, 1);
-	rec(&b, CUSTOS_REC_EXEC, 2100, 200, 100);
-	rec(&b, CUSTOS_REC_OPEN, 2200, 200, 100);
-	rec(&b, CUSTOS_REC_CONNECT, 2300, 200, 100);
-	rec(&b, CUSTOS_REC_LOSS, 2400, 0, 0);
-	sign(&b, &host, 0, NULL, &sb, h0);
-	assert_int_equal(indexer_batch(s, NULL, 1, sb.data, sb.len, 5), -CUSTOS_ERR_INVAL);	/* not next */
-	assert_int_equal(indexer_batch(s, NULL, 0, sb.data, sb.len, 5), 0);
-	assert_int_equal(indexer_batch(s, NULL, 0, sb.data, sb.len, 5), -CUSTOS_ERR_INVAL);	/* once */
-	rec(&b, CUSTOS_REC_EXEC, 3000, 300, 200);
-	rec(&b, CUSTOS_REC_HEARTBEAT, 3100, 0, 0);
-	sign(&b, &host, 2, h0, &sb, h1);	/* seq 1 is missing */
-	assert_int_equal(indexer_batch(s, NULL, 1, sb.data, sb.len, 6), 0);
-	assert_int_equal(store_indexed(s, &n), 0);
+	fixture_open(&f, 3);
+	rec(&f.b, CUSTOS_REC_EXEC, 1000, 100, 1);
+	rec(&f.b, CUSTOS_REC_FORK, 2000, 100, 1);
+	rec(&f.b, CUSTOS_REC_EXEC, 2100, 200, 100);
+	rec(&f.b, CUSTOS_REC_OPEN, 2200, 200, 100);
+	rec(&f.b, CUSTOS_REC_CONNECT, 2300, 200, 100);
+	rec(&f.b, CUSTOS_REC_LOSS, 2400, 0, 0);
+	sign(&f.b, &f.host, 0, NULL, &f.sb, f.h0);
+	assert_int_equal(indexer_batch(f.s, NULL, 1, f.sb.data, f.sb.len, 5),
+			 -CUSTOS_ERR_INVAL);	/* not next */
+	assert_int_equal(indexer_batch(f.s, NULL, 0, f.sb.data, f.sb.len, 5), 0);
+	assert_int_equal(indexer_batch(f.s, NULL, 0, f.sb.data, f.sb.len, 5),
+			 -CUSTOS_ERR_INVAL);	/* once */
+	rec(&f.b, CUSTOS_REC_EXEC, 3000, 300, 200);
+	rec(&f.b, CUSTOS_REC_HEARTBEAT, 3100, 0, 0);
+	sign(&f.b, &f.host, 2, f.h0, &f.sb, h1);	/* seq 1 is missing */
+	assert_int_equal(indexer_batch(f.s, NULL, 1, f.sb.data, f.sb.len, 6), 0);
+	assert_int_equal(store_indexed(f.s, &n), 0);
 	assert_int_equal(n, 2);
 
 	struct store_query q = { .from_ns = 0 };
-	query(s, &q, host.pub.sign_pk, &x);
+	query(&f, &q, &x);
 	assert_int_equal(x.n, 8);
 	assert_int_equal(x.r[0].ts_wall_ns, OFFSET + 1000);
 	assert_int_equal(x.r[0].clock, STORE_CLOCK_COARSE);
@@ -181,40 +215,40 @@ static void test_index_and_query(void **state)
 	assert_int_equal(x.r[6].rec_index, 0);
 
 	q = (struct store_query){ .kind = CUSTOS_REC_OPEN };
-	query(s, &q, host.pub.sign_pk, &x);
+	query(&f, &q, &x);
 	assert_int_equal(x.n, 1);
 	assert_string_equal(x.path[0], "/etc/passwd");
 	q = (struct store_query){ .path_glob = "/etc/*" };
-	query(s, &q, host.pub.sign_pk, &x);
+	query(&f, &q, &x);
 	assert_int_equal(x.n, 1);
 	q = (struct store_query){ .path_glob = "/usr/bin/s?" };
-	query(s, &q, host.pub.sign_pk, &x);
+	query(&f, &q, &x);
 	assert_int_equal(x.n, 3);	/* the three execs, by exe */
 	q = (struct store_query){ .addr = "2001:db8::1" };
-	query(s, &q, host.pub.sign_pk, &x);
+	query(&f, &q, &x);
 	assert_int_equal(x.n, 1);
 	q = (struct store_query){ .has_pid = 1, .pid = 200 };
-	query(s, &q, host.pub.sign_pk, &x);
+	query(&f, &q, &x);
 	assert_int_equal(x.n, 3);
 	q = (struct store_query){ .has_pid = 1, .pid = 100, .tree = 1 };
-	query(s, &q, host.pub.sign_pk, &x);
+	query(&f, &q, &x);
 	assert_int_equal(x.n, 6);	/* 100 (2), 200 (3), 300 (1) */
 	assert_int_equal(x.r[0].depth, 0);
 	assert_int_equal(x.r[2].depth, 1);
 	assert_int_equal(x.r[5].pid, 300);
 	assert_int_equal(x.r[5].depth, 2);
 	q = (struct store_query){ .from_ns = OFFSET + 2100, .to_ns = OFFSET + 2300 };
-	query(s, &q, host.pub.sign_pk, &x);
+	query(&f, &q, &x);
 	assert_int_equal(x.n, 2);	/* [from, to) */
 
 	memset(&g, 0, sizeof(g));
-	assert_int_equal(store_gaps(s, host.pub.sign_pk, 0, INT64_MAX, one_gap, &g), 0);
+	assert_int_equal(store_gaps(f.s, f.host.pub.sign_pk, 0, INT64_MAX, one_gap, &g), 0);
 	assert_int_equal(g.err, CUSTOS_ERR_SEQ_GAP);
 	assert_int_equal(g.expected_seq, 1);
 	assert_int_equal(g.got_seq, 2);
 	assert_int_equal(g.leaf, 1);
 	memset(&h, 0, sizeof(h));
-	assert_int_equal(store_hosts(s, one_host, &h), 0);
+	assert_int_equal(store_hosts(f.s, one_host, &h), 0);
 	assert_int_equal(h.batches, 2);
 	assert_int_equal(h.records, 8);
 	assert_int_equal(h.gaps, 1);
@@ -222,16 +256,13 @@ static void test_index_and_query(void **state)
 	assert_int_equal(h.last_seq, 2);
 	assert_int_equal(h.last_received_ns, 6);
 	assert_int_equal(h.last_heartbeat_ns, OFFSET + 3100);
-	assert_int_equal(store_find_batch(s, h0, &leaf), 0);
+	assert_int_equal(store_find_batch(f.s, f.h0, &leaf), 0);
 	assert_int_equal(leaf, 0);
-	assert_int_equal(store_host_last(s, host.pub.sign_pk, &seq, hash, &leaf), 0);
+	assert_int_equal(store_host_last(f.s, f.host.pub.sign_pk, &seq, hash, &leaf), 0);
 	assert_int_equal(seq, 2);
 	assert_memory_equal(hash, h1, 32);
-	assert_int_equal(store_host_last(s, h1, &seq, hash, &leaf), 1);	/* no such host */
-	batch_builder_free(&b);
-	buf_free(&sb);
-	store_close(s);
-	unlink(path);
+	assert_int_equal(store_host_last(f.s, h1, &seq, hash, &leaf), 1);	/* no such host */
+	fixture_close(&f);
 }
 
 /* The times responders type and read (collector/cli.c). */
@@ -341,37 +372,27 @@ static void proc_rec(struct batch_builder *b, uint64_t kind, uint64_t ts, uint64
  * later, within one tick above it, is the same process: one id. */
 static void test_snapshot_one_id(void **state)
 {
-	struct custos_keypair host;
-	struct batch_builder b;
-	struct buf sb;
-	struct store *s;
+	struct fixture f;
 	struct rows x;
-	uint8_t h0[32];
 	const char *snap = "b0b0b0b0-50000000-500";
 
 	(void)state;
-	assert_int_equal(custos_init(), 0);
-	tu_keys(&host, 4);
-	snprintf(path, sizeof(path), "/tmp/custos-test-snap.%d.sqlite", (int)getpid());
-	assert_int_equal(store_open(path, 0, &s), 0);
-	buf_init(&sb, CUSTOS_SIGNED_MAX);
-	batch_builder_init(&b);
-	proc_rec(&b, CUSTOS_REC_SNAPSHOT, 60000000, 500, 50000000);	/* 5 ticks */
-	proc_rec(&b, CUSTOS_REC_OPEN, 61000000, 500, 0);
-	proc_rec(&b, CUSTOS_REC_EXEC, 62000000, 500, 50003456);		/* exact, same process */
-	proc_rec(&b, CUSTOS_REC_OPEN, 63000000, 500, 0);
-	proc_rec(&b, CUSTOS_REC_EXIT, 64000000, 500, 50003456);
-	proc_rec(&b, CUSTOS_REC_EXEC, 90000000, 500, 85000000);		/* pid reused */
-	proc_rec(&b, CUSTOS_REC_OPEN, 91000000, 500, 0);
-	proc_rec(&b, CUSTOS_REC_SNAPSHOT, 60000000, 600, 50000000);
-	proc_rec(&b, CUSTOS_REC_EXEC, 92000000, 600, 60000000);		/* a tick above: another */
-	proc_rec(&b, CUSTOS_REC_EXEC, 93000000, 700, 70000001);		/* exact starts... */
-	proc_rec(&b, CUSTOS_REC_EXEC, 94000000, 700, 70000002);		/* ...never merged */
-	sign(&b, &host, 0, NULL, &sb, h0);
-	assert_int_equal(indexer_batch(s, NULL, 0, sb.data, sb.len, 5), 0);
+	fixture_open(&f, 4);
+	proc_rec(&f.b, CUSTOS_REC_SNAPSHOT, 60000000, 500, 50000000);	/* 5 ticks */
+	proc_rec(&f.b, CUSTOS_REC_OPEN, 61000000, 500, 0);
+	proc_rec(&f.b, CUSTOS_REC_EXEC, 62000000, 500, 50003456);		/* exact, same process */
+	proc_rec(&f.b, CUSTOS_REC_OPEN, 63000000, 500, 0);
+	proc_rec(&f.b, CUSTOS_REC_EXIT, 64000000, 500, 50003456);
+	proc_rec(&f.b, CUSTOS_REC_EXEC, 90000000, 500, 85000000);		/* pid reused */
+	proc_rec(&f.b, CUSTOS_REC_OPEN, 91000000, 500, 0);
+	proc_rec(&f.b, CUSTOS_REC_SNAPSHOT, 60000000, 600, 50000000);
+	proc_rec(&f.b, CUSTOS_REC_EXEC, 92000000, 600, 60000000);		/* a tick above: another */
+	proc_rec(&f.b, CUSTOS_REC_EXEC, 93000000, 700, 70000001);		/* exact starts... */
+	proc_rec(&f.b, CUSTOS_REC_EXEC, 94000000, 700, 70000002);		/* ...never merged */
+	fixture_index(&f);
 
 	struct store_query q = { .from_ns = 0 };
-	query(s, &q, host.pub.sign_pk, &x);
+	query(&f, &q, &x);
 	assert_int_equal(x.n, 11);
 	/* timeline order: by time, then pid */
 	assert_string_equal(x.r[0].proc_id, snap);
@@ -385,10 +406,7 @@ static void test_snapshot_one_id(void **state)
 	assert_string_equal(x.r[8].proc_id, "b0b0b0b0-60000000-600");
 	assert_string_equal(x.r[9].proc_id, "b0b0b0b0-70000001-700");
 	assert_string_equal(x.r[10].proc_id, "b0b0b0b0-70000002-700");
-	batch_builder_free(&b);
-	store_close(s);
-	buf_free(&sb);
-	unlink(path);
+	fixture_close(&f);
 }
 
 /* Run q on a fresh database at path. */
@@ -426,46 +444,36 @@ static void test_schema_version(void **state)
  * and process starts with them; the next group starts clean. */
 static void test_group_abort(void **state)
 {
-	struct custos_keypair host;
-	struct batch_builder b;
-	struct store *s;
-	struct buf sb;
+	struct fixture f;
 	struct store_query q;
 	struct rows x;
 	uint64_t n = 9, start = 0;
-	uint8_t boot[16], h0[CUSTOS_HASH_LEN];
+	uint8_t boot[16];
 
 	(void)state;
-	unlink(path);
-	tu_keys(&host, 3);
-	buf_init(&sb, CUSTOS_SIGNED_MAX);
-	batch_builder_init(&b);
-	rec(&b, CUSTOS_REC_EXEC, 100, 300, 1);
-	sign(&b, &host, 0, NULL, &sb, h0);
+	fixture_open(&f, 3);
+	rec(&f.b, CUSTOS_REC_EXEC, 100, 300, 1);
+	sign(&f.b, &f.host, 0, NULL, &f.sb, f.h0);
 	memset(boot, 0xb0, sizeof(boot));
-	assert_int_equal(store_open(path, 0, &s), 0);
-	assert_int_equal(store_group_open(s), 0);
-	assert_int_equal(store_group_begin(s), 0);
-	assert_int_equal(store_group_open(s), 1);
-	assert_int_equal(indexer_batch(s, NULL, 0, sb.data, sb.len, 5), 0);
-	assert_int_equal(store_find_proc(s, host.pub.sign_pk, boot, 300, 100, &start), 0);
-	store_group_abort(s);
-	assert_int_equal(store_group_open(s), 0);
-	assert_int_equal(store_indexed(s, &n), 0);
+	assert_int_equal(store_group_open(f.s), 0);
+	assert_int_equal(store_group_begin(f.s), 0);
+	assert_int_equal(store_group_open(f.s), 1);
+	assert_int_equal(indexer_batch(f.s, NULL, 0, f.sb.data, f.sb.len, 5), 0);
+	assert_int_equal(store_find_proc(f.s, f.host.pub.sign_pk, boot, 300, 100, &start), 0);
+	store_group_abort(f.s);
+	assert_int_equal(store_group_open(f.s), 0);
+	assert_int_equal(store_indexed(f.s, &n), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(store_find_proc(s, host.pub.sign_pk, boot, 300, 100, &start), 1);
-	assert_int_equal(indexer_batch(s, NULL, 0, sb.data, sb.len, 5), 0);	/* again */
-	assert_int_equal(store_indexed(s, &n), 0);
+	assert_int_equal(store_find_proc(f.s, f.host.pub.sign_pk, boot, 300, 100, &start), 1);
+	assert_int_equal(indexer_batch(f.s, NULL, 0, f.sb.data, f.sb.len, 5), 0);	/* again */
+	assert_int_equal(store_indexed(f.s, &n), 0);
 	assert_int_equal(n, 1);
 	q = (struct store_query){ .has_pid = 1, .pid = 1, .tree = 1 };
-	query(s, &q, host.pub.sign_pk, &x);	/* its kids row is back (the cache was emptied) */
+	query(&f, &q, &x);	/* its kids row is back (the cache was emptied) */
 	assert_int_equal(x.n, 1);
 	assert_int_equal(x.r[0].pid, 300);
 	assert_int_equal(x.r[0].depth, 1);
-	batch_builder_free(&b);
-	store_close(s);
-	buf_free(&sb);
-	unlink(path);
+	fixture_close(&f);
 }
 
 /* --tree inside a window: a pid counts as a child when one of its records
@@ -476,31 +484,22 @@ static void test_tree_window(void **state)
 {
 	const int64_t next = ((OFFSET >> 36) + 1) << 36;	/* the next kids bucket */
 	const uint64_t b1 = (uint64_t)(next - OFFSET);		/* its first ts */
-	struct custos_keypair host;
-	struct batch_builder b;
+	struct fixture f;
 	struct store_query q;
-	struct store *s;
 	struct rows x;
-	struct buf sb;
-	uint8_t h0[CUSTOS_HASH_LEN];
 
 	(void)state;
-	unlink(path);
-	tu_keys(&host, 4);
-	buf_init(&sb, CUSTOS_SIGNED_MAX);
-	batch_builder_init(&b);
-	rec(&b, CUSTOS_REC_OPEN, 1000, 300, 100);	/* before the window, same bucket */
-	rec(&b, CUSTOS_REC_OPEN, 2500, 300, 1);		/* in it, another parent */
-	rec(&b, CUSTOS_REC_OPEN, 2600, 400, 100);
-	rec(&b, CUSTOS_REC_OPEN, 2700, 500, 400);
-	rec(&b, CUSTOS_REC_OPEN, b1 + 10, 600, 100);	/* the next bucket, in the window */
-	rec(&b, CUSTOS_REC_OPEN, b1 + 30, 700, 100);	/* after the window */
-	sign(&b, &host, 0, NULL, &sb, h0);
-	assert_int_equal(store_open(path, 0, &s), 0);
-	assert_int_equal(indexer_batch(s, NULL, 0, sb.data, sb.len, 5), 0);
+	fixture_open(&f, 4);
+	rec(&f.b, CUSTOS_REC_OPEN, 1000, 300, 100);	/* before the window, same bucket */
+	rec(&f.b, CUSTOS_REC_OPEN, 2500, 300, 1);		/* in it, another parent */
+	rec(&f.b, CUSTOS_REC_OPEN, 2600, 400, 100);
+	rec(&f.b, CUSTOS_REC_OPEN, 2700, 500, 400);
+	rec(&f.b, CUSTOS_REC_OPEN, b1 + 10, 600, 100);	/* the next bucket, in the window */
+	rec(&f.b, CUSTOS_REC_OPEN, b1 + 30, 700, 100);	/* after the window */
+	fixture_index(&f);
 	q = (struct store_query){ .has_pid = 1, .pid = 100, .tree = 1, .from_ns = OFFSET + 2000,
 				  .to_ns = next + 20 };
-	query(s, &q, host.pub.sign_pk, &x);
+	query(&f, &q, &x);
 	assert_int_equal(x.n, 3);
 	assert_int_equal(x.r[0].pid, 400);
 	assert_int_equal(x.r[0].depth, 1);
@@ -510,16 +509,13 @@ static void test_tree_window(void **state)
 	assert_int_equal(x.r[2].depth, 1);
 	q = (struct store_query){ .has_pid = 1, .pid = 100, .tree = 1, .from_ns = OFFSET + 900,
 				  .to_ns = OFFSET + 1100 };
-	query(s, &q, host.pub.sign_pk, &x);
+	query(&f, &q, &x);
 	assert_int_equal(x.n, 1);	/* 300's first record */
 	assert_int_equal(x.r[0].pid, 300);
 	q.from_ns = q.to_ns = OFFSET + 1000;	/* an empty window */
-	query(s, &q, host.pub.sign_pk, &x);
+	query(&f, &q, &x);
 	assert_int_equal(x.n, 0);
-	batch_builder_free(&b);
-	store_close(s);
-	buf_free(&sb);
-	unlink(path);
+	fixture_close(&f);
 }
 
 /* --pid reads records_pid one pid bucket (2^32 ns) at a time, in the
@@ -531,30 +527,21 @@ static void test_pid_buckets(void **state)
 	const uint64_t b1 = (uint64_t)(next - OFFSET), pb = 1ull << STORE_PID_SHIFT;
 	const uint64_t kb = 1ull << STORE_KIDS_SHIFT;
 	const uint64_t ts[] = { 1000, 1001, b1 + 10, b1 + 5 * pb + 7, b1 + 3 * kb + 2 * pb };
-	struct custos_keypair host;
 	struct store_proc_info pi;
-	struct batch_builder b;
+	struct fixture f;
 	struct store_query q;
-	struct store *s;
 	struct rows x;
-	struct buf sb;
-	uint8_t h0[CUSTOS_HASH_LEN];
 
 	(void)state;
-	unlink(path);
-	tu_keys(&host, 5);
-	buf_init(&sb, CUSTOS_SIGNED_MAX);
-	batch_builder_init(&b);
-	rec(&b, CUSTOS_REC_EXEC, ts[0], 300, 100);	/* exe /usr/bin/sh */
+	fixture_open(&f, 5);
+	rec(&f.b, CUSTOS_REC_EXEC, ts[0], 300, 100);	/* exe /usr/bin/sh */
 	for (size_t i = 1; i < sizeof(ts) / sizeof(ts[0]); i++) {
-		rec(&b, CUSTOS_REC_OPEN, ts[i], 300, 100 + i);
-		rec(&b, CUSTOS_REC_OPEN, ts[i] + 1, 301, 1);	/* another pid, same buckets */
+		rec(&f.b, CUSTOS_REC_OPEN, ts[i], 300, 100 + i);
+		rec(&f.b, CUSTOS_REC_OPEN, ts[i] + 1, 301, 1);	/* another pid, same buckets */
 	}
-	sign(&b, &host, 0, NULL, &sb, h0);
-	assert_int_equal(store_open(path, 0, &s), 0);
-	assert_int_equal(indexer_batch(s, NULL, 0, sb.data, sb.len, 5), 0);
+	fixture_index(&f);
 	q = (struct store_query){ .has_pid = 1, .pid = 300, .from_ns = INT64_MIN + 1 };
-	query(s, &q, host.pub.sign_pk, &x);
+	query(&f, &q, &x);
 	assert_int_equal(x.n, 5);
 	for (int i = 0; i < 5; i++) {
 		assert_int_equal(x.r[i].pid, 300);
@@ -562,36 +549,33 @@ static void test_pid_buckets(void **state)
 	}
 	q = (struct store_query){ .has_pid = 1, .pid = 300, .from_ns = OFFSET + 1001,
 				  .to_ns = OFFSET + (int64_t)ts[4] };
-	query(s, &q, host.pub.sign_pk, &x);
+	query(&f, &q, &x);
 	assert_int_equal(x.n, 3);	/* the window's ends: from in, to out */
 	assert_int_equal(x.r[0].ts_wall_ns, OFFSET + 1001);
 	assert_int_equal(x.r[2].ts_wall_ns, OFFSET + (int64_t)ts[3]);
 	q.kind = CUSTOS_REC_EXEC;	/* filters still apply */
-	query(s, &q, host.pub.sign_pk, &x);
+	query(&f, &q, &x);
 	assert_int_equal(x.n, 0);
-	assert_int_equal(store_proc_at(s, host.pub.sign_pk, 300, OFFSET + 999, &pi), 1);
-	assert_int_equal(store_proc_at(s, host.pub.sign_pk, 300, OFFSET + 1000, &pi), 0);
+	assert_int_equal(store_proc_at(f.s, f.host.pub.sign_pk, 300, OFFSET + 999, &pi), 1);
+	assert_int_equal(store_proc_at(f.s, f.host.pub.sign_pk, 300, OFFSET + 1000, &pi), 0);
 	assert_int_equal(pi.ppid, 100);
 	assert_string_equal(pi.exe, "/usr/bin/sh");
 	assert_string_equal(pi.comm, "bash");
 	assert_true(pi.proc_id[0] != '\0');
 	/* latest before: across empty pid buckets, then empty kids buckets */
-	assert_int_equal(store_proc_at(s, host.pub.sign_pk, 300, OFFSET + (int64_t)ts[3] - 1, &pi),
+	assert_int_equal(store_proc_at(f.s, f.host.pub.sign_pk, 300, OFFSET + (int64_t)ts[3] - 1, &pi),
 			 0);
 	assert_int_equal(pi.ppid, 102);
 	assert_int_equal(pi.ts_wall_ns, OFFSET + (int64_t)ts[2]);
-	assert_int_equal(store_proc_at(s, host.pub.sign_pk, 300, OFFSET + (int64_t)ts[4] - 1, &pi),
+	assert_int_equal(store_proc_at(f.s, f.host.pub.sign_pk, 300, OFFSET + (int64_t)ts[4] - 1, &pi),
 			 0);
 	assert_int_equal(pi.ppid, 103);
 	assert_int_equal(pi.ts_wall_ns, OFFSET + (int64_t)ts[3]);
 	assert_string_equal(pi.exe, "/usr/bin/sh");	/* its exec, 3 kids buckets back */
-	assert_int_equal(store_proc_at(s, host.pub.sign_pk, 300, INT64_MAX, &pi), 0);
+	assert_int_equal(store_proc_at(f.s, f.host.pub.sign_pk, 300, INT64_MAX, &pi), 0);
 	assert_int_equal(pi.ppid, 104);
-	assert_int_equal(store_proc_at(s, host.pub.sign_pk, 301, OFFSET + 1001, &pi), 1);
-	batch_builder_free(&b);
-	store_close(s);
-	buf_free(&sb);
-	unlink(path);
+	assert_int_equal(store_proc_at(f.s, f.host.pub.sign_pk, 301, OFFSET + 1001, &pi), 1);
+	fixture_close(&f);
 }
 
 /* More process starts than the cache holds: each answer is still the
@@ -637,20 +621,13 @@ static void test_auth_row(void **state)
 	};
 	const uint64_t type[] = { 1100, 1999 };
 	struct custos_record *r = calloc(1, sizeof(*r));
-	struct custos_keypair host;
-	struct batch_builder b;
+	struct fixture f;
 	struct store_query q;
-	struct store *s;
 	struct rows x;
-	struct buf sb;
-	uint8_t h0[CUSTOS_HASH_LEN];
 
 	(void)state;
 	assert_non_null(r);
-	unlink(path);
-	tu_keys(&host, 6);
-	buf_init(&sb, CUSTOS_SIGNED_MAX);
-	batch_builder_init(&b);
+	fixture_open(&f, 6);
 	for (int i = 0; i < 2; i++) {
 		memset(r, 0, sizeof(*r));
 		r->kind = CUSTOS_REC_AUTH;
@@ -660,13 +637,11 @@ static void test_auth_row(void **state)
 		r->u.auth.audit_type = type[i];
 		r->u.auth.text_len = (uint32_t)strlen(text[i]);
 		memcpy(r->u.auth.text, text[i], r->u.auth.text_len);
-		assert_int_equal(batch_builder_add(&b, r), 0);
+		assert_int_equal(batch_builder_add(&f.b, r), 0);
 	}
-	sign(&b, &host, 0, NULL, &sb, h0);
-	assert_int_equal(store_open(path, 0, &s), 0);
-	assert_int_equal(indexer_batch(s, NULL, 0, sb.data, sb.len, 5), 0);
+	fixture_index(&f);
 	q = (struct store_query){ .kind = CUSTOS_REC_AUTH, .from_ns = OFFSET };
-	query(s, &q, host.pub.sign_pk, &x);
+	query(&f, &q, &x);
 	assert_int_equal(x.n, 2);
 	assert_int_equal(x.r[0].result, 150);
 	assert_string_equal(x.exe[0], "/usr/bin/su");
@@ -677,13 +652,10 @@ static void test_auth_row(void **state)
 	assert_string_equal(x.r[1].addr, "");
 	assert_string_equal(x.path[1], "type=1999 acct=? res=?");
 	q = (struct store_query){ .addr = "2001:db8::1", .from_ns = OFFSET };
-	query(s, &q, host.pub.sign_pk, &x);
+	query(&f, &q, &x);
 	assert_int_equal(x.n, 1);
-	batch_builder_free(&b);
-	store_close(s);
-	buf_free(&sb);
+	fixture_close(&f);
 	free(r);
-	unlink(path);
 }
 
 int main(void)
@@ -701,5 +673,6 @@ int main(void)
 		cmocka_unit_test(test_auth_row),
 	};
 
+	snprintf(path, sizeof(path), "/tmp/custos-test-store.%d.sqlite", (int)getpid());
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
