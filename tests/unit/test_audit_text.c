@@ -167,23 +167,59 @@ static void test_type_names(void **state)
 	assert_null(audit_type_name(1099));
 }
 
-/* An auth record whose text is text[0..len) (cut there, as the agent cuts
- * a long message) and value, its field key as audit_text_value writes it. */
-static const char *value(const char *text, size_t len, const char *key,
-			 enum audit_text_show how, char *out, size_t cap)
+/* A field of an auth record's text as the index (as_is) and incident show
+ * (line) write it; the text cut after cut bytes (0: whole), as the agent
+ * cuts a long message. */
+struct value_case {
+	const char *text;
+	size_t cut;
+	const char *key, *as_is, *line;
+};
+
+static const struct value_case value_cases[] = {
+	/* Present: quoted and bare, alike both ways. */
+	{ SU_FAILED, 0, "acct", "root", "root" },
+	{ SU_FAILED, 0, "res", "failed", "failed" },
+	{ SSHD_FAILED, 0, "addr", "192.0.2.7", "192.0.2.7" },
+	/* Missing, or "?" quoted or not. */
+	{ SU_FAILED, 0, "uid", "?", "?" },
+	{ SU_FAILED, 0, "addr", "?", "?" },
+	{ "acct=\"?\" res=success", 0, "acct", "?", "?" },
+	{ "", 0, "res", "?", "?" },
+	/* Quoted with a space; hex-encoded with a space, a newline, UTF-8:
+	 * kept as is, each byte outside '!'..'~' a '?' on a line. */
+	{ "exe=\"/tmp/a b\" res=ok", 0, "exe", "/tmp/a b", "/tmp/a?b" },
+	{ "acct=666F6F20626172 res=failed", 0, "acct", "foo bar", "foo?bar" },
+	{ "acct=610A7265733D6F6B", 0, "acct", "a\nres=ok", "a?res=ok" },
+	{ "acct=C3A97665", 0, "acct", "\xc3\xa9ve", "??ve" },
+	/* Broken: not hex where hex must be (the next field still reads), an
+	 * unterminated quote (nothing after it reads). */
+	{ "acct=726f6f74 res=failed", 0, "acct", "?", "(malformed)" },
+	{ "acct=726f6f74 res=failed", 0, "res", "failed", "failed" },
+	{ "acct=\"root res=failed", 0, "res", "?", "(malformed)" },
+	/* Truncated inside exe's quotes: what lies before the cut reads as
+	 * ever, the value cut and all after it are broken; a bare value cut
+	 * is read cut. */
+	{ SU_FAILED, 50, "acct", "root", "root" },
+	{ SU_FAILED, 50, "exe", "?", "(malformed)" },
+	{ SU_FAILED, 50, "res", "?", "(malformed)" },
+	{ SSHD_FAILED, sizeof(SSHD_FAILED) - 4, "res", "fai", "fai" },
+};
+
+/* One case's field, how says. OUT: out (cap bytes). Returns out. */
+static const char *case_value(const struct value_case *c, enum audit_text_show how, char *out,
+			      size_t cap)
 {
 	static struct custos_auth a;
+	size_t len = c->cut ? c->cut : strlen(c->text);
 
 	memset(&a, 0, sizeof(a));
 	assert_true(len <= sizeof(a.text));
-	memcpy(a.text, text, len);
+	memcpy(a.text, c->text, len);
 	a.text_len = (uint32_t)len;
-	a.text_truncated = len < strlen(text);
-	return audit_text_value(&a, key, how, out, cap);
+	a.text_truncated = c->cut != 0;
+	return audit_text_value(&a, c->key, how, out, cap);
 }
-
-#define AS_IS(text, key) value(text, strlen(text), key, AUDIT_TEXT_AS_IS, v, sizeof(v))
-#define LINE(text, key) value(text, strlen(text), key, AUDIT_TEXT_ONE_LINE, v, sizeof(v))
 
 /* What the index (as is) and incident show (one line) write of a field:
  * the value when known; "?" when absent or "?"; a broken field "?" as is,
@@ -194,50 +230,20 @@ static void test_text_value(void **state)
 	char v[AUDIT_TEXT_VALUE_MAX], small[5];
 
 	(void)state;
-	/* Present: quoted and bare, alike both ways. */
-	assert_string_equal(AS_IS(SU_FAILED, "acct"), "root");
-	assert_string_equal(LINE(SU_FAILED, "acct"), "root");
-	assert_string_equal(AS_IS(SU_FAILED, "res"), "failed");
-	assert_string_equal(LINE(SSHD_FAILED, "addr"), "192.0.2.7");
-	/* Missing, or "?" quoted or not. */
-	assert_string_equal(AS_IS(SU_FAILED, "uid"), "?");
-	assert_string_equal(LINE(SU_FAILED, "uid"), "?");
-	assert_string_equal(AS_IS(SU_FAILED, "addr"), "?");
-	assert_string_equal(LINE("acct=\"?\" res=success", "acct"), "?");
-	assert_string_equal(AS_IS("", "res"), "?");
-	/* Quoted with a space, hex-encoded with a space, a newline, UTF-8:
-	 * kept as is; one byte '?' each on a line. */
-	assert_string_equal(AS_IS("exe=\"/tmp/a b\" res=ok", "exe"), "/tmp/a b");
-	assert_string_equal(LINE("exe=\"/tmp/a b\" res=ok", "exe"), "/tmp/a?b");
-	assert_string_equal(AS_IS("acct=666F6F20626172 res=failed", "acct"), "foo bar");
-	assert_string_equal(LINE("acct=666F6F20626172 res=failed", "acct"), "foo?bar");
-	assert_string_equal(AS_IS("acct=610A7265733D6F6B", "acct"), "a\nres=ok");
-	assert_string_equal(LINE("acct=610A7265733D6F6B", "acct"), "a?res=ok");
-	assert_string_equal(AS_IS("acct=C3A97665", "acct"), "\xc3\xa9ve");
-	assert_string_equal(LINE("acct=C3A97665", "acct"), "??ve");
-	/* Broken: not hex where hex must be, an unterminated quote. */
-	assert_string_equal(AS_IS("acct=726f6f74 res=failed", "acct"), "?");
-	assert_string_equal(LINE("acct=726f6f74 res=failed", "acct"), "(malformed)");
-	assert_string_equal(LINE("acct=726f6f74 res=failed", "res"), "failed");
-	assert_string_equal(AS_IS("acct=\"root res=failed", "res"), "?");
-	assert_string_equal(LINE("acct=\"root res=failed", "res"), "(malformed)");
-	/* Longer than the room for it: broken too. */
-	assert_string_equal(value(SU_FAILED, strlen(SU_FAILED), "exe", AUDIT_TEXT_AS_IS, small,
-				  sizeof(small)), "?");
-	assert_string_equal(value(SU_FAILED, strlen(SU_FAILED), "exe", AUDIT_TEXT_ONE_LINE,
-				  small, sizeof(small)), "(mal");
-	assert_string_equal(value(SU_FAILED, strlen(SU_FAILED), "res", AUDIT_TEXT_ONE_LINE,
-				  small, sizeof(small)), "(mal");	/* "failed": 6 > 4 */
-	/* A truncated text: what lies before the cut reads as ever; a quoted
-	 * value cut is broken, and so is all after it; a bare one is cut. */
-	assert_string_equal(value(SU_FAILED, 50, "acct", AUDIT_TEXT_AS_IS, v, sizeof(v)), "root");
-	assert_string_equal(value(SU_FAILED, 50, "exe", AUDIT_TEXT_AS_IS, v, sizeof(v)), "?");
-	assert_string_equal(value(SU_FAILED, 50, "exe", AUDIT_TEXT_ONE_LINE, v, sizeof(v)),
-			    "(malformed)");
-	assert_string_equal(value(SU_FAILED, 50, "res", AUDIT_TEXT_ONE_LINE, v, sizeof(v)),
-			    "(malformed)");
-	assert_string_equal(value(SSHD_FAILED, strlen(SSHD_FAILED) - 3, "res", AUDIT_TEXT_AS_IS,
-				  v, sizeof(v)), "fai");
+	for (size_t i = 0; i < sizeof(value_cases) / sizeof(value_cases[0]); i++) {
+		const struct value_case *c = &value_cases[i];
+
+		assert_string_equal(case_value(c, AUDIT_TEXT_AS_IS, v, sizeof(v)), c->as_is);
+		assert_string_equal(case_value(c, AUDIT_TEXT_ONE_LINE, v, sizeof(v)), c->line);
+	}
+	/* Longer than the room for it ("root": 4 bytes fit, "failed" not):
+	 * broken too. */
+	assert_string_equal(case_value(&value_cases[0], AUDIT_TEXT_AS_IS, small, sizeof(small)),
+			    "root");
+	assert_string_equal(case_value(&value_cases[1], AUDIT_TEXT_AS_IS, small, sizeof(small)),
+			    "?");
+	assert_string_equal(case_value(&value_cases[1], AUDIT_TEXT_ONE_LINE, small,
+				       sizeof(small)), "(mal");
 	/* A text_len past the text's size reads no further than the text. */
 	memset(a.text, ' ', sizeof(a.text));
 	memcpy(a.text + sizeof(a.text) - 6, "res=ok", 6);
