@@ -149,21 +149,22 @@ int sigma_glob_compile(struct sigma_value *v);
 int sigma_value_glob(const struct sigma_value *v, const char *s, size_t *slen);
 
 /* --- sigma_substr.c: the rule index's substring keys --------------------- */
-/* A table of literals, each required in one field by one rule (indices
- * as in the index's set), and a one-pass scan of a field for all of them. */
+/* A table of literals, each required in one field and filed under an id
+ * (the index's clause parts), and a one-pass scan of a field for all of
+ * them. */
 struct sigma_substr;
 
 /* OUT: *t, room for max_keys literals. Returns 0 or -CUSTOS_ERR_NOMEM. */
 int sigma_substr_new(size_t max_keys, struct sigma_substr **t);
 void sigma_substr_free(struct sigma_substr *t);	/* accepts NULL */
-/* File lit[0..len) (compared case-insensitively) as required in field by
- * rule. Returns 0, -CUSTOS_ERR_INVAL (empty, longer than 65535 bytes, a
+/* File lit[0..len) (compared case-insensitively) as required in field,
+ * under id. Returns 0, -CUSTOS_ERR_INVAL (empty, longer than 65535 bytes, a
  * bad field, past max_keys), -CUSTOS_ERR_NOMEM. */
 int sigma_substr_add(struct sigma_substr *t, int field, const char *lit, size_t len,
-		     size_t rule);
+		     size_t id);
 /* Non-zero when some literal is filed under field. */
 unsigned sigma_substr_fields(const struct sigma_substr *t, int field);
-/* Set mark[rule] = gen for every rule one of whose literals for field
+/* Set mark[id] = gen for every id one of whose literals for field
  * occurs in s (NUL-terminated; NULL: none). */
 void sigma_substr_scan(const struct sigma_substr *t, int field, const char *s, uint32_t *mark,
 		       uint32_t gen);

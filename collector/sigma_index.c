@@ -14,21 +14,26 @@
  * the last byte backwards: an event's Image is walked once from its end,
  * the hash extended byte by byte, and looked up at each length some key
  * has. Substring keys live in one sigma_substr table per category, which
- * scans each keyed field of the event once. A keyed rule is a candidate
- * when one of its keys is met.
+ * scans each keyed field of the event once. Each keyed map is a clause of
+ * one or two parts: the item chosen as above, and a second item of the
+ * same map that gives substring keys whose shortest literal has at least
+ * SECOND_MIN bytes (the best such other item), when there is one; a part
+ * is met when one of its literals is. A keyed rule is a candidate when
+ * every part of one of its clauses is met.
  *
  * Invariants:
  *   1. A rule that is not a candidate for an event does not match it:
  *      keys are necessary conditions (a map matches only when its chosen
  *      item does; a glob matches only strings holding each of its literal
  *      runs; an item with "all" needs its chosen value; other items need
- *      one of theirs), and comparison is case-insensitive (sigma_lower,
- *      as sigma_glob) on both sides. Values that are not globs (re, cidr,
- *      null) never key an item.
+ *      one of theirs; a map matches only when each of its items does,
+ *      so a clause's two parts are both necessary), and comparison is
+ *      case-insensitive (sigma_lower, as sigma_glob) on both sides. Values
+ *      that are not globs (re, cidr, null) never key an item.
  *   2. Candidates come in the set's order, so alerts come in the order
  *      trying every rule gives.
  *   3. Built once; a lookup touches only the table and the scratch marks
- *      (mark[] with a generation counter), never allocates.
+ *      (mark[] per part, with a generation counter), never allocates.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +43,16 @@
 
 struct key {
 	uint64_t hash;		/* 0: slot free */
-	size_t len, rule;
+	size_t len, part;
 	char *text;		/* lower-cased, len bytes */
 };
+
+/* A keyed map: met when the parts [part, part + n_parts) all are. */
+struct clause {
+	uint32_t part, n_parts;
+};
+
+#define SECOND_MIN 4	/* a second part's shortest literal, in bytes */
 
 struct sigma_index {
 	const struct sigma_set *set;
@@ -50,7 +62,10 @@ struct sigma_index {
 	size_t cap, n_keys, n_keyed;	/* cap: a power of two */
 	unsigned char lens[SIGMA_INDEX_KEY_MAX + 1];
 	struct sigma_substr *sub[SIGMA_CAT_COUNT];	/* substring keys */
-	uint32_t *mark, gen;
+	struct clause *clauses;	/* per keyed rule, its clauses in a row */
+	size_t *first_clause;	/* per rule: [first_clause[r], first_clause[r + 1]) */
+	size_t n_clauses, n_parts, max_parts;
+	uint32_t *mark, gen;	/* per part */
 	size_t *cand;
 };
 
@@ -161,18 +176,27 @@ static size_t sub_values(const struct sigma_item *it, size_t *score, size_t *pic
 	return *score ? (it->all ? 1 : it->n) : 0;
 }
 
-/* The item of a map whose values give the best substring keys, or NULL. */
-static const struct sigma_item *sub_item(const struct sigma_map *m)
+/* The item of a map other than skip whose values give the best
+ * substring keys, their shortest literal at least min bytes, or NULL. */
+static const struct sigma_item *sub_item_but(const struct sigma_map *m,
+					     const struct sigma_item *skip, size_t min)
 {
 	const struct sigma_item *best = NULL;
-	size_t best_score = 0, score, pick;
+	size_t best_score = min ? min - 1 : 0, score, pick;
 
 	for (size_t k = 0; k < m->n; k++)
-		if (sub_values(&m->items[k], &score, &pick) && score > best_score) {
+		if (&m->items[k] != skip && sub_values(&m->items[k], &score, &pick) &&
+		    score > best_score) {
 			best = &m->items[k];
 			best_score = score;
 		}
 	return best;
+}
+
+/* The item of a map whose values give the best substring keys, or NULL. */
+static const struct sigma_item *sub_item(const struct sigma_map *m)
+{
+	return sub_item_but(m, NULL, 0);
 }
 
 static int sel_usable(const void *ctx, size_t i)
@@ -185,7 +209,7 @@ static int sel_usable(const void *ctx, size_t i)
 	return s->n > 0;
 }
 
-static int add_key(struct sigma_index *ix, size_t rule, const char *text, size_t len)
+static int add_key(struct sigma_index *ix, size_t part, const char *text, size_t len)
 {
 	uint64_t h = FNV_BASIS;
 	size_t i;
@@ -195,7 +219,7 @@ static int add_key(struct sigma_index *ix, size_t rule, const char *text, size_t
 	h |= !h;
 	for (i = h & (ix->cap - 1); ix->slots[i].hash; i = (i + 1) & (ix->cap - 1))
 		if (ix->slots[i].hash == h && ix->slots[i].len == len &&
-		    ix->slots[i].rule == rule && !memcmp(ix->slots[i].text, text, len))
+		    ix->slots[i].part == part && !memcmp(ix->slots[i].text, text, len))
 			return 0;	/* already there */
 	ix->slots[i].text = malloc(len);
 	if (!ix->slots[i].text)
@@ -203,33 +227,55 @@ static int add_key(struct sigma_index *ix, size_t rule, const char *text, size_t
 	memcpy(ix->slots[i].text, text, len);
 	ix->slots[i].hash = h;
 	ix->slots[i].len = len;
-	ix->slots[i].rule = rule;
+	ix->slots[i].part = part;
 	ix->lens[len] = 1;
 	ix->n_keys++;
 	return 0;
 }
 
-/* Key rule r by one map's literals: Image suffixes when it can, else
- * substrings of its best item. */
-static int key_map(struct sigma_index *ix, size_t r, const struct sigma_map *m)
+/* File the substring keys of item it (of a rule of category cat) as
+ * part. */
+static int key_sub(struct sigma_index *ix, enum sigma_category cat, const struct sigma_item *it,
+		   size_t part)
 {
-	const struct sigma_item *it = image_item(m);
-	struct sigma_substr *sub = ix->sub[ix->set->rules[r]->cat];
 	char lit[SIGMA_INDEX_KEY_MAX];
 	size_t len, n, score, pick;
 	int ret = 0;
 
-	if (it) {
-		for (size_t v = 0; !ret && v < (it->all ? 1 : it->n); v++)
-			if (literal(&it->v[v], lit, &len))
-				ret = add_key(ix, r, lit, len);
-		return ret;
-	}
-	it = sub_item(m);
 	n = sub_values(it, &score, &pick);
 	for (size_t v = 0; !ret && v < n; v++) {
 		len = longest_run(&it->v[it->all ? pick : v], lit);
-		ret = sigma_substr_add(sub, it->field, lit, len, r);
+		ret = sigma_substr_add(ix->sub[cat], it->field, lit, len, part);
+	}
+	return ret;
+}
+
+/* Key rule r by one map's literals, as the next clause: Image suffixes
+ * when it can, else substrings of its best item; then, as a second part,
+ * the substrings of its best other item when they are long enough. */
+static int key_map(struct sigma_index *ix, size_t r, const struct sigma_map *m)
+{
+	enum sigma_category cat = ix->set->rules[r]->cat;
+	const struct sigma_item *it = image_item(m), *second;
+	struct clause *c = &ix->clauses[ix->n_clauses++];
+	char lit[SIGMA_INDEX_KEY_MAX];
+	size_t len;
+	int ret = 0;
+
+	c->part = (uint32_t)ix->n_parts++;
+	c->n_parts = 1;
+	if (it) {
+		for (size_t v = 0; !ret && v < (it->all ? 1 : it->n); v++)
+			if (literal(&it->v[v], lit, &len))
+				ret = add_key(ix, c->part, lit, len);
+	} else {
+		it = sub_item(m);
+		ret = key_sub(ix, cat, it, c->part);
+	}
+	second = sub_item_but(m, it, SECOND_MIN);
+	if (!ret && second) {
+		c->n_parts = 2;
+		ret = key_sub(ix, cat, second, ix->n_parts++);
 	}
 	return ret;
 }
@@ -245,6 +291,7 @@ static int key_rule(struct sigma_index *ix, size_t r)
 		return -CUSTOS_ERR_NOMEM;
 	ret = rule->cat < SIGMA_CAT_COUNT ?
 	      sigma_cond_need(rule->cond, rule->n_sels, sel_usable, rule, need) : 0;
+	ix->first_clause[r] = ix->n_clauses;
 	if (ret == 1) {
 		ret = 0;
 		ix->keyed[r] = 1;
@@ -253,6 +300,7 @@ static int key_rule(struct sigma_index *ix, size_t r)
 			for (size_t m = 0; need[s] && !ret && m < rule->sels[s].n; m++)
 				ret = key_map(ix, r, &rule->sels[s].maps[m]);
 	}
+	ix->first_clause[r + 1] = ix->n_clauses;
 	free(need);
 	return ret;
 }
@@ -269,6 +317,18 @@ static size_t count_values(const struct sigma_set *s, int cat)
 			for (size_t m = 0; m < s->rules[r]->sels[k].n; m++)
 				for (size_t i = 0; i < s->rules[r]->sels[k].maps[m].n; i++)
 					n += s->rules[r]->sels[k].maps[m].items[i].n;
+	return n;
+}
+
+/* How many maps the rules have: at most that many clauses, each of at
+ * most two parts. */
+static size_t count_maps(const struct sigma_set *s)
+{
+	size_t n = 0;
+
+	for (size_t r = 0; r < s->n; r++)
+		for (size_t k = 0; k < s->rules[r]->n_sels; k++)
+			n += s->rules[r]->sels[k].n;
 	return n;
 }
 
@@ -295,9 +355,13 @@ int sigma_index_build(const struct sigma_set *s, struct sigma_index **out)
 	ix->cap = table_cap(s);
 	ix->slots = calloc(ix->cap, sizeof(*ix->slots));
 	ix->keyed = calloc(n, 1);
-	ix->mark = calloc(n, sizeof(*ix->mark));
+	ix->max_parts = 2 * count_maps(s) + 1;
+	ix->clauses = calloc(ix->max_parts, sizeof(*ix->clauses));
+	ix->first_clause = calloc(n + 1, sizeof(*ix->first_clause));
+	ix->mark = calloc(ix->max_parts, sizeof(*ix->mark));
 	ix->cand = calloc(n, sizeof(*ix->cand));
-	if (!ix->slots || !ix->keyed || !ix->mark || !ix->cand)
+	if (!ix->slots || !ix->keyed || !ix->clauses || !ix->first_clause || !ix->mark ||
+	    !ix->cand)
 		goto fail;
 	for (int c = 0; c < SIGMA_CAT_COUNT; c++) {
 		ix->cat[c] = calloc(n, sizeof(*ix->cat[c]));
@@ -333,6 +397,8 @@ void sigma_index_free(struct sigma_index *ix)
 	}
 	free(ix->slots);
 	free(ix->keyed);
+	free(ix->clauses);
+	free(ix->first_clause);
 	free(ix->mark);
 	free(ix->cand);
 	free(ix);
@@ -346,7 +412,7 @@ static int tail_equal(const char *text, const char *s, size_t len)
 	return 1;
 }
 
-/* Mark every rule one of whose keys ends image. */
+/* Mark every part one of whose keys ends image. */
 static void mark_image(struct sigma_index *ix, const char *image)
 {
 	size_t n = strlen(image), max = n < SIGMA_INDEX_KEY_MAX ? n : SIGMA_INDEX_KEY_MAX;
@@ -362,8 +428,23 @@ static void mark_image(struct sigma_index *ix, const char *image)
 		for (size_t i = k & (ix->cap - 1); ix->slots[i].hash; i = (i + 1) & (ix->cap - 1))
 			if (ix->slots[i].hash == k && ix->slots[i].len == len &&
 			    tail_equal(ix->slots[i].text, image + n - len, len))
-				ix->mark[ix->slots[i].rule] = ix->gen;
+				ix->mark[ix->slots[i].part] = ix->gen;
 	}
+}
+
+/* Whether every part of one of keyed rule r's clauses is met. */
+static int met(const struct sigma_index *ix, size_t r)
+{
+	for (size_t c = ix->first_clause[r]; c < ix->first_clause[r + 1]; c++) {
+		const struct clause *cl = &ix->clauses[c];
+		uint32_t p = 0;
+
+		while (p < cl->n_parts && ix->mark[cl->part + p] == ix->gen)
+			p++;
+		if (p == cl->n_parts)
+			return 1;
+	}
+	return 0;
 }
 
 size_t sigma_index_candidates(struct sigma_index *ix, const struct sigma_event *ev,
@@ -375,7 +456,7 @@ size_t sigma_index_candidates(struct sigma_index *ix, const struct sigma_event *
 	if (ev->cat >= SIGMA_CAT_COUNT)
 		return 0;
 	if (++ix->gen == 0) {	/* wrapped: old marks could look current */
-		memset(ix->mark, 0, (ix->set->n ? ix->set->n : 1) * sizeof(*ix->mark));
+		memset(ix->mark, 0, ix->max_parts * sizeof(*ix->mark));
 		ix->gen = 1;
 	}
 	if (ev->f[SIGMA_F_IMAGE] && ix->n_keys)
@@ -386,7 +467,7 @@ size_t sigma_index_candidates(struct sigma_index *ix, const struct sigma_event *
 	for (size_t k = 0; k < ix->n_cat[ev->cat]; k++) {
 		size_t r = ix->cat[ev->cat][k];
 
-		if (!ix->keyed[r] || ix->mark[r] == ix->gen)
+		if (!ix->keyed[r] || met(ix, r))
 			ix->cand[n++] = r;
 	}
 	return n;

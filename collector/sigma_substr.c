@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The rule index's substring keys (sigma_impl.h, "sigma_substr"): which
- * of many literals, each required by some rule in some field, occur in an
- * event's field. Each literal is filed under one of its grams (up to 4
+ * of many literals, each required in some field and filed under an id
+ * (the index's clause part), occur in an event's field. Each literal is filed under one of its grams (up to 4
  * bytes, lower-cased, packed in a uint32_t) with the gram's offset in the
  * literal; a field is walked once, a rolling window of its last 4 bytes
  * looked up at each gram length some key of that field has: a 64 Kbit
@@ -12,7 +12,7 @@
  * gram does not collect many literals to compare.
  *
  * Invariants:
- *   1. A scan marks a rule exactly when one of its literals for that
+ *   1. A scan marks an id exactly when one of its literals for that
  *      field occurs in the text, compared in ASCII lower case on both
  *      sides (sigma_lower, as sigma_glob matches).
  *   2. Built once (sigma_substr_add before any scan); a scan only reads
@@ -29,7 +29,7 @@
 
 struct skey {
 	char *text;		/* NULL: slot free; else the literal, lower-cased */
-	size_t len, rule;
+	size_t len, id;
 	uint32_t gram;
 	uint16_t off;		/* of the gram in the literal */
 	uint8_t field, glen;
@@ -100,7 +100,7 @@ static size_t sharing(const struct sigma_substr *t, int field, unsigned glen, ui
 	return k;
 }
 
-int sigma_substr_add(struct sigma_substr *t, int field, const char *lit, size_t len, size_t rule)
+int sigma_substr_add(struct sigma_substr *t, int field, const char *lit, size_t len, size_t id)
 {
 	unsigned glen = len < GRAM ? (unsigned)len : GRAM;
 	size_t off = 0, best = (size_t)-1, mask = t->cap - 1, i;
@@ -126,7 +126,7 @@ int sigma_substr_add(struct sigma_substr *t, int field, const char *lit, size_t 
 	for (size_t k = 0; k < len; k++)
 		t->slots[i].text[k] = (char)sigma_lower((unsigned char)lit[k]);
 	t->slots[i].len = len;
-	t->slots[i].rule = rule;
+	t->slots[i].id = id;
 	t->slots[i].gram = pack(t->slots[i].text + off, glen);
 	t->slots[i].off = (uint16_t)off;
 	t->slots[i].field = (uint8_t)field;
@@ -166,9 +166,9 @@ static void probe(const struct sigma_substr *t, int field, unsigned glen, uint32
 		const struct skey *k = &t->slots[i];
 
 		if (k->gram == g && k->glen == glen && k->field == field &&
-		    mark[k->rule] != gen && end >= glen + (size_t)k->off &&
+		    mark[k->id] != gen && end >= glen + (size_t)k->off &&
 		    at(k, s, end - glen - k->off))
-			mark[k->rule] = gen;
+			mark[k->id] = gen;
 	}
 }
 
