@@ -164,9 +164,17 @@ int sigma_substr_add(struct sigma_substr *t, int field, const char *lit, size_t 
 		     size_t id);
 /* Non-zero when some literal is filed under field. */
 unsigned sigma_substr_fields(const struct sigma_substr *t, int field);
-/* Set mark[id] = gen for every id one of whose literals for field
- * occurs in s (NUL-terminated; NULL: none). */
-void sigma_substr_scan(const struct sigma_substr *t, int field, const char *s, uint32_t *mark,
-		       uint32_t gen);
+/* Which ids a lookup met: mark[id] == gen, and each such id once in
+ * hit[0..n_hit) (room for every id). */
+struct sigma_marks {
+	uint32_t *mark, gen;
+	uint32_t *hit;
+	size_t n_hit;
+};
+/* For every id one of whose literals for field occurs in s (NUL-terminated;
+ * NULL: none) and not marked yet: set m->mark[id] = m->gen and list it in
+ * m->hit. */
+void sigma_substr_scan(const struct sigma_substr *t, int field, const char *s,
+		       struct sigma_marks *m);
 
 #endif

@@ -33,7 +33,8 @@
  *   2. Candidates come in the set's order, so alerts come in the order
  *      trying every rule gives.
  *   3. Built once; a lookup touches only the table and the scratch marks
- *      (mark[] per part, with a generation counter), never allocates.
+ *      (per part and per rule, with a generation counter, and the list of
+ *      the parts met), never allocates.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +66,9 @@ struct sigma_index {
 	struct clause *clauses;	/* per keyed rule, its clauses in a row */
 	size_t *first_clause;	/* per rule: [first_clause[r], first_clause[r + 1]) */
 	size_t n_clauses, n_parts, max_parts;
-	uint32_t *mark, gen;	/* per part */
+	uint32_t *rule_of;	/* per part: its rule */
+	struct sigma_marks m;	/* per part; its rules' marks in rmark */
+	uint32_t *rmark;	/* per rule: m.gen when one of its parts is met */
 	size_t *cand;
 };
 
@@ -262,8 +265,9 @@ static int key_map(struct sigma_index *ix, size_t r, const struct sigma_map *m)
 	size_t len;
 	int ret = 0;
 
-	c->part = (uint32_t)ix->n_parts++;
+	c->part = (uint32_t)ix->n_parts;
 	c->n_parts = 1;
+	ix->rule_of[ix->n_parts++] = (uint32_t)r;
 	if (it) {
 		for (size_t v = 0; !ret && v < (it->all ? 1 : it->n); v++)
 			if (literal(&it->v[v], lit, &len))
@@ -275,6 +279,7 @@ static int key_map(struct sigma_index *ix, size_t r, const struct sigma_map *m)
 	second = sub_item_but(m, it, SECOND_MIN);
 	if (!ret && second) {
 		c->n_parts = 2;
+		ix->rule_of[ix->n_parts] = (uint32_t)r;
 		ret = key_sub(ix, cat, second, ix->n_parts++);
 	}
 	return ret;
@@ -358,10 +363,13 @@ int sigma_index_build(const struct sigma_set *s, struct sigma_index **out)
 	ix->max_parts = 2 * count_maps(s) + 1;
 	ix->clauses = calloc(ix->max_parts, sizeof(*ix->clauses));
 	ix->first_clause = calloc(n + 1, sizeof(*ix->first_clause));
-	ix->mark = calloc(ix->max_parts, sizeof(*ix->mark));
+	ix->rule_of = calloc(ix->max_parts, sizeof(*ix->rule_of));
+	ix->m.mark = calloc(ix->max_parts, sizeof(*ix->m.mark));
+	ix->m.hit = calloc(ix->max_parts, sizeof(*ix->m.hit));
+	ix->rmark = calloc(n, sizeof(*ix->rmark));
 	ix->cand = calloc(n, sizeof(*ix->cand));
-	if (!ix->slots || !ix->keyed || !ix->clauses || !ix->first_clause || !ix->mark ||
-	    !ix->cand)
+	if (!ix->slots || !ix->keyed || !ix->clauses || !ix->first_clause || !ix->rule_of ||
+	    !ix->m.mark || !ix->m.hit || !ix->rmark || !ix->cand)
 		goto fail;
 	for (int c = 0; c < SIGMA_CAT_COUNT; c++) {
 		ix->cat[c] = calloc(n, sizeof(*ix->cat[c]));
@@ -399,7 +407,10 @@ void sigma_index_free(struct sigma_index *ix)
 	free(ix->keyed);
 	free(ix->clauses);
 	free(ix->first_clause);
-	free(ix->mark);
+	free(ix->rule_of);
+	free(ix->m.mark);
+	free(ix->m.hit);
+	free(ix->rmark);
 	free(ix->cand);
 	free(ix);
 }
@@ -427,8 +438,11 @@ static void mark_image(struct sigma_index *ix, const char *image)
 		k = h | !h;
 		for (size_t i = k & (ix->cap - 1); ix->slots[i].hash; i = (i + 1) & (ix->cap - 1))
 			if (ix->slots[i].hash == k && ix->slots[i].len == len &&
-			    tail_equal(ix->slots[i].text, image + n - len, len))
-				ix->mark[ix->slots[i].part] = ix->gen;
+			    ix->m.mark[ix->slots[i].part] != ix->m.gen &&
+			    tail_equal(ix->slots[i].text, image + n - len, len)) {
+				ix->m.mark[ix->slots[i].part] = ix->m.gen;
+				ix->m.hit[ix->m.n_hit++] = (uint32_t)ix->slots[i].part;
+			}
 	}
 }
 
@@ -439,7 +453,7 @@ static int met(const struct sigma_index *ix, size_t r)
 		const struct clause *cl = &ix->clauses[c];
 		uint32_t p = 0;
 
-		while (p < cl->n_parts && ix->mark[cl->part + p] == ix->gen)
+		while (p < cl->n_parts && ix->m.mark[cl->part + p] == ix->m.gen)
 			p++;
 		if (p == cl->n_parts)
 			return 1;
@@ -455,19 +469,23 @@ size_t sigma_index_candidates(struct sigma_index *ix, const struct sigma_event *
 	*rules = ix->cand;
 	if (ev->cat >= SIGMA_CAT_COUNT)
 		return 0;
-	if (++ix->gen == 0) {	/* wrapped: old marks could look current */
-		memset(ix->mark, 0, ix->max_parts * sizeof(*ix->mark));
-		ix->gen = 1;
+	if (++ix->m.gen == 0) {	/* wrapped: old marks could look current */
+		memset(ix->m.mark, 0, ix->max_parts * sizeof(*ix->m.mark));
+		memset(ix->rmark, 0, (ix->set->n ? ix->set->n : 1) * sizeof(*ix->rmark));
+		ix->m.gen = 1;
 	}
+	ix->m.n_hit = 0;
 	if (ev->f[SIGMA_F_IMAGE] && ix->n_keys)
 		mark_image(ix, ev->f[SIGMA_F_IMAGE]);
 	for (int f = 0; f < SIGMA_F_COUNT; f++)
 		if (ev->f[f] && sigma_substr_fields(ix->sub[ev->cat], f))
-			sigma_substr_scan(ix->sub[ev->cat], f, ev->f[f], ix->mark, ix->gen);
+			sigma_substr_scan(ix->sub[ev->cat], f, ev->f[f], &ix->m);
+	for (size_t i = 0; i < ix->m.n_hit; i++)
+		ix->rmark[ix->rule_of[ix->m.hit[i]]] = ix->m.gen;
 	for (size_t k = 0; k < ix->n_cat[ev->cat]; k++) {
 		size_t r = ix->cat[ev->cat][k];
 
-		if (!ix->keyed[r] || met(ix, r))
+		if (!ix->keyed[r] || (ix->rmark[r] == ix->m.gen && met(ix, r)))
 			ix->cand[n++] = r;
 	}
 	return n;

@@ -12,9 +12,9 @@
  * gram does not collect many literals to compare.
  *
  * Invariants:
- *   1. A scan marks an id exactly when one of its literals for that
- *      field occurs in the text, compared in ASCII lower case on both
- *      sides (sigma_lower, as sigma_glob matches).
+ *   1. A scan marks an id (and lists it, once) exactly when one of its
+ *      literals for that field occurs in the text, compared in ASCII lower
+ *      case on both sides (sigma_lower, as sigma_glob matches).
  *   2. Built once (sigma_substr_add before any scan); a scan only reads
  *      the table and writes the caller's marks, never allocates.
  */
@@ -155,7 +155,7 @@ static int at(const struct skey *k, const char *s, size_t start)
 
 /* Keys of gram g (length glen) ending at s[end - 1]. */
 static void probe(const struct sigma_substr *t, int field, unsigned glen, uint32_t g,
-		  const char *s, size_t end, uint32_t *mark, uint32_t gen)
+		  const char *s, size_t end, struct sigma_marks *m)
 {
 	uint64_t h = mix(field, glen, g);
 	size_t f = h >> (64 - FILTER_BITS), mask = t->cap - 1;
@@ -166,14 +166,16 @@ static void probe(const struct sigma_substr *t, int field, unsigned glen, uint32
 		const struct skey *k = &t->slots[i];
 
 		if (k->gram == g && k->glen == glen && k->field == field &&
-		    mark[k->id] != gen && end >= glen + (size_t)k->off &&
-		    at(k, s, end - glen - k->off))
-			mark[k->id] = gen;
+		    m->mark[k->id] != m->gen && end >= glen + (size_t)k->off &&
+		    at(k, s, end - glen - k->off)) {
+			m->mark[k->id] = m->gen;
+			m->hit[m->n_hit++] = (uint32_t)k->id;
+		}
 	}
 }
 
-void sigma_substr_scan(const struct sigma_substr *t, int field, const char *s, uint32_t *mark,
-		       uint32_t gen)
+void sigma_substr_scan(const struct sigma_substr *t, int field, const char *s,
+		       struct sigma_marks *m)
 {
 	unsigned lens = sigma_substr_fields(t, field);
 	uint32_t w = 0;
@@ -185,6 +187,6 @@ void sigma_substr_scan(const struct sigma_substr *t, int field, const char *s, u
 		for (unsigned glen = 1; glen <= GRAM && glen <= i + 1; glen++)
 			if (lens & (1u << glen))
 				probe(t, field, glen, glen == GRAM ? w : w & ((1u << (8 * glen)) - 1),
-				      s, i + 1, mark, gen);
+				      s, i + 1, m);
 	}
 }
