@@ -19,24 +19,6 @@
 
 /* --- the process table ------------------------------------------------------ */
 
-/* Whether a record of this kind may map to category cat (corr_event). */
-static int may_map(enum corr_cat cat, unsigned kind)
-{
-	switch (cat) {
-	case CORR_CAT_PROCESS_CREATION:
-		return kind == CUSTOS_REC_EXEC;
-	case CORR_CAT_PROCESS_FORK:
-		return kind == CUSTOS_REC_FORK;
-	case CORR_CAT_AUTHENTICATION:
-		return kind == CUSTOS_REC_AUTH;
-	case CORR_CAT_NETWORK_CONNECTION:
-	case CORR_CAT_NETWORK_ATTEMPT:
-		return kind == CUSTOS_REC_CONNECT || kind == CUSTOS_REC_ACCEPT;
-	default:
-		return kind >= 32 && kind <= 63;
-	}
-}
-
 void corr_prefetch(const struct corr *c, const struct batch_header *h,
 		   const struct custos_record *rec)
 {
@@ -55,7 +37,7 @@ void corr_prefetch(const struct corr *c, const struct batch_header *h,
 		const struct table *t = &c->tables[c->by_proc[i]];
 		size_t k = key & (t->n - 1);
 
-		if (!may_map(c->set->rules[c->by_proc[i]]->stage[0].cat, rec->kind))
+		if (!corr_may_map(c->set->rules[c->by_proc[i]]->stage[0].cat, rec->kind))
 			continue;
 		__builtin_prefetch(&t->tags[k]);
 		__builtin_prefetch(t->base + k * t->sz);
@@ -353,10 +335,12 @@ static void sequence_first(struct corr *c, size_t ri, const struct corr_at *at,
 /* --- records ------------------------------------------------------------------ */
 
 /* The stage events of one record, each built once whatever the number of
- * rules (have: 0 not built yet, 1 built, -1 the record is not of it). */
+ * rules (have: 0 not built yet, 1 built, -1 the record is not of it); ev
+ * points at the Sigma event or at own[]. */
 struct stage_events {
 	signed char have[CORR_CAT_COUNT];
-	struct sigma_event ev[CORR_CAT_COUNT];
+	const struct sigma_event *ev[CORR_CAT_COUNT];
+	struct sigma_event own[CORR_CAT_COUNT];
 };
 
 static int stage_eval(struct corr *c, const struct corr_stage *st, const struct batch_header *h,
@@ -366,9 +350,9 @@ static int stage_eval(struct corr *c, const struct corr_stage *st, const struct 
 	struct corr_proc *p;
 
 	if (!se->have[st->cat])
-		se->have[st->cat] = corr_event(st->cat, rec, sev, image, &se->ev[st->cat],
-					       &c->buf) ? 1 : -1;
-	if (se->have[st->cat] < 0 || !sigma_rule_match(st->sel, &se->ev[st->cat]))
+		se->have[st->cat] = corr_event(st->cat, rec, sev, image, &se->own[st->cat],
+					       &c->buf, &se->ev[st->cat]) ? 1 : -1;
+	if (se->have[st->cat] < 0 || !sigma_rule_match(st->sel, se->ev[st->cat]))
 		return 0;
 	if (!st->connected)
 		return 1;
@@ -400,21 +384,24 @@ int corr_record(struct corr *c, struct store *s, const struct corr_at *at,
 		return 0;
 	memset(se.have, 0, sizeof(se.have));
 	memset(c->memo, 0, c->n_memo);
-	for (size_t i = 0; !ret && i < c->set->n; i++) {
+	/* The rules a stage of which may see this kind (corr_open): the
+	 * others' stages cannot match it. */
+	for (size_t j = c->kind_first[rec->kind]; !ret && j < c->kind_first[rec->kind + 1]; j++) {
+		size_t i = c->kind_rules[j];
 		const struct corr_rule *r = c->set->rules[i];
 		size_t k = r->kind == CORR_THRESHOLD ? 0 : 1;
 		const struct corr_stage *st = &r->stage[k];
 
 		if (r->kind == CORR_THRESHOLD) {
 			if (stage_match(c, st, c->memo_of[2 * i], at->h, rec, ev, image, &se))
-				ret = threshold(c, i, s, at, rec, &se.ev[st->cat], t, alerts);
+				ret = threshold(c, i, s, at, rec, se.ev[st->cat], t, alerts);
 			continue;
 		}
 		if (stage_match(c, st, c->memo_of[2 * i + 1], at->h, rec, ev, image, &se))
-			ret = sequence_then(c, i, s, at, rec, &se.ev[st->cat], t, alerts);
+			ret = sequence_then(c, i, s, at, rec, se.ev[st->cat], t, alerts);
 		st = &r->stage[0];
 		if (!ret && stage_match(c, st, c->memo_of[2 * i], at->h, rec, ev, image, &se))
-			sequence_first(c, i, at, rec, &se.ev[st->cat], t);
+			sequence_first(c, i, at, rec, se.ev[st->cat], t);
 	}
 	return ret;
 }

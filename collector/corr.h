@@ -253,10 +253,11 @@ uint64_t corr_procs_evicted(const struct corr_procs *t);	/* since made (abort: b
 
 /* --- corr_event.c: the events of our stage categories ------------------- */
 /* The event of rec for category cat (docs/triage.md): for Sigma's
- * categories, sigma_ev when of that category; for ours, built into b.
- * OUT: *ev. Returns 1 when rec maps, else 0. */
+ * categories, sigma_ev itself when of that category (not copied); for
+ * ours, built into *ev and b. OUT: *out (sigma_ev or ev). Returns 1 when
+ * rec maps, else 0. */
 int corr_event(enum corr_cat cat, const struct custos_record *rec,
 	       const struct sigma_event *sigma_ev, const char *image, struct sigma_event *ev,
-	       struct sigma_event_buf *b);
+	       struct sigma_event_buf *b, const struct sigma_event **out);
 
 #endif

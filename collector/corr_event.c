@@ -100,15 +100,16 @@ static int ours(enum corr_cat cat, const struct custos_record *rec, struct sigma
 
 int corr_event(enum corr_cat cat, const struct custos_record *rec,
 	       const struct sigma_event *sigma_ev, const char *image, struct sigma_event *ev,
-	       struct sigma_event_buf *b)
+	       struct sigma_event_buf *b, const struct sigma_event **out)
 {
 	static const enum sigma_category sig[3] = { SIGMA_CAT_PROCESS_CREATION,
 		SIGMA_CAT_FILE_EVENT, SIGMA_CAT_NETWORK_CONNECTION };
 
+	*out = ev;
 	if (cat < CORR_CAT_FILE_OPEN) {
 		if (!sigma_ev || sigma_ev->cat != sig[cat])
 			return 0;
-		*ev = *sigma_ev;
+		*out = sigma_ev;
 		return 1;
 	}
 	if ((cat == CORR_CAT_FILE_OPEN && rec->kind != CUSTOS_REC_OPEN) ||

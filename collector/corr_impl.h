@@ -12,6 +12,27 @@
 
 #include "corr.h"
 
+#define CORR_KIND_MAX 95	/* record kinds with a subject: 1 - 95 */
+
+/* Whether a record of this kind may map to category cat (corr_event):
+ * never 0 when corr_event can give it an event of cat. */
+static inline int corr_may_map(enum corr_cat cat, unsigned kind)
+{
+	switch (cat) {
+	case CORR_CAT_PROCESS_CREATION:
+		return kind == CUSTOS_REC_EXEC;
+	case CORR_CAT_PROCESS_FORK:
+		return kind == CUSTOS_REC_FORK;
+	case CORR_CAT_AUTHENTICATION:
+		return kind == CUSTOS_REC_AUTH;
+	case CORR_CAT_NETWORK_CONNECTION:
+	case CORR_CAT_NETWORK_ATTEMPT:
+		return kind == CUSTOS_REC_CONNECT || kind == CUSTOS_REC_ACCEPT;
+	default:
+		return kind >= 32 && kind <= 63;
+	}
+}
+
 /* The head every table entry starts with. */
 struct slot {
 	uint8_t host[KEYS_SIGN_PK_LEN];
@@ -81,6 +102,10 @@ struct corr {
 	struct undo undo;
 	struct sigma_event_buf buf;
 	size_t *by_proc, n_by_proc;	/* threshold rules grouped by process (corr_prefetch) */
+	/* Per record kind k (1 - 95): the rules a stage of which may map it
+	 * (corr_may_map), in the set's order, kind_rules[kind_first[k] ..
+	 * kind_first[k + 1]). */
+	size_t *kind_rules, kind_first[CORR_KIND_MAX + 2];
 	uint32_t *memo_of;		/* per rule and stage (2 i + s): its memo slot */
 	signed char *memo;		/* per memo slot, this record: 0 not yet, 1, -1 */
 	size_t n_memo;

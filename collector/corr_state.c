@@ -205,6 +205,28 @@ static int memo_new(struct corr *c)
 	return 0;
 }
 
+/* Per record kind, the rules a stage of which may map it (struct corr).
+ * Returns 0 or -CUSTOS_ERR_NOMEM. */
+static int kinds_new(struct corr *c)
+{
+	const struct corr_set *set = c->set;
+	size_t n = 0;
+
+	c->kind_rules = calloc(set->n * CORR_KIND_MAX + 1, sizeof(*c->kind_rules));
+	if (!c->kind_rules)
+		return -CUSTOS_ERR_NOMEM;
+	for (unsigned k = 0; k <= CORR_KIND_MAX; k++) {
+		c->kind_first[k] = n;
+		for (size_t i = 0; k && i < set->n; i++)
+			if (corr_may_map(set->rules[i]->stage[0].cat, k) ||
+			    (set->rules[i]->kind == CORR_SEQUENCE &&
+			     corr_may_map(set->rules[i]->stage[1].cat, k)))
+				c->kind_rules[n++] = i;
+	}
+	c->kind_first[CORR_KIND_MAX + 1] = n;
+	return 0;
+}
+
 int corr_open(const struct corr_set *set, struct corr **out)
 {
 	struct corr *c = calloc(1, sizeof(*c));
@@ -218,6 +240,8 @@ int corr_open(const struct corr_set *set, struct corr **out)
 	ret = c->tables ? corr_procs_new(&c->procs) : -CUSTOS_ERR_NOMEM;
 	if (!ret)
 		ret = memo_new(c);
+	if (!ret)
+		ret = kinds_new(c);
 	if (!ret && !(c->by_proc = calloc(set->n ? set->n : 1, sizeof(*c->by_proc))))
 		ret = -CUSTOS_ERR_NOMEM;
 	for (size_t i = 0; !ret && i < set->n; i++)
@@ -251,6 +275,7 @@ void corr_close(struct corr *c)
 	free(c->memo_of);
 	free(c->memo);
 	free(c->by_proc);
+	free(c->kind_rules);
 	free(c);
 }
 
