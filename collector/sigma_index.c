@@ -19,7 +19,12 @@
  * same map that gives substring keys whose shortest literal has at least
  * SECOND_MIN bytes (the best such other item), when there is one; a part
  * is met when one of its literals is. A keyed rule is a candidate when
- * every part of one of its clauses is met.
+ * every part of one of its clauses is met. The parts a field's text meets
+ * depend only on the category, the field and the text, so the last
+ * MEMO_SLOTS texts scanned (up to MEMO_LEN bytes, up to MEMO_HITS parts
+ * met) are kept with their parts, by hash: a text seen again (the same
+ * command line, program or path, compared byte for byte) is not scanned
+ * again.
  *
  * Invariants:
  *   1. A rule that is not a candidate for an event does not match it:
@@ -32,9 +37,14 @@
  *      that are not globs (re, cidr, null) never key an item.
  *   2. Candidates come in the set's order, so alerts come in the order
  *      trying every rule gives.
- *   3. Built once; a lookup touches only the table and the scratch marks
+ *   3. Built once; a lookup touches only the table, the scratch marks
  *      (per part and per rule, with a generation counter, and the list of
- *      the parts met), never allocates.
+ *      the parts met) and the memo, never allocates.
+ *   4. The memo changes no answer: an entry is used only for the same
+ *      category, field and bytes as the scan that made it, and holds every
+ *      part that scan met (a scan that met more than MEMO_HITS is not
+ *      kept); a substring part's literals are all of one field, so a
+ *      field's scan lists exactly the parts it meets.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +65,21 @@ struct clause {
 
 #define SECOND_MIN 4	/* a second part's shortest literal, in bytes */
 
+#define MEMO_SLOTS 512	/* texts whose scan is kept (invariant 4) */
+#define MEMO_LEN 240
+#define MEMO_HITS 6
+
+_Static_assert(MEMO_LEN <= UINT16_MAX && SIGMA_F_COUNT <= UINT8_MAX && MEMO_HITS <= UINT8_MAX &&
+	       (MEMO_SLOTS & (MEMO_SLOTS - 1)) == 0, "struct memo's fields hold them");
+
+struct memo {
+	uint64_t hash;		/* 0: free */
+	uint16_t len;
+	uint8_t cat, field, n_hit;
+	uint32_t hit[MEMO_HITS];
+	char text[MEMO_LEN];
+};
+
 struct sigma_index {
 	const struct sigma_set *set;
 	size_t *cat[SIGMA_CAT_COUNT], n_cat[SIGMA_CAT_COUNT];
@@ -70,6 +95,7 @@ struct sigma_index {
 	struct sigma_marks m;	/* per part; its rules' marks in rmark */
 	uint32_t *rmark;	/* per rule: m.gen when one of its parts is met */
 	size_t *cand;
+	struct memo *memo;	/* MEMO_SLOTS */
 };
 
 #define FNV_BASIS 1469598103934665603ull
@@ -368,8 +394,9 @@ int sigma_index_build(const struct sigma_set *s, struct sigma_index **out)
 	ix->m.hit = calloc(ix->max_parts, sizeof(*ix->m.hit));
 	ix->rmark = calloc(n, sizeof(*ix->rmark));
 	ix->cand = calloc(n, sizeof(*ix->cand));
+	ix->memo = calloc(MEMO_SLOTS, sizeof(*ix->memo));
 	if (!ix->slots || !ix->keyed || !ix->clauses || !ix->first_clause || !ix->rule_of ||
-	    !ix->m.mark || !ix->m.hit || !ix->rmark || !ix->cand)
+	    !ix->m.mark || !ix->m.hit || !ix->rmark || !ix->cand || !ix->memo)
 		goto fail;
 	for (int c = 0; c < SIGMA_CAT_COUNT; c++) {
 		ix->cat[c] = calloc(n, sizeof(*ix->cat[c]));
@@ -411,6 +438,7 @@ void sigma_index_free(struct sigma_index *ix)
 	free(ix->m.mark);
 	free(ix->m.hit);
 	free(ix->rmark);
+	free(ix->memo);
 	free(ix->cand);
 	free(ix);
 }
@@ -446,6 +474,59 @@ static void mark_image(struct sigma_index *ix, const char *image)
 	}
 }
 
+/* A text's memo hash (FNV-1a by words, then its length, category and
+ * field), never 0. */
+static uint64_t memo_hash(const char *s, size_t len, int cat, int field)
+{
+	uint64_t h = FNV_BASIS, w;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, s + i, 8);
+		h = (h ^ w) * FNV_PRIME;
+	}
+	for (; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * FNV_PRIME;
+	h = (h ^ ((uint64_t)len << 16 | (uint64_t)cat << 8 | (uint64_t)field)) * FNV_PRIME;
+	h ^= h >> 29;
+	return h | !h;
+}
+
+/* Mark the parts field's text s meets (invariant 4): from the memo when
+ * it holds s, else by a scan, whose parts the memo then keeps. */
+static void scan(struct sigma_index *ix, enum sigma_category cat, int field, const char *s)
+{
+	size_t len = strnlen(s, MEMO_LEN + 1), first = ix->m.n_hit;
+	uint64_t h;
+	struct memo *e;
+
+	if (len > MEMO_LEN) {
+		sigma_substr_scan(ix->sub[cat], field, s, &ix->m);
+		return;
+	}
+	h = memo_hash(s, len, cat, field);
+	e = &ix->memo[h & (MEMO_SLOTS - 1)];
+	if (e->hash == h && e->len == len && e->cat == cat && e->field == field &&
+	    !memcmp(e->text, s, len)) {
+		for (uint8_t i = 0; i < e->n_hit; i++)	/* no other field marks them */
+			if (ix->m.mark[e->hit[i]] != ix->m.gen) {
+				ix->m.mark[e->hit[i]] = ix->m.gen;
+				ix->m.hit[ix->m.n_hit++] = e->hit[i];
+			}
+		return;
+	}
+	sigma_substr_scan(ix->sub[cat], field, s, &ix->m);
+	if (ix->m.n_hit - first > MEMO_HITS)
+		return;
+	e->hash = h;
+	e->len = (uint16_t)len;
+	e->cat = (uint8_t)cat;
+	e->field = (uint8_t)field;
+	e->n_hit = (uint8_t)(ix->m.n_hit - first);
+	memcpy(e->hit, ix->m.hit + first, e->n_hit * sizeof(e->hit[0]));
+	memcpy(e->text, s, len);
+}
+
 /* Whether every part of one of keyed rule r's clauses is met. */
 static int met(const struct sigma_index *ix, size_t r)
 {
@@ -479,7 +560,7 @@ size_t sigma_index_candidates(struct sigma_index *ix, const struct sigma_event *
 		mark_image(ix, ev->f[SIGMA_F_IMAGE]);
 	for (int f = 0; f < SIGMA_F_COUNT; f++)
 		if (ev->f[f] && sigma_substr_fields(ix->sub[ev->cat], f))
-			sigma_substr_scan(ix->sub[ev->cat], f, ev->f[f], &ix->m);
+			scan(ix, ev->cat, f, ev->f[f]);
 	for (size_t i = 0; i < ix->m.n_hit; i++)
 		ix->rmark[ix->rule_of[ix->m.hit[i]]] = ix->m.gen;
 	for (size_t k = 0; k < ix->n_cat[ev->cat]; k++) {

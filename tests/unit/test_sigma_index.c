@@ -136,13 +136,17 @@ struct tally {
 static void compare(const struct sigma_set *s, struct sigma_index *ix,
 		    const struct sigma_event *ev, struct tally *t)
 {
-	size_t all[1024], n_all = 0, n_ix = 0, n_c;
+	size_t all[1024], again[1024], n_all = 0, n_ix = 0, n_c, n_again;
 	const size_t *c;
 
 	for (size_t i = 0; i < s->n; i++)
 		if (sigma_rule_match(s->rules[i], ev))
 			all[n_all++] = i;
+	n_again = sigma_index_candidates(ix, ev, &c);	/* the index's memo holds its texts now */
+	memcpy(again, c, n_again * sizeof(c[0]));
 	n_c = sigma_index_candidates(ix, ev, &c);
+	assert_int_equal(n_c, n_again);		/* the memo gives what the scans gave */
+	assert_memory_equal(c, again, n_c * sizeof(c[0]));
 	for (size_t k = 0; k < n_c; k++)
 		if (sigma_rule_match(s->rules[c[k]], ev)) {
 			assert_true(n_ix < n_all);
