@@ -72,7 +72,6 @@ static int each_alert(struct store *s, sqlite3_stmt *st, const char *what,
 	}
 	if (!ret && rc != SQLITE_DONE)
 		ret = store_fail(s, what);
-	sqlite3_finalize(st);
 	return ret;
 }
 
@@ -242,17 +241,25 @@ int store_alerts_ungrouped(struct store *s, int (*fn)(void *ctx, const struct st
 	int ret;
 
 	/* fn writes incidents and incident_alerts, which this query does not
-	 * read; pending loses what was linked after the last row. */
-	if (store_prep(s, "SELECT " STORE_ALERT_COLS " FROM incident_pending p JOIN alerts a ON "
-		       SAME_ALERT("p") " ORDER BY a.host, a.ts_wall, a.leaf, a.rec_index, a.rule_id",
-		       &st))
+	 * read; pending loses what was linked after the last row. Serve runs
+	 * this after every batch with triage on, mostly with nothing pending:
+	 * the statements are kept prepared (preparing them each time was
+	 * about 0.09 us a record of ingest). */
+	if (store_cached(s, C_UNGROUPED, "SELECT " STORE_ALERT_COLS " FROM incident_pending p "
+			 "JOIN alerts a ON " SAME_ALERT("p") " ORDER BY a.host, a.ts_wall, a.leaf, "
+			 "a.rec_index, a.rule_id", &st))
 		return -CUSTOS_ERR_IO;
 	ret = each_alert(s, st, "ungrouped alerts", ungrouped_one, &u);
-	if (!ret && sqlite3_exec(s->db, u.kept ?
-				 "DELETE FROM incident_pending WHERE EXISTS (SELECT 1 FROM "
-				 "incident_alerts a WHERE " SAME_ALERT("incident_pending") ")" : "DELETE FROM incident_pending",
-				 NULL, NULL, NULL) != SQLITE_OK)
-		ret = store_fail(s, "ungrouped alerts");
+	sqlite3_reset(st);
+	if (ret)
+		return ret;
+	if (u.kept ? store_cached(s, C_PENDING_LINKED, "DELETE FROM incident_pending WHERE EXISTS "
+				  "(SELECT 1 FROM incident_alerts a WHERE "
+				  SAME_ALERT("incident_pending") ")", &st)
+		   : store_cached(s, C_PENDING_ALL, "DELETE FROM incident_pending", &st))
+		return -CUSTOS_ERR_IO;
+	ret = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "ungrouped alerts");
+	sqlite3_reset(st);
 	return ret;
 }
 
@@ -369,11 +376,14 @@ int store_incident_alerts(struct store *s, const char *id,
 			  int (*fn)(void *ctx, const struct store_alert *a), void *ctx)
 {
 	sqlite3_stmt *st;
+	int ret;
 
 	if (store_prep(s, "SELECT " STORE_ALERT_COLS " FROM incident_alerts i JOIN alerts a ON "
 		       SAME_ALERT("i") " WHERE i.incident=? ORDER BY a.ts_wall, a.leaf, "
 		       "a.rec_index, a.rule_id", &st))
 		return -CUSTOS_ERR_IO;
 	TEXT(st, 1, id);
-	return each_alert(s, st, "the alerts of an incident", fn, ctx);
+	ret = each_alert(s, st, "the alerts of an incident", fn, ctx);
+	sqlite3_finalize(st);
+	return ret;
 }

@@ -26,7 +26,7 @@ enum {
 /* The statements store_alerts.c keeps once prepared (store_cached): its
  * tables are created after the statements above are prepared, and an
  * alert would otherwise compile its INSERTs each time. */
-enum { C_ALERT, C_ALERT_GROUP, C_ALERT_REF, C_COUNT };
+enum { C_ALERT, C_ALERT_GROUP, C_ALERT_REF, C_UNGROUPED, C_PENDING_ALL, C_PENDING_LINKED, C_COUNT };
 
 struct store_proc_slot;
 struct store_kid_slot;
