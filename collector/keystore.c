@@ -21,6 +21,7 @@
 #include "collector.h"
 #include "batch.h"
 #include "custody.h"
+#include "enroll_list.h"
 #include "error.h"
 #include "keystore.h"
 
@@ -314,33 +315,44 @@ static void actor(char *out, size_t n)
 		 sudo ? " via sudo by " : "", sudo ? sudo : "");
 }
 
-/* Build, sign and append one entry (invariant 2). e gets the common
- * fields; it is consumed. */
-static int event_append(struct keystore *ks, json_t *e)
+/* Open the log and take its exclusive lock, catch up with entries others
+ * appended (verified, invariant 1) and refuse a torn last line.
+ * OUT: *fd (the caller closes it, which releases the lock). */
+static int event_lock(struct keystore *ks, const char *path, int *fd)
 {
-	char path[COLL_PATH_MAX], who[256], h[2 * CUSTOS_SIG_LEN + 1], *line = NULL;
-	uint8_t sig[CUSTOS_SIG_LEN], *msg = NULL, last = '\n';
-	size_t mlen, len;
-	int fd = -1, ret;
+	uint8_t last = '\n';
+	off_t end;
+	int ret = keystore_reload(ks);
 
-	actor(who, sizeof(who));
-	ret = keystore_reload(ks);	/* catch up under the lock below */
-	if (ret || events_path(ks, path))
-		goto out;
-	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	ret = -CUSTOS_ERR_IO;
-	if (fd < 0 || flock(fd, LOCK_EX) != 0)
-		goto out;
+	*fd = -1;
+	if (ret)
+		return ret;
+	*fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0 || flock(*fd, LOCK_EX) != 0)
+		return -CUSTOS_ERR_IO;
 	ret = keystore_reload(ks);
 	if (ret)
-		goto out;
-	ret = -CUSTOS_ERR_MALFORMED;
-	if (lseek(fd, 0, SEEK_END) > 0 && (pread(fd, &last, 1, lseek(fd, 0, SEEK_END) - 1) != 1 ||
-					   last != '\n')) {
+		return ret;
+	end = lseek(*fd, 0, SEEK_END);
+	if (end > 0 && (pread(*fd, &last, 1, end - 1) != 1 || last != '\n')) {
 		coll_log("%s: the last line is incomplete (a crash while writing it?); "
 			 "refusing to append after it", path);
-		goto out;
+		return -CUSTOS_ERR_MALFORMED;
 	}
+	return 0;
+}
+
+/* Complete, sign and append one entry under the lock of fd (invariant
+ * 2): one write(), then fsync, then it is read back and verified like any
+ * other entry. e is consumed. */
+static int event_append_locked(struct keystore *ks, int fd, json_t *e)
+{
+	char who[256], h[2 * CUSTOS_SIG_LEN + 1], *line = NULL;
+	uint8_t sig[CUSTOS_SIG_LEN], *msg = NULL;
+	size_t mlen, len;
+	int ret;
+
+	actor(who, sizeof(who));
 	json_object_set_new(e, "seq", json_integer((json_int_t)ks->events));
 	json_object_set_new(e, "prev", json_string(hex(ks->last_hash, CUSTOS_HASH_LEN, h, sizeof(h))));
 	json_object_set_new(e, "unix_ns", json_integer((json_int_t)coll_now_ns()));
@@ -362,10 +374,27 @@ static int event_append(struct keystore *ks, json_t *e)
 		goto out;
 	ret = keystore_reload(ks);
 out:
-	if (fd >= 0)
-		close(fd);
 	free(line);
 	free(msg);
+	json_decref(e);
+	return ret;
+}
+
+/* Build, sign and append one entry (invariant 2). e gets the common
+ * fields; it is consumed. */
+static int event_append(struct keystore *ks, json_t *e)
+{
+	char path[COLL_PATH_MAX];
+	int fd = -1, ret = -CUSTOS_ERR_INVAL;
+
+	if (events_path(ks, path) == 0)
+		ret = event_lock(ks, path, &fd);
+	if (!ret) {
+		ret = event_append_locked(ks, fd, e);
+		e = NULL;
+	}
+	if (fd >= 0)
+		close(fd);
 	json_decref(e);
 	return ret;
 }
@@ -373,6 +402,73 @@ out:
 int keystore_event_append(struct keystore *ks, json_t *e)
 {
 	return event_append(ks, e);
+}
+
+int keystore_name_ok(const char *name)
+{
+	return name_ok(name);
+}
+
+const struct ks_host *keystore_host_named(const struct keystore *ks, const char *name)
+{
+	return host_by_name((struct keystore *)ks, name);
+}
+
+/* The entry `enroll` appends for one host. OUT: hexid (its host id). */
+static json_t *enroll_event(const char *name, const struct custos_pubkey *pk,
+			    char hexid[65], char fpr[KEYS_FPR_STRLEN])
+{
+	char h2[65];
+	json_t *e = json_object();
+
+	keys_fingerprint(pk, fpr);
+	json_object_set_new(e, "action", json_string("enroll"));
+	json_object_set_new(e, "name", json_string(name));
+	json_object_set_new(e, "sign_pk", json_string(hex(pk->sign_pk, 32, hexid, 65)));
+	json_object_set_new(e, "box_pk", json_string(hex(pk->box_pk, 32, h2, sizeof(h2))));
+	json_object_set_new(e, "fingerprint", json_string(fpr));
+	return e;
+}
+
+static void enrolled_print(const char *name, const char *hexid, const char *fpr)
+{
+	printf("enrolled %s\nhost id %s\nfingerprint %s\n", name, hexid, fpr);
+	fflush(stdout);
+}
+
+/* The first of hosts whose name or key the keystore already holds. */
+static int enroll_conflict(const struct keystore *ks, const struct ks_enrolment *hosts,
+			   size_t n, size_t *bad)
+{
+	for (size_t i = 0; i < n; i++)
+		if (keystore_host_named(ks, hosts[i].name) || keystore_host(ks, hosts[i].pk.sign_pk)) {
+			*bad = i;
+			return -CUSTOS_ERR_EXISTS;
+		}
+	return 0;
+}
+
+int keystore_enroll_many(struct keystore *ks, const struct ks_enrolment *hosts, size_t n,
+			 size_t *bad)
+{
+	char path[COLL_PATH_MAX], hexid[65], fpr[KEYS_FPR_STRLEN];
+	int fd = -1, ret = -CUSTOS_ERR_INVAL;
+
+	*bad = n;
+	if (events_path(ks, path) == 0)
+		ret = event_lock(ks, path, &fd);
+	if (!ret)
+		ret = enroll_conflict(ks, hosts, n, bad);
+	for (size_t i = 0; i < n && !ret; i++) {
+		ret = event_append_locked(ks, fd, enroll_event(hosts[i].name, &hosts[i].pk, hexid, fpr));
+		if (ret)
+			*bad = i;
+		else
+			enrolled_print(hosts[i].name, hexid, fpr);
+	}
+	if (fd >= 0)
+		close(fd);
+	return ret;
 }
 
 /* --- subcommands ----------------------------------------------------------- */
@@ -493,7 +589,7 @@ int cmd_init(int argc, char **argv)
 
 static int do_enroll(const char *dir, const char *name, const char *keyfile)
 {
-	char fpr[KEYS_FPR_STRLEN], h[65], h2[65];
+	char fpr[KEYS_FPR_STRLEN], h[65];
 	struct custos_pubkey pk;
 	struct keystore ks;
 	int line, ret;
@@ -512,16 +608,9 @@ static int do_enroll(const char *dir, const char *name, const char *keyfile)
 	} else if (keystore_host(&ks, pk.sign_pk)) {
 		coll_log("enroll: this key is already enrolled as '%s'", keystore_name(&ks, pk.sign_pk));
 	} else {
-		keys_fingerprint(&pk, fpr);
-		json_t *e = json_object();
-		json_object_set_new(e, "action", json_string("enroll"));
-		json_object_set_new(e, "name", json_string(name));
-		json_object_set_new(e, "sign_pk", json_string(hex(pk.sign_pk, 32, h, sizeof(h))));
-		json_object_set_new(e, "box_pk", json_string(hex(pk.box_pk, 32, h2, sizeof(h2))));
-		json_object_set_new(e, "fingerprint", json_string(fpr));
-		ret = event_append(&ks, e);
+		ret = event_append(&ks, enroll_event(name, &pk, h, fpr));
 		if (!ret)
-			printf("enrolled %s\nhost id %s\nfingerprint %s\n", name, h, fpr);
+			enrolled_print(name, h, fpr);
 	}
 	keystore_close(&ks);
 	return ret;
@@ -557,10 +646,12 @@ int cmd_enroll(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "dir", required_argument, NULL, 'd' }, { "name", required_argument, NULL, 'n' },
-		{ "key", required_argument, NULL, 'k' }, { "help", no_argument, NULL, 'h' },
-		{ 0, 0, 0, 0 } };
-	const char *dir = coll_default_dir(), *name = NULL, *key = NULL;
-	const char *u = "[--dir DIR] --name NAME --key HOST.pub";
+		{ "key", required_argument, NULL, 'k' }, { "list", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 } };
+	const char *dir = coll_default_dir(), *name = NULL, *key = NULL, *list = NULL;
+	const char *u = "[--dir DIR] --name NAME --key HOST.pub\n"
+			"       custos-collector enroll [--dir DIR] --list FILE   "
+			"(lines 'NAME KEYFILE'; # comments)";
 	int c;
 
 	optind = 1;
@@ -571,10 +662,14 @@ int cmd_enroll(int argc, char **argv)
 			name = optarg;
 		else if (c == 'k')
 			key = optarg;
+		else if (c == 'l')
+			list = optarg;
 		else
 			return usage_of("enroll", u);
 	}
-	if (optind != argc || !name || !key || !name_ok(name)) {
+	if (list && optind == argc && !name && !key)
+		return enroll_list_run(dir, list) ? COLL_EXIT_FAIL : COLL_EXIT_OK;
+	if (optind != argc || list || !name || !key || !name_ok(name)) {
 		if (name && !name_ok(name))
 			fprintf(stderr, "custos-collector: a host name is 1-64 of A-Z a-z 0-9 . _ -\n");
 		return usage_of("enroll", u);

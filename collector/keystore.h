@@ -93,4 +93,29 @@ const char *keystore_name(const struct keystore *ks, const uint8_t host_id[KEYS_
 struct json_t;
 int keystore_event_append(struct keystore *ks, struct json_t *e);
 
+/* 1 when name is a valid host name ([A-Za-z0-9._-], 1-64 bytes), else 0. */
+int keystore_name_ok(const char *name);
+
+/* The host enrolled under this name, revoked or not, or NULL. */
+const struct ks_host *keystore_host_named(const struct keystore *ks, const char *name);
+
+struct ks_enrolment {
+	char name[KS_NAME_MAX + 1];	/* keystore_name_ok */
+	struct custos_pubkey pk;
+};
+
+/* Enrol n hosts as `enroll` does, under one lock of the event log: catch
+ * up with entries appended since ks was read (only those are verified),
+ * refuse the whole set if any name or key is already in the keystore
+ * (nothing written), then append one entry per host in order, each with
+ * its own write() and fsync (invariant 2), printing each host's
+ * "enrolled / host id / fingerprint" lines on stdout once its fsync is
+ * done. The caller has checked the hosts against each other. Needs the
+ * secret key. OUT: *bad, the index of the host that conflicts or whose
+ * entry failed (n if none); a failure after k entries leaves those k
+ * enrolled and printed. Returns 0, -CUSTOS_ERR_EXISTS, or the errors of
+ * keystore_event_append. */
+int keystore_enroll_many(struct keystore *ks, const struct ks_enrolment *hosts, size_t n,
+			 size_t *bad);
+
 #endif

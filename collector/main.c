@@ -20,7 +20,7 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
 	{ "init", cmd_init, "create the collector's keys and state directory" },
-	{ "enroll", cmd_enroll, "enrol a host's public key under a name" },
+	{ "enroll", cmd_enroll, "enrol a host's public key under a name, or a list of them" },
 	{ "revoke", cmd_revoke, "revoke an enrolled host: its batches are refused from now on" },
 	{ "serve", cmd_serve, "accept sealed batches from agents over TCP" },
 	{ "import", cmd_import, "ingest an agent's offline file of sealed batches" },
