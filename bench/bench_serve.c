@@ -25,12 +25,9 @@
  * Enrolment: `enroll` replays and verifies the whole event log before it
  * appends one entry, so enrolling N hosts one command at a time costs
  * O(N^2) signature checks (about two minutes of CPU for 2,000 here). By
- * default the hosts are enrolled through the collector's own
- * keystore_event_append (keystore.h), the keystore opened once: each
- * entry has the fields `enroll` writes (docs/collector.md, "Chain-of-
- * custody event log") and is signed, chained and fsynced by the
- * collector's code; serve verifies the whole log when it starts.
- * --enroll-each runs the real `enroll` for every host instead.
+ * default each directory's hosts are enrolled by one `enroll --list`,
+ * which verifies the log once; --enroll-each runs the single-host
+ * `enroll` for every host instead.
  *
  * Batches are built (records, zlib, signature, seal) before anything is
  * timed. It prints records/s over TCP and of each baseline, their ratios,
@@ -197,51 +194,40 @@ static void make_state(const char *dir, struct custos_pubkey *coll)
 		bs_fail("%s: line %d: not a public key", path, line);
 }
 
-/* One enrolment, as `enroll` writes it, through the collector's keystore. */
-static void enroll_one(struct keystore *ks, const char *name, const struct custos_pubkey *pk)
-{
-	char fpr[KEYS_FPR_STRLEN], hx[65];
-	json_t *e = json_object();
-	int ret;
-
-	keys_fingerprint(pk, fpr);
-	json_object_set_new(e, "action", json_string("enroll"));
-	json_object_set_new(e, "name", json_string(name));
-	json_object_set_new(e, "sign_pk", json_string(sodium_bin2hex(hx, 65, pk->sign_pk, 32)));
-	json_object_set_new(e, "box_pk", json_string(sodium_bin2hex(hx, 65, pk->box_pk, 32)));
-	json_object_set_new(e, "fingerprint", json_string(fpr));
-	ret = keystore_event_append(ks, e);
-	if (ret)
-		bs_fail("%s: enrolling %s: %s", ks->dir, name, custos_strerror(ret));
-}
-
-/* Enrol every agent's key in dir under the name a<index>: through the
- * collector's keystore (see the top), or the real `enroll` each time. */
+/* Enrol every agent's key in dir under the name a<index>, each key in
+ * DIR.a<index>.pub: by one `enroll --list DIR.list` (see the top), or the
+ * real single-host `enroll` for each. */
 static void enroll_all(const char *dir)
 {
-	struct keystore ks;
-	char name[32], pub[4300];
+	char name[32], pub[4300], list[4300];
 	char *args[] = { "custos-collector", "enroll", "--dir", (char *)dir, "--name", name,
 			 "--key", pub, NULL };
-	int st;
+	char *largs[] = { "custos-collector", "enroll", "--dir", (char *)dir, "--list", list, NULL };
+	const char *base = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+	double cpu[2] = { 0, 0 };
+	FILE *lf = NULL;
+	int st = 0;
 
-	if (!bs.o.enroll_each && keystore_open(&ks, dir, 1) != 0)
-		bs_fail("%s: the collector's keystore does not open", dir);
+	if (snprintf(list, sizeof(list), "%s.list", dir) >= (int)sizeof(list) ||
+	    (!bs.o.enroll_each && !(lf = fopen(list, "we"))))
+		bs_fail("%s: cannot write the list of hosts", list);
 	for (uint64_t a = 0; a < bs.o.agents; a++) {
 		snprintf(name, sizeof(name), "a%llu", (unsigned long long)a);
-		if (!bs.o.enroll_each) {
-			enroll_one(&ks, name, &bs.ag[a].key.pub);
-			continue;
-		}
-		if (snprintf(pub, sizeof(pub), "%s.%s.pub", dir, name) >= (int)sizeof(pub))
-			bs_fail("%s: a path too long", dir);
-		st = keys_save_public(pub, &bs.ag[a].key.pub) ? -1
-		     : bs_run_coll(args, NULL, NULL, NULL);
-		if (st != 0)
+		if (snprintf(pub, sizeof(pub), "%s.%s.pub", dir, name) >= (int)sizeof(pub) ||
+		    keys_save_public(pub, &bs.ag[a].key.pub) != 0)
+			bs_fail("%s: cannot write the key", pub);
+		if (lf && fprintf(lf, "%s %s.%s.pub\n", name, base, name) < 0)
+			bs_fail("%s: write error", list);
+		if (!lf && (st = bs_run_coll(args, NULL, NULL, NULL)) != 0)
 			bs_fail("%s enroll --dir %s --name %s: status %d", bs.o.collector, dir, name, st);
 	}
-	if (!bs.o.enroll_each)
-		keystore_close(&ks);
+	if (lf && fclose(lf) != 0)
+		bs_fail("%s: write error", list);
+	if (lf && (st = bs_run_coll(largs, NULL, NULL, cpu)) != 0)
+		bs_fail("%s enroll --dir %s --list %s: status %d", bs.o.collector, dir, list, st);
+	if (lf)
+		printf("enroll --list: %llu hosts, %.2f s of CPU\n",
+		       (unsigned long long)bs.o.agents, cpu[0]);
 }
 
 /* Record k of an agent's stream, the mix of bench_collector: per 20
@@ -573,7 +559,7 @@ static void prepare(char dirs[3][4200])
 	}
 	printf("state: 3 directories by `init`, %llu hosts enrolled in each (%s) in %.1f s\n",
 	       (unsigned long long)bs.o.agents, bs.o.enroll_each ? "`enroll` for each host"
-	       : "keystore_event_append, one fsync each", bs_now() - t0);
+	       : "one `enroll --list` each, one fsync a host", bs_now() - t0);
 	t0 = bs_now();
 	make_batches();
 	printf("batches: %llu agents x %llu batches x %llu records = %llu records in %llu "

@@ -15,7 +15,11 @@
  *      BAD_SIGNATURE): evidence of tampering, not something to repair.
  *   2. Entries are only appended, each one line written with one write()
  *      under an exclusive flock of the file, then fsynced; the command
- *      reports success only after the fsync.
+ *      reports success only after the fsync. `enroll --list` holds one
+ *      flock for all its hosts but still writes and fsyncs each entry
+ *      before the next (never many lines in one write: a crash may then
+ *      tear only the last line, never leave a damaged line before a whole
+ *      one), and reports each host once its fsync is done.
  *   3. A host name and a host id are enrolled at most once; a revoked host
  *      stays revoked.
  * Crash: a line cut short by a crash (no final newline) was never
