@@ -203,6 +203,7 @@ COLLECTOR_UNIT += test_pseudo	# CSIRT pseudonyms (collector/pseudo.c)
 COLLECTOR_UNIT += test_export_obs	# export observables (collector/export_obs.c)
 COLLECTOR_UNIT += test_corr_auth	# auth records in threshold rules (collector/corr_event.c)
 COLLECTOR_UNIT += test_store_procs	# process starts (collector/store_procs.c)
+COLLECTOR_UNIT += test_enroll_list	# enroll --list (collector/enroll_list.c)
 $(BUILD)/collector/%.o: collector/%.c | $(BUILD)/collector
 	$(CC) $(REL_CFLAGS) -Icollector -c $< -o $@
 $(COLLECTOR): $(COLLECTOR_OBJS) $(REL_LIB)
