@@ -136,21 +136,20 @@ static int list_lines(struct enroll_list *l, const char *path, const char *base,
 	return ret < 0 ? ret : 0;
 }
 
-static const struct enroll_list *sort_list;	/* qsort's context */
-
-static int by_name(const void *a, const void *b)
+static int by_name(const void *a, const void *b, void *ctx)
 {
+	const struct enroll_list *l = ctx;
 	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	int c = strcmp(sort_list->hosts[i].name, sort_list->hosts[j].name);
+	int c = strcmp(l->hosts[i].name, l->hosts[j].name);
 
 	return c ? c : (i > j) - (i < j);
 }
 
-static int by_key(const void *a, const void *b)
+static int by_key(const void *a, const void *b, void *ctx)
 {
+	const struct enroll_list *l = ctx;
 	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	int c = memcmp(sort_list->hosts[i].pk.sign_pk, sort_list->hosts[j].pk.sign_pk,
-		       KEYS_SIGN_PK_LEN);
+	int c = memcmp(l->hosts[i].pk.sign_pk, l->hosts[j].pk.sign_pk, KEYS_SIGN_PK_LEN);
 
 	return c ? c : (i > j) - (i < j);
 }
@@ -161,13 +160,12 @@ static unsigned list_dups(const struct enroll_list *l, const char *path, size_t 
 {
 	unsigned bad = 0;
 
-	sort_list = l;
 	for (int pass = 0; pass < 2; pass++) {
 		size_t first = 0;
 
 		for (size_t i = 0; i < l->count; i++)
 			ix[i] = i;
-		qsort(ix, l->count, sizeof(*ix), pass ? by_key : by_name);
+		qsort_r(ix, l->count, sizeof(*ix), pass ? by_key : by_name, (void *)l);
 		for (size_t i = 1; i < l->count; i++) {
 			const struct ks_enrolment *a = &l->hosts[ix[first]], *b = &l->hosts[ix[i]];
 
@@ -266,9 +264,10 @@ int enroll_list_run(const char *dir, const char *path)
 		coll_log("%s: line %u: '%s' or its key was enrolled meanwhile by another command: "
 			 "nothing enrolled", path, l.lines[bad], l.hosts[bad].name);
 	else if (ret && bad < l.count)
-		coll_log("%s: line %u: enrolling %s: %s; the %zu host%s before it %s enrolled, "
-			 "the rest not", path, l.lines[bad], l.hosts[bad].name, custos_strerror(ret),
-			 bad, bad == 1 ? "" : "s", bad == 1 ? "is" : "are");
+		coll_log("%s: line %u: enrolling %s: %s; the %zu host%s printed before it %s "
+			 "enrolled, those after it are not; see the event log for this one", path,
+			 l.lines[bad], l.hosts[bad].name, custos_strerror(ret), bad,
+			 bad == 1 ? "" : "s", bad == 1 ? "is" : "are");
 	else if (ret)
 		coll_log("%s: %s: nothing enrolled", path, custos_strerror(ret));
 	enroll_list_free(&l);
