@@ -5,6 +5,7 @@
  * table in prose; change both or neither.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "error.h"
@@ -122,54 +123,95 @@ static const struct schema_field gap_f[] = { A_TEXT, A(26, lost), A(27, batches_
 static const struct schema envelope = SCHEMA_OF("envelope", envelope_f);
 static const struct schema subject = SCHEMA_OF("subject", subject_f);
 
+/* What record_decode clears (record.h): the union member a kind decodes
+ * into, and its large arrays ("holes"), whose bytes past length + 1 it
+ * leaves as they were. Holes are listed in struct order. */
+struct hole {
+	uint32_t off, cap, len_off;
+};
+
+struct member {
+	uint32_t size;		/* sizeof the union member */
+	uint32_t nholes;
+	const struct hole *holes;
+};
+
+#define HOLE(f) { offsetof(R, f), sizeof(((R *)0)->f), offsetof(R, f##_len) }
+#define MEMBER(m, h) { sizeof(((R *)0)->u.m), sizeof(h) / sizeof((h)[0]), (h) }
+#define MEMBER0(m) { sizeof(((R *)0)->u.m), 0, NULL }
+#define IN_ORDER(a, b) _Static_assert(offsetof(R, a) + sizeof(((R *)0)->a) <= offsetof(R, b), \
+				      #a " before " #b)
+
+static const struct hole exec_h[] = {
+	HOLE(u.exec.filename), HOLE(u.exec.exe), HOLE(u.exec.argv), HOLE(u.exec.cwd),
+};
+static const struct hole sys_h[] = { HOLE(u.sys.name) };
+static const struct hole file_h[] = {
+	HOLE(u.file.path), HOLE(u.file.path_raw), HOLE(u.file.path2), HOLE(u.file.path2_raw),
+};
+static const struct hole auth_h[] = { HOLE(u.auth.text) };
+static const struct hole agent_h[] = { HOLE(u.agent.text) };
+IN_ORDER(u.exec.filename, u.exec.exe);
+IN_ORDER(u.exec.exe, u.exec.argv);
+IN_ORDER(u.exec.argv, u.exec.cwd);
+IN_ORDER(u.file.path, u.file.path_raw);
+IN_ORDER(u.file.path_raw, u.file.path2);
+IN_ORDER(u.file.path2, u.file.path2_raw);
+
+static const struct member m_exec = MEMBER(exec, exec_h), m_fork = MEMBER0(fork),
+			   m_exit = MEMBER0(exit), m_sys = MEMBER(sys, sys_h),
+			   m_file = MEMBER(file, file_h), m_net = MEMBER0(net),
+			   m_auth = MEMBER(auth, auth_h), m_agent = MEMBER(agent, agent_h);
+
 struct kind_desc {
 	uint64_t kind;
 	const char *name;
 	bool has_subject;
 	struct schema body;
+	const struct member *mem;
 };
 
-#define KIND(k, n, subj, table) { (k), (n), (subj), SCHEMA_OF((n), (table)) }
+#define KIND(k, n, subj, table, m) { (k), (n), (subj), SCHEMA_OF((n), (table)), &(m) }
 
 static const struct kind_desc kinds[] = {
-	KIND(CUSTOS_REC_EXEC, "exec", true, exec_f),
-	KIND(CUSTOS_REC_FORK, "fork", true, fork_f),
-	KIND(CUSTOS_REC_EXIT, "exit", true, exit_f),
-	KIND(CUSTOS_REC_CRED, "cred", true, syscall_f),
-	KIND(CUSTOS_REC_PTRACE, "ptrace", true, syscall_f),
-	KIND(CUSTOS_REC_MODULE, "module", true, syscall_f),
-	KIND(CUSTOS_REC_MEMFD, "memfd", true, syscall_f),
-	KIND(CUSTOS_REC_BPF, "bpf", true, syscall_f),
-	KIND(CUSTOS_REC_CLOCK_SET, "clock_set", true, syscall_f),
-	KIND(CUSTOS_REC_SNAPSHOT, "snapshot", true, exec_f),
-	KIND(CUSTOS_REC_AUTH, "auth", true, auth_f),
-	KIND(CUSTOS_REC_OPEN, "open", true, open_f),
-	KIND(CUSTOS_REC_UNLINK, "unlink", true, unlink_f),
-	KIND(CUSTOS_REC_RENAME, "rename", true, twopath_f),
-	KIND(CUSTOS_REC_CHMOD, "chmod", true, chmod_f),
-	KIND(CUSTOS_REC_CHOWN, "chown", true, chown_f),
-	KIND(CUSTOS_REC_TRUNCATE, "truncate", true, truncate_f),
-	KIND(CUSTOS_REC_LINK, "link", true, twopath_f),
-	KIND(CUSTOS_REC_SYMLINK, "symlink", true, symlink_f),
-	KIND(CUSTOS_REC_MKDIR, "mkdir", true, mkdir_f),
-	KIND(CUSTOS_REC_RMDIR, "rmdir", true, rmdir_f),
-	KIND(CUSTOS_REC_MOUNT, "mount", true, mount_f),
-	KIND(CUSTOS_REC_UMOUNT, "umount", true, unlink_f),
-	KIND(CUSTOS_REC_SETXATTR, "setxattr", true, setxattr_f),
-	KIND(CUSTOS_REC_REMOVEXATTR, "removexattr", true, removexattr_f),
-	KIND(CUSTOS_REC_CONNECT, "connect", true, connect_f),
-	KIND(CUSTOS_REC_ACCEPT, "accept", true, connect_f),
-	KIND(CUSTOS_REC_BIND, "bind", true, bind_f),
-	KIND(CUSTOS_REC_LISTEN, "listen", true, listen_f),
-	KIND(CUSTOS_REC_SEND, "send", true, send_f),
-	KIND(CUSTOS_REC_SOCKET, "socket", true, socket_f),
-	KIND(CUSTOS_REC_AGENT_START, "agent_start", false, start_f),
-	KIND(CUSTOS_REC_AGENT_STOP, "agent_stop", false, stop_f),
-	KIND(CUSTOS_REC_HEARTBEAT, "heartbeat", false, heartbeat_f),
-	KIND(CUSTOS_REC_LOSS, "loss", false, loss_f),
-	KIND(CUSTOS_REC_CONFIG, "config", false, config_f),
-	KIND(CUSTOS_REC_CLOCK_STEP, "clock_step", false, clock_step_f),
-	KIND(CUSTOS_REC_GAP, "gap", false, gap_f),
+	KIND(CUSTOS_REC_EXEC, "exec", true, exec_f, m_exec),
+	KIND(CUSTOS_REC_FORK, "fork", true, fork_f, m_fork),
+	KIND(CUSTOS_REC_EXIT, "exit", true, exit_f, m_exit),
+	KIND(CUSTOS_REC_CRED, "cred", true, syscall_f, m_sys),
+	KIND(CUSTOS_REC_PTRACE, "ptrace", true, syscall_f, m_sys),
+	KIND(CUSTOS_REC_MODULE, "module", true, syscall_f, m_sys),
+	KIND(CUSTOS_REC_MEMFD, "memfd", true, syscall_f, m_sys),
+	KIND(CUSTOS_REC_BPF, "bpf", true, syscall_f, m_sys),
+	KIND(CUSTOS_REC_CLOCK_SET, "clock_set", true, syscall_f, m_sys),
+	KIND(CUSTOS_REC_SNAPSHOT, "snapshot", true, exec_f, m_exec),
+	KIND(CUSTOS_REC_AUTH, "auth", true, auth_f, m_auth),
+	KIND(CUSTOS_REC_OPEN, "open", true, open_f, m_file),
+	KIND(CUSTOS_REC_UNLINK, "unlink", true, unlink_f, m_file),
+	KIND(CUSTOS_REC_RENAME, "rename", true, twopath_f, m_file),
+	KIND(CUSTOS_REC_CHMOD, "chmod", true, chmod_f, m_file),
+	KIND(CUSTOS_REC_CHOWN, "chown", true, chown_f, m_file),
+	KIND(CUSTOS_REC_TRUNCATE, "truncate", true, truncate_f, m_file),
+	KIND(CUSTOS_REC_LINK, "link", true, twopath_f, m_file),
+	KIND(CUSTOS_REC_SYMLINK, "symlink", true, symlink_f, m_file),
+	KIND(CUSTOS_REC_MKDIR, "mkdir", true, mkdir_f, m_file),
+	KIND(CUSTOS_REC_RMDIR, "rmdir", true, rmdir_f, m_file),
+	KIND(CUSTOS_REC_MOUNT, "mount", true, mount_f, m_file),
+	KIND(CUSTOS_REC_UMOUNT, "umount", true, unlink_f, m_file),
+	KIND(CUSTOS_REC_SETXATTR, "setxattr", true, setxattr_f, m_file),
+	KIND(CUSTOS_REC_REMOVEXATTR, "removexattr", true, removexattr_f, m_file),
+	KIND(CUSTOS_REC_CONNECT, "connect", true, connect_f, m_net),
+	KIND(CUSTOS_REC_ACCEPT, "accept", true, connect_f, m_net),
+	KIND(CUSTOS_REC_BIND, "bind", true, bind_f, m_net),
+	KIND(CUSTOS_REC_LISTEN, "listen", true, listen_f, m_net),
+	KIND(CUSTOS_REC_SEND, "send", true, send_f, m_net),
+	KIND(CUSTOS_REC_SOCKET, "socket", true, socket_f, m_net),
+	KIND(CUSTOS_REC_AGENT_START, "agent_start", false, start_f, m_agent),
+	KIND(CUSTOS_REC_AGENT_STOP, "agent_stop", false, stop_f, m_agent),
+	KIND(CUSTOS_REC_HEARTBEAT, "heartbeat", false, heartbeat_f, m_agent),
+	KIND(CUSTOS_REC_LOSS, "loss", false, loss_f, m_agent),
+	KIND(CUSTOS_REC_CONFIG, "config", false, config_f, m_agent),
+	KIND(CUSTOS_REC_CLOCK_STEP, "clock_step", false, clock_step_f, m_agent),
+	KIND(CUSTOS_REC_GAP, "gap", false, gap_f, m_agent),
 };
 
 static const struct kind_desc *find_kind(uint64_t kind)
@@ -180,18 +222,22 @@ static const struct kind_desc *find_kind(uint64_t kind)
 	return NULL;
 }
 
-size_t record_schema(uint64_t kind, const struct schema *parts[3])
+static size_t parts_of(const struct kind_desc *d, const struct schema *parts[3])
 {
-	const struct kind_desc *d = find_kind(kind);
 	size_t n = 0;
 
-	if (!d)
-		return 0;
 	parts[n++] = &envelope;
 	if (d->has_subject)
 		parts[n++] = &subject;
 	parts[n++] = &d->body;
 	return n;
+}
+
+size_t record_schema(uint64_t kind, const struct schema *parts[3])
+{
+	const struct kind_desc *d = find_kind(kind);
+
+	return d ? parts_of(d, parts) : 0;
 }
 
 const char *record_kind_name(uint64_t kind)
@@ -234,21 +280,56 @@ static int peek_kind(const struct cbr *r, uint64_t *kind)
 	return ret;
 }
 
+/* Zero the envelope, the subject and every byte of member m but its
+ * holes' (record.h: the 16.9 KB the whole struct would cost is mostly
+ * holes). */
+static void clear_for(struct custos_record *rec, const struct member *m)
+{
+	uint8_t *p = (uint8_t *)rec;
+	size_t at = 0, end = offsetof(R, u) + m->size;
+
+	for (uint32_t i = 0; i < m->nholes; i++) {
+		memset(p + at, 0, m->holes[i].off - at);
+		at = m->holes[i].off + m->holes[i].cap;
+	}
+	memset(p + at, 0, end - at);
+}
+
+/* A NUL right after each hole's bytes, when it has room for one. */
+static void terminate_holes(struct custos_record *rec, const struct member *m)
+{
+	uint8_t *p = (uint8_t *)rec;
+
+	for (uint32_t i = 0; i < m->nholes; i++) {
+		const struct hole *h = &m->holes[i];
+		uint32_t len;
+
+		memcpy(&len, p + h->len_off, sizeof(len));
+		if (len < h->cap)
+			p[h->off + len] = 0;
+	}
+}
+
 int record_decode(struct cbr *r, struct custos_record *rec)
 {
 	const struct schema *parts[3];
+	const struct kind_desc *d;
 	uint64_t kind;
 	size_t n;
 	int ret;
 
-	memset(rec, 0, sizeof(*rec));
 	ret = peek_kind(r, &kind);
 	if (ret)
 		return ret;
-	n = record_schema(kind, parts);
-	if (n == 0)
+	d = find_kind(kind);
+	if (!d)
 		return -CUSTOS_ERR_MALFORMED;
-	return schema_decode(r, parts, n, rec);
+	n = parts_of(d, parts);
+	clear_for(rec, d->mem);
+	ret = schema_decode(r, parts, n, rec);
+	if (!ret)
+		terminate_holes(rec, d->mem);
+	return ret;
 }
 
 const char *record_cstr(char *dst, size_t cap, const uint8_t *p, uint32_t n)

@@ -253,9 +253,32 @@ struct custos_record {
  * errors of buf_reserve. */
 int record_encode(struct buf *out, const struct custos_record *rec);
 
-/* Decode the next record from r. OUT: *rec, zeroed first. Returns 0,
- * -CUSTOS_ERR_MALFORMED (unknown kind, wrong key or type), or the errors of
- * schema_decode and cbr_next. */
+/* Decode the next record from r into *rec, which may hold an earlier
+ * record: decoding does not clear the whole struct (16.9 KB), only what a
+ * reader may read. Returns 0, -CUSTOS_ERR_MALFORMED (unknown kind, wrong
+ * key or type), or the errors of schema_decode and cbr_next; after an
+ * error *rec is unspecified.
+ * OUT, after a 0: *rec, where, byte for byte as a decode into a zeroed
+ * struct would leave them,
+ *  - kind, ts_ns and every byte of subj (zero for the agent kinds, which
+ *    carry no subject; comm zero past comm_len);
+ *  - every byte of the union member of the kind (exec for exec and
+ *    snapshot; fork; exit; sys for cred, ptrace, module, memfd, bpf and
+ *    clock_set; auth; file for open to removexattr; net for connect to
+ *    socket; agent for agent_start to gap), a field the kind does not
+ *    carry being zero (an open's path2_len, a loss's batches_lost...),
+ *    except in its large arrays: exec.filename, exe, argv and cwd,
+ *    sys.name, file.path, path_raw, path2 and path2_raw, auth.text and
+ *    agent.text. Each of those is valid only up to its length: bytes
+ *    [0, len), then a NUL at [len] when len is below the capacity (also
+ *    when the kind does not carry it: len 0, a NUL at [0]); the bytes past
+ *    that are left from earlier records. Read them with their length
+ *    (record_cstr), never as C strings to their capacity.
+ * The other arrays (comm, build_id, file.name, the net addresses,
+ * agent.version) are zero past their length, the fixed ones (sha256,
+ * config_hash) zero when the kind does not carry them. Union bytes past
+ * the end of the kind's member are unspecified: read only the member of
+ * rec->kind. */
 int record_decode(struct cbr *r, struct custos_record *rec);
 
 /* Short lower-case name of a kind ("exec", "rename"...), NULL if unknown. */
