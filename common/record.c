@@ -2,7 +2,9 @@
 /*
  * The record schema: for each kind, the CBOR keys it carries and the C
  * field behind each key. docs/format.md, section "Records", is the same
- * table in prose; change both or neither.
+ * table in prose; change both or neither. Also which union member a kind
+ * decodes into and which of its arrays decoding does not clear
+ * (record.h, record_decode).
  */
 #include <stdbool.h>
 #include <stddef.h>
