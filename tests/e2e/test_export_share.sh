@@ -292,7 +292,13 @@ if command -v script >/dev/null 2>&1; then
 	check "export: progress on a terminal" grep -q 'batches in the log read, 4 exported' tty.out
 fi
 
-# custos-verify reads the tar; hostile archives are refused.
+# custos-verify reads the tar; hostile archives are refused. Its unpacked
+# copies go to a directory of this test's own, so that the checks that
+# nothing is left behind cannot see another program's (fuzz_tar and
+# bench_export make custos-verify.* directories in /tmp too).
+TMPDIR="$work/verify-tmp"
+export TMPDIR
+mkdir -p "$TMPDIR" || exit 1
 "$verify" b.tar "$d/collector.pub" >vt.out 2>&1
 check "verify: the tar verifies (custos-verify BUNDLE.tar KEY)" [ $? -eq 0 ]
 check "verify: the tar report names the archive" grep -q '^custos-verify: bundle b.tar (tar archive' vt.out
