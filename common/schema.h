@@ -66,8 +66,10 @@ struct schema {
 int schema_encode(struct buf *out, const struct schema *const *parts, size_t nparts,
 		  const void *obj);
 
-/* Decode one CBOR map from r into obj (zeroed first by the caller), against
- * the same parts. Returns 0, -CUSTOS_ERR_MALFORMED (wrong map size, key,
+/* Decode one CBOR map from r into obj, against the same parts. Only the
+ * fields the map holds are written, byte strings up to their length: the
+ * caller clears what its readers may read past them (all of obj, or, as
+ * record_decode does, all but arrays read only up to their length). Returns 0, -CUSTOS_ERR_MALFORMED (wrong map size, key,
  * type or fixed length), -CUSTOS_ERR_OVERSIZED (a field past capacity), or
  * the errors of cbr_next. OUT: the fields of obj. */
 int schema_decode(struct cbr *r, const struct schema *const *parts, size_t nparts, void *obj);
