@@ -122,4 +122,12 @@ struct ks_enrolment {
 int keystore_enroll_many(struct keystore *ks, const struct ks_enrolment *hosts, size_t n,
 			 size_t *bad);
 
+/* Revoke the enrolled host named name, under the event log's lock: catch
+ * up with entries appended since ks was read, refuse (message on stderr,
+ * nothing written) when no host of that name is enrolled or it is already
+ * revoked, else append the revoke entry (reason may be NULL: empty).
+ * Needs the secret key. Returns 0, -CUSTOS_ERR_INVAL, or the errors of
+ * keystore_event_append. */
+int keystore_revoke(struct keystore *ks, const char *name, const char *reason);
+
 #endif

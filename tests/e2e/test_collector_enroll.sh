@@ -106,6 +106,30 @@ check "serve: 4 accepted" grep -q '4 accepted' "$d.log"
 "$coll" hosts --dir "$d" >hosts.out 2>&1
 check "hosts: h3 and h1 listed" sh -c 'grep -q "h3" hosts.out && grep -q "h1" hosts.out'
 
+# Races: eight enrolments of one name (eight keys) and then eight revokes
+# of it, each eight at once. The name and the revoked state are checked
+# again under the event log's lock, so exactly one of each appends and
+# the log still replays (a second entry would make every later command,
+# and serve, refuse the log).
+for i in 1 2 3 4 5 6 7 8; do "$peer" keygen "$work/keys/r$i" || exit 1; done
+for i in 1 2 3 4 5 6 7 8; do
+	"$coll" enroll --dir "$d" --name racer --key "keys/r$i.pub" >"race$i.out" 2>&1 &
+done
+wait
+check "eight enrolments of one name at once: exactly one enrolled" \
+	[ "$(cat race?.out | grep -c '^enrolled racer$')" -eq 1 ]
+check "the seven others: refused as already enrolled" \
+	[ "$(cat race?.out | grep -c "a host named 'racer' is already enrolled")" -eq 7 ]
+for i in 1 2 3 4 5 6 7 8; do
+	"$coll" revoke --dir "$d" --name racer --reason race >"rev$i.out" 2>&1 &
+done
+wait
+check "eight revokes at once: exactly one revoked" \
+	[ "$(cat rev?.out | grep -c '^revoked racer$')" -eq 1 ]
+check "the seven others: already revoked" [ "$(cat rev?.out | grep -c 'already revoked')" -eq 7 ]
+"$coll" hosts --dir "$d" >hosts2.out 2>&1
+check "the event log still replays after the races (hosts reads it)" [ $? -eq 0 ]
+
 if [ "$fails" -ne 0 ]; then
 	echo "$name: $fails check(s) failed; collector log:"
 	cat "$d.log" 2>/dev/null
