@@ -225,9 +225,11 @@ $(addprefix $(BUILD)/tests/,$(COLLECTOR_UNIT)) $(addprefix $(BUILD)/asan/tests/,
 BENCH_COLLECTOR := $(BUILD)/bench/bench_collector
 BENCH_COLLECTOR_SRCS := $(filter-out collector/export% collector/incident_cli.c,$(COLLECTOR_MODS))
 all: $(BENCH_COLLECTOR)
-$(BENCH_COLLECTOR): bench/bench_collector.c $(BENCH_COLLECTOR_SRCS) collector/*.h $(REL_LIB)
+$(BENCH_COLLECTOR): bench/bench_collector.c bench/bench_mix.c bench/bench_mix.h $(BENCH_COLLECTOR_SRCS) \
+		collector/*.h $(REL_LIB)
 	mkdir -p $(BUILD)/bench
-	$(CC) $(REL_CFLAGS) -Icollector $< $(BENCH_COLLECTOR_SRCS) -o $@ $(REL_LDFLAGS) \
+	$(CC) $(REL_CFLAGS) -Icollector -Ibench $< bench/bench_mix.c $(BENCH_COLLECTOR_SRCS) -o $@ \
+		$(REL_LDFLAGS) \
 		$(REL_LIB) $(COLLECTOR_LIBS)
 .PHONY: bench-collector
 bench: bench-collector
@@ -240,8 +242,8 @@ bench-collector: $(BENCH_COLLECTOR)
 BENCH_SERVE := $(BUILD)/bench/bench_serve
 BENCH_SERVE_OBJS := $(filter-out $(BUILD)/collector/main.o,$(COLLECTOR_OBJS))
 all: $(BENCH_SERVE)
-BENCH_SERVE_SRCS := bench/bench_serve.c bench/bench_serve_load.c bench/bench_serve_base.c
-$(BENCH_SERVE): $(BENCH_SERVE_SRCS) bench/bench_serve.h $(BENCH_SERVE_OBJS) $(REL_LIB)
+BENCH_SERVE_SRCS := bench/bench_serve.c bench/bench_serve_load.c bench/bench_serve_base.c bench/bench_mix.c
+$(BENCH_SERVE): $(BENCH_SERVE_SRCS) bench/bench_serve.h bench/bench_mix.h $(BENCH_SERVE_OBJS) $(REL_LIB)
 	mkdir -p $(BUILD)/bench
 	$(CC) $(REL_CFLAGS) -Icollector -Ibench $(BENCH_SERVE_SRCS) $(BENCH_SERVE_OBJS) -o $@ \
 		$(REL_LDFLAGS) $(REL_LIB) $(COLLECTOR_LIBS)

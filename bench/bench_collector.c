@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "bench_mix.h"
 #include "collector.h"
 #include "error.h"
 #include "indexer.h"
@@ -101,11 +102,9 @@ static void die(const char *what, int err)
  * and those the parents of pid + 100000 (two generations). */
 static void make_record(struct custos_record *r, uint64_t i, uint64_t n, uint64_t span_ns)
 {
-	static const char argv[] = "/usr/bin/grep\0-r\0needle\0/var/log\0";
 	uint64_t ts = 1000000000ull + (n ? i * (span_ns / n) : i);
 	uint64_t j = i % 5000;
 	unsigned k = (unsigned)(i % 20);
-	char path[64];
 
 	memset(r, 0, sizeof(*r));
 	r->ts_ns = ts;
@@ -115,39 +114,7 @@ static void make_record(struct custos_record *r, uint64_t i, uint64_t n, uint64_
 	r->subj.uid = 1000;
 	r->subj.loginuid = 1000;
 	record_set_bytes(r->subj.comm, &r->subj.comm_len, CUSTOS_COMM_MAX, "bash");
-	if (k < 5) {
-		r->kind = CUSTOS_REC_FORK;
-		r->u.fork.child_pid = r->u.fork.child_tid = r->subj.pid + 100000;
-		r->u.fork.child_start_ns = ts;
-	} else if (k < 10) {
-		r->kind = CUSTOS_REC_EXIT;
-		r->u.exit.start_ns = ts > 1000000 ? ts - 1000000 : 1;
-	} else if (k < 15) {
-		r->kind = CUSTOS_REC_EXEC;
-		record_set_bytes(r->u.exec.filename, &r->u.exec.filename_len, CUSTOS_PATH_MAX, "grep");
-		record_set_bytes(r->u.exec.exe, &r->u.exec.exe_len, CUSTOS_PATH_MAX, "/usr/bin/grep");
-		memcpy(r->u.exec.argv, argv, sizeof(argv) - 1);
-		r->u.exec.argv_len = sizeof(argv) - 1;
-		r->u.exec.argc = r->u.exec.argv_count = 4;
-		record_set_bytes(r->u.exec.cwd, &r->u.exec.cwd_len, CUSTOS_PATH_MAX, "/home/alice");
-		r->u.exec.start_ns = ts - 500;
-		r->u.exec.hash_status = CUSTOS_HASH_OK;
-		memset(r->u.exec.sha256, 0x5a, CUSTOS_HASH_LEN);
-	} else if (k < 19) {
-		r->kind = CUSTOS_REC_OPEN;
-		snprintf(path, sizeof(path), "/var/log/app/%llu.log", (unsigned long long)(i % 97));
-		record_set_bytes(r->u.file.path, &r->u.file.path_len, CUSTOS_PATH_MAX, path);
-		r->u.file.flags = 0101;
-		r->u.file.result = 3;
-	} else {
-		r->kind = CUSTOS_REC_CONNECT;
-		r->u.net.family = 2;
-		r->u.net.sock_type = 1;
-		r->u.net.protocol = 6;
-		r->u.net.remote_addr_len = 4;
-		memcpy(r->u.net.remote_addr, "\x0a\x00\x00\x07", 4);
-		r->u.net.remote_port = 443;
-	}
+	bench_mix_body(r, k, i, ts);
 }
 
 /* The sealed batches of one host: records [first, first + count) of a

@@ -61,6 +61,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "bench_mix.h"
 #include "batch.h"
 #include "bench_serve.h"
 #include "error.h"
@@ -234,10 +235,8 @@ static void enroll_all(const char *dir)
  * records 5 fork, 5 exit, 5 exec, 4 open, 1 connect, 1 ms apart. */
 static void make_record(struct custos_record *r, uint64_t k)
 {
-	static const char argv[] = "/usr/bin/grep\0-r\0needle\0/var/log\0";
 	uint64_t ts = 1000000000ull + k * 1000000ull;
 	unsigned kind = (unsigned)(k % 20);
-	char path[64];
 
 	memset(r, 0, sizeof(*r));
 	r->ts_ns = ts;
@@ -245,39 +244,7 @@ static void make_record(struct custos_record *r, uint64_t k)
 	r->subj.ppid = 900 + r->subj.pid % 50;
 	r->subj.uid = r->subj.loginuid = 1000;
 	record_set_bytes(r->subj.comm, &r->subj.comm_len, CUSTOS_COMM_MAX, "bash");
-	if (kind < 5) {
-		r->kind = CUSTOS_REC_FORK;
-		r->u.fork.child_pid = r->u.fork.child_tid = r->subj.pid + 100000;
-		r->u.fork.child_start_ns = ts;
-	} else if (kind < 10) {
-		r->kind = CUSTOS_REC_EXIT;
-		r->u.exit.start_ns = ts - 1000000;
-	} else if (kind < 15) {
-		r->kind = CUSTOS_REC_EXEC;
-		record_set_bytes(r->u.exec.filename, &r->u.exec.filename_len, CUSTOS_PATH_MAX, "grep");
-		record_set_bytes(r->u.exec.exe, &r->u.exec.exe_len, CUSTOS_PATH_MAX, "/usr/bin/grep");
-		memcpy(r->u.exec.argv, argv, sizeof(argv) - 1);
-		r->u.exec.argv_len = sizeof(argv) - 1;
-		r->u.exec.argc = r->u.exec.argv_count = 4;
-		record_set_bytes(r->u.exec.cwd, &r->u.exec.cwd_len, CUSTOS_PATH_MAX, "/home/alice");
-		r->u.exec.start_ns = ts - 500;
-		r->u.exec.hash_status = CUSTOS_HASH_OK;
-		memset(r->u.exec.sha256, 0x5a, CUSTOS_HASH_LEN);
-	} else if (kind < 19) {
-		r->kind = CUSTOS_REC_OPEN;
-		snprintf(path, sizeof(path), "/var/log/app/%llu.log", (unsigned long long)(k % 97));
-		record_set_bytes(r->u.file.path, &r->u.file.path_len, CUSTOS_PATH_MAX, path);
-		r->u.file.flags = 0101;
-		r->u.file.result = 3;
-	} else {
-		r->kind = CUSTOS_REC_CONNECT;
-		r->u.net.family = 2;
-		r->u.net.sock_type = 1;
-		r->u.net.protocol = 6;
-		r->u.net.remote_addr_len = 4;
-		memcpy(r->u.net.remote_addr, "\x0a\x00\x00\x07", 4);
-		r->u.net.remote_port = 443;
-	}
+	bench_mix_body(r, kind, k, ts);
 }
 
 /* Batch j of agent a: signed once, sealed to serve's key (framed) and to
