@@ -5,14 +5,6 @@
 #include "cbor_io.h"
 #include "schema.h"
 
-static const uint64_t all_kinds[] = {
-	1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
-	32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45,
-	64, 65, 66, 67, 68, 69,
-	96, 97, 98, 99, 100, 101, 102,
-};
-#define NKINDS (sizeof(all_kinds) / sizeof(all_kinds[0]))
-
 /* Fill every field the kind's schema names with values derived from seed;
  * byte fields get fill bytes of the given length (clamped to capacity). */
 static void fill(struct custos_record *r, uint64_t kind, uint64_t seed, size_t blen)
@@ -61,14 +53,14 @@ static void fill(struct custos_record *r, uint64_t kind, uint64_t seed, size_t b
 static void test_schemas_are_canonical(void **state)
 {
 	(void)state;
-	for (size_t k = 0; k < NKINDS; k++) {
+	for (size_t k = 0; k < TU_NKINDS; k++) {
 		const struct schema *parts[3];
-		size_t n = record_schema(all_kinds[k], parts);
+		size_t n = record_schema(tu_all_kinds[k], parts);
 
 		assert_true(n >= 2);
 		assert_int_equal(schema_check(parts, n), 0);
-		assert_non_null(record_kind_name(all_kinds[k]));
-		assert_true(record_kind_by_name(record_kind_name(all_kinds[k])) == all_kinds[k]);
+		assert_non_null(record_kind_name(tu_all_kinds[k]));
+		assert_true(record_kind_by_name(record_kind_name(tu_all_kinds[k])) == tu_all_kinds[k]);
 	}
 	assert_null(record_kind_name(0));
 	assert_null(record_kind_name(12));
@@ -105,11 +97,11 @@ static void roundtrip(uint64_t kind, size_t blen)
 static void test_every_kind_roundtrips(void **state)
 {
 	(void)state;
-	for (size_t k = 0; k < NKINDS; k++) {
-		roundtrip(all_kinds[k], 0);
-		roundtrip(all_kinds[k], 5);
-		roundtrip(all_kinds[k], 300);
-		roundtrip(all_kinds[k], CUSTOS_CONFIG_MAX);	/* every field at capacity */
+	for (size_t k = 0; k < TU_NKINDS; k++) {
+		roundtrip(tu_all_kinds[k], 0);
+		roundtrip(tu_all_kinds[k], 5);
+		roundtrip(tu_all_kinds[k], 300);
+		roundtrip(tu_all_kinds[k], CUSTOS_CONFIG_MAX);	/* every field at capacity */
 	}
 }
 

@@ -7,13 +7,6 @@
 #include "record_json.h"
 #include "schema.h"
 
-static const uint64_t all_kinds[] = {
-	1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
-	32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45,
-	64, 65, 66, 67, 68, 69,
-	96, 97, 98, 99, 100, 101, 102,
-};
-
 static struct custos_record rec;
 
 static json_t *to_json(const struct custos_record *r)
@@ -91,13 +84,13 @@ static void test_bytes_text_or_hex(void **state)
 static void test_every_kind_converts(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(all_kinds) / sizeof(all_kinds[0]); i++) {
+	for (size_t i = 0; i < TU_NKINDS; i++) {
 		const struct schema *parts[3];
 		size_t nparts, nfields = 0;
 		json_t *obj;
 
 		memset(&rec, 0, sizeof(rec));
-		rec.kind = all_kinds[i];
+		rec.kind = tu_all_kinds[i];
 		nparts = record_schema(rec.kind, parts);
 		for (size_t p = 0; p < nparts; p++)
 			nfields += parts[p]->count;

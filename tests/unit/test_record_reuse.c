@@ -12,14 +12,6 @@
 
 typedef struct custos_record R;
 
-static const uint64_t all_kinds[] = {
-	1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
-	32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45,
-	64, 65, 66, 67, 68, 69,
-	96, 97, 98, 99, 100, 101, 102,
-};
-#define NKINDS (sizeof(all_kinds) / sizeof(all_kinds[0]))
-
 /* An array valid only up to its length (+ its NUL), record.h. */
 struct large {
 	size_t off, cap, len_off;
@@ -183,15 +175,15 @@ static void test_short_after_long(void **state)
 	buf_init(&big, 1 << 20);
 	buf_init(&small, 1 << 20);
 	for (size_t s = 0; s < NSHORTS; s++) {
-		for (size_t k = 0; k < NKINDS; k++) {
-			encode(&small, all_kinds[k], 3 + k, shorts[s]);
+		for (size_t k = 0; k < TU_NKINDS; k++) {
+			encode(&small, tu_all_kinds[k], 3 + k, shorts[s]);
 			memset(fresh, 0, sizeof(*fresh));
 			decode(&small, fresh);
-			for (size_t p = 0; p < NKINDS; p++) {
-				encode(&big, all_kinds[p], 100 + p, CUSTOS_CONFIG_MAX);
+			for (size_t p = 0; p < TU_NKINDS; p++) {
+				encode(&big, tu_all_kinds[p], 100 + p, CUSTOS_CONFIG_MAX);
 				decode(&big, reused);
 				decode(&small, reused);
-				check_same(fresh, reused, record_kind_name(all_kinds[p]));
+				check_same(fresh, reused, record_kind_name(tu_all_kinds[p]));
 			}
 		}
 	}
@@ -213,8 +205,8 @@ static void test_into_garbage(void **state)
 	assert_non_null(reused);
 	buf_init(&b, 1 << 20);
 	for (size_t s = 0; s < NSHORTS; s++) {
-		for (size_t k = 0; k < NKINDS; k++) {
-			encode(&b, all_kinds[k], 7 + k, shorts[s]);
+		for (size_t k = 0; k < TU_NKINDS; k++) {
+			encode(&b, tu_all_kinds[k], 7 + k, shorts[s]);
 			memset(fresh, 0, sizeof(*fresh));
 			decode(&b, fresh);
 			for (size_t j = 0; j < sizeof(junk) / sizeof(junk[0]); j++) {
