@@ -316,14 +316,19 @@ static void actor(char *out, size_t n)
 
 /* Open the log and take its exclusive lock, catch up with entries others
  * appended (verified, invariant 1) and refuse a torn last line.
- * OUT: *fd (the caller closes it, which releases the lock). */
-static int event_lock(struct keystore *ks, const char *path, int *fd)
+ * OUT: *fd, -1 until the log is open (the caller closes it, which
+ * releases the lock). */
+static int event_lock(struct keystore *ks, int *fd)
 {
+	char path[COLL_PATH_MAX];
 	uint8_t last = '\n';
 	off_t end;
-	int ret = keystore_reload(ks);
+	int ret;
 
 	*fd = -1;
+	if (events_path(ks, path))
+		return -CUSTOS_ERR_INVAL;
+	ret = keystore_reload(ks);
 	if (ret)
 		return ret;
 	*fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -383,11 +388,8 @@ out:
  * fields; it is consumed. */
 static int event_append(struct keystore *ks, json_t *e)
 {
-	char path[COLL_PATH_MAX];
-	int fd = -1, ret = -CUSTOS_ERR_INVAL;
+	int fd, ret = event_lock(ks, &fd);
 
-	if (events_path(ks, path) == 0)
-		ret = event_lock(ks, path, &fd);
 	if (!ret) {
 		ret = event_append_locked(ks, fd, e);
 		e = NULL;
@@ -450,12 +452,10 @@ static int enroll_conflict(const struct keystore *ks, const struct ks_enrolment 
 int keystore_enroll_many(struct keystore *ks, const struct ks_enrolment *hosts, size_t n,
 			 size_t *bad)
 {
-	char path[COLL_PATH_MAX], hexid[65], fpr[KEYS_FPR_STRLEN];
-	int fd = -1, ret = -CUSTOS_ERR_INVAL;
+	char hexid[65], fpr[KEYS_FPR_STRLEN];
+	int fd, ret = event_lock(ks, &fd);
 
 	*bad = n;
-	if (events_path(ks, path) == 0)
-		ret = event_lock(ks, path, &fd);
 	if (!ret)
 		ret = enroll_conflict(ks, hosts, n, bad);
 	for (size_t i = 0; i < n && !ret; i++) {
@@ -472,13 +472,10 @@ int keystore_enroll_many(struct keystore *ks, const struct ks_enrolment *hosts, 
 
 int keystore_revoke(struct keystore *ks, const char *name, const char *reason)
 {
-	char path[COLL_PATH_MAX];
 	const struct ks_host *hst;
-	int fd = -1, ret = -CUSTOS_ERR_INVAL;
+	int fd, ret = event_lock(ks, &fd);
 	json_t *e;
 
-	if (events_path(ks, path) == 0)
-		ret = event_lock(ks, path, &fd);
 	if (!ret) {
 		/* Checked under the lock: two revokes at once cannot both append
 		 * (the second entry would make the log fail to replay). */
